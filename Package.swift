@@ -1,0 +1,48 @@
+// swift-tools-version:5.9
+// Strata: cross-encoder early-layer embeddings, dual encoders, and a ZeroMQ retrieval cluster.
+import PackageDescription
+
+let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Strata",
+    products: [
+        .executable(name: "strata", targets: ["strata"]),
+    ],
+    targets: [
+        // MARK: C shims (system libraries from Debian packages; each imported only by its wrapper)
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
+        .target(name: "CStrataProto", dependencies: ["CProtobufC"], path: "Sources/CStrataProto",
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
+
+        // MARK: libraries
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
+        .target(name: "Tokenizer", swiftSettings: optimized),
+        .target(name: "Model", dependencies: ["Kernels", "Tokenizer"], swiftSettings: optimized),
+        .target(name: "Index", dependencies: ["Kernels"], swiftSettings: optimized),
+        .target(name: "Eval", dependencies: ["Model", "Index", "Kernels"], swiftSettings: optimized),
+        .target(name: "Train", dependencies: ["Model", "Kernels", "Tokenizer"], swiftSettings: optimized),
+        .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "Wire", dependencies: ["CStrataProto", "CProtobufC"]),
+        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index"], swiftSettings: optimized),
+
+        // MARK: tools
+        .executableTarget(name: "strata",
+                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster"],
+                          swiftSettings: optimized),
+
+        // MARK: tests
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IndexTests", dependencies: ["Index"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainTests", dependencies: ["Train"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ZMQTests", dependencies: ["ZMQ"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ]
+)

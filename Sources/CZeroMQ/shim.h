@@ -1,0 +1,2 @@
+// libzmq (Debian: libzmq3-dev). Imported only by the ZMQ module.
+#include <zmq.h>

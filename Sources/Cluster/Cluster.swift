@@ -1,0 +1,1 @@
+// Cluster module: see DESIGN.md for its role.

@@ -1,0 +1,1 @@
+// Eval module: see DESIGN.md for its role.

@@ -1,0 +1,1 @@
+// Index module: see DESIGN.md for its role.

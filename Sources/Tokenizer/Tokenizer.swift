@@ -1,0 +1,1 @@
+// Tokenizer module: see DESIGN.md for its role.

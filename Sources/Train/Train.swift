@@ -1,0 +1,1 @@
+// Train module: see DESIGN.md for its role.

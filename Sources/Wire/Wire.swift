@@ -1,0 +1,1 @@
+// Wire module: see DESIGN.md for its role.

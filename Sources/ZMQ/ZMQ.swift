@@ -1,0 +1,1 @@
+// ZMQ module: see DESIGN.md for its role.

@@ -1,0 +1,6 @@
+enum BenchCommand: Subcommand {
+    static let name = "bench"
+    static let summary = "(being written)"
+    static let usage = "(being written)"
+    static func run(_ args: [String]) throws { throw CLIError("not built yet") }
+}
