@@ -2,16 +2,17 @@
 //   C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
 // op(A) = A (A stored [m, k], lda >= k) or A^T (A stored [k, m], lda >= m); same for B.
 
+import Kernels
+
 /// Row-major GEMM dispatch for the training kernels (BLAS sgemm semantics, see file header).
 ///
-/// Uses `naiveGemm` until the Kernels module's BLAS wrapper is wired in; the naive twin stays
-/// for the tests either way.
+/// Goes to OpenBLAS through `Kernels.sgemm`; `naiveGemm` is the slow twin used in tests.
 @inline(__always)
 public func trainGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    naiveGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+          a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
 /// Obviously-correct triple loop with the same contract as `trainGemm` (the slow twin).
