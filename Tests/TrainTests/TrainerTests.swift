@@ -117,3 +117,24 @@ final class TrainerTests: XCTestCase {
         }
     }
 }
+
+final class TrainingStateTests: XCTestCase {
+    func testStateRoundTripsThroughFiles() throws {
+        let ex = TrainerTests.examples(16)
+        var o = TrainOptions(); o.batchSize = 4; o.maxSteps = 2; o.lr = 1e-3
+        let t = try Trainer(model: TrainerTests.model(ce: false), examples: ex, tokenizer: TrainerTests.toy, options: o)
+        try t.run()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-state-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try saveTrainingState(t, to: dir)
+        let r = try loadTrainingState(from: dir)
+        XCTAssertEqual(r.state, t.state)
+        XCTAssertEqual(r.m, t.optimizer.m)
+        XCTAssertEqual(r.v, t.optimizer.v)
+        XCTAssertTrue(r.m.contains { $0 != 0 }, "moments are non-trivial")
+        // a truncated optimizer file is a clear error naming it
+        let opt = dir.appendingPathComponent(CheckpointFiles.optimizer)
+        try Data(try Data(contentsOf: opt).prefix(20)).write(to: opt)
+        XCTAssertThrowsError(try loadTrainingState(from: dir)) { XCTAssertTrue(String(describing: $0).contains(opt.path)) }
+    }
+}
