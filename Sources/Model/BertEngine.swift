@@ -39,7 +39,6 @@ public final class BertEngine: @unchecked Sendable {
         var ctx = [Float](repeating: 0, count: t * h)        // [T, H]
         var tmp = [Float](repeating: 0, count: t * h)        // [T, H]
         var ff = [Float](repeating: 0, count: t * inter)     // [T, I]
-        var scores = [Float](repeating: 0, count: s * s)     // [S, S]
 
         for n in 0..<deepest {
             let L = weights.layers[n]
@@ -48,13 +47,16 @@ public final class BertEngine: @unchecked Sendable {
                 qkv.withUnsafeMutableBufferPointer { op in
                     linear(xp.baseAddress!, rows: t, inF: h, w: wp.baseAddress!, outF: 3 * h, bias: qkvBias[n], out: op.baseAddress!)
                 } } }
-            attention(qkv: qkv, batch: batch, scores: &scores, ctx: &ctx)
+            attention(qkv: qkv, batch: batch, ctx: &ctx)
             // tmp[T, H] = ctx · Wo^T + bo; x = LN(tmp + x)
             dense(ctx, rows: t, L.attentionOutput, into: &tmp)
             addResidualAndNorm(&tmp, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x)
             // ff[T, I] = gelu(x · Wi^T + bi)
             dense(x, rows: t, L.intermediate, into: &ff)
-            ff.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: t * inter) }
+            ff.withUnsafeMutableBufferPointer { fp in
+                let p = fp.baseAddress!
+                parallelRanges(t, minPerWorker: 16) { rows in geluInPlace(p + rows.lowerBound * inter, count: rows.count * inter) }
+            }
             // tmp[T, H] = ff · Wout^T + bout; x = LN(tmp + x)
             dense(ff, rows: t, L.output, into: &tmp)
             addResidualAndNorm(&tmp, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
@@ -86,38 +88,49 @@ public final class BertEngine: @unchecked Sendable {
         }
     }
 
-    /// Multi-head self-attention per sequence over its real positions.
+    /// Multi-head self-attention per sequence over its real positions, sequences spread over
+    /// the cores (each making single-threaded BLAS calls).
     /// qkv [B*S, 3H] (Q | K | V, heads contiguous within each); ctx [B*S, H].
-    private func attention(qkv: [Float], batch: TokenBatch, scores: inout [Float], ctx: inout [Float]) {
+    private func attention(qkv: [Float], batch: TokenBatch, ctx: inout [Float]) {
         let cfg = weights.config
         let h = cfg.hiddenSize, nh = cfg.numAttentionHeads, d = cfg.headDim, s = batch.seqLen
         let scale = 1 / Float(d).squareRoot()
-        qkv.withUnsafeBufferPointer { qp in scores.withUnsafeMutableBufferPointer { sp in ctx.withUnsafeMutableBufferPointer { cp in
-            for b in 0..<batch.count {
-                let len = batch.lengths[b]
-                let base = qp.baseAddress! + b * s * 3 * h
-                let out = cp.baseAddress! + b * s * h
-                if len < s { (out + len * h).update(repeating: 0, count: (s - len) * h) }
-                if len == 0 { continue }
-                for head in 0..<nh {
-                    // scores[len, len] = scale · Q[len, d] · K[len, d]^T
-                    sgemm(transB: true, m: len, n: len, k: d, alpha: scale,
-                          a: base + head * d, lda: 3 * h, b: base + h + head * d, ldb: 3 * h,
-                          c: sp.baseAddress!, ldc: len)
-                    softmaxRows(sp.baseAddress!, rows: len, cols: len, ld: len, scale: 1)
-                    // ctx[len, d] = P[len, len] · V[len, d]
-                    sgemm(m: len, n: d, k: len, a: sp.baseAddress!, lda: len,
-                          b: base + 2 * h + head * d, ldb: 3 * h, c: out + head * d, ldc: h)
+        qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
+            let q = qp.baseAddress!, c = cp.baseAddress!
+            BLASThreads.singleThreaded {
+                parallelRanges(batch.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: s * s)   // [len, len]
+                    defer { scores.deallocate() }
+                    for b in range {
+                        let len = batch.lengths[b]
+                        let base = q + b * s * 3 * h
+                        let out = c + b * s * h
+                        if len < s { (out + len * h).update(repeating: 0, count: (s - len) * h) }
+                        if len == 0 { continue }
+                        for head in 0..<nh {
+                            // scores[len, len] = scale · Q[len, d] · K[len, d]^T
+                            sgemm(transB: true, m: len, n: len, k: d, alpha: scale,
+                                  a: base + head * d, lda: 3 * h, b: base + h + head * d, ldb: 3 * h, c: scores, ldc: len)
+                            softmaxRows(scores, rows: len, cols: len, ld: len, scale: 1)
+                            // ctx[len, d] = P[len, len] · V[len, d]
+                            sgemm(m: len, n: d, k: len, a: scores, lda: len,
+                                  b: base + 2 * h + head * d, ldb: 3 * h, c: out + head * d, ldc: h)
+                        }
+                    }
                 }
             }
-        } } }
+        } }
     }
 
     /// out[rows, outF] = x[rows, inF] · W[outF, inF]^T + bias.
     private func linear(_ x: UnsafePointer<Float>, rows: Int, inF: Int, w: UnsafePointer<Float>, outF: Int,
                         bias: [Float], out: UnsafeMutablePointer<Float>) {
         sgemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF, c: out, ldc: outF)
-        bias.withUnsafeBufferPointer { addBiasRows(out, rows: rows, cols: outF, bias: $0.baseAddress!) }
+        bias.withUnsafeBufferPointer { bp in
+            parallelRanges(rows, minPerWorker: 64) { r in
+                addBiasRows(out + r.lowerBound * outF, rows: r.count, cols: outF, bias: bp.baseAddress!)
+            }
+        }
     }
 
     private func dense(_ x: [Float], rows: Int, _ l: Linear, into out: inout [Float]) {
@@ -130,8 +143,14 @@ public final class BertEngine: @unchecked Sendable {
     private func addResidualAndNorm(_ y: inout [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float]) {
         let h = weights.config.hiddenSize
         y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in
-            addInPlace(yp.baseAddress!, rp.baseAddress!, count: rows * h)
-            layerNormRows(yp.baseAddress!, rows: rows, cols: h, gamma: norm.gamma, beta: norm.beta, eps: norm.eps)
+            let y = yp.baseAddress!, r = rp.baseAddress!
+            norm.gamma.withUnsafeBufferPointer { g in norm.beta.withUnsafeBufferPointer { be in
+                parallelRanges(rows, minPerWorker: 64) { part in
+                    let o = part.lowerBound * h
+                    addInPlace(y + o, r + o, count: part.count * h)
+                    layerNormRows(y + o, rows: part.count, cols: h, gamma: g.baseAddress!, beta: be.baseAddress!, eps: norm.eps)
+                }
+            } }
         } }
         swap(&x, &y)
     }
