@@ -51,7 +51,8 @@ final class EncoderGoldenTests: XCTestCase {
         let texts = ["short", "a much longer text with many more words in it than the others", "", "mid length text here"]
         let together = try enc.embed(texts, layer: 1)
         for (i, t) in texts.enumerated() {
-            XCTAssertEqual(try enc.embed([t], layer: 1).row(0), together.row(i), "text \(i) differs alone vs batched")
+            // BLAS may pick other kernels for other matrix heights, so equal up to rounding only.
+            assertClose(try enc.embed([t], layer: 1).row(0), together.row(i), tol: 1e-5, "text \(i) alone vs batched")
         }
     }
 
