@@ -17,7 +17,7 @@ func runTrainBench(_ args: [String]) throws {
 
     // sgemm rate on the shapes training uses most: [N, H] x [H, I]
     let n = 2 * pairs * seq
-    let sg = measureSgemm(m: n, n: inter, k: h)
+    let sg = trainBenchSgemm(m: n, n: inter, k: h)
     note("sgemm \(n)x\(inter)x\(h): \(String(format: "%.1f", sg)) GFLOP/s")
 
     let model = TrainableBert(shape: BertShape(vocabSize: 30522, maxPositions: 512, typeVocabSize: 2, hidden: h, layers: layers,
@@ -46,7 +46,7 @@ func runTrainBench(_ args: [String]) throws {
 }
 
 /// GFLOP/s of Kernels.sgemm on [m, k] x [k, n] (best of 3 after a warm-up).
-func measureSgemm(m: Int, n: Int, k: Int) -> Double {
+func trainBenchSgemm(m: Int, n: Int, k: Int) -> Double {
     let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
     var best = Double.infinity

@@ -5,6 +5,8 @@ let subcommands: [Subcommand.Type] = [
     EmbedCommand.self,
     ScoreCommand.self,
     BenchCommand.self,
+    InfuseCommand.self,
+    TrainCECommand.self,
 ]
 
 func topLevelUsage() -> String {

@@ -12,11 +12,12 @@ public enum CheckpointFiles {
 
 /// Writes trainer_state.json and optimizer.safetensors into `dir` (which must exist).
 public func saveTrainingState(_ trainer: Trainer, to dir: URL) throws {
-    let enc = JSONEncoder()
-    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try enc.encode(trainer.state).write(to: dir.appendingPathComponent(CheckpointFiles.state), options: .atomic)
     try writeSafetensorsF32(["exp_avg": trainer.optimizer.m, "exp_avg_sq": trainer.optimizer.v],
                             to: dir.appendingPathComponent(CheckpointFiles.optimizer))
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    // written last: its presence marks a complete checkpoint
+    try enc.encode(trainer.state).write(to: dir.appendingPathComponent(CheckpointFiles.state), options: .atomic)
 }
 
 /// Reads what `saveTrainingState` wrote; errors name the file.
