@@ -36,12 +36,17 @@ public func loadTrainingState(from dir: URL) throws -> (state: TrainerState, m: 
 
 /// Writes 1-D F32 tensors as a safetensors file (8-byte little-endian header size, JSON header, data).
 public func writeSafetensorsF32(_ tensors: [String: [Float]], to url: URL) throws {
+    try writeSafetensorsF32(named: tensors.keys.sorted().map { ($0, [tensors[$0]!.count], tensors[$0]!) }, to: url)
+}
+
+/// Writes F32 tensors with their shapes as a safetensors file, in the given order.
+public func writeSafetensorsF32(named tensors: [(name: String, shape: [Int], data: [Float])], to url: URL) throws {
     var header: [String: Any] = [:]
     var offset = 0
-    let names = tensors.keys.sorted()
-    for n in names {
-        let bytes = tensors[n]!.count * 4
-        header[n] = ["dtype": "F32", "shape": [tensors[n]!.count], "data_offsets": [offset, offset + bytes]]
+    for t in tensors {
+        precondition(t.shape.reduce(1, *) == t.data.count, "\(t.name): shape \(t.shape) for \(t.data.count) values")
+        let bytes = t.data.count * 4
+        header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes]]
         offset += bytes
     }
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -50,7 +55,7 @@ public func writeSafetensorsF32(_ tensors: [String: [Float]], to url: URL) throw
     var size = UInt64(json.count).littleEndian
     withUnsafeBytes(of: &size) { out.append(contentsOf: $0) }
     out.append(json)
-    for n in names { tensors[n]!.withUnsafeBytes { out.append(contentsOf: $0) } }
+    for t in tensors { t.data.withUnsafeBytes { out.append(contentsOf: $0) } }
     try out.write(to: url, options: .atomic)
 }
 
