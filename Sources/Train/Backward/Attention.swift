@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 // Multi-head self-attention over a PACKED batch, forward and backward.
 // Sequences are stored back to back without padding: sequence b owns tokens
@@ -102,7 +103,7 @@ func softmaxRow(_ r: UnsafeMutablePointer<Float>, _ n: Int) {
     var mx = -Float.infinity
     for j in 0..<n where r[j] > mx { mx = r[j] }
     var sum: Float = 0
-    for j in 0..<n { let e = exp(r[j] - mx); r[j] = e; sum += e }
+    for j in 0..<n { let e = fastExp(r[j] - mx); r[j] = e; sum += e }
     let inv = 1 / sum
     for j in 0..<n { r[j] *= inv }
 }
