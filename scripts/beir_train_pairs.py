@@ -7,7 +7,8 @@
 Writes one line per (query, relevant document) of qrels/<split>.tsv (score > 0): {"query", "positive"}; documents
 are "title text" joined with a space as BEIR's dense retrieval does. With embeddings (e.g. from
 `strata embed --output x.npy`, ids one per line in the same order) it adds "negatives": the top-ranked documents by
-inner product that are not relevant to the query, after skipping the first --skip of them (hard negatives mined by a DE).
+inner product that are not relevant to the query, after skipping the first --skip of them (hard negatives mined by a DE);
+--random-negatives N adds N random non-relevant documents instead.
 """
 import argparse, json, os, sys
 import numpy as np
@@ -34,6 +35,8 @@ def main():
     ap.add_argument("--query-emb"); ap.add_argument("--query-ids")
     ap.add_argument("--negatives", type=int, default=3)
     ap.add_argument("--skip", type=int, default=0)
+    ap.add_argument("--random-negatives", type=int, default=0, help="add N random non-relevant documents (seeded)")
+    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     corpus = read_jsonl(os.path.join(a.data, "corpus.jsonl"))
     queries = read_jsonl(os.path.join(a.data, "queries.jsonl"))
@@ -61,6 +64,8 @@ def main():
             order = np.argsort(-s)[: a.skip + a.negatives + len(rel) + 5]
             negs = [cids[i] for i in order if cids[i] not in rel][a.skip:a.skip + a.negatives]
             mined[qid] = negs
+    all_ids = sorted(corpus)
+    rs = np.random.RandomState(a.seed)
     n = 0
     with open(a.out, "w", encoding="utf-8") as f:
         for qid, rel in qrels.items():
@@ -74,6 +79,9 @@ def main():
                 o = {"query": queries[qid]["text"], "positive": text(corpus[did])}
                 if qid in mined:
                     o["negatives"] = [text(corpus[d]) for d in mined[qid]]
+                elif a.random_negatives:
+                    picks = [all_ids[i] for i in rs.choice(len(all_ids), a.random_negatives + len(rel), replace=False)]
+                    o["negatives"] = [text(corpus[d]) for d in picks if d not in rel][:a.random_negatives]
                 f.write(json.dumps(o, ensure_ascii=False) + "\n")
                 n += 1
     print(f"wrote {n} examples to {a.out}", file=sys.stderr)
