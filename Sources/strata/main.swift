@@ -5,6 +5,7 @@ let subcommands: [Subcommand.Type] = [
     EmbedCommand.self,
     ScoreCommand.self,
     BenchCommand.self,
+    DataCommand.self,
 ]
 
 func topLevelUsage() -> String {
