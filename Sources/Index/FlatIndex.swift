@@ -20,6 +20,9 @@ public final class FlatIndex {
     public var queryBlock = 256
     /// Corpus rows per GEMM block (the score buffer is queryBlock x corpusBlock floats).
     public var corpusBlock = 4096
+    /// Batches of fewer queries than this take the parallel SIMD scan instead of GEMM
+    /// (a GEMM with a few rows is a memory-bound matrix-vector product). 0 disables it.
+    public var smallBatchLimit = 8
 
     /// An empty index for vectors of length `dimension`.
     public init(dimension: Int) {
@@ -52,6 +55,9 @@ public final class FlatIndex {
         if q == 0 { return [] }
         let kk = min(k, n)
         if kk == 0 { return [[SearchHit]](repeating: [], count: q) }
+        if q < smallBatchLimit {
+            return queries.data.withUnsafeBufferPointer { searchSmallBatch($0, q: q, k: kk) }
+        }
         var heaps = [TopKHeap](repeating: TopKHeap(k: kk), count: q)
         let qb = max(1, queryBlock), cb = max(1, corpusBlock)
         var scores = [Float](repeating: 0, count: min(qb, q) * min(cb, n))

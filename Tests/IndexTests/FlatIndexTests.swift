@@ -35,16 +35,32 @@ final class FlatIndexTests: XCTestCase {
         index.queryBlock = 5      // 37 queries -> 8 blocks, the last partial
         index.corpusBlock = 17    // 203 rows -> 12 blocks, the last partial
         index.add(corpus)
+        let few = Matrix(rows: 3, cols: 8, data: Array(queries.data[0..<24]))
         for k in [1, 3, 10, 50] {
             let got = index.search(queries, k: k)
             let want = naiveSearch(corpus: corpus, queries: queries, k: k)
-            XCTAssertEqual(got, want, "k=\(k)")
+            XCTAssertEqual(got, want, "GEMM path, k=\(k)")
+            // Fewer queries than smallBatchLimit: the parallel SIMD scan with per-chunk heaps.
+            XCTAssertEqual(index.search(few, k: k), naiveSearch(corpus: corpus, queries: few, k: k), "small-batch path, k=\(k)")
         }
+        index.smallBatchLimit = 0
+        XCTAssertEqual(index.search(few, k: 7), naiveSearch(corpus: corpus, queries: few, k: 7), "GEMM path for 3 queries")
         // The tie rule itself: among equal scores, the lower index first.
         for hits in index.search(queries, k: 50) {
             for (a, b) in zip(hits, hits.dropFirst()) {
                 XCTAssertTrue(a.score > b.score || (a.score == b.score && a.index < b.index))
             }
+        }
+    }
+
+    /// Enough rows for several parallel chunks, so the merge of per-chunk heaps decides ties.
+    func testSmallBatchMergesChunksExactly() {
+        let corpus = randomMatrix(9000, 6, seed: 11, integers: 1)
+        let queries = randomMatrix(5, 6, seed: 12, integers: 1)
+        let index = FlatIndex(dimension: 6)
+        index.add(corpus)
+        for k in [1, 25, 300] {
+            XCTAssertEqual(index.search(queries, k: k), naiveSearch(corpus: corpus, queries: queries, k: k), "k=\(k)")
         }
     }
 
