@@ -42,8 +42,21 @@ public func writeMetricsJSON(_ ev: Evaluation, extra: [String: Any] = [:], to ur
     try data.write(to: url)
 }
 
-/// The evaluation as aligned text lines, e.g. "nDCG@10   0.6452" (report order).
+/// The evaluation as a text table: a row per measure, a column per cutoff, e.g.
+/// `nDCG     0.4321  0.5012 ...` under a header `@1  @3 ...`.
 public func formatMetrics(_ ev: Evaluation) -> String {
-    ev.names.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%.4f", ev.mean[$0] ?? 0) }
-        .joined(separator: "\n")
+    var measures: [String] = [], cutoffs: [Int] = []
+    for name in ev.names {
+        let parts = name.split(separator: "@")
+        guard parts.count == 2, let k = Int(parts[1]) else { continue }
+        if !measures.contains(String(parts[0])) { measures.append(String(parts[0])) }
+        if !cutoffs.contains(k) { cutoffs.append(k) }
+    }
+    var s = "".padding(toLength: 8, withPad: " ", startingAt: 0)
+        + cutoffs.map { "@\($0)".padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
+    for m in measures {
+        s += "\n" + m.padding(toLength: 8, withPad: " ", startingAt: 0)
+        for k in cutoffs { s += String(format: "%-8.4f", ev.mean["\(m)@\(k)"] ?? .nan) }
+    }
+    return s
 }

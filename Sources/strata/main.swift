@@ -6,6 +6,8 @@ let subcommands: [Subcommand.Type] = [
     ScoreCommand.self,
     BenchCommand.self,
     DataCommand.self,
+    EvalCommand.self,
+    LayersCommand.self,
 ]
 
 func topLevelUsage() -> String {
