@@ -5,19 +5,15 @@ import Foundation
 
 /// Exact (erf) GELU in place: x[n] <- 0.5 x (1 + erf(x / sqrt 2)).
 public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-    var i = 0
     let w = F16x.scalarCount
     let raw = UnsafeMutableRawPointer(x)
+    var i = 0
     while i + w <= n {
         let v = raw.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
-        let g = 0.5 * v * (1 + fastErf(v * 0.70710678118654752))
-        raw.storeBytes(of: g, toByteOffset: i * 4, as: F16x.self)
+        raw.storeBytes(of: 0.5 * v * (1 + fastErf(v * 0.70710678118654752)), toByteOffset: i * 4, as: F16x.self)
         i += w
     }
-    while i < n {
-        x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752))
-        i += 1
-    }
+    while i < n { x[i] = 0.5 * x[i] * (1 + fastErf(x[i] * 0.70710678118654752)); i += 1 }
 }
 
 /// Naive twin of `geluInPlace` (libm erf in double precision).
@@ -51,11 +47,18 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, 
     for r in 0..<rows {
         let row = x + r * ld
         let raw = UnsafeMutableRawPointer(row)
-        var mx = -Float.infinity
-        for j in 0..<cols { mx = max(mx, row[j]) }
-        let shift = F16x(repeating: mx * scale)
-        var sumv = F16x(repeating: 0)
+        var mxv = F16x(repeating: -Float.infinity)
         var j = 0
+        while j + w <= cols {
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: F16x.self)
+            mxv = mxv.replacing(with: v, where: v .> mxv)
+            j += w
+        }
+        var mx = mxv.max()
+        while j < cols { mx = row[j] > mx ? row[j] : mx; j += 1 }
+        let shift = mx * scale
+        var sumv = F16x(repeating: 0)
+        j = 0
         while j + w <= cols {
             let e = fastExp(raw.loadUnaligned(fromByteOffset: j * 4, as: F16x.self) * scale - shift)
             raw.storeBytes(of: e, toByteOffset: j * 4, as: F16x.self)
@@ -63,7 +66,7 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, 
             j += w
         }
         var sum = sumv.sum()
-        while j < cols { let e = expf(row[j] * scale - mx * scale); row[j] = e; sum += e; j += 1 }
+        while j < cols { let e = fastExp(row[j] * scale - shift); row[j] = e; sum += e; j += 1 }
         let inv = 1 / sum
         j = 0
         while j + w <= cols {

@@ -24,13 +24,9 @@ final class KernelsTests: XCTestCase {
         var maxErf: Float = 0, maxExpRel: Float = 0
         var x: Float = -6
         while x < 6 {
-            let v = F16x((0..<16).map { x + Float($0) * 0.0007 })
-            let e = fastErf(v), ex = fastExp(v * 10)
-            for i in 0..<16 {
-                maxErf = max(maxErf, abs(e[i] - Float(erf(Double(v[i])))))
-                let ref = Float(exp(Double(v[i] * 10)))
-                maxExpRel = max(maxExpRel, abs(ex[i] - ref) / ref)
-            }
+            maxErf = max(maxErf, abs(fastErf(x) - Float(erf(Double(x)))))
+            let ref = Float(exp(Double(x * 10)))
+            maxExpRel = max(maxExpRel, abs(fastExp(x * 10) - ref) / ref)
             x += 0.0112
         }
         XCTAssertLessThan(maxErf, 1e-6)
