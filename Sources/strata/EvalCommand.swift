@@ -42,11 +42,11 @@ enum EvalCommand: Subcommand {
         let cutoffs = try parseIntList(a.string("cutoffs") ?? "1,3,5,10,100", flag: "cutoffs", command: name)
         let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
                                  maxQueries: try a.int("max-queries", min: 1))
-        let model = try loadEvalModel(modelPath)
+        let model = try loadEvalModel(modelPath, batch: batch)
         if let layer, layer > model.numLayers {
             throw CLIError("eval: --layer \(layer) is out of range: \(model.name) has layers 0...\(model.numLayers)", usage: true)
         }
-        let reranker = try a.string("rerank").map(loadEvalModel)
+        let reranker = try a.string("rerank").map { try loadEvalModel($0, batch: batch) }
         if let r = reranker, !r.isCrossEncoder { throw CLIError("eval: --rerank \(r.name) is not a cross encoder") }
         let dataset = URL(fileURLWithPath: dataPath).lastPathComponent
         print("dataset \(dataset) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")
@@ -55,8 +55,8 @@ enum EvalCommand: Subcommand {
 
         let queryTexts = ds.queries.map(\.text), docTexts = ds.corpus.map(\.embeddingText)
         let (tokens, tTok) = timed { model.tokenize(queryTexts) + model.tokenize(docTexts) }
-        let (qv, tQ) = try timed { try embedInBatches(queryTexts, batch: batch, label: "queries") { [try model.embed($0, layer: layer)] }[0] }
-        let (dv, tD) = try timed { try embedInBatches(docTexts, batch: batch, label: "corpus") { [try model.embed($0, layer: layer)] }[0] }
+        let (qv, tQ) = try timed { try embedInBatches(queryTexts, label: "queries") { [try model.embed($0, layer: layer)] }[0] }
+        let (dv, tD) = try timed { try embedInBatches(docTexts, label: "corpus") { [try model.embed($0, layer: layer)] }[0] }
         let (retrieved, tSearch) = timed {
             Retrieval.search(queryIds: ds.queries.map(\.id), queryVectors: qv, docIds: ds.corpus.map(\.id), docVectors: dv, k: top)
         }
@@ -69,7 +69,7 @@ enum EvalCommand: Subcommand {
             note("re-ranking the top \(rerankTop) of \(ds.queries.count) queries with \(reranker.name)")
             let queries = Dictionary(uniqueKeysWithValues: ds.queries.map { ($0.id, $0.text) })
             let docs = Dictionary(uniqueKeysWithValues: ds.corpus.map { ($0.id, $0.embeddingText) })
-            let (rr, t) = try timed { try Retrieval.rerank(run: retrieved, queries: queries, documents: docs, top: rerankTop, batch: batch) { try reranker.score($0) } }
+            let (rr, t) = try timed { try Retrieval.rerank(run: retrieved, queries: queries, documents: docs, top: rerankTop, batch: 1024) { try reranker.score($0) } }
             final = rr; tRerank = t
             finalEval = evaluate(run: rr, qrels: ds.qrels, cutoffs: cutoffs)
             print("\nafter re-ranking the top \(rerankTop) with \(reranker.name):")
@@ -78,7 +78,7 @@ enum EvalCommand: Subcommand {
         }
         print(formatMetrics(finalEval))
         let texts = Double(queryTexts.count + docTexts.count)
-        var timesLine = String(format: "\ntimes: tokenise %.2f s (%d tokens, a separate pass; encode includes its own), encode %.2f s (%.1f texts/s), search %.3f s",
+        var timesLine = String(format: "\ntimes: tokenise %.2f s (%ld tokens, a separate pass; encode includes its own), encode %.2f s (%.1f texts/s), search %.3f s",
                                tTok, tokens, tQ + tD, texts / max(tQ + tD, 1e-9), tSearch)
         timesLine += tRerank.map { String(format: ", re-rank %.2f s", $0) } ?? ", re-rank -"
         print(timesLine)

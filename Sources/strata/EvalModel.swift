@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Model
 
 /// What `strata eval` and `strata layers` need from an encoder, in one place, so the commands do
 /// not depend on how the Model module spells its API.
@@ -21,7 +22,33 @@ protocol EvalModel {
     func score(_ pairs: [(String, String)]) throws -> [Float]
 }
 
-/// Loads a model directory for evaluation.
-func loadEvalModel(_ path: String) throws -> EvalModel {
-    throw CLIError("the encoder engine (Model module) is not on this branch yet; cannot load \(path)")
+/// Loads a model (a directory, a name in $STRATA_MODELS, or a Hugging Face cache id).
+func loadEvalModel(_ path: String, batch: Int = 32) throws -> EvalModel {
+    let enc = try Encoder.load(path)
+    enc.batchSize = batch
+    return EncoderEvalModel(encoder: enc, name: enc.directory.standardizedFileURL.lastPathComponent)
+}
+
+/// `EvalModel` over the Model module's `Encoder`.
+struct EncoderEvalModel: EvalModel {
+    let encoder: Encoder
+    let name: String
+    var isCrossEncoder: Bool { encoder.kind == .crossEncoder }
+    var numLayers: Int { encoder.numLayers }
+
+    func tokenize(_ texts: [String]) -> Int {
+        texts.reduce(0) { $0 + encoder.encodeForEmbedding($1).ids.count }
+    }
+
+    func embed(_ texts: [String], layer: Int?) throws -> Matrix {
+        try encoder.embed(texts, layer: layer, normalize: true)
+    }
+
+    func embedAllLayers(_ texts: [String]) throws -> [Matrix] {
+        try encoder.embedAllLayers(texts, pooling: .mean, normalize: true)
+    }
+
+    func score(_ pairs: [(String, String)]) throws -> [Float] {
+        try encoder.score(pairs)
+    }
 }

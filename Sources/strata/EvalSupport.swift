@@ -9,9 +9,10 @@ func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
 }
 
-/// Runs `embed` over `texts` in batches of `batch`, printing progress on stderr, and stacks the
-/// results: `count` matrices (one per layer), each [texts.count, dim].
-func embedInBatches(_ texts: [String], batch: Int, label: String,
+/// Runs `embed` over `texts` in chunks of `chunk` texts (large, so the encoder's length-sorted
+/// batching inside a call keeps padding small), printing progress on stderr, and stacks the
+/// results: one matrix per returned layer, each [texts.count, dim].
+func embedInBatches(_ texts: [String], chunk batch: Int = 1024, label: String,
                     _ embed: ([String]) throws -> [Matrix]) throws -> [Matrix] {
     var out: [Matrix] = []
     var start = 0

@@ -45,11 +45,11 @@ enum LayersCommand: Subcommand {
         var series: [LayerSweep.Series] = []
         var names: [String] = []
         for path in models {
-            let model = try loadEvalModel(path)
+            let model = try loadEvalModel(path, batch: batch)
             let kind = model.isCrossEncoder ? "cross encoder, self-pair" : "dual encoder"
             note("\(model.name) (\(kind)): \(model.numLayers) layers")
-            let (qv, tQ) = try timed { try embedInBatches(queryTexts, batch: batch, label: "\(model.name) queries") { try model.embedAllLayers($0) } }
-            let (dv, tD) = try timed { try embedInBatches(docTexts, batch: batch, label: "\(model.name) corpus") { try model.embedAllLayers($0) } }
+            let (qv, tQ) = try timed { try embedInBatches(queryTexts, label: "\(model.name) queries") { try model.embedAllLayers($0) } }
+            let (dv, tD) = try timed { try embedInBatches(docTexts, label: "\(model.name) corpus") { try model.embedAllLayers($0) } }
             guard qv.count == model.numLayers + 1, dv.count == qv.count else {
                 throw CLIError("layers: \(model.name) returned \(qv.count) hidden states, expected \(model.numLayers + 1)")
             }
