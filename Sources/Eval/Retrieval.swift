@@ -23,8 +23,10 @@ public enum Retrieval {
     }
 
     /// Re-scores the first `top` documents of each query's list (as listed: `search` lists best
-    /// first) with `score`, called on batches of at most `batch` (query, passage) pairs; returns
-    /// those documents with the new scores, best first. Documents beyond `top` are dropped.
+    /// first) with `score`, called on batches of at most `batch` (query, passage) pairs, and orders
+    /// them by the new scores. The documents after the first `top` follow in their first-stage order,
+    /// with synthetic scores below the re-ranked block (lowest re-ranked score − 1, − 2, ...), so a
+    /// metric at a cutoff beyond `top` still sees the whole list.
     public static func rerank(run: Run, queries: [String: String], documents: [String: String], top: Int, batch: Int = 64,
                               score: ([(String, String)]) throws -> [Float]) throws -> Run {
         var pairs: [(qid: String, did: String)] = []
@@ -42,6 +44,13 @@ public enum Retrieval {
         var out: Run = [:]
         for (p, s) in zip(pairs, scores) { out[p.qid, default: []].append((p.did, s)) }
         for qid in out.keys { out[qid]!.sort { $0.1 > $1.1 } }
+        for (qid, docs) in run where docs.count > top {
+            var floor = out[qid]?.last?.1 ?? 0
+            for (did, _) in docs.dropFirst(top) {
+                floor = floor.nextDown - 1
+                out[qid, default: []].append((did, floor))
+            }
+        }
         return out
     }
 }

@@ -47,7 +47,7 @@ public struct SVGLinePlot {
         let legendRows = Double(panels.map(\.series.count).max() ?? 0)
         let top = 50.0, legendH = 22 * legendRows + 16
         let width = panelWidth * Double(max(1, panels.count)) + 20
-        let height = top + panelHeight + legendH + 10
+        let height = top + panelHeight + legendH + 24
         var s = """
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.f(width))" height="\(Self.f(height))" viewBox="0 0 \(Self.f(width)) \(Self.f(height))" font-family="Helvetica, Arial, sans-serif">
@@ -100,7 +100,7 @@ public struct SVGLinePlot {
         }
         // legend (shared by the panels: series i has the same colour everywhere)
         let labels = panels.first?.series.map(\.label) ?? []
-        let lx = 90.0, ly = top + panelHeight - 5
+        let lx = 90.0, ly = top + panelHeight + 16
         for (i, label) in labels.enumerated() {
             let y = ly + 22 * Double(i)
             let color = Self.colors[i % Self.colors.count], dash = Self.dashes[(i / Self.colors.count + i) % Self.dashes.count]

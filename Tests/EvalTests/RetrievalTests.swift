@@ -21,6 +21,11 @@ final class RetrievalTests: XCTestCase {
         }
         XCTAssertEqual(calls, 2, "4 pairs in batches of 3")
         XCTAssertEqual(reranked["q1"]!.map(\.0), ["d1", "d0"])
+        // Only the top 1 re-scored: the rest keeps its first-stage order below it.
+        let top1 = try Retrieval.rerank(run: ["q": [("a", 0.9), ("b", 0.8), ("c", 0.7)]], queries: ["q": "q"],
+                                        documents: ["a": "1", "b": "22", "c": "333"], top: 1) { $0.map { _ in -5 } }
+        XCTAssertEqual(trecOrder(top1["q"]!).map(\.0), ["a", "b", "c"])
+        XCTAssertEqual(top1["q"]![0].1, -5)
         XCTAssertEqual(evaluate(run: reranked, qrels: qrels, cutoffs: [1]).mean["MRR@1"], 1.0)
     }
 
