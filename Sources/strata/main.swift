@@ -5,6 +5,9 @@ let subcommands: [Subcommand.Type] = [
     EmbedCommand.self,
     ScoreCommand.self,
     BenchCommand.self,
+    DataCommand.self,
+    EvalCommand.self,
+    LayersCommand.self,
     InfuseCommand.self,
     TrainCECommand.self,
 ]
