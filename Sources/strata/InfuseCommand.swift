@@ -1,4 +1,5 @@
 import Foundation
+import Eval
 import Model
 import Tokenizer
 import Train
@@ -12,6 +13,7 @@ enum InfuseCommand: Subcommand {
                          [--epochs 1] [--batch 16] [--lr 2e-5] [--max-steps N] [--seed 42] [--loss mnrl|margin-mse|kl]
                          [--symmetric] [--negatives 1] [--max-length 128] [--accumulation 1] [--warmup 0.1]
                          [--weight-decay 0.01] [--checkpoint-every 100] [--log-every 10] [--threads N]
+                         [--eval-data BEIR_DIR [--eval-split dev] [--eval-max-corpus 2000] [--eval-max-queries 200]]
 
       --ce CE_DIR        the cross encoder (BertForSequenceClassification) to infuse from
       --init ce|de|random  where the embeddings and the first --copy layers come from: the CE (DE-k CE, default),
@@ -26,6 +28,9 @@ enum InfuseCommand: Subcommand {
       --symmetric        MNRL in both directions (MultipleNegativesSymmetricRankingLoss)
       --negatives N      hard negatives per example (default 1 when the file has them)
       --max-length N     tokens per text (default 128, capped by the model)
+      --eval-data DIR    after every checkpoint and at the end, retrieval on this BEIR dataset's --eval-split
+                         (default dev; subsampled to --eval-max-queries judged queries and --eval-max-corpus
+                         documents, every judged one kept): nDCG@10, MRR@10, Hits@10 on stderr
     Progress (step, loss, examples/s, ETA) goes to stderr.
     """
 
@@ -34,7 +39,8 @@ enum InfuseCommand: Subcommand {
                                              "log-every", "threads", "dropout", "scale", "temperature"]
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: commonOptions.union(["ce", "de", "layers", "copy", "init"]),
+        let a = try Arguments(args, command: name, options: commonOptions.union(["ce", "de", "layers", "copy", "init", "eval-data",
+                                                                                   "eval-split", "eval-max-corpus", "eval-max-queries"]),
                               flags: ["symmetric"])
         try applyThreads(a)
         guard let initFrom = InfusionInit(rawValue: a.string("init") ?? "ce") else {
@@ -55,6 +61,12 @@ enum InfuseCommand: Subcommand {
         let examples = try loadTrainingExamples(URL(fileURLWithPath: try a.required("train")))
         note("\(examples.count) training examples")
 
+        var devSet: BEIRDataset? = nil
+        if let d = a.string("eval-data") {
+            devSet = try loadDataset(d, split: a.string("eval-split") ?? "dev",
+                                     maxCorpus: try a.int("eval-max-corpus", default: 2000, min: 1),
+                                     maxQueries: try a.int("eval-max-queries", default: 200, min: 1))
+        }
         let source = try BertWeights.load(directory: sourceDir)
         if initFrom == .ce && source.classifier == nil {
             note("warning: --ce \(ceDir.path) has no classifier head: it looks like a dual encoder, not a cross encoder")
@@ -76,8 +88,22 @@ enum InfuseCommand: Subcommand {
                                        checkpointEvery: try a.int("checkpoint-every", default: 100, min: 0)!,
                                        template: template, extraPooler: initFrom == .random ? nil : source.pooler)
         let t0 = Date()
-        try runSession(trainer, settings: settings, logEvery: try a.int("log-every", default: 10, min: 1)!, log: note)
+        let evalHook: ((URL) throws -> Void)? = devSet.map { ds in { dir in note("dev eval at step \(trainer.state.step): " + (try devEvaluate(dir, ds))) } }
+        try runSession(trainer, settings: settings, logEvery: try a.int("log-every", default: 10, min: 1)!, log: note,
+                       afterCheckpoint: evalHook)
         note("training took \(formatDuration(Date().timeIntervalSince(t0)))")
+        if let ds = devSet { note("dev eval of \(out.path): " + (try devEvaluate(out, ds))) }
+    }
+
+    /// nDCG@10, MRR@10 and Hits@10 of the DE in `dir` on `ds` (exact cosine search), as one line.
+    static func devEvaluate(_ dir: URL, _ ds: BEIRDataset) throws -> String {
+        let model = try loadEvalModel(dir.path)
+        let qv = try model.embed(ds.queries.map(\.text), layer: nil)
+        let dv = try embedInBatches(ds.corpus.map(\.embeddingText), label: "dev corpus") { [try model.embed($0, layer: nil)] }[0]
+        let run = Retrieval.search(queryIds: ds.queries.map(\.id), queryVectors: qv, docIds: ds.corpus.map(\.id), docVectors: dv, k: 10)
+        let e = evaluate(run: run, qrels: ds.qrels, cutoffs: [10])
+        return ["nDCG@10", "MRR@10", "Hits@10"].map { "\($0) " + String(format: "%.4f", e.mean[$0] ?? .nan) }.joined(separator: "  ")
+            + "  (\(ds.queries.count) queries, \(ds.corpus.count) documents)"
     }
 
     /// TrainOptions from the flags every training command shares.
