@@ -89,9 +89,9 @@ final class LayerGradientTests: XCTestCase {
         }
         var ctx = [Float](repeating: 0, count: n * hidden), probs = [Float](repeating: 0, count: att)
         attentionForward(ctx: &ctx, probs: &probs, dropped: nil, qkv: qkv, lengths: lengths, dropMask: nil, hidden: hidden, heads: heads)
-        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: seq * seq)
+        var dqkv = [Float](repeating: 0, count: qkv.count)
         attentionBackward(dqkv: &dqkv, dctx: w, qkv: qkv, probs: probs, dropped: nil, dropMask: nil, lengths: lengths,
-                          scratch: &scratch, hidden: hidden, heads: heads)
+                          hidden: hidden, heads: heads)
         // padded layout for the naive twin
         let offs = tokenOffsets(lengths: lengths)
         var pq = [Float](repeating: 0, count: lengths.count * seq * 3 * hidden), pw = [Float](repeating: 0, count: lengths.count * seq * hidden)
@@ -130,9 +130,9 @@ final class LayerGradientTests: XCTestCase {
             return (ctx, p, d)
         }
         let r = run(qkv)
-        var dq = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: 16)
+        var dq = [Float](repeating: 0, count: qkv.count)
         attentionBackward(dqkv: &dq, dctx: w, qkv: qkv, probs: r.probs, dropped: r.dropped, dropMask: mask,
-                          lengths: lengths, scratch: &scratch, hidden: hidden, heads: heads)
+                          lengths: lengths, hidden: hidden, heads: heads)
         checkGradient("attention+dropout", x: qkv, analytic: dq, h: 1e-3) { probe(run($0).ctx, w) }
     }
 

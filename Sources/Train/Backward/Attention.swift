@@ -31,7 +31,10 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
-    for (b, len) in lengths.enumerated() {
+    // sequences spread over the cores, each making single-threaded BLAS calls (disjoint outputs: deterministic)
+    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+    for b in range {
+        let len = lengths[b]
         for h in 0..<heads {
             let q = qkv + toks[b] * h3 + h * d, k = q + hidden, v = q + 2 * hidden
             let po = pOffs[b] + h * len * len
@@ -50,17 +53,23 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
                       a: use, lda: len, b: v, ldb: h3, beta: 0, c: ctx + toks[b] * hidden + h * d, ldc: hidden)
         }
     }
+    } }
 }
 
-/// Backward of `attentionForward`. ACCUMULATES into dqkv [N, 3H]. `scratch` holds max(len)^2 floats.
+/// Backward of `attentionForward`. ACCUMULATES into dqkv [N, 3H] (each sequence's rows only).
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                               dropped: UnsafePointer<Float>?, dropMask: UnsafePointer<Float>?,
-                              lengths: [Int], scratch: UnsafeMutablePointer<Float>, hidden: Int, heads: Int) {
+                              lengths: [Int], hidden: Int, heads: Int) {
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
-    for (b, len) in lengths.enumerated() {
+    let maxLen = lengths.max() ?? 0
+    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxLen * maxLen))   // dP / dS [len, len]
+    defer { scratch.deallocate() }
+    for b in range {
+        let len = lengths[b]
         let dctxB = dctx + toks[b] * hidden
         for h in 0..<heads {
             let off = toks[b] * h3 + h * d
@@ -95,6 +104,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
                       a: dp, lda: len, b: q, ldb: h3, beta: 1, c: dk, ldc: h3)
         }
     }
+    } }
 }
 
 /// In-place numerically stable softmax of r[0..<n].

@@ -1,14 +1,17 @@
 // Exact (erf) GELU, as BERT's hidden_act "gelu": y = 0.5 x (1 + erf(x / sqrt 2)).
 // Elementwise over N values; erf and exp are Kernels' vectorisable fastErf / fastExp (|error| < 2e-7).
 
+import Foundation
 import Kernels
 
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.
 public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
     let invSqrt2: Float = 0.70710678118654752
-    for i in 0..<n {
-        let v = x[i]
-        out[i] = 0.5 * v * (1 + fastErf(v * invSqrt2))
+    parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
+        for i in r {
+            let v = x[i]
+            out[i] = 0.5 * v * (1 + fastErf(v * invSqrt2))
+        }
     }
 }
 
@@ -18,10 +21,12 @@ public func geluBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Fl
                          x: UnsafePointer<Float>, n: Int) {
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.39894228040143268
-    for i in 0..<n {
-        let v = x[i]
-        let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
-        let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
-        dx[i] += (cdf + v * pdf) * dout[i]
+    parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
+        for i in r {
+            let v = x[i]
+            let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
+            let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
+            dx[i] += (cdf + v * pdf) * dout[i]
+        }
     }
 }
