@@ -42,7 +42,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
             // scores [len, len] = scale * q_h k_h^T
             trainGemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale,
                       a: q, lda: h3, b: k, ldb: h3, beta: 0, c: p, ldc: len)
-            for i in 0..<len { softmaxRow(p + i * len, len) }
+            softmaxRows(p, rows: len, cols: len, ld: len, scale: 1)   // Kernels' 16-lane softmax
             var use = UnsafePointer(p)
             if let dropMask, let dropped {
                 let pd = dropped + po, m = dropMask + po
@@ -105,17 +105,6 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
         }
     }
     } }
-}
-
-/// In-place numerically stable softmax of r[0..<n].
-@inline(__always)
-func softmaxRow(_ r: UnsafeMutablePointer<Float>, _ n: Int) {
-    var mx = -Float.infinity
-    for j in 0..<n where r[j] > mx { mx = r[j] }
-    var sum: Float = 0
-    for j in 0..<n { let e = fastExp(r[j] - mx); r[j] = e; sum += e }
-    let inv = 1 / sum
-    for j in 0..<n { r[j] *= inv }
 }
 
 /// Naive twin of `attentionForward` without dropout, on a PADDED layout with an explicit key mask

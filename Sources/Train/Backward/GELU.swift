@@ -1,17 +1,15 @@
 // Exact (erf) GELU, as BERT's hidden_act "gelu": y = 0.5 x (1 + erf(x / sqrt 2)).
-// Elementwise over N values; erf and exp are Kernels' vectorisable fastErf / fastExp (|error| < 2e-7).
+// Elementwise over N values, spread over the cores; erf and exp are Kernels' 16-lane fastErf / fastExp
+// (|error| < 2e-7), the forward is Kernels.geluInPlace.
 
 import Foundation
 import Kernels
 
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.
 public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
-    let invSqrt2: Float = 0.70710678118654752
+    out.update(from: x, count: n)
     parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
-        for i in r {
-            let v = x[i]
-            out[i] = 0.5 * v * (1 + fastErf(v * invSqrt2))
-        }
+        geluInPlace(out + r.lowerBound, count: r.count)
     }
 }
 
@@ -22,11 +20,24 @@ public func geluBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Fl
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.39894228040143268
     parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
-        for i in r {
+        let w = F16x.scalarCount
+        var i = r.lowerBound
+        let rx = UnsafeRawPointer(x), rd = UnsafeRawPointer(dout), rg = UnsafeMutableRawPointer(dx)
+        while i + w <= r.upperBound {
+            let v = rx.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
+            let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
+            let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
+            let g = rg.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
+                + (cdf + v * pdf) * rd.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
+            rg.storeBytes(of: g, toByteOffset: i * 4, as: F16x.self)
+            i += w
+        }
+        while i < r.upperBound {
             let v = x[i]
             let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
             let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
             dx[i] += (cdf + v * pdf) * dout[i]
+            i += 1
         }
     }
 }
