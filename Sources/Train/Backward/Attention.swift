@@ -32,7 +32,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
     // sequences spread over the cores, each making single-threaded BLAS calls (disjoint outputs: deterministic)
-    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+    forEachSequenceRange(lengths, hidden: hidden) { range in
     for b in range {
         let len = lengths[b]
         for h in 0..<heads {
@@ -53,7 +53,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
                       a: use, lda: len, b: v, ldb: h3, beta: 0, c: ctx + toks[b] * hidden + h * d, ldc: hidden)
         }
     }
-    } }
+    }
 }
 
 /// Backward of `attentionForward`. ACCUMULATES into dqkv [N, 3H] (each sequence's rows only).
@@ -65,7 +65,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
     let maxLen = lengths.max() ?? 0
-    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+    forEachSequenceRange(lengths, hidden: hidden) { range in
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxLen * maxLen))   // dP / dS [len, len]
     defer { scratch.deallocate() }
     for b in range {
@@ -104,7 +104,16 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
                       a: dp, lda: len, b: q, ldb: h3, beta: 1, c: dk, ldc: h3)
         }
     }
-    } }
+    }
+}
+
+/// Runs `body` over ranges of sequence indices: spread over the cores with single-threaded BLAS when the
+/// attention work is large (switching OpenBLAS's thread count costs milliseconds), else inline.
+func forEachSequenceRange(_ lengths: [Int], hidden: Int, _ body: (Range<Int>) -> Void) {
+    let work = lengths.reduce(0) { $0 + $1 * $1 } * hidden * 4   // ~ FLOPs of scores + context
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    if lengths.count < 2 || cores < 2 || work < 1 << 24 { body(0..<lengths.count); return }
+    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: cores, body) }
 }
 
 /// Naive twin of `attentionForward` without dropout, on a PADDED layout with an explicit key mask

@@ -5,8 +5,15 @@
 import Foundation
 import Kernels
 
+/// Below this many values the scalar loop is used (the 16-lane path pays off on big tensors only).
+let smallGELU = 1 << 14
+
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.
 public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
+    if n < smallGELU {
+        for i in 0..<n { out[i] = 0.5 * x[i] * (1 + fastErf(x[i] * 0.70710678118654752)) }
+        return
+    }
     out.update(from: x, count: n)
     parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
         geluInPlace(out + r.lowerBound, count: r.count)
@@ -20,7 +27,7 @@ public func geluBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Fl
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.39894228040143268
     parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
-        let w = F16x.scalarCount
+        let w = n < smallGELU ? Int.max / 2 : F16x.scalarCount   // small inputs: scalar loop only
         var i = r.lowerBound
         let rx = UnsafeRawPointer(x), rd = UnsafeRawPointer(dout), rg = UnsafeMutableRawPointer(dx)
         while i + w <= r.upperBound {
