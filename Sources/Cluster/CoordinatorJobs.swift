@@ -37,6 +37,9 @@ extension Coordinator {
         jobs[jobID] = job
     }
 
+    /// Records that a job's output was assembled outside `handle` (resumed complete).
+    public mutating func markAnnounced(_ jobID: String) { jobs[jobID]?.finishAnnounced = true }
+
     /// Marks a job failed (the shell could not write its output).
     public mutating func failJob(_ jobID: String, _ error: String) { jobs[jobID]?.error = error }
 

@@ -41,7 +41,7 @@ public struct JobRun: Sendable {
     public var scheduler: JobScheduler
     public var started: Double
     public var doneAtStart: Int
-    public var finishAnnounced = false
+    public internal(set) var finishAnnounced = false
     public var error = ""
 
     public init(spec: JobJournal.Spec, texts: [String], scheduler: JobScheduler, started: Double, doneAtStart: Int) {
