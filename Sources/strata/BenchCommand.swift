@@ -1,6 +1,102 @@
+import Foundation
+import Kernels
+import Model
+
+/// `strata bench <what>`: benchmarks that print ratios against a baseline measured in the same run.
 enum BenchCommand: Subcommand {
     static let name = "bench"
-    static let summary = "(being written)"
-    static let usage = "(being written)"
-    static func run(_ args: [String]) throws { throw CLIError("not built yet") }
+    static let summary = "benchmarks: encoder throughput vs the machine's sgemm rate, and more"
+    static let usage = """
+    usage: strata bench encoder --model DIR [--seq 128] [--batch 32] [--layers K] [--seconds 10] [--threads N]
+
+      encoder   tokens/s of the encoder on batches of --batch texts of --seq tokens, the achieved GFLOP/s,
+                and that as a percentage of the sgemm GFLOP/s measured in the same run (shape of the
+                feed-forward matmul: [batch*seq, hidden] x [hidden, intermediate]). --layers K runs only the
+                first K layers (e.g. a DE-2), and prints its speed-up against the full model in the same run.
+    """
+
+    static func run(_ args: [String]) throws {
+        guard let what = args.first else { throw CLIError("which benchmark? (strata bench --help)", usage: true) }
+        switch what {
+        case "encoder": try encoderBench(Array(args.dropFirst()))
+        case "kernels": try kernelsBench(Array(args.dropFirst()))
+        default: throw CLIError("unknown benchmark '\(what)' (strata bench --help)", usage: true)
+        }
+    }
+
+    static func encoderBench(_ args: [String]) throws {
+        let a = try Arguments(args, command: "bench encoder", options: ["model", "seq", "batch", "layers", "seconds", "threads"])
+        try applyThreads(a)
+        let encoder = try Encoder.load(a.string("model") ?? ModelLocator.defaultDualEncoder.path)
+        let cfg = encoder.config
+        let seq = try a.int("seq", default: 128, min: 2, max: cfg.maxPositionEmbeddings)!
+        let bsz = try a.int("batch", default: 32, min: 1, max: 1024)!
+        let seconds = try a.double("seconds", default: 10)!
+        let sub = try a.int("layers", min: 1, max: cfg.numHiddenLayers)
+        let h = cfg.hiddenSize, inter = cfg.intermediateSize
+
+        // Baseline: sgemm on the feed-forward shape.
+        let m = bsz * seq
+        let x = [Float](repeating: 0.01, count: m * h), w = [Float](repeating: 0.02, count: inter * h)
+        var y = [Float](repeating: 0, count: m * inter)
+        let sgemmRate = timeRate(seconds: seconds / 4) {
+            sgemm(transB: true, m: m, n: inter, k: h, a: x, lda: h, b: w, ldb: h, c: &y, ldc: inter)
+        } * 2.0 * Double(m * inter * h) / 1e9
+
+        var rng = SystemRandomNumberGenerator()
+        let seqs: [(ids: [Int32], typeIds: [Int32])] = (0..<bsz).map { _ in
+            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32.random(in: 2000..<Int32(cfg.vocabSize), using: &rng) } + [encoder.tokenizer.sepId]
+            return (ids, [Int32](repeating: 0, count: seq))
+        }
+        let batch = TokenBatch(seqs, padId: encoder.tokenizer.padId)
+        func flopsPerToken(_ layers: Int) -> Double {
+            Double(layers) * (2.0 * Double(4 * h * h + 2 * h * inter) + 4.0 * Double(seq * h))
+        }
+        func run(_ layers: Int) -> Double {
+            timeRate(seconds: seconds) { encoder.engine.forward(batch, layers: [layers]) { _, _ in } } * Double(bsz * seq)
+        }
+        let full = run(cfg.numHiddenLayers)
+        let fullGflops = full * flopsPerToken(cfg.numHiddenLayers) / 1e9
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, BLAS threads \(BLASThreads.count)")
+        print(String(format: "sgemm [%d x %d] x [%d x %d]: %.1f GFLOP/s (baseline, same run)", m, h, h, inter, sgemmRate))
+        print(String(format: "encoder %@ (%d layers, hidden %d), batch %d x %d tokens: %.0f tokens/s, %.1f GFLOP/s = %.1f%% of sgemm",
+                     encoder.directory.lastPathComponent, cfg.numHiddenLayers, h, bsz, seq, full, fullGflops, 100 * fullGflops / sgemmRate))
+        if let sub {
+            let part = run(sub)
+            print(String(format: "first %d layers: %.0f tokens/s, %.2fx the %d-layer model (layer ratio %.2fx)",
+                         sub, part, part / full, cfg.numHiddenLayers, Double(cfg.numHiddenLayers) / Double(sub)))
+        }
+    }
+
+    /// Each element-wise kernel against its naive twin on MiniLM-sized buffers.
+    static func kernelsBench(_ args: [String]) throws {
+        let a = try Arguments(args, command: "bench kernels", options: ["seconds"])
+        let seconds = try a.double("seconds", default: 1)!
+        let n = 4096 * 1536
+        var x = (0..<n).map { Float($0 % 97) / 13 - 3.5 }
+        let g = [Float](repeating: 1.1, count: 384), b = [Float](repeating: 0.1, count: 384)
+        func report(_ name: String, _ elements: Int, fast: () -> Void, naive: () -> Void) {
+            let f = timeRate(seconds: seconds, fast), r = timeRate(seconds: seconds, naive)
+            print(String(format: "%-10@ %8.1f M elements/s   naive %8.1f M/s   speed-up %.1fx",
+                         name, f * Double(elements) / 1e6, r * Double(elements) / 1e6, f / r))
+        }
+        report("gelu", n, fast: { geluInPlace(&x, count: n) }, naive: { geluReference(&x, count: n) })
+        report("softmax", n, fast: { softmaxRows(&x, rows: n / 128, cols: 128, ld: 128, scale: 0.2) },
+               naive: { softmaxRowsReference(&x, rows: n / 128, cols: 128, ld: 128, scale: 0.2) })
+        report("layernorm", n, fast: { layerNormRows(&x, rows: n / 384, cols: 384, gamma: g, beta: b, eps: 1e-12) },
+               naive: { layerNormRowsReference(&x, rows: n / 384, cols: 384, gamma: g, beta: b, eps: 1e-12) })
+    }
+
+    /// Calls `body` repeatedly for about `seconds` (after one warm-up call); returns calls per second.
+    static func timeRate(seconds: Double, _ body: () -> Void) -> Double {
+        body()
+        var n = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var el = 0.0
+        repeat {
+            body(); n += 1
+            el = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        } while el < seconds
+        return Double(n) / el
+    }
 }

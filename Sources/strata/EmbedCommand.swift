@@ -1,6 +1,139 @@
+import Foundation
+import Kernels
+import Model
+
+/// `strata embed`: texts -> embeddings (.npy or .jsonl), DE or CE (self-pair), any layer.
 enum EmbedCommand: Subcommand {
     static let name = "embed"
-    static let summary = "(being written)"
-    static let usage = "(being written)"
-    static func run(_ args: [String]) throws { throw CLIError("not built yet") }
+    static let summary = "embed texts with a dual or cross encoder (any layer) into .npy or .jsonl"
+    static let usage = """
+    usage: strata embed --model DIR --input FILE --output FILE [--layer K] [--pooling mean|cls|max]
+                        [--normalize] [--batch N] [--threads N]
+
+      --model DIR      model directory (HF / sentence-transformers layout), a name in $STRATA_MODELS,
+                       or a Hugging Face id in the local hub cache
+      --input FILE     .txt (one text per line) or .jsonl ({"_id", "text"} with optional "title")
+      --output FILE    .npy (float32 [n, dim], numpy.load) or .jsonl ({"_id", "embedding"})
+      --layer K        embed from layer K (0 = embedding output .. N = last), mean pooling, not normalised;
+                       default: the model's own final embedding
+      --pooling MODE   override the pooling (mean, cls, max)
+      --normalize      L2-normalise the embeddings
+      --batch N        sequences per batch (default 32)
+      --threads N      BLAS threads (default: all cores)
+
+    On a cross encoder each text is paired with itself ([CLS] s [SEP] s [SEP]) and the layer's hidden
+    states are mean-pooled over the text tokens, leaving out padding and special tokens (the paper's method).
+    """
+
+    /// Texts are embedded in fixed chunks of this many, in input order; results do not depend on it.
+    static let chunkSize = 4096
+
+    static func run(_ args: [String]) throws {
+        let a = try Arguments(args, command: name, options: ["model", "input", "output", "layer", "pooling", "batch", "threads"],
+                              flags: ["normalize"])
+        let output = try a.required("output")
+        guard output.hasSuffix(".npy") || output.hasSuffix(".jsonl") else {
+            throw CLIError("--output must end in .npy or .jsonl, got '\(output)'", usage: true)
+        }
+        var pooling: Pooling? = nil
+        if let p = a.string("pooling") {
+            guard let v = Pooling(rawValue: p) else { throw CLIError("--pooling must be mean, cls or max, got '\(p)'", usage: true) }
+            pooling = v
+        }
+        let layer = try a.int("layer", min: 0)
+        try applyThreads(a)
+        let encoder = try Encoder.load(try a.required("model"))
+        encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
+        if let layer, layer > encoder.numLayers {
+            throw CLIError("--layer \(layer) is out of range: the model has layers 0...\(encoder.numLayers)", usage: true)
+        }
+        let records = try TextRecords.read(try a.required("input"))
+        let normalize: Bool? = a.flag("normalize") ? true : nil
+        let sink = try EmbeddingSink(path: output, rows: records.count, cols: encoder.dimension)
+        let progress = Progress(total: records.count, label: "embedded")
+        var done = 0
+        while done < records.count {
+            let chunk = Array(records[done..<min(records.count, done + chunkSize)])
+            let m = try encoder.embed(chunk.map(\.text), layer: layer, pooling: pooling, normalize: normalize) { n, _ in
+                progress.update(done + n)
+            }
+            try sink.append(m, ids: chunk.map(\.id))
+            done += chunk.count
+        }
+        try sink.finish()
+        progress.finish()
+    }
+}
+
+/// Streams embeddings to .npy (header first, rows appended) or .jsonl, via a temporary file
+/// renamed into place at the end, so a failed run never leaves a partial output behind.
+final class EmbeddingSink {
+    let path: String
+    let tmp: String
+    let handle: FileHandle
+    let npy: Bool
+
+    init(path: String, rows: Int, cols: Int) throws {
+        self.path = path
+        tmp = path + ".partial"
+        npy = path.hasSuffix(".npy")
+        guard FileManager.default.createFile(atPath: tmp, contents: npy ? NumpyFile.header(rows: rows, cols: cols) : Data()),
+              let h = FileHandle(forWritingAtPath: tmp) else { throw CLIError("cannot write \(tmp)") }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+
+    func append(_ m: Matrix, ids: [String]) throws {
+        if npy {
+            m.data.withUnsafeBytes { handle.write(Data($0)) }
+        } else {
+            var s = ""
+            for r in 0..<m.rows {
+                let id = String(data: try JSONSerialization.data(withJSONObject: [ids[r]], options: [.fragmentsAllowed]), encoding: .utf8)!
+                s += "{\"_id\":\(id.dropFirst().dropLast()),\"embedding\":[" + m.row(r).map { "\($0)" }.joined(separator: ",") + "]}\n"
+            }
+            handle.write(s.data(using: .utf8)!)
+        }
+    }
+
+    func finish() throws {
+        handle.synchronizeFile()
+        handle.closeFile()
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+    }
+}
+
+/// Progress on stderr for long work: count, rate and ETA, at most a few lines per second.
+final class Progress {
+    let total: Int
+    let label: String
+    let start = Date()
+    var last = Date.distantPast
+    let enabled: Bool
+
+    init(total: Int, label: String) {
+        self.total = total; self.label = label
+        enabled = total >= 256
+    }
+
+    func update(_ done: Int) {
+        guard enabled, Date().timeIntervalSince(last) > 0.5 || done == total else { return }
+        last = Date()
+        let el = Date().timeIntervalSince(start)
+        let rate = Double(done) / max(el, 1e-9)
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        note(String(format: "%@ %d/%d (%.0f/s, ETA %.0fs)", label, done, total, rate, eta))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        let el = Date().timeIntervalSince(start)
+        note(String(format: "%@ %d in %.1fs (%.0f/s)", label, total, el, Double(total) / max(el, 1e-9)))
+    }
+}
+
+/// `--threads N` sets the BLAS thread count.
+func applyThreads(_ a: Arguments) throws {
+    if let t = try a.int("threads", min: 1, max: 256) { BLASThreads.count = t }
 }

@@ -1,6 +1,61 @@
+import Foundation
+import Model
+
+/// `strata score`: cross-encoder relevance scores of (query, passage) pairs.
 enum ScoreCommand: Subcommand {
     static let name = "score"
-    static let summary = "(being written)"
-    static let usage = "(being written)"
-    static func run(_ args: [String]) throws { throw CLIError("not built yet") }
+    static let summary = "score (query, passage) pairs with a cross encoder"
+    static let usage = """
+    usage: strata score --model CE_DIR --input FILE --output FILE [--sigmoid] [--batch N] [--threads N]
+
+      --input FILE    TSV lines query<TAB>passage, or .jsonl lines {"query", "passage"}
+      --output FILE   one score per line, in input order (use - for standard output)
+      --sigmoid       apply the sigmoid to the raw logit (sentence-transformers' predict())
+    """
+
+    static func run(_ args: [String]) throws {
+        let a = try Arguments(args, command: name, options: ["model", "input", "output", "batch", "threads"], flags: ["sigmoid"])
+        let input = try a.required("input"), output = try a.required("output")
+        try applyThreads(a)
+        let pairs = try readPairs(input)
+        let encoder = try Encoder.load(try a.required("model"))
+        guard encoder.kind == .crossEncoder else {
+            throw CLIError("\(encoder.directory.path) is a dual encoder; `score` needs a cross encoder (BertForSequenceClassification)")
+        }
+        encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
+        let progress = Progress(total: pairs.count, label: "scored")
+        let scores = try encoder.score(pairs, sigmoid: a.flag("sigmoid")) { n, _ in progress.update(n) }
+        progress.finish()
+        let text = scores.map { "\($0)" }.joined(separator: "\n") + (scores.isEmpty ? "" : "\n")
+        if output == "-" { print(text, terminator: "") } else {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// Reads TSV (query<TAB>passage) or jsonl ({"query","passage"}) pairs; errors name the line.
+    static func readPairs(_ path: String) throws -> [(String, String)] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read input file \(path)") }
+        let jsonl = path.hasSuffix(".jsonl")
+        var pairs: [(String, String)] = []
+        for (i, raw) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            var bytes = raw
+            if bytes.last == 0x0D { bytes = bytes.dropLast() }
+            guard let line = String(validating: bytes, as: UTF8.self) else { throw CLIError("\(path):\(i + 1): invalid UTF-8") }
+            if line.isEmpty { continue }
+            if jsonl {
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                      let q = o["query"] as? String, let p = o["passage"] as? String else {
+                    throw CLIError("\(path):\(i + 1): expected a JSON object with string fields \"query\" and \"passage\"")
+                }
+                pairs.append((q, p))
+            } else {
+                let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
+                guard parts.count == 2 else {
+                    throw CLIError("\(path):\(i + 1): expected query<TAB>passage (found \(parts.count) tab-separated fields)")
+                }
+                pairs.append((String(parts[0]), String(parts[1])))
+            }
+        }
+        return pairs
+    }
 }

@@ -1,0 +1,171 @@
+import Foundation
+import Kernels
+
+/// The inference forward pass of a BERT encoder on flat buffers, every matmul through BLAS.
+///
+/// Layer 0 is the embedding output; layer n (1...N) is the output of encoder.layer.(n-1).
+/// Attention of sequence b is computed over its own `lengths[b]` positions only, so a text's
+/// hidden states do not depend on the other texts in the batch or on the padding.
+public final class BertEngine: @unchecked Sendable {
+    public let weights: BertWeights
+    private let qkvWeight: [[Float]]   // per layer [3H, H]: query, key, value rows stacked
+    private let qkvBias: [[Float]]     // per layer [3H]
+
+    public init(weights: BertWeights) {
+        self.weights = weights
+        qkvWeight = weights.layers.map { $0.query.weight + $0.key.weight + $0.value.weight }
+        qkvBias = weights.layers.map { $0.query.bias + $0.key.bias + $0.value.bias }
+    }
+
+    public var config: BertConfig { weights.config }
+
+    /// Runs the encoder up to the deepest layer in `layers` and hands each requested layer's
+    /// hidden states, [B, S, H] row-major, to `visit` (valid only during the call).
+    public func forward(_ batch: TokenBatch, layers: Set<Int>,
+                        visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
+        let cfg = weights.config
+        let h = cfg.hiddenSize, inter = cfg.intermediateSize
+        let s = batch.seqLen, t = batch.count * s
+        precondition(s <= cfg.maxPositionEmbeddings, "sequence of \(s) tokens exceeds max_position_embeddings")
+        let deepest = layers.max() ?? 0
+        precondition(deepest <= cfg.numHiddenLayers)
+
+        var x = [Float](repeating: 0, count: t * h)          // [T, H] hidden states
+        embed(batch, into: &x)
+        if layers.contains(0) { try x.withUnsafeBufferPointer { try visit(0, $0.baseAddress!) } }
+        if deepest == 0 { return }
+
+        var qkv = [Float](repeating: 0, count: t * 3 * h)    // [T, 3H]
+        var ctx = [Float](repeating: 0, count: t * h)        // [T, H]
+        var tmp = [Float](repeating: 0, count: t * h)        // [T, H]
+        var ff = [Float](repeating: 0, count: t * inter)     // [T, I]
+
+        for n in 0..<deepest {
+            let L = weights.layers[n]
+            // qkv[T, 3H] = x[T, H] · Wqkv[3H, H]^T + b
+            x.withUnsafeBufferPointer { xp in qkvWeight[n].withUnsafeBufferPointer { wp in
+                qkv.withUnsafeMutableBufferPointer { op in
+                    linear(xp.baseAddress!, rows: t, inF: h, w: wp.baseAddress!, outF: 3 * h, bias: qkvBias[n], out: op.baseAddress!)
+                } } }
+            attention(qkv: qkv, batch: batch, ctx: &ctx)
+            // tmp[T, H] = ctx · Wo^T + bo; x = LN(tmp + x)
+            dense(ctx, rows: t, L.attentionOutput, into: &tmp)
+            addResidualAndNorm(&tmp, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x)
+            // ff[T, I] = gelu(x · Wi^T + bi)
+            dense(x, rows: t, L.intermediate, into: &ff)
+            ff.withUnsafeMutableBufferPointer { fp in
+                let p = fp.baseAddress!
+                parallelRanges(t, minPerWorker: 16) { rows in geluInPlace(p + rows.lowerBound * inter, count: rows.count * inter) }
+            }
+            // tmp[T, H] = ff · Wout^T + bout; x = LN(tmp + x)
+            dense(ff, rows: t, L.output, into: &tmp)
+            addResidualAndNorm(&tmp, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
+            if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
+        }
+    }
+
+    /// x[b, j, :] = LN(word[id] + position[j] + type[tt]).
+    private func embed(_ batch: TokenBatch, into x: inout [Float]) {
+        let e = weights.embeddings, h = weights.config.hiddenSize, s = batch.seqLen
+        let vocab = weights.config.vocabSize, types = weights.config.typeVocabSize
+        x.withUnsafeMutableBufferPointer { xp in
+            e.wordEmbeddings.withUnsafeBufferPointer { wp in
+            e.positionEmbeddings.withUnsafeBufferPointer { pp in
+            e.tokenTypeEmbeddings.withUnsafeBufferPointer { tp in
+                for b in 0..<batch.count {
+                    for j in 0..<s {
+                        let row = xp.baseAddress! + (b * s + j) * h
+                        let id = min(max(Int(batch.ids[b * s + j]), 0), vocab - 1)
+                        let tt = min(max(Int(batch.typeIds[b * s + j]), 0), types - 1)
+                        row.update(from: wp.baseAddress! + id * h, count: h)
+                        addInPlace(row, pp.baseAddress! + j * h, count: h)
+                        addInPlace(row, tp.baseAddress! + tt * h, count: h)
+                    }
+                }
+            } } }
+            layerNormRows(xp.baseAddress!, rows: batch.count * s, cols: h,
+                          gamma: e.layerNorm.gamma, beta: e.layerNorm.beta, eps: e.layerNorm.eps)
+        }
+    }
+
+    /// Multi-head self-attention per sequence over its real positions, sequences spread over
+    /// the cores (each making single-threaded BLAS calls).
+    /// qkv [B*S, 3H] (Q | K | V, heads contiguous within each); ctx [B*S, H].
+    private func attention(qkv: [Float], batch: TokenBatch, ctx: inout [Float]) {
+        let cfg = weights.config
+        let h = cfg.hiddenSize, nh = cfg.numAttentionHeads, d = cfg.headDim, s = batch.seqLen
+        let scale = 1 / Float(d).squareRoot()
+        qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
+            let q = qp.baseAddress!, c = cp.baseAddress!
+            BLASThreads.singleThreaded {
+                parallelRanges(batch.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: s * s)   // [len, len]
+                    defer { scores.deallocate() }
+                    for b in range {
+                        let len = batch.lengths[b]
+                        let base = q + b * s * 3 * h
+                        let out = c + b * s * h
+                        if len < s { (out + len * h).update(repeating: 0, count: (s - len) * h) }
+                        if len == 0 { continue }
+                        for head in 0..<nh {
+                            // scores[len, len] = scale · Q[len, d] · K[len, d]^T
+                            sgemm(transB: true, m: len, n: len, k: d, alpha: scale,
+                                  a: base + head * d, lda: 3 * h, b: base + h + head * d, ldb: 3 * h, c: scores, ldc: len)
+                            softmaxRows(scores, rows: len, cols: len, ld: len, scale: 1)
+                            // ctx[len, d] = P[len, len] · V[len, d]
+                            sgemm(m: len, n: d, k: len, a: scores, lda: len,
+                                  b: base + 2 * h + head * d, ldb: 3 * h, c: out + head * d, ldc: h)
+                        }
+                    }
+                }
+            }
+        } }
+    }
+
+    /// out[rows, outF] = x[rows, inF] · W[outF, inF]^T + bias.
+    private func linear(_ x: UnsafePointer<Float>, rows: Int, inF: Int, w: UnsafePointer<Float>, outF: Int,
+                        bias: [Float], out: UnsafeMutablePointer<Float>) {
+        sgemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF, c: out, ldc: outF)
+        bias.withUnsafeBufferPointer { bp in
+            parallelRanges(rows, minPerWorker: 64) { r in
+                addBiasRows(out + r.lowerBound * outF, rows: r.count, cols: outF, bias: bp.baseAddress!)
+            }
+        }
+    }
+
+    private func dense(_ x: [Float], rows: Int, _ l: Linear, into out: inout [Float]) {
+        x.withUnsafeBufferPointer { xp in l.weight.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
+            linear(xp.baseAddress!, rows: rows, inF: l.inFeatures, w: wp.baseAddress!, outF: l.outFeatures, bias: l.bias, out: op.baseAddress!)
+        } } }
+    }
+
+    /// x <- LN(y + residual), y is scratch.
+    private func addResidualAndNorm(_ y: inout [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float]) {
+        let h = weights.config.hiddenSize
+        y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in
+            let y = yp.baseAddress!, r = rp.baseAddress!
+            norm.gamma.withUnsafeBufferPointer { g in norm.beta.withUnsafeBufferPointer { be in
+                parallelRanges(rows, minPerWorker: 64) { part in
+                    let o = part.lowerBound * h
+                    addInPlace(y + o, r + o, count: part.count * h)
+                    layerNormRows(y + o, rows: part.count, cols: h, gamma: g.baseAddress!, beta: be.baseAddress!, eps: norm.eps)
+                }
+            } }
+        } }
+        swap(&x, &y)
+    }
+
+    /// Cross-encoder head on layer N's [CLS] rows: logits[B, labels] = classifier(tanh(pooler(h[b, 0, :]))).
+    public func classify(_ hidden: UnsafePointer<Float>, batch: TokenBatch) -> [Float] {
+        guard let pooler = weights.pooler, let classifier = weights.classifier else { return [] }
+        let h = weights.config.hiddenSize, s = batch.seqLen
+        var cls = [Float](repeating: 0, count: batch.count * h)
+        for b in 0..<batch.count { for j in 0..<h { cls[b * h + j] = hidden[b * s * h + j] } }
+        var pooled = [Float](repeating: 0, count: batch.count * h)
+        dense(cls, rows: batch.count, pooler, into: &pooled)
+        for i in 0..<pooled.count { pooled[i] = tanhf(pooled[i]) }
+        var logits = [Float](repeating: 0, count: batch.count * classifier.outFeatures)
+        dense(pooled, rows: batch.count, classifier, into: &logits)
+        return logits
+    }
+}

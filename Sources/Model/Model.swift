@@ -1,1 +1,0 @@
-// Model module: see DESIGN.md for its role.

@@ -1,1 +1,0 @@
-// Tokenizer module: see DESIGN.md for its role.
