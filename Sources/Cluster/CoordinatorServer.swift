@@ -156,7 +156,7 @@ public final class CoordinatorServer {
             shards.append(["file": "chunks/" + url.lastPathComponent, "rows": v.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
         }
         guard rows == docs.count else { throw CorpusReader.CorpusError(description: "output has \(rows) rows for \(docs.count) documents") }
-        var all = Data(NPY.header(rows: rows, cols: dim)); all.append(body)
+        var all = NPY.header(rows: rows, cols: dim); all.append(body)
         let out = URL(fileURLWithPath: job.spec.outDir)
         try VectorStore.writeDurably(all, to: out.appendingPathComponent("embeddings.npy"))
         let ids = Data(docs.map { $0.id + "\n" }.joined().utf8)

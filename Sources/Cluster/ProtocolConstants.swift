@@ -13,9 +13,10 @@ public enum ProtocolConstants {
     public static let maxFrameBytes = 64 << 20
     /// Default deadline of a client search, seconds.
     public static let searchDeadline = 10.0
-    /// Documents per batch-job chunk. `strata embed` must batch in the same fixed-size chunks for
-    /// the job output to be byte-identical (see cluster/README.md).
-    public static let jobChunkSize = 256
+    /// Documents per batch-job chunk: the same fixed chunk `strata embed` embeds at a time
+    /// (EmbedCommand.chunkSize), so each chunk is batched exactly as in a single-process run and
+    /// the job output is byte-identical to it (see cluster/README.md).
+    public static let jobChunkSize = 4096
     /// A chunk lease expires after this many seconds without a reply (the worker is then presumed stuck).
     public static let chunkLease = 600.0
     /// Chunks a worker holds at once.

@@ -5,6 +5,12 @@ let subcommands: [Subcommand.Type] = [
     EmbedCommand.self,
     ScoreCommand.self,
     BenchCommand.self,
+    CoordinatorCommand.self,
+    WorkerCommand.self,
+    JobCommand.self,
+    SearchCommand.self,
+    ClusterCommand.self,
+    KeysCommand.self,
 ]
 
 func topLevelUsage() -> String {
