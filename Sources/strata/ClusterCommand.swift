@@ -35,6 +35,9 @@ enum ClusterCommand: Subcommand {
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR]
+           strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
+                                (the same as `strata bench cluster`: latency, QPS, merge and job throughput
+                                against single-process runs measured in the same run)
 
       Starts a coordinator and N worker processes of this binary, shards the corpus over the
       workers (each shard embedded by a worker with --model and kept in its checksummed store),
@@ -49,7 +52,8 @@ enum ClusterCommand: Subcommand {
     """
 
     static func run(_ args: [String]) throws {
-        guard args.first == "up" else { throw CLIError("the only cluster action is `up` (strata cluster --help)", usage: true) }
+        if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
+        guard args.first == "up" else { throw CLIError("cluster actions: `up`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
                               options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
