@@ -38,7 +38,7 @@ extension Coordinator {
     mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid], s.phase == .embedding else { return }
         guard let w = pick(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
-            finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), &out); return
+            finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), now, &out); return
         }
         s.triedEmbed.insert(w)
         searches[sid] = s
@@ -93,7 +93,7 @@ extension Coordinator {
         let ce = withModel(ProtocolConstants.ceModelName)
         guard s.request.rerank, !s.candidates.isEmpty, !ce.isEmpty else {
             searches[sid] = s
-            finishSearch(sid, status: .ok, rerankFailed: s.request.rerank && !s.candidates.isEmpty, &out); return
+            finishSearch(sid, status: .ok, rerankFailed: s.request.rerank && !s.candidates.isEmpty, now, &out); return
         }
         s.phase = .reranking
         s.rerankStart = now
@@ -106,7 +106,7 @@ extension Coordinator {
     mutating func sendRerank(_ sid: UInt64, _ part: Int, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid], s.phase == .reranking, s.rerankScores[part] == nil else { return }
         guard let w = pick(withModel(ProtocolConstants.ceModelName), tried: s.rerankTried[part, default: []]) else {
-            finishSearch(sid, status: .ok, rerankFailed: true, &out); return
+            finishSearch(sid, status: .ok, rerankFailed: true, now, &out); return
         }
         s.rerankTried[part, default: []].insert(w)
         searches[sid] = s
@@ -122,14 +122,14 @@ extension Coordinator {
         }
         s.rerankScores[part] = scores
         searches[sid] = s
-        if s.rerankScores.count == s.rerankParts.count { finishSearch(sid, status: .ok, &out, now: now) }
+        if s.rerankScores.count == s.rerankParts.count { finishSearch(sid, status: .ok, now, &out) }
     }
 
     mutating func searchDeadline(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid] else { return }
         switch s.phase {
         case .embedding:
-            finishSearch(sid, status: RPCStatus(.deadlineExceeded, "the query was not embedded before the deadline"), &out)
+            finishSearch(sid, status: RPCStatus(.deadlineExceeded, "the query was not embedded before the deadline"), now, &out)
         case .searching:
             out.append(.log("search \(sid): deadline with shards \(s.pendingShards.sorted()) unanswered: partial result"))
             s.missing.formUnion(s.pendingShards)
@@ -138,13 +138,13 @@ extension Coordinator {
             searches[sid] = s
             afterShards(sid, now, &out)
         case .reranking:
-            finishSearch(sid, status: .ok, rerankFailed: true, &out)
+            finishSearch(sid, status: .ok, rerankFailed: true, now, &out)
         }
     }
 
     /// Replies to the client and forgets the search. With `rerankFailed` the first-stage ranking
     /// is returned, flagged partial.
-    mutating func finishSearch(_ sid: UInt64, status: RPCStatus, rerankFailed: Bool = false, _ out: inout [CoordinatorAction], now: Double? = nil) {
+    mutating func finishSearch(_ sid: UInt64, status: RPCStatus, rerankFailed: Bool = false, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard let s = searches.removeValue(forKey: sid) else { return }
         for (id, o) in outstanding {
             switch o.purpose {
@@ -163,13 +163,12 @@ extension Coordinator {
                 }
             }
             hits = TopK.merge([rescored], k: s.request.topK)
-            if let now { rerankMs = (now - s.rerankStart) * 1000 }
+            rerankMs = (now - s.rerankStart) * 1000
         } else {
             hits = Array(s.candidates.prefix(s.request.topK))
         }
-        let end = now ?? (s.rerankStart > 0 ? s.rerankStart : s.searchStart)
         let answer = SearchReply(hits: hits, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
-                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, end - s.start) * 1000)
+                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000)
         reply(s.client, s.clientRequestID, .searchReply(answer), &out)
     }
 }
