@@ -29,6 +29,13 @@ enum CoordinatorCommand: Subcommand {
         cfg.ceModel = a.string("ce")
         if a.string("corpus") != nil && cfg.deModel == nil { throw CLIError("--corpus needs --model (the DE that embeds it)", usage: true) }
         let corpus = try a.string("corpus").map(CorpusReader.read) ?? []
+        // A shard travels in one AssignShard frame: keep each well under the frame limit.
+        let textBytes = corpus.reduce(0) { $0 + $1.text.utf8.count + $1.id.utf8.count + 8 }
+        let minShards = (textBytes + ProtocolConstants.maxFrameBytes / 2 - 1) / (ProtocolConstants.maxFrameBytes / 2)
+        if minShards > cfg.shardCount {
+            note("coordinator: \(cfg.shardCount) shards would exceed half the \(ProtocolConstants.maxFrameBytes >> 20) MiB frame limit; using \(minShards)")
+            cfg.shardCount = minShards
+        }
         let quiet = a.flag("quiet")
         installStopSignals()
         let server = try CoordinatorServer(bind: try a.required("bind"), dataDir: URL(fileURLWithPath: try a.required("data-dir")),
