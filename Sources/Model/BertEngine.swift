@@ -30,15 +30,16 @@ public final class BertEngine: @unchecked Sendable {
         let deepest = layers.max() ?? 0
         precondition(deepest <= cfg.numHiddenLayers)
 
-        var x = [Float](repeating: 0, count: t * h)          // [T, H] hidden states
+        var x = scratch(t * h)           // [T, H] hidden states
         embed(batch, into: &x)
         if layers.contains(0) { try x.withUnsafeBufferPointer { try visit(0, $0.baseAddress!) } }
         if deepest == 0 { return }
 
-        var qkv = [Float](repeating: 0, count: t * 3 * h)    // [T, 3H]
-        var ctx = [Float](repeating: 0, count: t * h)        // [T, H]
-        var tmp = [Float](repeating: 0, count: t * h)        // [T, H]
-        var ff = [Float](repeating: 0, count: t * inter)     // [T, I]
+        // Scratch, fully overwritten before every read (no zero-fill).
+        var qkv = scratch(t * 3 * h)     // [T, 3H]
+        var ctx = scratch(t * h)         // [T, H]
+        var tmp = scratch(t * h)         // [T, H]
+        var ff = scratch(t * inter)      // [T, I]
 
         for n in 0..<deepest {
             let L = weights.layers[n]
@@ -62,6 +63,10 @@ public final class BertEngine: @unchecked Sendable {
             addResidualAndNorm(&tmp, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
             if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
         }
+    }
+
+    private func scratch(_ n: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     }
 
     /// x[b, j, :] = LN(word[id] + position[j] + type[tt]).

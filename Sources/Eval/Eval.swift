@@ -1,1 +1,0 @@
-// Eval module: see DESIGN.md for its role.

@@ -1,1 +1,0 @@
-// Index module: see DESIGN.md for its role.

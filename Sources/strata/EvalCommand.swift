@@ -1,0 +1,107 @@
+import Foundation
+import Kernels
+import Eval
+
+/// `strata eval`: dense retrieval over a BEIR dataset, optional cross-encoder re-ranking, metrics
+/// as trec_eval defines them, a TREC run file and the time of each stage.
+enum EvalCommand: Subcommand {
+    static let name = "eval"
+    static let summary = "retrieve (+ re-rank) on a BEIR dataset; trec_eval metrics, TREC run, stage times"
+    static let usage = """
+    usage: strata eval --model DIR --data DIR [--layer K] [--rerank CE_DIR] [--rerank-top 100]
+                       [--split test] [--top 100] [--run FILE] [--output metrics.json] [--batch 32]
+                       [--cutoffs 1,3,5,10,100] [--max-corpus N] [--max-queries N]
+
+    Embeds the queries and the corpus (title + " " + text, as BEIR does) with --model, retrieves the
+    top --top documents of each query by cosine similarity (exact search), optionally re-ranks the top
+    --rerank-top with the cross encoder --rerank, and prints nDCG, MRR, Recall, MAP, Hits (success)
+    and P at each cutoff, exactly as trec_eval computes them, and the time of each stage.
+
+      --model DIR       dual or cross encoder (a cross encoder embeds a text paired with itself)
+      --layer K         embed with mean pooling of hidden state K (0 = embeddings) instead of the
+                        model's own pooling of its last layer
+      --data DIR        BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
+      --run FILE        write the final ranking as a 6-column TREC run (qid Q0 docid rank score run)
+      --output FILE     write the metrics, settings and stage times as JSON
+      --batch N         texts per encoder call (default 32)
+      --max-corpus N    keep every judged document plus others up to N documents (quick runs)
+      --max-queries N   evaluate the first N judged queries only
+    """
+
+    static func run(_ args: [String]) throws {
+        let a = try Arguments(args, command: name, options: [
+            "model", "data", "layer", "rerank", "rerank-top", "split", "top", "run", "output", "batch",
+            "cutoffs", "max-corpus", "max-queries"])
+        if let p = a.positionals.first { throw CLIError("eval: unexpected argument '\(p)'", usage: true) }
+        let modelPath = try a.required("model"), dataPath = try a.required("data")
+        let split = a.string("split") ?? "test"
+        let top = try a.int("top", default: 100, min: 1)!
+        let rerankTop = try a.int("rerank-top", default: 100, min: 1)!
+        let batch = try a.int("batch", default: 32, min: 1)!
+        let layer = try a.int("layer", min: 0)
+        let cutoffs = try parseIntList(a.string("cutoffs") ?? "1,3,5,10,100", flag: "cutoffs", command: name)
+        let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
+                                 maxQueries: try a.int("max-queries", min: 1))
+        let model = try loadEvalModel(modelPath, batch: batch)
+        if let layer, layer > model.numLayers {
+            throw CLIError("eval: --layer \(layer) is out of range: \(model.name) has layers 0...\(model.numLayers)", usage: true)
+        }
+        let reranker = try a.string("rerank").map { try loadEvalModel($0, batch: batch) }
+        if let r = reranker, !r.isCrossEncoder { throw CLIError("eval: --rerank \(r.name) is not a cross encoder") }
+        let dataset = URL(fileURLWithPath: dataPath).lastPathComponent
+        print("dataset \(dataset) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")
+        print("model \(model.name) (\(model.isCrossEncoder ? "cross encoder, self-pair" : "dual encoder")), "
+              + (layer.map { "layer \($0), mean pooling" } ?? "last layer, the model's pooling"))
+
+        let queryTexts = ds.queries.map(\.text), docTexts = ds.corpus.map(\.embeddingText)
+        let (tokens, tTok) = timed { model.tokenize(queryTexts) + model.tokenize(docTexts) }
+        let (qv, tQ) = try timed { try embedInBatches(queryTexts, label: "queries") { [try model.embed($0, layer: layer)] }[0] }
+        let (dv, tD) = try timed { try embedInBatches(docTexts, label: "corpus") { [try model.embed($0, layer: layer)] }[0] }
+        let (retrieved, tSearch) = timed {
+            Retrieval.search(queryIds: ds.queries.map(\.id), queryVectors: qv, docIds: ds.corpus.map(\.id), docVectors: dv, k: top)
+        }
+        let retrievalEval = evaluate(run: retrieved, qrels: ds.qrels, cutoffs: cutoffs)
+        var final = retrieved, finalEval = retrievalEval
+        var tRerank: Double? = nil
+        if let reranker {
+            print("\nfirst stage (\(model.name)):")
+            print(formatMetrics(retrievalEval))
+            note("re-ranking the top \(rerankTop) of \(ds.queries.count) queries with \(reranker.name)")
+            let queries = Dictionary(uniqueKeysWithValues: ds.queries.map { ($0.id, $0.text) })
+            let docs = Dictionary(uniqueKeysWithValues: ds.corpus.map { ($0.id, $0.embeddingText) })
+            let (rr, t) = try timed { try Retrieval.rerank(run: retrieved, queries: queries, documents: docs, top: rerankTop, batch: 1024) { try reranker.score($0) } }
+            final = rr; tRerank = t
+            finalEval = evaluate(run: rr, qrels: ds.qrels, cutoffs: cutoffs)
+            print("\nafter re-ranking the top \(rerankTop) with \(reranker.name):")
+        } else {
+            print()
+        }
+        print(formatMetrics(finalEval))
+        let texts = Double(queryTexts.count + docTexts.count)
+        var timesLine = String(format: "\ntimes: tokenise %.2f s (%ld tokens, a separate pass; encode includes its own), encode %.2f s (%.1f texts/s), search %.3f s",
+                               tTok, tokens, tQ + tD, texts / max(tQ + tD, 1e-9), tSearch)
+        timesLine += tRerank.map { String(format: ", re-rank %.2f s", $0) } ?? ", re-rank -"
+        print(timesLine)
+
+        if let runPath = a.string("run") {
+            let runName = "strata-\(model.name)" + (layer.map { "-L\($0)" } ?? "") + (reranker.map { "-rerank-\($0.name)" } ?? "")
+            try writeTrecRun(final, queryOrder: ds.queries.map(\.id), runName: runName, to: URL(fileURLWithPath: runPath))
+            note("wrote \(runPath)")
+        }
+        if let out = a.string("output") {
+            var extra: [String: Any] = [
+                "dataset": dataset, "split": split, "model": model.name, "corpus": ds.corpus.count, "top": top,
+                "times_s": ["tokenise": tTok, "encode": tQ + tD, "search": tSearch, "rerank": tRerank as Any? ?? NSNull()],
+            ]
+            extra["layer"] = layer ?? NSNull()
+            if let reranker {
+                extra["rerank"] = ["model": reranker.name, "top": rerankTop]
+                var first: [String: Double] = [:]
+                for n in retrievalEval.names { first[n] = retrievalEval.mean[n] }
+                extra["first_stage_metrics"] = first
+            }
+            try writeMetricsJSON(finalEval, extra: extra, to: URL(fileURLWithPath: out))
+            note("wrote \(out)")
+        }
+    }
+}

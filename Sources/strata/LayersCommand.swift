@@ -1,0 +1,79 @@
+import Foundation
+import Kernels
+import Eval
+
+/// `strata layers`: the paper's sweep. Every hidden state 0...N of every model, mean-pooled
+/// (a cross encoder embeds a text paired with itself), evaluated for retrieval.
+enum LayersCommand: Subcommand {
+    static let name = "layers"
+    static let summary = "retrieval quality of every layer of each model (JSON, Markdown, SVG plot)"
+    static let usage = """
+    usage: strata layers --model M1 [--model M2 ...] --data DIR [--split test] [--out DIR]
+                         [--max-corpus N] [--max-queries N] [--batch 32] [--name LABEL]
+
+    For each model, embeds the queries and the corpus once (one forward pass per text serves all
+    layers), mean-pools each hidden state 0 (embeddings) ... N over the text's tokens (a cross
+    encoder reads [CLS] s [SEP] s [SEP] and pools the text's tokens), retrieves the top 100 by cosine
+    and evaluates. Writes DIR/layers.json, DIR/layers.md (tables) and DIR/layers.svg (nDCG@10 and
+    MRR@10 against layer, a line per model).
+
+      --out DIR         output folder (default ./layers-<dataset>)
+      --name LABEL      dataset label in tables and the plot (default: the data folder's name)
+      --max-corpus N    keep every judged document plus others up to N documents
+      --max-queries N   the first N judged queries only
+    """
+
+    static let plotMetrics = ["nDCG@10", "MRR@10"]
+    static let tableMetrics = ["nDCG@10", "MRR@10", "Recall@100", "Hits@10"]
+
+    static func run(_ args: [String]) throws {
+        let a = try Arguments(args, command: name, options: ["model", "data", "split", "out", "max-corpus", "max-queries", "batch", "name"])
+        if let p = a.positionals.first { throw CLIError("layers: unexpected argument '\(p)'", usage: true) }
+        let models = a.strings("model")
+        guard !models.isEmpty else { throw CLIError("layers: missing required flag --model", usage: true) }
+        let dataPath = try a.required("data")
+        let split = a.string("split") ?? "test"
+        let batch = try a.int("batch", default: 32, min: 1)!
+        let label = a.string("name") ?? URL(fileURLWithPath: dataPath).lastPathComponent
+        let outDir = a.string("out") ?? "layers-\(label)"
+        let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
+                                 maxQueries: try a.int("max-queries", min: 1))
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        print("dataset \(label) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")
+        let queryTexts = ds.queries.map(\.text), docTexts = ds.corpus.map(\.embeddingText)
+        let queryIds = ds.queries.map(\.id), docIds = ds.corpus.map(\.id)
+        var series: [LayerSweep.Series] = []
+        var names: [String] = []
+        for path in models {
+            let model = try loadEvalModel(path, batch: batch)
+            let kind = model.isCrossEncoder ? "cross encoder, self-pair" : "dual encoder"
+            note("\(model.name) (\(kind)): \(model.numLayers) layers")
+            let (qv, tQ) = try timed { try embedInBatches(queryTexts, label: "\(model.name) queries") { try model.embedAllLayers($0) } }
+            let (dv, tD) = try timed { try embedInBatches(docTexts, label: "\(model.name) corpus") { try model.embedAllLayers($0) } }
+            guard qv.count == model.numLayers + 1, dv.count == qv.count else {
+                throw CLIError("layers: \(model.name) returned \(qv.count) hidden states, expected \(model.numLayers + 1)")
+            }
+            var perLayer: [[String: Double]] = []
+            let (_, tS) = timed {
+                for l in 0..<qv.count {
+                    let run = Retrieval.search(queryIds: queryIds, queryVectors: qv[l], docIds: docIds, docVectors: dv[l], k: 100)
+                    let ev = evaluate(run: run, qrels: ds.qrels, cutoffs: [1, 3, 5, 10, 100])
+                    perLayer.append(ev.mean)
+                    names = ev.names
+                }
+            }
+            print(String(format: "%@: encode %.1f s (%.1f texts/s, all layers), search + evaluate %.2f s for %d layers",
+                         model.name, tQ + tD, Double(queryTexts.count + docTexts.count) / max(tQ + tD, 1e-9), tS, qv.count))
+            series.append(.init(model: model.name, kind: kind, metrics: perLayer))
+        }
+        let sweep = LayerSweep(dataset: label, split: split, queries: ds.queries.count, corpus: ds.corpus.count,
+                               series: series, metricNames: names)
+        let md = sweep.markdown(metrics: tableMetrics)
+        print("\n" + md)
+        let base = URL(fileURLWithPath: outDir)
+        try sweep.json().write(to: base.appendingPathComponent("layers.json"))
+        try writeText(md, to: base.appendingPathComponent("layers.md").path)
+        try writeText(sweep.svg(metrics: plotMetrics), to: base.appendingPathComponent("layers.svg").path)
+        note("wrote \(outDir)/layers.{json,md,svg}")
+    }
+}
