@@ -1,4 +1,6 @@
 import Foundation
+import Index
+import Kernels
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +22,8 @@ public final class VectorStore: @unchecked Sendable {
     public let firstDocIndex: Int
     public let ids: [String]
     public let checksum: UInt32
+    /// The shard's vectors in the Index module's exact search (copied from the verified mapping).
+    let index: FlatIndex
     private let base: UnsafeMutableRawPointer
     private let length: Int
 
@@ -93,12 +97,14 @@ public final class VectorStore: @unchecked Sendable {
         if idList.last == "" { idList.removeLast() }
         guard idList.count == n else { throw fail("ids file holds \(idList.count) ids for \(n) rows") }
         base = p; length = size; dimension = dim; count = n; firstDocIndex = first; ids = idList; checksum = crc
+        index = FlatIndex(dimension: dim)
+        index.add(Matrix(rows: n, cols: dim, data: Array(UnsafeBufferPointer(start: (p + Self.headerBytes).assumingMemoryBound(to: Float.self), count: n * dim))))
     }
 
     deinit { munmap(base, length) }
 
-    /// Exact top-k of one query over this shard.
+    /// Exact top-k of one query over this shard (FlatIndex), as global hits.
     public func search(_ query: [Float], k: Int) -> [Hit] {
-        TopK.search(query: query, rows: rows, count: count, dimension: dimension, firstIndex: firstDocIndex, ids: ids, k: k)
+        ExactSearch.search(index, ids: ids, firstIndex: firstDocIndex, query: query, k: k)
     }
 }

@@ -19,17 +19,11 @@ final class EndToEndTests: XCTestCase {
         try? FileManager.default.removeItem(at: tmp)
     }
 
-    /// Exact single-process search over `strata embed` outputs (same float summation order as the workers).
+    /// Single-process exact search (one FlatIndex over the whole corpus) over `strata embed` outputs.
     func bruteForce(_ docs: (rows: Int, cols: Int, data: [Float]), _ q: ArraySlice<Float>, k: Int) -> [(Int, Float)] {
-        var scored: [(Int, Float)] = []
-        let qa = Array(q)
-        for r in 0..<docs.rows {
-            var s: Float = 0
-            for j in 0..<docs.cols { s += qa[j] * docs.data[r * docs.cols + j] }
-            scored.append((r, s))
-        }
-        scored.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        return Array(scored.prefix(k))
+        let ids = (0..<docs.rows).map(String.init)
+        return ExactSearch.search(Vectors(rows: docs.rows, dimension: docs.cols, data: docs.data), ids: ids, query: Array(q), k: k)
+            .map { ($0.docIndex, $0.score) }
     }
 
     func testClusterUpAnswersExactlyLikeSingleProcessSearch() throws {

@@ -35,6 +35,33 @@ final class PieceTests: XCTestCase {
         }
     }
 
+    /// Shard stores (FlatIndex inside) merged = one FlatIndex over everything, bit for bit.
+    func testShardStoresMergeToTheSingleIndexExactly() throws {
+        let dir = tempDir(); defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SystemRandomNumberGenerator()
+        let dim = 48, n = 900
+        let data = (0..<(n * dim)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let ids = (0..<n).map { "id\($0)" }
+        let cuts = [0, 1, 300, 301, 650, n]
+        var stores: [VectorStore] = []
+        for s in 0..<(cuts.count - 1) {
+            let lo = cuts[s], hi = cuts[s + 1]
+            try VectorStore.write(directory: dir, name: "shard-\(s)", vectors: Vectors(rows: hi - lo, dimension: dim, data: Array(data[(lo * dim)..<(hi * dim)])),
+                                  firstDocIndex: lo, ids: Array(ids[lo..<hi]))
+            stores.append(try VectorStore(directory: dir, name: "shard-\(s)"))
+        }
+        for _ in 0..<10 {
+            let q = (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }
+            let k = Int.random(in: 1...50, using: &rng)
+            let single = ExactSearch.search(Vectors(rows: n, dimension: dim, data: data), ids: ids, query: q, k: k)
+            XCTAssertEqual(TopK.merge(stores.map { $0.search(q, k: k) }, k: k), single)
+            // and the same ranking as the naive scan (scores equal up to summation order)
+            let naive = data.withUnsafeBufferPointer { TopK.search(query: q, rows: $0, count: n, dimension: dim, firstIndex: 0, ids: ids, k: k) }
+            XCTAssertEqual(single.map(\.docIndex), naive.map(\.docIndex))
+            for (a, b) in zip(single, naive) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5) }
+        }
+    }
+
     func tempDir() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("strata-store-\(UUID().uuidString)") }
 
     func testVectorStoreRoundTripAndCorruptionDetected() throws {
