@@ -8,6 +8,12 @@ let subcommands: [Subcommand.Type] = [
     DataCommand.self,
     EvalCommand.self,
     LayersCommand.self,
+    CoordinatorCommand.self,
+    WorkerCommand.self,
+    JobCommand.self,
+    SearchCommand.self,
+    ClusterCommand.self,
+    KeysCommand.self,
 ]
 
 func topLevelUsage() -> String {
