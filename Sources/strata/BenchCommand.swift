@@ -11,6 +11,7 @@ enum BenchCommand: Subcommand {
            strata bench kernels [--seconds 1]
            strata bench search [--help]
            strata bench cluster [--help]
+           strata bench train [--help]
 
       encoder   tokens/s of the encoder on batches of --batch texts of --seq tokens, the achieved GFLOP/s,
                 and that as a percentage of the sgemm GFLOP/s measured in the same run (shape of the
@@ -20,6 +21,7 @@ enum BenchCommand: Subcommand {
       search    exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes.
       cluster   query latency and QPS with 1 and 2 workers, merge overhead, batch-job docs/s,
                 each against a single-process run measured in the same run.
+      train     training examples/s and the fraction of the sgemm rate measured in the same run.
     """
 
     static func run(_ args: [String]) throws {
@@ -29,6 +31,7 @@ enum BenchCommand: Subcommand {
         case "kernels": try kernelsBench(Array(args.dropFirst()))
         case "search": try runSearchBench(Array(args.dropFirst()))
         case "cluster": try runClusterBench(Array(args.dropFirst()))
+        case "train": try runTrainBench(Array(args.dropFirst()))
         default: throw CLIError("unknown benchmark '\(what)' (strata bench --help)", usage: true)
         }
     }
