@@ -10,6 +10,12 @@ let subcommands: [Subcommand.Type] = [
     LayersCommand.self,
     InfuseCommand.self,
     TrainCECommand.self,
+    CoordinatorCommand.self,
+    WorkerCommand.self,
+    JobCommand.self,
+    SearchCommand.self,
+    ClusterCommand.self,
+    KeysCommand.self,
 ]
 
 func topLevelUsage() -> String {
