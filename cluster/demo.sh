@@ -4,7 +4,8 @@
 # queries answered by DE retrieval + CE re-ranking, hits and latencies printed, clean shutdown.
 #   cluster/demo.sh                 (DOCS=1000 documents by default; WORKERS=2)
 # Environment: STRATA_MODELS (DE cache, see scripts/setup), STRATA_CE (a cross-encoder directory;
-# default ../shared/models/ce-minilm-l6-debian when present, else no re-ranking), DOCS, WORKERS.
+# default $STRATA_SHARED/models/ce-minilm-l6-debian, STRATA_SHARED defaulting to ../shared;
+# when absent: no re-ranking), DOCS, WORKERS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -12,7 +13,7 @@ scripts/setup
 swift build -c release 2>&1 | tail -1
 S="$root/.build/release/strata"
 DE="${STRATA_MODELS:-$HOME/.cache/strata/models}/all-MiniLM-L6-v2"
-CE="${STRATA_CE:-$root/../shared/models/ce-minilm-l6-debian}"
+CE="${STRATA_CE:-${STRATA_SHARED:-$root/../shared}/models/ce-minilm-l6-debian}"
 DOCS="${DOCS:-1000}"; WORKERS="${WORKERS:-2}"
 work="$root/.build/demo"
 mkdir -p "$work"

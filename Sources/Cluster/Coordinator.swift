@@ -15,6 +15,7 @@ public struct Coordinator: Sendable {
     public internal(set) var jobs: [String: JobRun] = [:]
     var nextID: UInt64 = 1
     var roundRobin = 0
+    var firstRegistration: Double?
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -78,6 +79,7 @@ public struct Coordinator: Sendable {
             workerDied(from, now, &out)
         }
         workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now)
+        if firstRegistration == nil { firstRegistration = now }
         out.append(.log("worker \(from) registered (\(workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
                                                              heartbeatLiveness: config.heartbeatLiveness)), &out)
@@ -93,7 +95,7 @@ public struct Coordinator: Sendable {
 
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
-        guard !corpus.isEmpty, config.deModel != nil else { return }
+        guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
         let live = liveWorkers
         for (s, w) in shardMap.fillReplicas(live: live) + shardMap.rebalance(live: live) {
             let shard = shardMap.shards[s]
@@ -136,6 +138,7 @@ public struct Coordinator: Sendable {
             let late = jobs[id]!.scheduler.expire(now: now)
             if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
         }
+        placeShards(now, &out)
         for (s, w) in shardMap.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
             send(w, .dropShardRequest(DropShardRequest(shardID: s)), .dropShard(s), now, &out)
@@ -187,8 +190,7 @@ public struct Coordinator: Sendable {
             loading[from]?.remove(name)
             workers[from]?.models.insert(name)
         case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
-            shardMap.markReady(shard: s, worker: from)
-            out.append(.log("shard \(s) ready on \(from)"))
+            if shardMap.markReady(shard: s, worker: from) { out.append(.log("shard \(s) ready on \(from)")) }
         case (.dropShard, .dropShardReply):
             break
         case (.embedQuery(let sid), .embedBatchReply(let r)):

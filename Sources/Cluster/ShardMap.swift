@@ -58,6 +58,9 @@ public struct ShardMap: Sendable {
             // a shard of `most` that `least` does not have and that is not already moving
             guard let i = shards.indices.first(where: { shards[$0].assigned.contains(most.w) && !shards[$0].assigned.contains(least.w)
                                                          && shards[$0].assigned.count <= replication }) else { break }
+            // The source goes first: the oldest replica is the one `dropSurplus` removes.
+            shards[i].assigned.removeAll { $0 == most.w }
+            shards[i].assigned.insert(most.w, at: 0)
             shards[i].assigned.append(least.w)
             out.append((i, least.w))
         }
@@ -90,9 +93,12 @@ public struct ShardMap: Sendable {
         return out
     }
 
-    public mutating func markReady(shard: Int, worker: Peer) {
-        guard shards.indices.contains(shard), shards[shard].assigned.contains(worker) else { return }
+    /// Marks a replica ready; false when the worker is no longer assigned the shard (a late reply).
+    @discardableResult
+    public mutating func markReady(shard: Int, worker: Peer) -> Bool {
+        guard shards.indices.contains(shard), shards[shard].assigned.contains(worker) else { return false }
         shards[shard].ready.insert(worker)
+        return true
     }
 
     /// Forgets an assignment that failed.

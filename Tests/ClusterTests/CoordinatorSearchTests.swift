@@ -143,6 +143,34 @@ final class CoordinatorSearchTests: XCTestCase {
         guard let r2 = hits(sim.search("lease", k: 10)) else { return }
         XCTAssertFalse(r2.partial)
         XCTAssertEqual(r2.hits, SimCluster.bruteForce(corpus, "lease", k: 10))
+        // stable: more ticks move nothing
+        let moves = sim.logs.filter { $0.hasPrefix("assign") || $0.contains("dropping") }.count
+        sim.advance(3)
+        XCTAssertEqual(sim.logs.filter { $0.hasPrefix("assign") || $0.contains("dropping") }.count, moves)
+    }
+
+    func testRebalanceWithReplicationMovesEachShardOnce() {
+        let sim = SimCluster(corpus: makeCorpus(90), shards: 3, replication: 2)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        sim.addWorker("w3")
+        sim.advance(2)
+        let loads = ["w1", "w2", "w3"].map { w in sim.coordinator.shardMap.shards.filter { $0.assigned.contains(Peer(w)) }.count }
+        XCTAssertEqual(loads, [2, 2, 2])
+        XCTAssertEqual(sim.logs.filter { $0.contains("dropping") }.count, 2, "two replicas moved to w3, none shuffled back and forth")
+        XCTAssertTrue(sim.coordinator.shardMap.shards.allSatisfy { $0.ready.count == 2 })
+    }
+
+    func testPlacementWaitsForWorkersStartingTogether() {
+        let sim = SimCluster(corpus: makeCorpus(80), shards: 4, replication: 1, placementDelay: 1)
+        sim.addWorker("w1")
+        sim.advance(0.25)
+        sim.addWorker("w2")
+        XCTAssertFalse(sim.coordinator.ready, "nothing placed during the settle time")
+        sim.advance(1)
+        XCTAssertTrue(sim.coordinator.ready)
+        let loads = ["w1", "w2"].map { w in sim.coordinator.shardMap.shards.filter { $0.assigned.contains(Peer(w)) }.count }
+        XCTAssertEqual(loads, [2, 2])
+        XCTAssertFalse(sim.logs.contains { $0.contains("dropping") }, "no shard was indexed twice")
     }
 
     func testReRegisteringWorkerReusesItsStore() {

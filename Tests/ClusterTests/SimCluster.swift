@@ -46,8 +46,9 @@ final class SimCluster {
     var nextClientID: UInt64 = 1
     let root: URL
 
-    init(corpus: [Document], shards: Int, replication: Int, ce: Bool = false) {
+    init(corpus: [Document], shards: Int, replication: Int, ce: Bool = false, placementDelay: Double = 0) {
         var cfg = CoordinatorConfig()
+        cfg.placementDelay = placementDelay
         cfg.shardCount = shards; cfg.replication = replication
         cfg.deModel = "/models/de"; cfg.ceModel = ce ? "/models/ce" : nil
         cfg.searchDeadline = 2
