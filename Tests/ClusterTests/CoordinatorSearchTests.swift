@@ -115,6 +115,22 @@ final class CoordinatorSearchTests: XCTestCase {
         XCTAssertNotEqual(r.hits.map(\.docIndex), SimCluster.bruteForce(corpus, q, k: 10).map(\.docIndex), "the CE changed the order")
     }
 
+    func testClientDeadlineIsHonoured() {
+        let sim = SimCluster(corpus: makeCorpus(40), shards: 2, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        sim.blackhole.insert(Peer("w2"))
+        // a client deadline 0.5 s ahead ends the query long before the 2 s default
+        let id: UInt64 = 99
+        sim.run([.message(from: sim.client, Envelope(requestID: id, deadlineUnixMs: Int64((sim.now + 0.5) * 1000),
+                                                     body: .searchRequest(SearchRequest(query: "apt", topK: 3))), now: sim.now)])
+        sim.advance(0.75)
+        XCTAssertTrue(sim.clientInbox.contains { $0.requestID == id }, "answered at the client's deadline")
+        // a deadline already past is refused at once
+        sim.run([.message(from: sim.client, Envelope(requestID: 100, deadlineUnixMs: Int64((sim.now - 1) * 1000),
+                                                     body: .searchRequest(SearchRequest(query: "apt", topK: 3))), now: sim.now)])
+        XCTAssertEqual(sim.clientInbox.last?.status?.code, .deadlineExceeded)
+    }
+
     func testBadRequestsGetClearStatuses() {
         let sim = SimCluster(corpus: makeCorpus(10), shards: 1, replication: 1)
         sim.addWorker("w")
