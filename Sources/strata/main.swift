@@ -8,6 +8,8 @@ let subcommands: [Subcommand.Type] = [
     DataCommand.self,
     EvalCommand.self,
     LayersCommand.self,
+    InfuseCommand.self,
+    TrainCECommand.self,
     CoordinatorCommand.self,
     WorkerCommand.self,
     JobCommand.self,
