@@ -124,6 +124,43 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(pgrep(tmp.appendingPathComponent("cl/").path).isEmpty, "no coordinator or worker left running")
     }
 
+    func testCurveClusterFromKeysGen() throws {
+        let de = try Strata.fixtureModel("tiny-de-legacy")
+        let keys = tmp.appendingPathComponent("keys")
+        let (s0, out0, e0) = try Strata.run(["keys", "gen", "--out", keys.path])
+        XCTAssertEqual(s0, 0, e0)
+        XCTAssertTrue(out0.contains("server.pub"))
+        let secret = try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("server.key").path)
+        XCTAssertEqual((secret[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let corpus = tmp.appendingPathComponent("corpus.jsonl")
+        try writeCorpus(corpus, count: 30)
+        let upLog = tmp.appendingPathComponent("up.log")
+        let up = try Strata.spawn(["cluster", "up", "--workers", "1", "--corpus", corpus.path, "--model", de, "--keys", keys.path,
+                                   "--data-dir", tmp.appendingPathComponent("cl").path], log: upLog)
+        processes.append(up)
+        var endpoint = ""
+        XCTAssertTrue(Strata.waitFor(60) {
+            let text = (try? String(contentsOf: upLog, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }) { endpoint = String(line.dropFirst(6)) }
+            return !endpoint.isEmpty
+        }, "a CURVE cluster (workers authenticated by the same keys) became ready")
+        let (s1, out1, e1) = try Strata.run(["search", "--coordinator", endpoint, "--keys", keys.path, "--top", "3", "package tools"])
+        XCTAssertEqual(s1, 0, e1)
+        XCTAssertEqual(out1.split(separator: "\n").count, 3)
+        // without keys, or with another key pair, the coordinator never answers
+        let (s2, _, e2) = try Strata.run(["search", "--coordinator", endpoint, "--timeout", "1", "--top", "3", "package tools"])
+        XCTAssertNotEqual(s2, 0)
+        XCTAssertTrue(e2.contains("no reply"), e2)
+        let other = tmp.appendingPathComponent("other")
+        XCTAssertEqual(try Strata.run(["keys", "gen", "--out", other.path]).0, 0)
+        try FileManager.default.removeItem(at: other.appendingPathComponent("server.pub"))
+        try FileManager.default.copyItem(at: keys.appendingPathComponent("server.pub"), to: other.appendingPathComponent("server.pub"))
+        let (s3, _, _) = try Strata.run(["search", "--coordinator", endpoint, "--keys", other.path, "--timeout", "1", "--top", "3", "package tools"])
+        XCTAssertNotEqual(s3, 0, "a client key not in authorized_clients is refused")
+        kill(up.processIdentifier, SIGTERM)
+        XCTAssertTrue(Strata.waitFor(10) { !up.isRunning })
+    }
+
     func testJobSurvivesWorkerDeathAndCoordinatorRestartAndMatchesStrataEmbed() throws {
         let de = try Strata.fixtureModel("tiny-de-legacy")
         let data = tmp.appendingPathComponent("coord"), jobs = data.appendingPathComponent("jobs")
