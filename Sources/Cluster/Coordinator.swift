@@ -78,7 +78,7 @@ public struct Coordinator: Sendable {
             out.append(.log("worker \(from) re-registered: treating its old session as dead"))
             workerDied(from, now, &out)
         }
-        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now)
+        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now, held: Set(m.shardsHeld))
         if firstRegistration == nil { firstRegistration = now }
         out.append(.log("worker \(from) registered (\(workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
@@ -97,7 +97,8 @@ public struct Coordinator: Sendable {
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
         guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
         let live = liveWorkers
-        for (s, w) in shardMap.fillReplicas(live: live) + shardMap.rebalance(live: live) {
+        let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
+        for (s, w) in shardMap.fillReplicas(live: live, held: held) + shardMap.rebalance(live: live) {
             let shard = shardMap.shards[s]
             out.append(.log("assign shard \(s) (\(shard.range.count) docs) to \(w)"))
             send(w, .assignShardRequest(AssignShardRequest(shardID: s, model: ProtocolConstants.deModelName, firstDocIndex: shard.range.lowerBound,

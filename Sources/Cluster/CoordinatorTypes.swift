@@ -61,6 +61,8 @@ struct WorkerRecord {
     var lastSeen: Double
     var lastSent: Double = 0
     var models: Set<String> = []
+    /// Shards the worker had on disk when it registered.
+    var held: Set<Int> = []
 }
 
 /// Why a request to a worker was sent, to route its reply.

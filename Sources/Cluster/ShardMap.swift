@@ -28,16 +28,23 @@ public struct ShardMap: Sendable {
 
     /// Assignments that bring every shard up to min(replication, live workers) replicas on live
     /// workers, least-loaded first (ties by peer id). Returns (shard, worker) pairs to send.
-    public mutating func fillReplicas(live: [Peer]) -> [(shard: Int, worker: Peer)] {
+    /// `held`: shards each worker says it already has on disk; such a worker is preferred for
+    /// them (no re-embedding after a coordinator restart) while its load stays within the even share.
+    public mutating func fillReplicas(live: [Peer], held: [Peer: Set<Int>] = [:]) -> [(shard: Int, worker: Peer)] {
         var out: [(Int, Peer)] = []
         let liveSet = Set(live)
+        let want = min(replication, live.count)
+        let cap = live.isEmpty ? 0 : (shards.count * want + live.count - 1) / live.count
         for i in shards.indices {
             shards[i].assigned.removeAll { !liveSet.contains($0) }
             shards[i].ready = shards[i].ready.filter { liveSet.contains($0) }
-            let want = min(replication, live.count)
             while shards[i].assigned.count < want {
                 let candidates = live.filter { !shards[i].assigned.contains($0) }
-                guard let w = candidates.min(by: { (load(of: $0), $0) < (load(of: $1), $1) }) else { break }
+                func key(_ w: Peer) -> (Int, Int, Peer) {
+                    let l = load(of: w)
+                    return ((held[w]?.contains(i) ?? false) && l < cap ? 0 : 1, l, w)
+                }
+                guard let w = candidates.min(by: { key($0) < key($1) }) else { break }
                 shards[i].assigned.append(w)
                 out.append((i, w))
             }

@@ -189,6 +189,31 @@ final class CoordinatorSearchTests: XCTestCase {
         XCTAssertFalse(sim.logs.contains { $0.contains("dropping") }, "no shard was indexed twice")
     }
 
+    func testRestartedCoordinatorGivesWorkersBackTheirOwnShards() {
+        let corpus = makeCorpus(120)
+        // Workers join one by one: rebalancing leaves a layout unlike a fresh round-robin placement.
+        let sim = SimCluster(corpus: corpus, shards: 6, replication: 1)
+        sim.addWorker("w1"); sim.advance(0.5)
+        sim.addWorker("w2"); sim.advance(0.5)
+        sim.addWorker("w3"); sim.advance(0.5)
+        XCTAssertTrue(sim.coordinator.ready)
+        let before = sim.coordinator.shardMap.shards.map(\.assigned)
+        let fresh = (0..<6).map { [Peer(["w1", "w2", "w3"][$0 % 3])] }
+        XCTAssertNotEqual(before, fresh, "the scenario needs a layout a fresh placement would not make")
+        let calls = sim.workers.values.map { ($0.engine as! HashEngine).embedCalls }.reduce(0, +)
+        // A new coordinator (restart); workers register again in another order, with their stores.
+        var cfg = sim.coordinator.config
+        cfg.placementDelay = 1
+        sim.coordinator = Coordinator(config: cfg, corpus: corpus)
+        sim.addWorker("w3"); sim.addWorker("w1"); sim.addWorker("w2")
+        sim.advance(1.5)
+        XCTAssertTrue(sim.coordinator.ready)
+        XCTAssertEqual(sim.coordinator.shardMap.shards.map(\.assigned), before, "each worker got its own shards back")
+        XCTAssertEqual(sim.workers.values.map { ($0.engine as! HashEngine).embedCalls }.reduce(0, +), calls, "nothing re-embedded")
+        guard let r = hits(sim.search("lease merge", k: 10)) else { return }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "lease merge", k: 10))
+    }
+
     func testReRegisteringWorkerReusesItsStore() {
         let corpus = makeCorpus(60)
         let sim = SimCluster(corpus: corpus, shards: 2, replication: 1)

@@ -62,8 +62,10 @@ final class SimCluster {
 
     func addWorker(_ name: String) {
         let p = Peer(name)
-        workers[p] = WorkerService(engine: HashEngine(), dataDir: root.appendingPathComponent(name))
-        run([.message(from: p, Envelope(requestID: 1, body: .registerRequest(RegisterRequest(workerID: name, protocolVersion: ProtocolConstants.protocolVersion))), now: now)])
+        let service = workers[p] ?? WorkerService(engine: HashEngine(), dataDir: root.appendingPathComponent(name))
+        workers[p] = service
+        run([.message(from: p, Envelope(requestID: 1, body: .registerRequest(RegisterRequest(workerID: name, protocolVersion: ProtocolConstants.protocolVersion,
+                                                                                             shardsHeld: service.shardsOnDisk()))), now: now)])
     }
 
     /// Processes events until nothing is left in flight.
