@@ -11,6 +11,9 @@ public final class BertEngine: @unchecked Sendable {
     private let qkvWeight: [[Float]]   // per layer [3H, H]: query, key, value rows stacked
     private let qkvBias: [[Float]]     // per layer [3H]
 
+    private static let forwardLock = NSLock()
+
+    /// Prepares the weights for inference (the fused [3H, H] QKV projection of every layer).
     public init(weights: BertWeights) {
         self.weights = weights
         qkvWeight = weights.layers.map { $0.query.weight + $0.key.weight + $0.value.weight }
@@ -21,8 +24,13 @@ public final class BertEngine: @unchecked Sendable {
 
     /// Runs the encoder up to the deepest layer in `layers` and hands each requested layer's
     /// hidden states, [B, S, H] row-major, to `visit` (valid only during the call).
+    ///
+    /// Forward passes are serialised process-wide: each one already uses every core, and the
+    /// attention step switches OpenBLAS's (global) thread count.
     public func forward(_ batch: TokenBatch, layers: Set<Int>,
                         visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
+        BertEngine.forwardLock.lock()
+        defer { BertEngine.forwardLock.unlock() }
         let cfg = weights.config
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
         let s = batch.seqLen, t = batch.count * s
