@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Training pairs for `strata infuse` / `strata train-ce` from a BEIR-format dataset.
 
-  scripts/beir_train_pairs.py --data DIR [--split train] --out FILE.jsonl
-        [--corpus-emb C.npy --corpus-ids C.ids --query-emb Q.npy --query-ids Q.ids --negatives 3 --skip 0]
+  scripts/beir_train_pairs.py --data DIR [--split train] --out FILE.jsonl [--random-negatives N] [--teacher CE_DIR]
+  scripts/beir_train_pairs.py --from MINED.jsonl --teacher CE_DIR --out FILE.jsonl
 
 Writes one line per (query, relevant document) of qrels/<split>.tsv (score > 0): {"query", "positive"}; documents
-are "title text" joined with a space as BEIR's dense retrieval does. With embeddings (e.g. from
-`strata embed --output x.npy`, ids one per line in the same order) it adds "negatives": the top-ranked documents by
-inner product that are not relevant to the query, after skipping the first --skip of them (hard negatives mined by a DE);
---random-negatives N adds N random non-relevant documents instead. --teacher CE_DIR adds the cross encoder's logits
-for [positive] + negatives as "scores" (for --loss margin-mse / kl), computed with `strata score`.
+are "title text" joined with a space as BEIR's dense retrieval does. --random-negatives N adds N random
+non-relevant documents as "negatives". --teacher CE_DIR adds the cross encoder's logits for [positive] + negatives
+as "scores" (for --loss margin-mse / kl), computed with `strata score`; with --from FILE it adds them to an
+existing training file instead (e.g. one written by `strata mine`), and --data is not needed.
+DE-mined hard negatives are made in Swift by `strata mine` (see docs/training.md), not here.
 """
 import argparse, json, os, sys
 import numpy as np
@@ -27,20 +27,7 @@ def read_jsonl(path):
             out[str(o["_id"])] = o
     return out
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--split", default="train")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--corpus-emb"); ap.add_argument("--corpus-ids")
-    ap.add_argument("--query-emb"); ap.add_argument("--query-ids")
-    ap.add_argument("--negatives", type=int, default=3)
-    ap.add_argument("--skip", type=int, default=0)
-    ap.add_argument("--random-negatives", type=int, default=0, help="add N random non-relevant documents (seeded)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--teacher", help="cross-encoder dir: add its logits as \"scores\" (distillation), via --strata score")
-    ap.add_argument("--strata", default="strata", help="the strata binary (for --teacher)")
-    a = ap.parse_args()
+def build_pairs(a):
     corpus = read_jsonl(os.path.join(a.data, "corpus.jsonl"))
     queries = read_jsonl(os.path.join(a.data, "queries.jsonl"))
     qrels = {}
@@ -54,19 +41,6 @@ def main():
             if int(parts[2]) > 0:
                 qrels.setdefault(parts[0], []).append(parts[1])
     text = lambda d: (d.get("title", "") + " " + d.get("text", "")).strip()
-    mined = {}
-    if a.corpus_emb:
-        c = np.load(a.corpus_emb); q = np.load(a.query_emb)
-        cids = open(a.corpus_ids, encoding="utf-8").read().split("\n")[:len(c)]
-        qids = open(a.query_ids, encoding="utf-8").read().split("\n")[:len(q)]
-        qpos = {qid: i for i, qid in enumerate(qids)}
-        for qid, rel in qrels.items():
-            if qid not in qpos:
-                continue
-            s = c @ q[qpos[qid]]
-            order = np.argsort(-s)[: a.skip + a.negatives + len(rel) + 5]
-            negs = [cids[i] for i in order if cids[i] not in rel][a.skip:a.skip + a.negatives]
-            mined[qid] = negs
     all_ids = sorted(corpus)
     rs = np.random.RandomState(a.seed)
     rows = []
@@ -79,12 +53,31 @@ def main():
                 print(f"warning: document {did} of qrels is not in corpus.jsonl", file=sys.stderr)
                 continue
             o = {"query": queries[qid]["text"], "positive": text(corpus[did])}
-            if qid in mined:
-                o["negatives"] = [text(corpus[d]) for d in mined[qid]]
-            elif a.random_negatives:
+            if a.random_negatives:
                 picks = [all_ids[i] for i in rs.choice(len(all_ids), a.random_negatives + len(rel), replace=False)]
                 o["negatives"] = [text(corpus[d]) for d in picks if d not in rel][:a.random_negatives]
             rows.append(o)
+    return rows
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data")
+    ap.add_argument("--from", dest="src", help="existing training jsonl to add teacher scores to (with --teacher)")
+    ap.add_argument("--split", default="train")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--random-negatives", type=int, default=0, help="add N random non-relevant documents (seeded)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--teacher", help="cross-encoder dir: add its logits as \"scores\" (distillation), via --strata score")
+    ap.add_argument("--strata", default="strata", help="the strata binary (for --teacher)")
+    a = ap.parse_args()
+    if a.src:
+        if not a.teacher:
+            sys.exit("--from needs --teacher")
+        rows = [json.loads(l) for l in open(a.src, encoding="utf-8") if l.strip()]
+    elif not a.data:
+        sys.exit("--data (or --from with --teacher) is required")
+    else:
+        rows = build_pairs(a)
     if a.teacher:
         import subprocess, tempfile
         with tempfile.TemporaryDirectory() as tmp:

@@ -10,6 +10,7 @@ let subcommands: [Subcommand.Type] = [
     LayersCommand.self,
     InfuseCommand.self,
     TrainCECommand.self,
+    MineCommand.self,
     CoordinatorCommand.self,
     WorkerCommand.self,
     JobCommand.self,

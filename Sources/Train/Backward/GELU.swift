@@ -10,11 +10,8 @@ let smallGELU = 1 << 14
 
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.
 public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
-    if n < smallGELU {
-        for i in 0..<n { out[i] = 0.5 * x[i] * (1 + fastErf(x[i] * 0.70710678118654752)) }
-        return
-    }
     out.update(from: x, count: n)
+    if n < smallGELU { geluInPlace(out, count: n); return }
     parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
         geluInPlace(out + r.lowerBound, count: r.count)
     }

@@ -1,0 +1,132 @@
+import Foundation
+import Kernels
+import Model
+import Index
+import Eval
+import Train
+
+/// `strata mine`: hard negatives mined with a dual encoder, written as a training jsonl for
+/// `strata train-ce` / `strata infuse` ({"query","positive","negatives"}).
+enum MineCommand: Subcommand {
+    static let name = "mine"
+    static let summary = "mine DE hard negatives on a BEIR split; writes the training jsonl"
+    static let usage = """
+    usage: strata mine --model DE_DIR --data BEIR_DIR --out FILE [--split train] [--negatives 3]
+                       [--max-queries N] [--max-corpus N] [--skip-top 0] [--seed 42] [--batch 32]
+
+    Embeds the judged queries of --split and the corpus with the dual encoder --model, searches the
+    corpus exactly (cosine, Index.FlatIndex) and writes, for every (query, relevant document) pair, one
+    line {"query", "positive", "negatives": [...]}: the --negatives best-ranked documents that are not
+    judged for that query (any judgement, relevant or not), after leaving out the first --skip-top
+    ranks (to step over likely unlabelled positives). Texts are written as the models embed them
+    (title + " " + text, as BEIR does).
+
+      --model DIR       dual encoder used for mining (e.g. all-MiniLM-L6-v2)
+      --data DIR        BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
+      --split NAME      qrels split to mine (default train)
+      --negatives N     hard negatives per line (default 3)
+      --max-queries N   a random sample (seeded by --seed) of N judged queries
+      --max-corpus N    search a corpus of N documents: every relevant document of the kept queries,
+                        then a random sample (seeded) of the others; the judged ones are always kept
+      --skip-top K      ranks left out at the top before negatives are taken (default 0)
+      --batch N         texts per encoder call (default 32)
+    """
+
+    static func run(_ args: [String]) throws {
+        let a = try Arguments(args, command: name, options: [
+            "model", "data", "split", "out", "negatives", "max-queries", "max-corpus", "skip-top", "seed", "batch"])
+        if let p = a.positionals.first { throw CLIError("mine: unexpected argument '\(p)'", usage: true) }
+        let modelPath = try a.required("model"), dataPath = try a.required("data"), outPath = try a.required("out")
+        let split = a.string("split") ?? "train"
+        let negatives = try a.int("negatives", default: 3, min: 1)!
+        let skipTop = try a.int("skip-top", default: 0, min: 0)!
+        let seed = try a.int("seed", default: 42, min: 0)!
+        let batch = try a.int("batch", default: 32, min: 1)!
+        let maxQueries = try a.int("max-queries", min: 1), maxCorpus = try a.int("max-corpus", min: 1)
+
+        let full = try BEIRDataset.load(directory: URL(fileURLWithPath: dataPath), split: split)
+        for w in full.report.warnings { note("warning: \(w)") }
+        let selection = MiningSelection(full, maxQueries: maxQueries, maxCorpus: maxCorpus, seed: UInt64(seed))
+        guard !selection.queries.isEmpty else {
+            throw CLIError("mine: \(dataPath): no queries with a relevant document in split '\(split)'")
+        }
+        note("mining \(selection.queries.count) of \(full.queries.count) queries against \(selection.corpus.count) of \(full.corpus.count) documents")
+
+        let enc = try Encoder.load(modelPath)
+        guard enc.kind == .dualEncoder else { throw CLIError("mine: --model \(modelPath) is not a dual encoder") }
+        enc.batchSize = batch
+        let queryTexts = selection.queries.map(\.text), docTexts = selection.corpus.map(\.embeddingText)
+        let (qv, tQ) = try timed {
+            try embedInBatches(queryTexts, label: "queries") { [try enc.embed($0, normalize: true)] }[0]
+        }
+        let (dv, tD) = try timed {
+            try embedInBatches(docTexts, label: "corpus") { [try enc.embed($0, normalize: true)] }[0]
+        }
+        let index = FlatIndex(dimension: dv.cols)
+        index.add(dv)
+        let maxJudged = selection.queries.map { full.qrels[$0.id]?.count ?? 0 }.max() ?? 0
+        let depth = min(selection.corpus.count, skipTop + negatives + maxJudged)
+        let (hits, tS) = timed { index.search(qv, k: depth) }
+
+        var lines: [String] = [], short = 0
+        for (qi, q) in selection.queries.enumerated() {
+            let judged = full.qrels[q.id] ?? [:]
+            let negs = hits[qi].dropFirst(skipTop).map { selection.corpus[$0.index] }
+                .filter { judged[$0.id] == nil }.prefix(negatives).map(\.embeddingText)
+            if negs.count < negatives { short += 1; continue }
+            for (did, rel) in judged.sorted(by: { $0.key < $1.key }) where rel > 0 {
+                guard let doc = selection.documentsById[did] else { continue }
+                lines.append(try jsonLine(["query": q.text, "positive": doc.embeddingText, "negatives": Array(negs)]))
+            }
+        }
+        if short > 0 { note("warning: \(short) queries had fewer than \(negatives) negatives in the searched corpus; left out") }
+        try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: outPath, atomically: true, encoding: .utf8)
+        print(String(format: "wrote %ld lines to %@ (%ld queries, %ld documents searched, %ld negatives each, top %ld skipped); embed queries %.1f s, corpus %.1f s, search %.2f s",
+                     lines.count, outPath, selection.queries.count - short, selection.corpus.count, negatives, skipTop, tQ, tD, tS))
+    }
+
+    private static func jsonLine(_ object: [String: Any]) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The queries and corpus `strata mine` searches: judged queries with a relevant document (a seeded
+/// random sample when capped), and the corpus capped to every relevant document of those queries plus
+/// a seeded random sample of the others. Both keep file order.
+struct MiningSelection {
+    let queries: [BEIRQuery]
+    let corpus: [BEIRDocument]
+    let documentsById: [String: BEIRDocument]
+
+    init(_ ds: BEIRDataset, maxQueries: Int?, maxCorpus: Int?, seed: UInt64) {
+        var rng = TrainRNG(seed: seed)
+        var qs = ds.queries.filter { (ds.qrels[$0.id] ?? [:]).values.contains { $0 > 0 } }
+        if let maxQueries, qs.count > maxQueries {
+            let keep = Set(Self.sample(qs.count, maxQueries, &rng))
+            qs = qs.indices.filter { keep.contains($0) }.map { qs[$0] }
+        }
+        var docs = ds.corpus
+        if let maxCorpus, docs.count > maxCorpus {
+            var judged = Set<String>()
+            for q in qs { for (did, _) in ds.qrels[q.id] ?? [:] { judged.insert(did) } }
+            let others = docs.indices.filter { !judged.contains(docs[$0].id) }
+            let room = max(0, maxCorpus - (docs.count - others.count))
+            let keep = Set(Self.sample(others.count, min(room, others.count), &rng).map { others[$0] })
+            docs = docs.indices.filter { judged.contains(docs[$0].id) || keep.contains($0) }.map { docs[$0] }
+        }
+        queries = qs
+        corpus = docs
+        documentsById = Dictionary(docs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// `k` distinct indices of 0..<n: a partial Fisher-Yates shuffle driven by `rng`.
+    static func sample(_ n: Int, _ k: Int, _ rng: inout TrainRNG) -> [Int] {
+        var idx = Array(0..<n)
+        for i in 0..<min(k, n) {
+            let j = i + Int(rng.next() % UInt64(n - i))
+            idx.swapAt(i, j)
+        }
+        return Array(idx.prefix(k))
+    }
+}
