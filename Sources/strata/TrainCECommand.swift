@@ -57,7 +57,7 @@ enum TrainCECommand: Subcommand {
             firstStage = (ds, run, top)
         }
         var source = try BertWeights.load(directory: initDir)
-        let (tok, _) = try InfuseCommand.makeTokenizer(initDir, a)
+        let (tok, maxLen) = try InfuseCommand.makeTokenizer(initDir, a)
         let trainer: Trainer, template: BertWeights
         if let r = try resumeFromCheckpoint(out: out, examples: examples, tokenizer: tok, options: options, classifier: true) {
             note("resuming from \(r.dir.path) at step \(r.trainer.state.step)/\(r.trainer.state.totalSteps)")
@@ -83,7 +83,7 @@ enum TrainCECommand: Subcommand {
             template = source
             note("CE from \(initDir.path): \(layers) layers, head \(source.classifier != nil ? "kept" : "fresh"); \(trainer.state.totalSteps) steps of \(options.batchSize * options.accumulation) examples")
         }
-        let settings = SessionSettings(out: out, kind: .crossEncoder, tokenizerDir: initDir,
+        let settings = SessionSettings(out: out, kind: .crossEncoder(maxLength: maxLen), tokenizerDir: initDir,
                                        checkpointEvery: try a.int("checkpoint-every", default: 100, min: 0)!,
                                        template: template, extraPooler: nil)
         let t0 = Date()

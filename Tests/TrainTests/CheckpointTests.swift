@@ -53,7 +53,8 @@ final class CheckpointTests: XCTestCase {
         let (dir, m) = try makeTinyCE()
         let template = try BertWeights.load(directory: dir)
         let out = dir.appendingPathComponent("saved-ce")
-        try writeModelDirectory(m.bertWeights(template: template), kind: .crossEncoder, tokenizerDir: dir, to: out)
+        try writeModelDirectory(m.bertWeights(template: template), kind: .crossEncoder(maxLength: 16), tokenizerDir: dir, to: out)
+        XCTAssertEqual(try BertTokenizer(directory: out).maxLength, 16, "the training length is saved with the CE")
         let back = try BertWeights.load(directory: out)
         let m2 = TrainableBert(shape: BertShape(config: back.config, classifier: true))
         try m2.copy(from: back, embeddings: true, layers: 0..<2, head: true)
@@ -109,7 +110,7 @@ final class CheckpointTests: XCTestCase {
         let first = try Trainer(model: fresh(), examples: ex, tokenizer: tok, options: o)
         var n = 0
         try first.run(shouldStop: { n += 1; return n == 4 }, checkpoint: { t in
-            try saveCheckpoint(t, weights: t.model.bertWeights(template: template), kind: .crossEncoder, tokenizerDir: dir, out: out)
+            try saveCheckpoint(t, weights: t.model.bertWeights(template: template), kind: .crossEncoder(maxLength: nil), tokenizerDir: dir, out: out)
         })
         XCTAssertEqual(latestCheckpoint(in: out)?.lastPathComponent, "checkpoint")
         let r = try XCTUnwrap(try resumeFromCheckpoint(out: out, examples: ex, tokenizer: tok, options: o, classifier: true))

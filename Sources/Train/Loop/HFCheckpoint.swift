@@ -11,7 +11,9 @@ public enum SavedModelKind: Sendable {
     /// sentence-transformers DE: Transformer + Pooling(mean) + Normalize; `maxSeqLength` for sentence_bert_config.json.
     case dualEncoder(maxSeqLength: Int)
     /// transformers BertForSequenceClassification with one logit (sentence-transformers CrossEncoder loads it).
-    case crossEncoder
+    /// `maxLength` (the training length), when given, goes into sentence_bert_config.json `max_seq_length` and
+    /// tokenizer_config.json `model_max_length`, so the CE scores pairs at the length it was trained on.
+    case crossEncoder(maxLength: Int?)
 }
 
 /// Tokenizer files copied from the source model when present.
@@ -38,6 +40,14 @@ public func writeModelDirectory(_ weights: BertWeights, kind: SavedModelKind, to
         guard fm.fileExists(atPath: src.path) else { continue }
         if fm.fileExists(atPath: dst.path) { try fm.removeItem(at: dst) }
         try fm.copyItem(at: src, to: dst)
+    }
+    if case .crossEncoder(let maxLength?) = kind {
+        try writeJSON(["max_seq_length": maxLength], to: dir.appendingPathComponent("sentence_bert_config.json"))
+        let tc = dir.appendingPathComponent("tokenizer_config.json")
+        if let data = try? Data(contentsOf: tc), var obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            obj["model_max_length"] = maxLength
+            try writeJSON(obj, to: tc)
+        }
     }
     if case .dualEncoder(let maxSeq) = kind {
         let modules: [[String: Any]] = [
