@@ -44,6 +44,9 @@ enum MineCommand: Subcommand {
         let batch = try a.int("batch", default: 32, min: 1)!
         let maxQueries = try a.int("max-queries", min: 1), maxCorpus = try a.int("max-corpus", min: 1)
 
+        let enc = try Encoder.load(modelPath)
+        guard enc.kind == .dualEncoder else { throw CLIError("mine: --model \(modelPath) is not a dual encoder") }
+        enc.batchSize = batch
         let full = try BEIRDataset.load(directory: URL(fileURLWithPath: dataPath), split: split)
         for w in full.report.warnings { note("warning: \(w)") }
         let selection = MiningSelection(full, maxQueries: maxQueries, maxCorpus: maxCorpus, seed: UInt64(seed))
@@ -52,9 +55,6 @@ enum MineCommand: Subcommand {
         }
         note("mining \(selection.queries.count) of \(full.queries.count) queries against \(selection.corpus.count) of \(full.corpus.count) documents")
 
-        let enc = try Encoder.load(modelPath)
-        guard enc.kind == .dualEncoder else { throw CLIError("mine: --model \(modelPath) is not a dual encoder") }
-        enc.batchSize = batch
         let queryTexts = selection.queries.map(\.text), docTexts = selection.corpus.map(\.embeddingText)
         let (qv, tQ) = try timed {
             try embedInBatches(queryTexts, label: "queries") { [try enc.embed($0, normalize: true)] }[0]
