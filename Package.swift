@@ -2,7 +2,8 @@
 // Strata: cross-encoder early-layer embeddings, dual encoders, and a ZeroMQ retrieval cluster.
 import PackageDescription
 
-let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Only the raw-buffer kernels drop Swift's runtime checks; everything that parses input keeps them.
+let uncheckedKernels: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "Strata",
@@ -18,20 +19,19 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
 
         // MARK: libraries
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
-        .target(name: "Tokenizer", swiftSettings: optimized),
-        .target(name: "Model", dependencies: ["Kernels", "Tokenizer"], swiftSettings: optimized),
-        .target(name: "Index", dependencies: ["Kernels"], swiftSettings: optimized),
-        .target(name: "Eval", dependencies: ["Model", "Index", "Kernels"], swiftSettings: optimized),
-        .target(name: "Train", dependencies: ["Model", "Kernels", "Tokenizer"], swiftSettings: optimized),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: uncheckedKernels),
+        .target(name: "Tokenizer"),
+        .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
+        .target(name: "Index", dependencies: ["Kernels"]),
+        .target(name: "Eval", dependencies: ["Model", "Index", "Kernels"]),
+        .target(name: "Train", dependencies: ["Model", "Kernels", "Tokenizer"]),
         .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
         .target(name: "Wire", dependencies: ["CStrataProto", "CProtobufC"]),
-        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index"], swiftSettings: optimized),
+        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index"]),
 
         // MARK: tools
         .executableTarget(name: "strata",
-                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster"],
-                          swiftSettings: optimized),
+                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster"]),
 
         // MARK: tests
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),

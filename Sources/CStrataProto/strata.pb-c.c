@@ -52,6 +52,1266 @@ void   strata__status__free_unpacked
   assert(message->base.descriptor == &strata__status__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__register_request__init
+                     (Strata__RegisterRequest         *message)
+{
+  static const Strata__RegisterRequest init_value = STRATA__REGISTER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__register_request__get_packed_size
+                     (const Strata__RegisterRequest *message)
+{
+  assert(message->base.descriptor == &strata__register_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__register_request__pack
+                     (const Strata__RegisterRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__register_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__register_request__pack_to_buffer
+                     (const Strata__RegisterRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__register_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RegisterRequest *
+       strata__register_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RegisterRequest *)
+     protobuf_c_message_unpack (&strata__register_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__register_request__free_unpacked
+                     (Strata__RegisterRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__register_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__register_reply__init
+                     (Strata__RegisterReply         *message)
+{
+  static const Strata__RegisterReply init_value = STRATA__REGISTER_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__register_reply__get_packed_size
+                     (const Strata__RegisterReply *message)
+{
+  assert(message->base.descriptor == &strata__register_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__register_reply__pack
+                     (const Strata__RegisterReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__register_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__register_reply__pack_to_buffer
+                     (const Strata__RegisterReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__register_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RegisterReply *
+       strata__register_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RegisterReply *)
+     protobuf_c_message_unpack (&strata__register_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__register_reply__free_unpacked
+                     (Strata__RegisterReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__register_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__heartbeat__init
+                     (Strata__Heartbeat         *message)
+{
+  static const Strata__Heartbeat init_value = STRATA__HEARTBEAT__INIT;
+  *message = init_value;
+}
+size_t strata__heartbeat__get_packed_size
+                     (const Strata__Heartbeat *message)
+{
+  assert(message->base.descriptor == &strata__heartbeat__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__heartbeat__pack
+                     (const Strata__Heartbeat *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__heartbeat__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__heartbeat__pack_to_buffer
+                     (const Strata__Heartbeat *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__heartbeat__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__Heartbeat *
+       strata__heartbeat__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__Heartbeat *)
+     protobuf_c_message_unpack (&strata__heartbeat__descriptor,
+                                allocator, len, data);
+}
+void   strata__heartbeat__free_unpacked
+                     (Strata__Heartbeat *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__heartbeat__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__load_model_request__init
+                     (Strata__LoadModelRequest         *message)
+{
+  static const Strata__LoadModelRequest init_value = STRATA__LOAD_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__load_model_request__get_packed_size
+                     (const Strata__LoadModelRequest *message)
+{
+  assert(message->base.descriptor == &strata__load_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__load_model_request__pack
+                     (const Strata__LoadModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__load_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__load_model_request__pack_to_buffer
+                     (const Strata__LoadModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__load_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__LoadModelRequest *
+       strata__load_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__LoadModelRequest *)
+     protobuf_c_message_unpack (&strata__load_model_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__load_model_request__free_unpacked
+                     (Strata__LoadModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__load_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__load_model_reply__init
+                     (Strata__LoadModelReply         *message)
+{
+  static const Strata__LoadModelReply init_value = STRATA__LOAD_MODEL_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__load_model_reply__get_packed_size
+                     (const Strata__LoadModelReply *message)
+{
+  assert(message->base.descriptor == &strata__load_model_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__load_model_reply__pack
+                     (const Strata__LoadModelReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__load_model_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__load_model_reply__pack_to_buffer
+                     (const Strata__LoadModelReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__load_model_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__LoadModelReply *
+       strata__load_model_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__LoadModelReply *)
+     protobuf_c_message_unpack (&strata__load_model_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__load_model_reply__free_unpacked
+                     (Strata__LoadModelReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__load_model_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__document__init
+                     (Strata__Document         *message)
+{
+  static const Strata__Document init_value = STRATA__DOCUMENT__INIT;
+  *message = init_value;
+}
+size_t strata__document__get_packed_size
+                     (const Strata__Document *message)
+{
+  assert(message->base.descriptor == &strata__document__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__document__pack
+                     (const Strata__Document *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__document__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__document__pack_to_buffer
+                     (const Strata__Document *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__document__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__Document *
+       strata__document__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__Document *)
+     protobuf_c_message_unpack (&strata__document__descriptor,
+                                allocator, len, data);
+}
+void   strata__document__free_unpacked
+                     (Strata__Document *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__document__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__assign_shard_request__init
+                     (Strata__AssignShardRequest         *message)
+{
+  static const Strata__AssignShardRequest init_value = STRATA__ASSIGN_SHARD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__assign_shard_request__get_packed_size
+                     (const Strata__AssignShardRequest *message)
+{
+  assert(message->base.descriptor == &strata__assign_shard_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__assign_shard_request__pack
+                     (const Strata__AssignShardRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__assign_shard_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__assign_shard_request__pack_to_buffer
+                     (const Strata__AssignShardRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__assign_shard_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__AssignShardRequest *
+       strata__assign_shard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__AssignShardRequest *)
+     protobuf_c_message_unpack (&strata__assign_shard_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__assign_shard_request__free_unpacked
+                     (Strata__AssignShardRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__assign_shard_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__assign_shard_reply__init
+                     (Strata__AssignShardReply         *message)
+{
+  static const Strata__AssignShardReply init_value = STRATA__ASSIGN_SHARD_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__assign_shard_reply__get_packed_size
+                     (const Strata__AssignShardReply *message)
+{
+  assert(message->base.descriptor == &strata__assign_shard_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__assign_shard_reply__pack
+                     (const Strata__AssignShardReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__assign_shard_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__assign_shard_reply__pack_to_buffer
+                     (const Strata__AssignShardReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__assign_shard_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__AssignShardReply *
+       strata__assign_shard_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__AssignShardReply *)
+     protobuf_c_message_unpack (&strata__assign_shard_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__assign_shard_reply__free_unpacked
+                     (Strata__AssignShardReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__assign_shard_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__drop_shard_request__init
+                     (Strata__DropShardRequest         *message)
+{
+  static const Strata__DropShardRequest init_value = STRATA__DROP_SHARD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__drop_shard_request__get_packed_size
+                     (const Strata__DropShardRequest *message)
+{
+  assert(message->base.descriptor == &strata__drop_shard_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__drop_shard_request__pack
+                     (const Strata__DropShardRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__drop_shard_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__drop_shard_request__pack_to_buffer
+                     (const Strata__DropShardRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__drop_shard_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__DropShardRequest *
+       strata__drop_shard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__DropShardRequest *)
+     protobuf_c_message_unpack (&strata__drop_shard_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__drop_shard_request__free_unpacked
+                     (Strata__DropShardRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__drop_shard_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__drop_shard_reply__init
+                     (Strata__DropShardReply         *message)
+{
+  static const Strata__DropShardReply init_value = STRATA__DROP_SHARD_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__drop_shard_reply__get_packed_size
+                     (const Strata__DropShardReply *message)
+{
+  assert(message->base.descriptor == &strata__drop_shard_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__drop_shard_reply__pack
+                     (const Strata__DropShardReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__drop_shard_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__drop_shard_reply__pack_to_buffer
+                     (const Strata__DropShardReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__drop_shard_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__DropShardReply *
+       strata__drop_shard_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__DropShardReply *)
+     protobuf_c_message_unpack (&strata__drop_shard_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__drop_shard_reply__free_unpacked
+                     (Strata__DropShardReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__drop_shard_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__embed_batch_request__init
+                     (Strata__EmbedBatchRequest         *message)
+{
+  static const Strata__EmbedBatchRequest init_value = STRATA__EMBED_BATCH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__embed_batch_request__get_packed_size
+                     (const Strata__EmbedBatchRequest *message)
+{
+  assert(message->base.descriptor == &strata__embed_batch_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_batch_request__pack
+                     (const Strata__EmbedBatchRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_batch_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_batch_request__pack_to_buffer
+                     (const Strata__EmbedBatchRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_batch_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedBatchRequest *
+       strata__embed_batch_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedBatchRequest *)
+     protobuf_c_message_unpack (&strata__embed_batch_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_batch_request__free_unpacked
+                     (Strata__EmbedBatchRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_batch_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__embed_batch_reply__init
+                     (Strata__EmbedBatchReply         *message)
+{
+  static const Strata__EmbedBatchReply init_value = STRATA__EMBED_BATCH_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__embed_batch_reply__get_packed_size
+                     (const Strata__EmbedBatchReply *message)
+{
+  assert(message->base.descriptor == &strata__embed_batch_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_batch_reply__pack
+                     (const Strata__EmbedBatchReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_batch_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_batch_reply__pack_to_buffer
+                     (const Strata__EmbedBatchReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_batch_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedBatchReply *
+       strata__embed_batch_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedBatchReply *)
+     protobuf_c_message_unpack (&strata__embed_batch_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_batch_reply__free_unpacked
+                     (Strata__EmbedBatchReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_batch_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__hit__init
+                     (Strata__Hit         *message)
+{
+  static const Strata__Hit init_value = STRATA__HIT__INIT;
+  *message = init_value;
+}
+size_t strata__hit__get_packed_size
+                     (const Strata__Hit *message)
+{
+  assert(message->base.descriptor == &strata__hit__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__hit__pack
+                     (const Strata__Hit *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__hit__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__hit__pack_to_buffer
+                     (const Strata__Hit *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__hit__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__Hit *
+       strata__hit__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__Hit *)
+     protobuf_c_message_unpack (&strata__hit__descriptor,
+                                allocator, len, data);
+}
+void   strata__hit__free_unpacked
+                     (Strata__Hit *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__hit__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__search_shard_request__init
+                     (Strata__SearchShardRequest         *message)
+{
+  static const Strata__SearchShardRequest init_value = STRATA__SEARCH_SHARD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__search_shard_request__get_packed_size
+                     (const Strata__SearchShardRequest *message)
+{
+  assert(message->base.descriptor == &strata__search_shard_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__search_shard_request__pack
+                     (const Strata__SearchShardRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__search_shard_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__search_shard_request__pack_to_buffer
+                     (const Strata__SearchShardRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__search_shard_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__SearchShardRequest *
+       strata__search_shard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__SearchShardRequest *)
+     protobuf_c_message_unpack (&strata__search_shard_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__search_shard_request__free_unpacked
+                     (Strata__SearchShardRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__search_shard_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__search_shard_reply__init
+                     (Strata__SearchShardReply         *message)
+{
+  static const Strata__SearchShardReply init_value = STRATA__SEARCH_SHARD_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__search_shard_reply__get_packed_size
+                     (const Strata__SearchShardReply *message)
+{
+  assert(message->base.descriptor == &strata__search_shard_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__search_shard_reply__pack
+                     (const Strata__SearchShardReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__search_shard_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__search_shard_reply__pack_to_buffer
+                     (const Strata__SearchShardReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__search_shard_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__SearchShardReply *
+       strata__search_shard_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__SearchShardReply *)
+     protobuf_c_message_unpack (&strata__search_shard_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__search_shard_reply__free_unpacked
+                     (Strata__SearchShardReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__search_shard_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__rerank_request__init
+                     (Strata__RerankRequest         *message)
+{
+  static const Strata__RerankRequest init_value = STRATA__RERANK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__rerank_request__get_packed_size
+                     (const Strata__RerankRequest *message)
+{
+  assert(message->base.descriptor == &strata__rerank_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__rerank_request__pack
+                     (const Strata__RerankRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__rerank_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__rerank_request__pack_to_buffer
+                     (const Strata__RerankRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__rerank_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RerankRequest *
+       strata__rerank_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RerankRequest *)
+     protobuf_c_message_unpack (&strata__rerank_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__rerank_request__free_unpacked
+                     (Strata__RerankRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__rerank_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__rerank_reply__init
+                     (Strata__RerankReply         *message)
+{
+  static const Strata__RerankReply init_value = STRATA__RERANK_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__rerank_reply__get_packed_size
+                     (const Strata__RerankReply *message)
+{
+  assert(message->base.descriptor == &strata__rerank_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__rerank_reply__pack
+                     (const Strata__RerankReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__rerank_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__rerank_reply__pack_to_buffer
+                     (const Strata__RerankReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__rerank_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RerankReply *
+       strata__rerank_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RerankReply *)
+     protobuf_c_message_unpack (&strata__rerank_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__rerank_reply__free_unpacked
+                     (Strata__RerankReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__rerank_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__embed_chunk_request__init
+                     (Strata__EmbedChunkRequest         *message)
+{
+  static const Strata__EmbedChunkRequest init_value = STRATA__EMBED_CHUNK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__embed_chunk_request__get_packed_size
+                     (const Strata__EmbedChunkRequest *message)
+{
+  assert(message->base.descriptor == &strata__embed_chunk_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_chunk_request__pack
+                     (const Strata__EmbedChunkRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_chunk_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_chunk_request__pack_to_buffer
+                     (const Strata__EmbedChunkRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_chunk_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedChunkRequest *
+       strata__embed_chunk_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedChunkRequest *)
+     protobuf_c_message_unpack (&strata__embed_chunk_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_chunk_request__free_unpacked
+                     (Strata__EmbedChunkRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_chunk_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__embed_chunk_reply__init
+                     (Strata__EmbedChunkReply         *message)
+{
+  static const Strata__EmbedChunkReply init_value = STRATA__EMBED_CHUNK_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__embed_chunk_reply__get_packed_size
+                     (const Strata__EmbedChunkReply *message)
+{
+  assert(message->base.descriptor == &strata__embed_chunk_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_chunk_reply__pack
+                     (const Strata__EmbedChunkReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_chunk_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_chunk_reply__pack_to_buffer
+                     (const Strata__EmbedChunkReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_chunk_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedChunkReply *
+       strata__embed_chunk_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedChunkReply *)
+     protobuf_c_message_unpack (&strata__embed_chunk_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_chunk_reply__free_unpacked
+                     (Strata__EmbedChunkReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_chunk_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__search_request__init
+                     (Strata__SearchRequest         *message)
+{
+  static const Strata__SearchRequest init_value = STRATA__SEARCH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__search_request__get_packed_size
+                     (const Strata__SearchRequest *message)
+{
+  assert(message->base.descriptor == &strata__search_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__search_request__pack
+                     (const Strata__SearchRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__search_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__search_request__pack_to_buffer
+                     (const Strata__SearchRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__search_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__SearchRequest *
+       strata__search_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__SearchRequest *)
+     protobuf_c_message_unpack (&strata__search_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__search_request__free_unpacked
+                     (Strata__SearchRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__search_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__search_reply__init
+                     (Strata__SearchReply         *message)
+{
+  static const Strata__SearchReply init_value = STRATA__SEARCH_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__search_reply__get_packed_size
+                     (const Strata__SearchReply *message)
+{
+  assert(message->base.descriptor == &strata__search_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__search_reply__pack
+                     (const Strata__SearchReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__search_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__search_reply__pack_to_buffer
+                     (const Strata__SearchReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__search_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__SearchReply *
+       strata__search_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__SearchReply *)
+     protobuf_c_message_unpack (&strata__search_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__search_reply__free_unpacked
+                     (Strata__SearchReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__search_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__job_submit_request__init
+                     (Strata__JobSubmitRequest         *message)
+{
+  static const Strata__JobSubmitRequest init_value = STRATA__JOB_SUBMIT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__job_submit_request__get_packed_size
+                     (const Strata__JobSubmitRequest *message)
+{
+  assert(message->base.descriptor == &strata__job_submit_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__job_submit_request__pack
+                     (const Strata__JobSubmitRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__job_submit_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__job_submit_request__pack_to_buffer
+                     (const Strata__JobSubmitRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__job_submit_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JobSubmitRequest *
+       strata__job_submit_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JobSubmitRequest *)
+     protobuf_c_message_unpack (&strata__job_submit_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__job_submit_request__free_unpacked
+                     (Strata__JobSubmitRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__job_submit_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__job_submit_reply__init
+                     (Strata__JobSubmitReply         *message)
+{
+  static const Strata__JobSubmitReply init_value = STRATA__JOB_SUBMIT_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__job_submit_reply__get_packed_size
+                     (const Strata__JobSubmitReply *message)
+{
+  assert(message->base.descriptor == &strata__job_submit_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__job_submit_reply__pack
+                     (const Strata__JobSubmitReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__job_submit_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__job_submit_reply__pack_to_buffer
+                     (const Strata__JobSubmitReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__job_submit_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JobSubmitReply *
+       strata__job_submit_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JobSubmitReply *)
+     protobuf_c_message_unpack (&strata__job_submit_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__job_submit_reply__free_unpacked
+                     (Strata__JobSubmitReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__job_submit_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__job_status_request__init
+                     (Strata__JobStatusRequest         *message)
+{
+  static const Strata__JobStatusRequest init_value = STRATA__JOB_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__job_status_request__get_packed_size
+                     (const Strata__JobStatusRequest *message)
+{
+  assert(message->base.descriptor == &strata__job_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__job_status_request__pack
+                     (const Strata__JobStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__job_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__job_status_request__pack_to_buffer
+                     (const Strata__JobStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__job_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JobStatusRequest *
+       strata__job_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JobStatusRequest *)
+     protobuf_c_message_unpack (&strata__job_status_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__job_status_request__free_unpacked
+                     (Strata__JobStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__job_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__job_status_reply__init
+                     (Strata__JobStatusReply         *message)
+{
+  static const Strata__JobStatusReply init_value = STRATA__JOB_STATUS_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__job_status_reply__get_packed_size
+                     (const Strata__JobStatusReply *message)
+{
+  assert(message->base.descriptor == &strata__job_status_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__job_status_reply__pack
+                     (const Strata__JobStatusReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__job_status_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__job_status_reply__pack_to_buffer
+                     (const Strata__JobStatusReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__job_status_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JobStatusReply *
+       strata__job_status_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JobStatusReply *)
+     protobuf_c_message_unpack (&strata__job_status_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__job_status_reply__free_unpacked
+                     (Strata__JobStatusReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__job_status_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__cluster_status_request__init
+                     (Strata__ClusterStatusRequest         *message)
+{
+  static const Strata__ClusterStatusRequest init_value = STRATA__CLUSTER_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__cluster_status_request__get_packed_size
+                     (const Strata__ClusterStatusRequest *message)
+{
+  assert(message->base.descriptor == &strata__cluster_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__cluster_status_request__pack
+                     (const Strata__ClusterStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__cluster_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__cluster_status_request__pack_to_buffer
+                     (const Strata__ClusterStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__cluster_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__ClusterStatusRequest *
+       strata__cluster_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__ClusterStatusRequest *)
+     protobuf_c_message_unpack (&strata__cluster_status_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__cluster_status_request__free_unpacked
+                     (Strata__ClusterStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__cluster_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__cluster_status_reply__init
+                     (Strata__ClusterStatusReply         *message)
+{
+  static const Strata__ClusterStatusReply init_value = STRATA__CLUSTER_STATUS_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__cluster_status_reply__get_packed_size
+                     (const Strata__ClusterStatusReply *message)
+{
+  assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__cluster_status_reply__pack
+                     (const Strata__ClusterStatusReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__cluster_status_reply__pack_to_buffer
+                     (const Strata__ClusterStatusReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__ClusterStatusReply *
+       strata__cluster_status_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__ClusterStatusReply *)
+     protobuf_c_message_unpack (&strata__cluster_status_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__cluster_status_reply__free_unpacked
+                     (Strata__ClusterStatusReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__envelope__init
+                     (Strata__Envelope         *message)
+{
+  static const Strata__Envelope init_value = STRATA__ENVELOPE__INIT;
+  *message = init_value;
+}
+size_t strata__envelope__get_packed_size
+                     (const Strata__Envelope *message)
+{
+  assert(message->base.descriptor == &strata__envelope__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__envelope__pack
+                     (const Strata__Envelope *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__envelope__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__envelope__pack_to_buffer
+                     (const Strata__Envelope *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__envelope__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__Envelope *
+       strata__envelope__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__Envelope *)
+     protobuf_c_message_unpack (&strata__envelope__descriptor,
+                                allocator, len, data);
+}
+void   strata__envelope__free_unpacked
+                     (Strata__Envelope *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__envelope__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor strata__status__field_descriptors[2] =
 {
   {
@@ -101,6 +1361,2117 @@ const ProtobufCMessageDescriptor strata__status__descriptor =
   strata__status__field_indices_by_name,
   1,  strata__status__number_ranges,
   (ProtobufCMessageInit) strata__status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__register_request__field_descriptors[3] =
+{
+  {
+    "worker_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RegisterRequest, worker_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "protocol_version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RegisterRequest, protocol_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shards_held",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Strata__RegisterRequest, n_shards_held),
+    offsetof(Strata__RegisterRequest, shards_held),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__register_request__field_indices_by_name[] = {
+  1,   /* field[1] = protocol_version */
+  2,   /* field[2] = shards_held */
+  0,   /* field[0] = worker_id */
+};
+static const ProtobufCIntRange strata__register_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__register_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RegisterRequest",
+  "RegisterRequest",
+  "Strata__RegisterRequest",
+  "strata",
+  sizeof(Strata__RegisterRequest),
+  3,
+  strata__register_request__field_descriptors,
+  strata__register_request__field_indices_by_name,
+  1,  strata__register_request__number_ranges,
+  (ProtobufCMessageInit) strata__register_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__register_reply__field_descriptors[2] =
+{
+  {
+    "heartbeat_interval_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RegisterReply, heartbeat_interval_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat_liveness",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RegisterReply, heartbeat_liveness),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__register_reply__field_indices_by_name[] = {
+  0,   /* field[0] = heartbeat_interval_ms */
+  1,   /* field[1] = heartbeat_liveness */
+};
+static const ProtobufCIntRange strata__register_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__register_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RegisterReply",
+  "RegisterReply",
+  "Strata__RegisterReply",
+  "strata",
+  sizeof(Strata__RegisterReply),
+  2,
+  strata__register_reply__field_descriptors,
+  strata__register_reply__field_indices_by_name,
+  1,  strata__register_reply__number_ranges,
+  (ProtobufCMessageInit) strata__register_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__heartbeat__field_descriptors[2] =
+{
+  {
+    "worker_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Heartbeat, worker_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Heartbeat, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__heartbeat__field_indices_by_name[] = {
+  1,   /* field[1] = sequence */
+  0,   /* field[0] = worker_id */
+};
+static const ProtobufCIntRange strata__heartbeat__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__heartbeat__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.Heartbeat",
+  "Heartbeat",
+  "Strata__Heartbeat",
+  "strata",
+  sizeof(Strata__Heartbeat),
+  2,
+  strata__heartbeat__field_descriptors,
+  strata__heartbeat__field_indices_by_name,
+  1,  strata__heartbeat__number_ranges,
+  (ProtobufCMessageInit) strata__heartbeat__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__load_model_request__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "path",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelRequest, path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__load_model_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = path */
+};
+static const ProtobufCIntRange strata__load_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__load_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.LoadModelRequest",
+  "LoadModelRequest",
+  "Strata__LoadModelRequest",
+  "strata",
+  sizeof(Strata__LoadModelRequest),
+  2,
+  strata__load_model_request__field_descriptors,
+  strata__load_model_request__field_indices_by_name,
+  1,  strata__load_model_request__number_ranges,
+  (ProtobufCMessageInit) strata__load_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__load_model_reply__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelReply, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelReply, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cross_encoder",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelReply, cross_encoder),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__load_model_reply__field_indices_by_name[] = {
+  2,   /* field[2] = cross_encoder */
+  1,   /* field[1] = dimension */
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange strata__load_model_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__load_model_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.LoadModelReply",
+  "LoadModelReply",
+  "Strata__LoadModelReply",
+  "strata",
+  sizeof(Strata__LoadModelReply),
+  3,
+  strata__load_model_reply__field_descriptors,
+  strata__load_model_reply__field_indices_by_name,
+  1,  strata__load_model_reply__number_ranges,
+  (ProtobufCMessageInit) strata__load_model_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__document__field_descriptors[2] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Document, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Document, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__document__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = text */
+};
+static const ProtobufCIntRange strata__document__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__document__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.Document",
+  "Document",
+  "Strata__Document",
+  "strata",
+  sizeof(Strata__Document),
+  2,
+  strata__document__field_descriptors,
+  strata__document__field_indices_by_name,
+  1,  strata__document__number_ranges,
+  (ProtobufCMessageInit) strata__document__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__assign_shard_request__field_descriptors[4] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__AssignShardRequest, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__AssignShardRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_doc_index",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__AssignShardRequest, first_doc_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "documents",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__AssignShardRequest, n_documents),
+    offsetof(Strata__AssignShardRequest, documents),
+    &strata__document__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__assign_shard_request__field_indices_by_name[] = {
+  3,   /* field[3] = documents */
+  2,   /* field[2] = first_doc_index */
+  1,   /* field[1] = model */
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__assign_shard_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__assign_shard_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.AssignShardRequest",
+  "AssignShardRequest",
+  "Strata__AssignShardRequest",
+  "strata",
+  sizeof(Strata__AssignShardRequest),
+  4,
+  strata__assign_shard_request__field_descriptors,
+  strata__assign_shard_request__field_indices_by_name,
+  1,  strata__assign_shard_request__number_ranges,
+  (ProtobufCMessageInit) strata__assign_shard_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__assign_shard_reply__field_descriptors[3] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__AssignShardReply, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__AssignShardReply, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__AssignShardReply, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__assign_shard_reply__field_indices_by_name[] = {
+  1,   /* field[1] = count */
+  2,   /* field[2] = dimension */
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__assign_shard_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__assign_shard_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.AssignShardReply",
+  "AssignShardReply",
+  "Strata__AssignShardReply",
+  "strata",
+  sizeof(Strata__AssignShardReply),
+  3,
+  strata__assign_shard_reply__field_descriptors,
+  strata__assign_shard_reply__field_indices_by_name,
+  1,  strata__assign_shard_reply__number_ranges,
+  (ProtobufCMessageInit) strata__assign_shard_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__drop_shard_request__field_descriptors[1] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__DropShardRequest, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__drop_shard_request__field_indices_by_name[] = {
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__drop_shard_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__drop_shard_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.DropShardRequest",
+  "DropShardRequest",
+  "Strata__DropShardRequest",
+  "strata",
+  sizeof(Strata__DropShardRequest),
+  1,
+  strata__drop_shard_request__field_descriptors,
+  strata__drop_shard_request__field_indices_by_name,
+  1,  strata__drop_shard_request__number_ranges,
+  (ProtobufCMessageInit) strata__drop_shard_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__drop_shard_reply__field_descriptors[1] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__DropShardReply, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__drop_shard_reply__field_indices_by_name[] = {
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__drop_shard_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__drop_shard_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.DropShardReply",
+  "DropShardReply",
+  "Strata__DropShardReply",
+  "strata",
+  sizeof(Strata__DropShardReply),
+  1,
+  strata__drop_shard_reply__field_descriptors,
+  strata__drop_shard_reply__field_indices_by_name,
+  1,  strata__drop_shard_reply__number_ranges,
+  (ProtobufCMessageInit) strata__drop_shard_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__embed_batch_request__field_descriptors[2] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedBatchRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "texts",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Strata__EmbedBatchRequest, n_texts),
+    offsetof(Strata__EmbedBatchRequest, texts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_batch_request__field_indices_by_name[] = {
+  0,   /* field[0] = model */
+  1,   /* field[1] = texts */
+};
+static const ProtobufCIntRange strata__embed_batch_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__embed_batch_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedBatchRequest",
+  "EmbedBatchRequest",
+  "Strata__EmbedBatchRequest",
+  "strata",
+  sizeof(Strata__EmbedBatchRequest),
+  2,
+  strata__embed_batch_request__field_descriptors,
+  strata__embed_batch_request__field_indices_by_name,
+  1,  strata__embed_batch_request__number_ranges,
+  (ProtobufCMessageInit) strata__embed_batch_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__embed_batch_reply__field_descriptors[3] =
+{
+  {
+    "rows",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedBatchReply, rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedBatchReply, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vectors",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedBatchReply, vectors),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_batch_reply__field_indices_by_name[] = {
+  1,   /* field[1] = dimension */
+  0,   /* field[0] = rows */
+  2,   /* field[2] = vectors */
+};
+static const ProtobufCIntRange strata__embed_batch_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__embed_batch_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedBatchReply",
+  "EmbedBatchReply",
+  "Strata__EmbedBatchReply",
+  "strata",
+  sizeof(Strata__EmbedBatchReply),
+  3,
+  strata__embed_batch_reply__field_descriptors,
+  strata__embed_batch_reply__field_indices_by_name,
+  1,  strata__embed_batch_reply__number_ranges,
+  (ProtobufCMessageInit) strata__embed_batch_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__hit__field_descriptors[3] =
+{
+  {
+    "doc_index",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Hit, doc_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "doc_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Hit, doc_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Hit, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__hit__field_indices_by_name[] = {
+  1,   /* field[1] = doc_id */
+  0,   /* field[0] = doc_index */
+  2,   /* field[2] = score */
+};
+static const ProtobufCIntRange strata__hit__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__hit__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.Hit",
+  "Hit",
+  "Strata__Hit",
+  "strata",
+  sizeof(Strata__Hit),
+  3,
+  strata__hit__field_descriptors,
+  strata__hit__field_indices_by_name,
+  1,  strata__hit__number_ranges,
+  (ProtobufCMessageInit) strata__hit__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__search_shard_request__field_descriptors[4] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchShardRequest, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "k",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchShardRequest, k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchShardRequest, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "query",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchShardRequest, query),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__search_shard_request__field_indices_by_name[] = {
+  2,   /* field[2] = dimension */
+  1,   /* field[1] = k */
+  3,   /* field[3] = query */
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__search_shard_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__search_shard_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.SearchShardRequest",
+  "SearchShardRequest",
+  "Strata__SearchShardRequest",
+  "strata",
+  sizeof(Strata__SearchShardRequest),
+  4,
+  strata__search_shard_request__field_descriptors,
+  strata__search_shard_request__field_indices_by_name,
+  1,  strata__search_shard_request__number_ranges,
+  (ProtobufCMessageInit) strata__search_shard_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__search_shard_reply__field_descriptors[2] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchShardReply, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hits",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__SearchShardReply, n_hits),
+    offsetof(Strata__SearchShardReply, hits),
+    &strata__hit__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__search_shard_reply__field_indices_by_name[] = {
+  1,   /* field[1] = hits */
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__search_shard_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__search_shard_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.SearchShardReply",
+  "SearchShardReply",
+  "Strata__SearchShardReply",
+  "strata",
+  sizeof(Strata__SearchShardReply),
+  2,
+  strata__search_shard_reply__field_descriptors,
+  strata__search_shard_reply__field_indices_by_name,
+  1,  strata__search_shard_reply__number_ranges,
+  (ProtobufCMessageInit) strata__search_shard_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__rerank_request__field_descriptors[3] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "query",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "passages",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__RerankRequest, n_passages),
+    offsetof(Strata__RerankRequest, passages),
+    &strata__document__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__rerank_request__field_indices_by_name[] = {
+  0,   /* field[0] = model */
+  2,   /* field[2] = passages */
+  1,   /* field[1] = query */
+};
+static const ProtobufCIntRange strata__rerank_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__rerank_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RerankRequest",
+  "RerankRequest",
+  "Strata__RerankRequest",
+  "strata",
+  sizeof(Strata__RerankRequest),
+  3,
+  strata__rerank_request__field_descriptors,
+  strata__rerank_request__field_indices_by_name,
+  1,  strata__rerank_request__number_ranges,
+  (ProtobufCMessageInit) strata__rerank_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__rerank_reply__field_descriptors[1] =
+{
+  {
+    "scores",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Strata__RerankReply, n_scores),
+    offsetof(Strata__RerankReply, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__rerank_reply__field_indices_by_name[] = {
+  0,   /* field[0] = scores */
+};
+static const ProtobufCIntRange strata__rerank_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__rerank_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RerankReply",
+  "RerankReply",
+  "Strata__RerankReply",
+  "strata",
+  sizeof(Strata__RerankReply),
+  1,
+  strata__rerank_reply__field_descriptors,
+  strata__rerank_reply__field_indices_by_name,
+  1,  strata__rerank_reply__number_ranges,
+  (ProtobufCMessageInit) strata__rerank_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__embed_chunk_request__field_descriptors[4] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkRequest, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_index",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkRequest, chunk_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "texts",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Strata__EmbedChunkRequest, n_texts),
+    offsetof(Strata__EmbedChunkRequest, texts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_chunk_request__field_indices_by_name[] = {
+  1,   /* field[1] = chunk_index */
+  0,   /* field[0] = job_id */
+  2,   /* field[2] = model */
+  3,   /* field[3] = texts */
+};
+static const ProtobufCIntRange strata__embed_chunk_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__embed_chunk_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedChunkRequest",
+  "EmbedChunkRequest",
+  "Strata__EmbedChunkRequest",
+  "strata",
+  sizeof(Strata__EmbedChunkRequest),
+  4,
+  strata__embed_chunk_request__field_descriptors,
+  strata__embed_chunk_request__field_indices_by_name,
+  1,  strata__embed_chunk_request__number_ranges,
+  (ProtobufCMessageInit) strata__embed_chunk_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__embed_chunk_reply__field_descriptors[5] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkReply, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_index",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkReply, chunk_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkReply, rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkReply, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vectors",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedChunkReply, vectors),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_chunk_reply__field_indices_by_name[] = {
+  1,   /* field[1] = chunk_index */
+  3,   /* field[3] = dimension */
+  0,   /* field[0] = job_id */
+  2,   /* field[2] = rows */
+  4,   /* field[4] = vectors */
+};
+static const ProtobufCIntRange strata__embed_chunk_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor strata__embed_chunk_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedChunkReply",
+  "EmbedChunkReply",
+  "Strata__EmbedChunkReply",
+  "strata",
+  sizeof(Strata__EmbedChunkReply),
+  5,
+  strata__embed_chunk_reply__field_descriptors,
+  strata__embed_chunk_reply__field_indices_by_name,
+  1,  strata__embed_chunk_reply__number_ranges,
+  (ProtobufCMessageInit) strata__embed_chunk_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__search_request__field_descriptors[4] =
+{
+  {
+    "query",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_k",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchRequest, top_k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchRequest, rerank),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_top",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchRequest, rerank_top),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__search_request__field_indices_by_name[] = {
+  0,   /* field[0] = query */
+  2,   /* field[2] = rerank */
+  3,   /* field[3] = rerank_top */
+  1,   /* field[1] = top_k */
+};
+static const ProtobufCIntRange strata__search_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__search_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.SearchRequest",
+  "SearchRequest",
+  "Strata__SearchRequest",
+  "strata",
+  sizeof(Strata__SearchRequest),
+  4,
+  strata__search_request__field_descriptors,
+  strata__search_request__field_indices_by_name,
+  1,  strata__search_request__number_ranges,
+  (ProtobufCMessageInit) strata__search_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[7] =
+{
+  {
+    "hits",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__SearchReply, n_hits),
+    offsetof(Strata__SearchReply, hits),
+    &strata__hit__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partial",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchReply, partial),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "missing_shards",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Strata__SearchReply, n_missing_shards),
+    offsetof(Strata__SearchReply, missing_shards),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchReply, embed_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchReply, search_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchReply, rerank_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SearchReply, total_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__search_reply__field_indices_by_name[] = {
+  3,   /* field[3] = embed_ms */
+  0,   /* field[0] = hits */
+  2,   /* field[2] = missing_shards */
+  1,   /* field[1] = partial */
+  5,   /* field[5] = rerank_ms */
+  4,   /* field[4] = search_ms */
+  6,   /* field[6] = total_ms */
+};
+static const ProtobufCIntRange strata__search_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor strata__search_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.SearchReply",
+  "SearchReply",
+  "Strata__SearchReply",
+  "strata",
+  sizeof(Strata__SearchReply),
+  7,
+  strata__search_reply__field_descriptors,
+  strata__search_reply__field_indices_by_name,
+  1,  strata__search_reply__number_ranges,
+  (ProtobufCMessageInit) strata__search_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__job_submit_request__field_descriptors[4] =
+{
+  {
+    "corpus_path",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobSubmitRequest, corpus_path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobSubmitRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "out_dir",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobSubmitRequest, out_dir),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_size",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobSubmitRequest, chunk_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__job_submit_request__field_indices_by_name[] = {
+  3,   /* field[3] = chunk_size */
+  0,   /* field[0] = corpus_path */
+  1,   /* field[1] = model */
+  2,   /* field[2] = out_dir */
+};
+static const ProtobufCIntRange strata__job_submit_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__job_submit_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JobSubmitRequest",
+  "JobSubmitRequest",
+  "Strata__JobSubmitRequest",
+  "strata",
+  sizeof(Strata__JobSubmitRequest),
+  4,
+  strata__job_submit_request__field_descriptors,
+  strata__job_submit_request__field_indices_by_name,
+  1,  strata__job_submit_request__number_ranges,
+  (ProtobufCMessageInit) strata__job_submit_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__job_submit_reply__field_descriptors[2] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobSubmitReply, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunks",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobSubmitReply, chunks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__job_submit_reply__field_indices_by_name[] = {
+  1,   /* field[1] = chunks */
+  0,   /* field[0] = job_id */
+};
+static const ProtobufCIntRange strata__job_submit_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__job_submit_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JobSubmitReply",
+  "JobSubmitReply",
+  "Strata__JobSubmitReply",
+  "strata",
+  sizeof(Strata__JobSubmitReply),
+  2,
+  strata__job_submit_reply__field_descriptors,
+  strata__job_submit_reply__field_indices_by_name,
+  1,  strata__job_submit_reply__number_ranges,
+  (ProtobufCMessageInit) strata__job_submit_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__job_status_request__field_descriptors[1] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusRequest, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__job_status_request__field_indices_by_name[] = {
+  0,   /* field[0] = job_id */
+};
+static const ProtobufCIntRange strata__job_status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__job_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JobStatusRequest",
+  "JobStatusRequest",
+  "Strata__JobStatusRequest",
+  "strata",
+  sizeof(Strata__JobStatusRequest),
+  1,
+  strata__job_status_request__field_descriptors,
+  strata__job_status_request__field_indices_by_name,
+  1,  strata__job_status_request__number_ranges,
+  (ProtobufCMessageInit) strata__job_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__job_status_reply__field_descriptors[8] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunks_total",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, chunks_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunks_done",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, chunks_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "docs_done",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, docs_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "docs_total",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, docs_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, finished),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eta_seconds",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, eta_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobStatusReply, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__job_status_reply__field_indices_by_name[] = {
+  2,   /* field[2] = chunks_done */
+  1,   /* field[1] = chunks_total */
+  3,   /* field[3] = docs_done */
+  4,   /* field[4] = docs_total */
+  7,   /* field[7] = error */
+  6,   /* field[6] = eta_seconds */
+  5,   /* field[5] = finished */
+  0,   /* field[0] = job_id */
+};
+static const ProtobufCIntRange strata__job_status_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor strata__job_status_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JobStatusReply",
+  "JobStatusReply",
+  "Strata__JobStatusReply",
+  "strata",
+  sizeof(Strata__JobStatusReply),
+  8,
+  strata__job_status_reply__field_descriptors,
+  strata__job_status_reply__field_indices_by_name,
+  1,  strata__job_status_reply__number_ranges,
+  (ProtobufCMessageInit) strata__job_status_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define strata__cluster_status_request__field_descriptors NULL
+#define strata__cluster_status_request__field_indices_by_name NULL
+#define strata__cluster_status_request__number_ranges NULL
+const ProtobufCMessageDescriptor strata__cluster_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.ClusterStatusRequest",
+  "ClusterStatusRequest",
+  "Strata__ClusterStatusRequest",
+  "strata",
+  sizeof(Strata__ClusterStatusRequest),
+  0,
+  strata__cluster_status_request__field_descriptors,
+  strata__cluster_status_request__field_indices_by_name,
+  0,  strata__cluster_status_request__number_ranges,
+  (ProtobufCMessageInit) strata__cluster_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__cluster_status_reply__field_descriptors[4] =
+{
+  {
+    "workers_live",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, workers_live),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shards_total",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, shards_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shards_ready",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, shards_ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ready",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__cluster_status_reply__field_indices_by_name[] = {
+  3,   /* field[3] = ready */
+  2,   /* field[2] = shards_ready */
+  1,   /* field[1] = shards_total */
+  0,   /* field[0] = workers_live */
+};
+static const ProtobufCIntRange strata__cluster_status_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.ClusterStatusReply",
+  "ClusterStatusReply",
+  "Strata__ClusterStatusReply",
+  "strata",
+  sizeof(Strata__ClusterStatusReply),
+  4,
+  strata__cluster_status_reply__field_descriptors,
+  strata__cluster_status_reply__field_indices_by_name,
+  1,  strata__cluster_status_reply__number_ranges,
+  (ProtobufCMessageInit) strata__cluster_status_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
+{
+  {
+    "request_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Envelope, request_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deadline_unix_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Envelope, deadline_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Envelope, status),
+    &strata__status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "register_request",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, register_request),
+    &strata__register_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "register_reply",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, register_reply),
+    &strata__register_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, heartbeat),
+    &strata__heartbeat__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "load_model_request",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, load_model_request),
+    &strata__load_model_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "load_model_reply",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, load_model_reply),
+    &strata__load_model_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assign_shard_request",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, assign_shard_request),
+    &strata__assign_shard_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assign_shard_reply",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, assign_shard_reply),
+    &strata__assign_shard_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "drop_shard_request",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, drop_shard_request),
+    &strata__drop_shard_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "drop_shard_reply",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, drop_shard_reply),
+    &strata__drop_shard_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_batch_request",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_batch_request),
+    &strata__embed_batch_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_batch_reply",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_batch_reply),
+    &strata__embed_batch_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_shard_request",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, search_shard_request),
+    &strata__search_shard_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_shard_reply",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, search_shard_reply),
+    &strata__search_shard_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_request",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, rerank_request),
+    &strata__rerank_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_reply",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, rerank_reply),
+    &strata__rerank_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_chunk_request",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_chunk_request),
+    &strata__embed_chunk_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_chunk_reply",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_chunk_reply),
+    &strata__embed_chunk_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_request",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, search_request),
+    &strata__search_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_reply",
+    28,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, search_reply),
+    &strata__search_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_submit_request",
+    29,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, job_submit_request),
+    &strata__job_submit_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_submit_reply",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, job_submit_reply),
+    &strata__job_submit_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_status_request",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, job_status_request),
+    &strata__job_status_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_status_reply",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, job_status_reply),
+    &strata__job_status_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cluster_status_request",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, cluster_status_request),
+    &strata__cluster_status_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cluster_status_reply",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, cluster_status_reply),
+    &strata__cluster_status_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    35,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, error),
+    &strata__status__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__envelope__field_indices_by_name[] = {
+  9,   /* field[9] = assign_shard_reply */
+  8,   /* field[8] = assign_shard_request */
+  27,   /* field[27] = cluster_status_reply */
+  26,   /* field[26] = cluster_status_request */
+  1,   /* field[1] = deadline_unix_ms */
+  11,   /* field[11] = drop_shard_reply */
+  10,   /* field[10] = drop_shard_request */
+  13,   /* field[13] = embed_batch_reply */
+  12,   /* field[12] = embed_batch_request */
+  19,   /* field[19] = embed_chunk_reply */
+  18,   /* field[18] = embed_chunk_request */
+  28,   /* field[28] = error */
+  5,   /* field[5] = heartbeat */
+  25,   /* field[25] = job_status_reply */
+  24,   /* field[24] = job_status_request */
+  23,   /* field[23] = job_submit_reply */
+  22,   /* field[22] = job_submit_request */
+  7,   /* field[7] = load_model_reply */
+  6,   /* field[6] = load_model_request */
+  4,   /* field[4] = register_reply */
+  3,   /* field[3] = register_request */
+  0,   /* field[0] = request_id */
+  17,   /* field[17] = rerank_reply */
+  16,   /* field[16] = rerank_request */
+  21,   /* field[21] = search_reply */
+  20,   /* field[20] = search_request */
+  15,   /* field[15] = search_shard_reply */
+  14,   /* field[14] = search_shard_request */
+  2,   /* field[2] = status */
+};
+static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 10, 3 },
+  { 0, 29 }
+};
+const ProtobufCMessageDescriptor strata__envelope__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.Envelope",
+  "Envelope",
+  "Strata__Envelope",
+  "strata",
+  sizeof(Strata__Envelope),
+  29,
+  strata__envelope__field_descriptors,
+  strata__envelope__field_indices_by_name,
+  2,  strata__envelope__number_ranges,
+  (ProtobufCMessageInit) strata__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue strata__status_code__enum_values_by_number[17] =
@@ -161,3 +3532,179 @@ const ProtobufCEnumDescriptor strata__status_code__descriptor =
   strata__status_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[6] =
+{
+  { "RegisterWorker", &strata__register_request__descriptor, &strata__register_reply__descriptor },
+  { "Ping", &strata__heartbeat__descriptor, &strata__heartbeat__descriptor },
+  { "Search", &strata__search_request__descriptor, &strata__search_reply__descriptor },
+  { "JobSubmit", &strata__job_submit_request__descriptor, &strata__job_submit_reply__descriptor },
+  { "JobStatus", &strata__job_status_request__descriptor, &strata__job_status_reply__descriptor },
+  { "ClusterStatus", &strata__cluster_status_request__descriptor, &strata__cluster_status_reply__descriptor },
+};
+const unsigned strata__coordinator__method_indices_by_name[] = {
+  5,        /* ClusterStatus */
+  4,        /* JobStatus */
+  3,        /* JobSubmit */
+  1,        /* Ping */
+  0,        /* RegisterWorker */
+  2         /* Search */
+};
+const ProtobufCServiceDescriptor strata__coordinator__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "strata.Coordinator",
+  "Coordinator",
+  "Strata__Coordinator",
+  "strata",
+  6,
+  strata__coordinator__method_descriptors,
+  strata__coordinator__method_indices_by_name
+};
+void strata__coordinator__register_worker(ProtobufCService *service,
+                                          const Strata__RegisterRequest *input,
+                                          Strata__RegisterReply_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__ping(ProtobufCService *service,
+                               const Strata__Heartbeat *input,
+                               Strata__Heartbeat_Closure closure,
+                               void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__search(ProtobufCService *service,
+                                 const Strata__SearchRequest *input,
+                                 Strata__SearchReply_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__job_submit(ProtobufCService *service,
+                                     const Strata__JobSubmitRequest *input,
+                                     Strata__JobSubmitReply_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__job_status(ProtobufCService *service,
+                                     const Strata__JobStatusRequest *input,
+                                     Strata__JobStatusReply_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__cluster_status(ProtobufCService *service,
+                                         const Strata__ClusterStatusRequest *input,
+                                         Strata__ClusterStatusReply_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__init (Strata__Coordinator_Service *service,
+                                Strata__Coordinator_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &strata__coordinator__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor strata__worker__method_descriptors[7] =
+{
+  { "LoadModel", &strata__load_model_request__descriptor, &strata__load_model_reply__descriptor },
+  { "AssignShard", &strata__assign_shard_request__descriptor, &strata__assign_shard_reply__descriptor },
+  { "DropShard", &strata__drop_shard_request__descriptor, &strata__drop_shard_reply__descriptor },
+  { "EmbedBatch", &strata__embed_batch_request__descriptor, &strata__embed_batch_reply__descriptor },
+  { "SearchShard", &strata__search_shard_request__descriptor, &strata__search_shard_reply__descriptor },
+  { "Rerank", &strata__rerank_request__descriptor, &strata__rerank_reply__descriptor },
+  { "EmbedChunk", &strata__embed_chunk_request__descriptor, &strata__embed_chunk_reply__descriptor },
+};
+const unsigned strata__worker__method_indices_by_name[] = {
+  1,        /* AssignShard */
+  2,        /* DropShard */
+  3,        /* EmbedBatch */
+  6,        /* EmbedChunk */
+  0,        /* LoadModel */
+  5,        /* Rerank */
+  4         /* SearchShard */
+};
+const ProtobufCServiceDescriptor strata__worker__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "strata.Worker",
+  "Worker",
+  "Strata__Worker",
+  "strata",
+  7,
+  strata__worker__method_descriptors,
+  strata__worker__method_indices_by_name
+};
+void strata__worker__load_model(ProtobufCService *service,
+                                const Strata__LoadModelRequest *input,
+                                Strata__LoadModelReply_Closure closure,
+                                void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__assign_shard(ProtobufCService *service,
+                                  const Strata__AssignShardRequest *input,
+                                  Strata__AssignShardReply_Closure closure,
+                                  void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__drop_shard(ProtobufCService *service,
+                                const Strata__DropShardRequest *input,
+                                Strata__DropShardReply_Closure closure,
+                                void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__embed_batch(ProtobufCService *service,
+                                 const Strata__EmbedBatchRequest *input,
+                                 Strata__EmbedBatchReply_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__search_shard(ProtobufCService *service,
+                                  const Strata__SearchShardRequest *input,
+                                  Strata__SearchShardReply_Closure closure,
+                                  void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__rerank(ProtobufCService *service,
+                            const Strata__RerankRequest *input,
+                            Strata__RerankReply_Closure closure,
+                            void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__embed_chunk(ProtobufCService *service,
+                                 const Strata__EmbedChunkRequest *input,
+                                 Strata__EmbedChunkReply_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &strata__worker__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__worker__init (Strata__Worker_Service *service,
+                           Strata__Worker_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &strata__worker__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

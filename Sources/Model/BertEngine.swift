@@ -11,6 +11,9 @@ public final class BertEngine: @unchecked Sendable {
     private let qkvWeight: [[Float]]   // per layer [3H, H]: query, key, value rows stacked
     private let qkvBias: [[Float]]     // per layer [3H]
 
+    private static let forwardLock = NSLock()
+
+    /// Prepares the weights for inference (the fused [3H, H] QKV projection of every layer).
     public init(weights: BertWeights) {
         self.weights = weights
         qkvWeight = weights.layers.map { $0.query.weight + $0.key.weight + $0.value.weight }
@@ -21,8 +24,13 @@ public final class BertEngine: @unchecked Sendable {
 
     /// Runs the encoder up to the deepest layer in `layers` and hands each requested layer's
     /// hidden states, [B, S, H] row-major, to `visit` (valid only during the call).
+    ///
+    /// Forward passes are serialised process-wide: each one already uses every core, and the
+    /// attention step switches OpenBLAS's (global) thread count.
     public func forward(_ batch: TokenBatch, layers: Set<Int>,
                         visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
+        BertEngine.forwardLock.lock()
+        defer { BertEngine.forwardLock.unlock() }
         let cfg = weights.config
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
         let s = batch.seqLen, t = batch.count * s
@@ -30,15 +38,16 @@ public final class BertEngine: @unchecked Sendable {
         let deepest = layers.max() ?? 0
         precondition(deepest <= cfg.numHiddenLayers)
 
-        var x = [Float](repeating: 0, count: t * h)          // [T, H] hidden states
+        var x = scratch(t * h)           // [T, H] hidden states
         embed(batch, into: &x)
         if layers.contains(0) { try x.withUnsafeBufferPointer { try visit(0, $0.baseAddress!) } }
         if deepest == 0 { return }
 
-        var qkv = [Float](repeating: 0, count: t * 3 * h)    // [T, 3H]
-        var ctx = [Float](repeating: 0, count: t * h)        // [T, H]
-        var tmp = [Float](repeating: 0, count: t * h)        // [T, H]
-        var ff = [Float](repeating: 0, count: t * inter)     // [T, I]
+        // Scratch, fully overwritten before every read (no zero-fill).
+        var qkv = scratch(t * 3 * h)     // [T, 3H]
+        var ctx = scratch(t * h)         // [T, H]
+        var tmp = scratch(t * h)         // [T, H]
+        var ff = scratch(t * inter)      // [T, I]
 
         for n in 0..<deepest {
             let L = weights.layers[n]
@@ -62,6 +71,10 @@ public final class BertEngine: @unchecked Sendable {
             addResidualAndNorm(&tmp, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
             if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
         }
+    }
+
+    private func scratch(_ n: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     }
 
     /// x[b, j, :] = LN(word[id] + position[j] + type[tt]).

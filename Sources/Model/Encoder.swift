@@ -120,13 +120,15 @@ public final class Encoder: @unchecked Sendable {
         guard kind == .crossEncoder, let classifier = weights.classifier else {
             throw ModelError.invalidInput("\(directory.path) is a dual encoder (no classifier head): it cannot score pairs")
         }
+        guard classifier.outFeatures == 1 else {
+            throw ModelError.invalidInput("\(directory.path) has \(classifier.outFeatures) labels; relevance scoring needs a cross encoder with one logit")
+        }
         let encodings = pairs.map { tokenizer.encodePair($0.0, $0.1) }
         var scores = [Float](repeating: 0, count: pairs.count)
-        let labels = classifier.outFeatures
         let n = numLayers
         runBatches(encodings, layers: [n], progress: progress) { _, hidden, batch, members in
             let logits = engine.classify(hidden, batch: batch)
-            for (b, idx) in members.enumerated() { scores[idx] = logits[b * labels] }
+            for (b, idx) in members.enumerated() { scores[idx] = logits[b] }
         }
         if sigmoid { for i in scores.indices { scores[i] = 1 / (1 + expf(-scores[i])) } }
         return scores

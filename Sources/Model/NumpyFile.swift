@@ -14,16 +14,27 @@ public enum NumpyFile {
         return d
     }
 
-    /// Writes a whole matrix atomically.
-    public static func write(_ m: Matrix, to path: String) throws {
+    /// The bytes of a whole `.npy` file holding `m`.
+    public static func encode(_ m: Matrix) -> Data {
         var d = header(rows: m.rows, cols: m.cols)
         m.data.withUnsafeBytes { d.append(contentsOf: $0) }
-        try d.write(to: URL(fileURLWithPath: path), options: .atomic)
+        return d
+    }
+
+    /// Writes a whole matrix atomically.
+    public static func write(_ m: Matrix, to path: String) throws {
+        try encode(m).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// Reads a float32 [rows, cols] `.npy` file.
     public static func read(_ path: String) throws -> Matrix {
         guard let d = FileManager.default.contents(atPath: path) else { throw ModelError.fileMissing(path) }
+        return try decode(d, name: path)
+    }
+
+    /// Decodes the bytes of a float32 [rows, cols] `.npy` file; `name` appears in errors.
+    public static func decode(_ bytes: Data, name path: String = "<npy>") throws -> Matrix {
+        let d = Data(bytes)   // re-based to index 0
         guard d.count >= 10, d.prefix(6) == Data([0x93]) + "NUMPY".data(using: .ascii)! else {
             throw ModelError.corruptFile(file: path, reason: "not a .npy file")
         }

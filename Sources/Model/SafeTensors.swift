@@ -63,7 +63,12 @@ public final class SafeTensorsFile {
                     throw ModelError.corruptFile(file: path, reason: "tensor '\(name)' data \(offs) lies outside the file (truncated?)")
                 }
                 if let width = SafeTensorsFile.byteWidth(dtype) {
-                    let expected = shape.reduce(1, *) * width
+                    var expected = width
+                    for d in shape {
+                        let (v, overflow) = expected.multipliedReportingOverflow(by: d)
+                        guard !overflow else { throw ModelError.corruptFile(file: path, reason: "tensor '\(name)' shape \(shape) is too large") }
+                        expected = v
+                    }
                     guard expected == offs[1] - offs[0] else {
                         throw ModelError.corruptFile(file: path, reason: "tensor '\(name)' has \(offs[1] - offs[0]) bytes for shape \(shape) \(dtype)")
                     }

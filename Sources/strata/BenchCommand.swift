@@ -8,11 +8,20 @@ enum BenchCommand: Subcommand {
     static let summary = "benchmarks: encoder throughput vs the machine's sgemm rate, and more"
     static let usage = """
     usage: strata bench encoder --model DIR [--seq 128] [--batch 32] [--layers K] [--seconds 10] [--threads N]
+           strata bench kernels [--seconds 1]
+           strata bench search [--help]
+           strata bench cluster [--help]
+           strata bench train [--help]
 
       encoder   tokens/s of the encoder on batches of --batch texts of --seq tokens, the achieved GFLOP/s,
                 and that as a percentage of the sgemm GFLOP/s measured in the same run (shape of the
                 feed-forward matmul: [batch*seq, hidden] x [hidden, intermediate]). --layers K runs only the
                 first K layers (e.g. a DE-2), and prints its speed-up against the full model in the same run.
+      kernels   GELU, softmax and LayerNorm against their naive twins.
+      search    exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes.
+      cluster   query latency and QPS with 1 and 2 workers, merge overhead, batch-job docs/s,
+                each against a single-process run measured in the same run.
+      train     training examples/s and the fraction of the sgemm rate measured in the same run.
     """
 
     static func run(_ args: [String]) throws {
@@ -20,6 +29,9 @@ enum BenchCommand: Subcommand {
         switch what {
         case "encoder": try encoderBench(Array(args.dropFirst()))
         case "kernels": try kernelsBench(Array(args.dropFirst()))
+        case "search": try runSearchBench(Array(args.dropFirst()))
+        case "cluster": try runClusterBench(Array(args.dropFirst()))
+        case "train": try runTrainBench(Array(args.dropFirst()))
         default: throw CLIError("unknown benchmark '\(what)' (strata bench --help)", usage: true)
         }
     }

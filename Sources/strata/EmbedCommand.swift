@@ -50,6 +50,7 @@ enum EmbedCommand: Subcommand {
         let records = try TextRecords.read(try a.required("input"))
         let normalize: Bool? = a.flag("normalize") ? true : nil
         let sink = try EmbeddingSink(path: output, rows: records.count, cols: encoder.dimension)
+        defer { sink.discard() }
         let progress = Progress(total: records.count, label: "embedded")
         var done = 0
         while done < records.count {
@@ -96,11 +97,21 @@ final class EmbeddingSink {
         }
     }
 
+    private var closed = false
+
     func finish() throws {
         handle.synchronizeFile()
         handle.closeFile()
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        closed = true
+        if rename(tmp, path) != 0 { throw CLIError("cannot move \(tmp) to \(path) (errno \(errno))") }
+    }
+
+    /// Removes the temporary file of an unfinished run (no-op after `finish`).
+    func discard() {
+        guard !closed else { return }
+        handle.closeFile()
+        closed = true
+        try? FileManager.default.removeItem(atPath: tmp)
     }
 }
 

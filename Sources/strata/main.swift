@@ -8,6 +8,14 @@ let subcommands: [Subcommand.Type] = [
     DataCommand.self,
     EvalCommand.self,
     LayersCommand.self,
+    InfuseCommand.self,
+    TrainCECommand.self,
+    CoordinatorCommand.self,
+    WorkerCommand.self,
+    JobCommand.self,
+    SearchCommand.self,
+    ClusterCommand.self,
+    KeysCommand.self,
 ]
 
 func topLevelUsage() -> String {

@@ -16,6 +16,34 @@ PROTOBUF_C__BEGIN_DECLS
 
 
 typedef struct Strata__Status Strata__Status;
+typedef struct Strata__RegisterRequest Strata__RegisterRequest;
+typedef struct Strata__RegisterReply Strata__RegisterReply;
+typedef struct Strata__Heartbeat Strata__Heartbeat;
+typedef struct Strata__LoadModelRequest Strata__LoadModelRequest;
+typedef struct Strata__LoadModelReply Strata__LoadModelReply;
+typedef struct Strata__Document Strata__Document;
+typedef struct Strata__AssignShardRequest Strata__AssignShardRequest;
+typedef struct Strata__AssignShardReply Strata__AssignShardReply;
+typedef struct Strata__DropShardRequest Strata__DropShardRequest;
+typedef struct Strata__DropShardReply Strata__DropShardReply;
+typedef struct Strata__EmbedBatchRequest Strata__EmbedBatchRequest;
+typedef struct Strata__EmbedBatchReply Strata__EmbedBatchReply;
+typedef struct Strata__Hit Strata__Hit;
+typedef struct Strata__SearchShardRequest Strata__SearchShardRequest;
+typedef struct Strata__SearchShardReply Strata__SearchShardReply;
+typedef struct Strata__RerankRequest Strata__RerankRequest;
+typedef struct Strata__RerankReply Strata__RerankReply;
+typedef struct Strata__EmbedChunkRequest Strata__EmbedChunkRequest;
+typedef struct Strata__EmbedChunkReply Strata__EmbedChunkReply;
+typedef struct Strata__SearchRequest Strata__SearchRequest;
+typedef struct Strata__SearchReply Strata__SearchReply;
+typedef struct Strata__JobSubmitRequest Strata__JobSubmitRequest;
+typedef struct Strata__JobSubmitReply Strata__JobSubmitReply;
+typedef struct Strata__JobStatusRequest Strata__JobStatusRequest;
+typedef struct Strata__JobStatusReply Strata__JobStatusReply;
+typedef struct Strata__ClusterStatusRequest Strata__ClusterStatusRequest;
+typedef struct Strata__ClusterStatusReply Strata__ClusterStatusReply;
+typedef struct Strata__Envelope Strata__Envelope;
 
 
 /* --- enums --- */
@@ -57,6 +85,496 @@ struct  Strata__Status
     , STRATA__STATUS_CODE__OK, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Worker -> coordinator, first message after (re)connecting.
+ */
+struct  Strata__RegisterRequest
+{
+  ProtobufCMessage base;
+  /*
+   * stable per worker process (host:pid:start)
+   */
+  char *worker_id;
+  uint32_t protocol_version;
+  /*
+   * shards whose store is already on the worker's disk
+   */
+  size_t n_shards_held;
+  uint32_t *shards_held;
+};
+#define STRATA__REGISTER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__register_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+struct  Strata__RegisterReply
+{
+  ProtobufCMessage base;
+  uint32_t heartbeat_interval_ms;
+  /*
+   * missed heartbeats before a peer is dead
+   */
+  uint32_t heartbeat_liveness;
+};
+#define STRATA__REGISTER_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__register_reply__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * Both directions, Paranoid-Pirate style: any message counts as a sign of life.
+ */
+struct  Strata__Heartbeat
+{
+  ProtobufCMessage base;
+  char *worker_id;
+  uint64_t sequence;
+};
+#define STRATA__HEARTBEAT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__heartbeat__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Coordinator -> worker: load a model directory (DE or CE) under a name.
+ */
+struct  Strata__LoadModelRequest
+{
+  ProtobufCMessage base;
+  /*
+   * "de" or "ce" (the role in the cluster)
+   */
+  char *name;
+  /*
+   * model directory as the worker sees it
+   */
+  char *path;
+};
+#define STRATA__LOAD_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__load_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Strata__LoadModelReply
+{
+  ProtobufCMessage base;
+  char *name;
+  uint32_t dimension;
+  protobuf_c_boolean cross_encoder;
+};
+#define STRATA__LOAD_MODEL_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__load_model_reply__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Strata__Document
+{
+  ProtobufCMessage base;
+  char *id;
+  char *text;
+};
+#define STRATA__DOCUMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__document__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Coordinator -> worker: hold shard `shard_id`; embed `documents` with model `model` and keep
+ * the vectors in the worker's checksummed store. Idempotent: a shard already held with the
+ * same checksum of its ids is not re-embedded.
+ */
+struct  Strata__AssignShardRequest
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+  char *model;
+  /*
+   * global index of documents[0]
+   */
+  uint64_t first_doc_index;
+  size_t n_documents;
+  Strata__Document **documents;
+};
+#define STRATA__ASSIGN_SHARD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__assign_shard_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+struct  Strata__AssignShardReply
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+  uint64_t count;
+  uint32_t dimension;
+};
+#define STRATA__ASSIGN_SHARD_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__assign_shard_reply__descriptor) \
+    , 0, 0, 0 }
+
+
+/*
+ * Coordinator -> worker: drop a shard (rebalancing).
+ */
+struct  Strata__DropShardRequest
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+};
+#define STRATA__DROP_SHARD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__drop_shard_request__descriptor) \
+    , 0 }
+
+
+struct  Strata__DropShardReply
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+};
+#define STRATA__DROP_SHARD_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__drop_shard_reply__descriptor) \
+    , 0 }
+
+
+struct  Strata__EmbedBatchRequest
+{
+  ProtobufCMessage base;
+  char *model;
+  size_t n_texts;
+  char **texts;
+};
+#define STRATA__EMBED_BATCH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__embed_batch_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Strata__EmbedBatchReply
+{
+  ProtobufCMessage base;
+  uint32_t rows;
+  uint32_t dimension;
+  /*
+   * float32 LE [rows, dimension]
+   */
+  ProtobufCBinaryData vectors;
+};
+#define STRATA__EMBED_BATCH_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__embed_batch_reply__descriptor) \
+    , 0, 0, {0,NULL} }
+
+
+struct  Strata__Hit
+{
+  ProtobufCMessage base;
+  /*
+   * global index in the corpus
+   */
+  uint64_t doc_index;
+  char *doc_id;
+  float score;
+};
+#define STRATA__HIT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__hit__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Strata__SearchShardRequest
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+  uint32_t k;
+  uint32_t dimension;
+  /*
+   * float32 LE [dimension]
+   */
+  ProtobufCBinaryData query;
+};
+#define STRATA__SEARCH_SHARD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__search_shard_request__descriptor) \
+    , 0, 0, 0, {0,NULL} }
+
+
+struct  Strata__SearchShardReply
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+  /*
+   * score desc, then doc_index asc
+   */
+  size_t n_hits;
+  Strata__Hit **hits;
+};
+#define STRATA__SEARCH_SHARD_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__search_shard_reply__descriptor) \
+    , 0, 0,NULL }
+
+
+struct  Strata__RerankRequest
+{
+  ProtobufCMessage base;
+  char *model;
+  char *query;
+  size_t n_passages;
+  Strata__Document **passages;
+};
+#define STRATA__RERANK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__rerank_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Strata__RerankReply
+{
+  ProtobufCMessage base;
+  /*
+   * aligned with passages
+   */
+  size_t n_scores;
+  float *scores;
+};
+#define STRATA__RERANK_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__rerank_reply__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * A batch-job unit: embed these texts in this order (the single-process batching policy).
+ */
+struct  Strata__EmbedChunkRequest
+{
+  ProtobufCMessage base;
+  char *job_id;
+  uint32_t chunk_index;
+  char *model;
+  size_t n_texts;
+  char **texts;
+};
+#define STRATA__EMBED_CHUNK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__embed_chunk_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Strata__EmbedChunkReply
+{
+  ProtobufCMessage base;
+  char *job_id;
+  uint32_t chunk_index;
+  uint32_t rows;
+  uint32_t dimension;
+  /*
+   * float32 LE [rows, dimension]
+   */
+  ProtobufCBinaryData vectors;
+};
+#define STRATA__EMBED_CHUNK_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__embed_chunk_reply__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL} }
+
+
+struct  Strata__SearchRequest
+{
+  ProtobufCMessage base;
+  char *query;
+  uint32_t top_k;
+  protobuf_c_boolean rerank;
+  /*
+   * candidates re-ranked by the CE (0 = top_k)
+   */
+  uint32_t rerank_top;
+};
+#define STRATA__SEARCH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__search_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Strata__SearchReply
+{
+  ProtobufCMessage base;
+  size_t n_hits;
+  Strata__Hit **hits;
+  /*
+   * some shard had no live replica
+   */
+  protobuf_c_boolean partial;
+  size_t n_missing_shards;
+  uint32_t *missing_shards;
+  double embed_ms;
+  double search_ms;
+  double rerank_ms;
+  double total_ms;
+};
+#define STRATA__SEARCH_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__search_reply__descriptor) \
+    , 0,NULL, 0, 0,NULL, 0, 0, 0, 0 }
+
+
+struct  Strata__JobSubmitRequest
+{
+  ProtobufCMessage base;
+  /*
+   * as the coordinator sees it (.txt or BEIR .jsonl)
+   */
+  char *corpus_path;
+  /*
+   * model directory as the workers see it
+   */
+  char *model;
+  char *out_dir;
+  /*
+   * documents per chunk (0 = default)
+   */
+  uint32_t chunk_size;
+};
+#define STRATA__JOB_SUBMIT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__job_submit_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Strata__JobSubmitReply
+{
+  ProtobufCMessage base;
+  char *job_id;
+  uint32_t chunks;
+};
+#define STRATA__JOB_SUBMIT_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__job_submit_reply__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Strata__JobStatusRequest
+{
+  ProtobufCMessage base;
+  char *job_id;
+};
+#define STRATA__JOB_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__job_status_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Strata__JobStatusReply
+{
+  ProtobufCMessage base;
+  char *job_id;
+  uint32_t chunks_total;
+  uint32_t chunks_done;
+  uint64_t docs_done;
+  uint64_t docs_total;
+  protobuf_c_boolean finished;
+  double eta_seconds;
+  char *error;
+};
+#define STRATA__JOB_STATUS_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__job_status_reply__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Strata__ClusterStatusRequest
+{
+  ProtobufCMessage base;
+};
+#define STRATA__CLUSTER_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__cluster_status_request__descriptor) \
+     }
+
+
+struct  Strata__ClusterStatusReply
+{
+  ProtobufCMessage base;
+  uint32_t workers_live;
+  uint32_t shards_total;
+  /*
+   * shards with at least one live, indexed replica
+   */
+  uint32_t shards_ready;
+  protobuf_c_boolean ready;
+};
+#define STRATA__CLUSTER_STATUS_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__cluster_status_reply__descriptor) \
+    , 0, 0, 0, 0 }
+
+
+typedef enum {
+  STRATA__ENVELOPE__BODY__NOT_SET = 0,
+  STRATA__ENVELOPE__BODY_REGISTER_REQUEST = 10,
+  STRATA__ENVELOPE__BODY_REGISTER_REPLY = 11,
+  STRATA__ENVELOPE__BODY_HEARTBEAT = 12,
+  STRATA__ENVELOPE__BODY_LOAD_MODEL_REQUEST = 13,
+  STRATA__ENVELOPE__BODY_LOAD_MODEL_REPLY = 14,
+  STRATA__ENVELOPE__BODY_ASSIGN_SHARD_REQUEST = 15,
+  STRATA__ENVELOPE__BODY_ASSIGN_SHARD_REPLY = 16,
+  STRATA__ENVELOPE__BODY_DROP_SHARD_REQUEST = 17,
+  STRATA__ENVELOPE__BODY_DROP_SHARD_REPLY = 18,
+  STRATA__ENVELOPE__BODY_EMBED_BATCH_REQUEST = 19,
+  STRATA__ENVELOPE__BODY_EMBED_BATCH_REPLY = 20,
+  STRATA__ENVELOPE__BODY_SEARCH_SHARD_REQUEST = 21,
+  STRATA__ENVELOPE__BODY_SEARCH_SHARD_REPLY = 22,
+  STRATA__ENVELOPE__BODY_RERANK_REQUEST = 23,
+  STRATA__ENVELOPE__BODY_RERANK_REPLY = 24,
+  STRATA__ENVELOPE__BODY_EMBED_CHUNK_REQUEST = 25,
+  STRATA__ENVELOPE__BODY_EMBED_CHUNK_REPLY = 26,
+  STRATA__ENVELOPE__BODY_SEARCH_REQUEST = 27,
+  STRATA__ENVELOPE__BODY_SEARCH_REPLY = 28,
+  STRATA__ENVELOPE__BODY_JOB_SUBMIT_REQUEST = 29,
+  STRATA__ENVELOPE__BODY_JOB_SUBMIT_REPLY = 30,
+  STRATA__ENVELOPE__BODY_JOB_STATUS_REQUEST = 31,
+  STRATA__ENVELOPE__BODY_JOB_STATUS_REPLY = 32,
+  STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REQUEST = 33,
+  STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY = 34,
+  STRATA__ENVELOPE__BODY_ERROR = 35
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__ENVELOPE__BODY__CASE)
+} Strata__Envelope__BodyCase;
+
+/*
+ * The only top-level message on the wire.
+ */
+struct  Strata__Envelope
+{
+  ProtobufCMessage base;
+  uint64_t request_id;
+  /*
+   * 0 = none; a request past its deadline is answered DEADLINE_EXCEEDED
+   */
+  int64_t deadline_unix_ms;
+  /*
+   * replies only
+   */
+  Strata__Status *status;
+  Strata__Envelope__BodyCase body_case;
+  union {
+    Strata__RegisterRequest *register_request;
+    Strata__RegisterReply *register_reply;
+    Strata__Heartbeat *heartbeat;
+    Strata__LoadModelRequest *load_model_request;
+    Strata__LoadModelReply *load_model_reply;
+    Strata__AssignShardRequest *assign_shard_request;
+    Strata__AssignShardReply *assign_shard_reply;
+    Strata__DropShardRequest *drop_shard_request;
+    Strata__DropShardReply *drop_shard_reply;
+    Strata__EmbedBatchRequest *embed_batch_request;
+    Strata__EmbedBatchReply *embed_batch_reply;
+    Strata__SearchShardRequest *search_shard_request;
+    Strata__SearchShardReply *search_shard_reply;
+    Strata__RerankRequest *rerank_request;
+    Strata__RerankReply *rerank_reply;
+    Strata__EmbedChunkRequest *embed_chunk_request;
+    Strata__EmbedChunkReply *embed_chunk_reply;
+    Strata__SearchRequest *search_request;
+    Strata__SearchReply *search_reply;
+    Strata__JobSubmitRequest *job_submit_request;
+    Strata__JobSubmitReply *job_submit_reply;
+    Strata__JobStatusRequest *job_status_request;
+    Strata__JobStatusReply *job_status_reply;
+    Strata__ClusterStatusRequest *cluster_status_request;
+    Strata__ClusterStatusReply *cluster_status_reply;
+    /*
+     * a reply that is only a failure status
+     */
+    Strata__Status *error;
+  };
+};
+#define STRATA__ENVELOPE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__envelope__descriptor) \
+    , 0, 0, NULL, STRATA__ENVELOPE__BODY__NOT_SET, {0} }
+
+
 /* Strata__Status methods */
 void   strata__status__init
                      (Strata__Status         *message);
@@ -76,19 +594,806 @@ Strata__Status *
 void   strata__status__free_unpacked
                      (Strata__Status *message,
                       ProtobufCAllocator *allocator);
+/* Strata__RegisterRequest methods */
+void   strata__register_request__init
+                     (Strata__RegisterRequest         *message);
+size_t strata__register_request__get_packed_size
+                     (const Strata__RegisterRequest   *message);
+size_t strata__register_request__pack
+                     (const Strata__RegisterRequest   *message,
+                      uint8_t             *out);
+size_t strata__register_request__pack_to_buffer
+                     (const Strata__RegisterRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RegisterRequest *
+       strata__register_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__register_request__free_unpacked
+                     (Strata__RegisterRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__RegisterReply methods */
+void   strata__register_reply__init
+                     (Strata__RegisterReply         *message);
+size_t strata__register_reply__get_packed_size
+                     (const Strata__RegisterReply   *message);
+size_t strata__register_reply__pack
+                     (const Strata__RegisterReply   *message,
+                      uint8_t             *out);
+size_t strata__register_reply__pack_to_buffer
+                     (const Strata__RegisterReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RegisterReply *
+       strata__register_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__register_reply__free_unpacked
+                     (Strata__RegisterReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__Heartbeat methods */
+void   strata__heartbeat__init
+                     (Strata__Heartbeat         *message);
+size_t strata__heartbeat__get_packed_size
+                     (const Strata__Heartbeat   *message);
+size_t strata__heartbeat__pack
+                     (const Strata__Heartbeat   *message,
+                      uint8_t             *out);
+size_t strata__heartbeat__pack_to_buffer
+                     (const Strata__Heartbeat   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__Heartbeat *
+       strata__heartbeat__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__heartbeat__free_unpacked
+                     (Strata__Heartbeat *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__LoadModelRequest methods */
+void   strata__load_model_request__init
+                     (Strata__LoadModelRequest         *message);
+size_t strata__load_model_request__get_packed_size
+                     (const Strata__LoadModelRequest   *message);
+size_t strata__load_model_request__pack
+                     (const Strata__LoadModelRequest   *message,
+                      uint8_t             *out);
+size_t strata__load_model_request__pack_to_buffer
+                     (const Strata__LoadModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__LoadModelRequest *
+       strata__load_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__load_model_request__free_unpacked
+                     (Strata__LoadModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__LoadModelReply methods */
+void   strata__load_model_reply__init
+                     (Strata__LoadModelReply         *message);
+size_t strata__load_model_reply__get_packed_size
+                     (const Strata__LoadModelReply   *message);
+size_t strata__load_model_reply__pack
+                     (const Strata__LoadModelReply   *message,
+                      uint8_t             *out);
+size_t strata__load_model_reply__pack_to_buffer
+                     (const Strata__LoadModelReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__LoadModelReply *
+       strata__load_model_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__load_model_reply__free_unpacked
+                     (Strata__LoadModelReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__Document methods */
+void   strata__document__init
+                     (Strata__Document         *message);
+size_t strata__document__get_packed_size
+                     (const Strata__Document   *message);
+size_t strata__document__pack
+                     (const Strata__Document   *message,
+                      uint8_t             *out);
+size_t strata__document__pack_to_buffer
+                     (const Strata__Document   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__Document *
+       strata__document__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__document__free_unpacked
+                     (Strata__Document *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__AssignShardRequest methods */
+void   strata__assign_shard_request__init
+                     (Strata__AssignShardRequest         *message);
+size_t strata__assign_shard_request__get_packed_size
+                     (const Strata__AssignShardRequest   *message);
+size_t strata__assign_shard_request__pack
+                     (const Strata__AssignShardRequest   *message,
+                      uint8_t             *out);
+size_t strata__assign_shard_request__pack_to_buffer
+                     (const Strata__AssignShardRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__AssignShardRequest *
+       strata__assign_shard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__assign_shard_request__free_unpacked
+                     (Strata__AssignShardRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__AssignShardReply methods */
+void   strata__assign_shard_reply__init
+                     (Strata__AssignShardReply         *message);
+size_t strata__assign_shard_reply__get_packed_size
+                     (const Strata__AssignShardReply   *message);
+size_t strata__assign_shard_reply__pack
+                     (const Strata__AssignShardReply   *message,
+                      uint8_t             *out);
+size_t strata__assign_shard_reply__pack_to_buffer
+                     (const Strata__AssignShardReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__AssignShardReply *
+       strata__assign_shard_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__assign_shard_reply__free_unpacked
+                     (Strata__AssignShardReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__DropShardRequest methods */
+void   strata__drop_shard_request__init
+                     (Strata__DropShardRequest         *message);
+size_t strata__drop_shard_request__get_packed_size
+                     (const Strata__DropShardRequest   *message);
+size_t strata__drop_shard_request__pack
+                     (const Strata__DropShardRequest   *message,
+                      uint8_t             *out);
+size_t strata__drop_shard_request__pack_to_buffer
+                     (const Strata__DropShardRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__DropShardRequest *
+       strata__drop_shard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__drop_shard_request__free_unpacked
+                     (Strata__DropShardRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__DropShardReply methods */
+void   strata__drop_shard_reply__init
+                     (Strata__DropShardReply         *message);
+size_t strata__drop_shard_reply__get_packed_size
+                     (const Strata__DropShardReply   *message);
+size_t strata__drop_shard_reply__pack
+                     (const Strata__DropShardReply   *message,
+                      uint8_t             *out);
+size_t strata__drop_shard_reply__pack_to_buffer
+                     (const Strata__DropShardReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__DropShardReply *
+       strata__drop_shard_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__drop_shard_reply__free_unpacked
+                     (Strata__DropShardReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__EmbedBatchRequest methods */
+void   strata__embed_batch_request__init
+                     (Strata__EmbedBatchRequest         *message);
+size_t strata__embed_batch_request__get_packed_size
+                     (const Strata__EmbedBatchRequest   *message);
+size_t strata__embed_batch_request__pack
+                     (const Strata__EmbedBatchRequest   *message,
+                      uint8_t             *out);
+size_t strata__embed_batch_request__pack_to_buffer
+                     (const Strata__EmbedBatchRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__EmbedBatchRequest *
+       strata__embed_batch_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__embed_batch_request__free_unpacked
+                     (Strata__EmbedBatchRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__EmbedBatchReply methods */
+void   strata__embed_batch_reply__init
+                     (Strata__EmbedBatchReply         *message);
+size_t strata__embed_batch_reply__get_packed_size
+                     (const Strata__EmbedBatchReply   *message);
+size_t strata__embed_batch_reply__pack
+                     (const Strata__EmbedBatchReply   *message,
+                      uint8_t             *out);
+size_t strata__embed_batch_reply__pack_to_buffer
+                     (const Strata__EmbedBatchReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__EmbedBatchReply *
+       strata__embed_batch_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__embed_batch_reply__free_unpacked
+                     (Strata__EmbedBatchReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__Hit methods */
+void   strata__hit__init
+                     (Strata__Hit         *message);
+size_t strata__hit__get_packed_size
+                     (const Strata__Hit   *message);
+size_t strata__hit__pack
+                     (const Strata__Hit   *message,
+                      uint8_t             *out);
+size_t strata__hit__pack_to_buffer
+                     (const Strata__Hit   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__Hit *
+       strata__hit__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__hit__free_unpacked
+                     (Strata__Hit *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__SearchShardRequest methods */
+void   strata__search_shard_request__init
+                     (Strata__SearchShardRequest         *message);
+size_t strata__search_shard_request__get_packed_size
+                     (const Strata__SearchShardRequest   *message);
+size_t strata__search_shard_request__pack
+                     (const Strata__SearchShardRequest   *message,
+                      uint8_t             *out);
+size_t strata__search_shard_request__pack_to_buffer
+                     (const Strata__SearchShardRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__SearchShardRequest *
+       strata__search_shard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__search_shard_request__free_unpacked
+                     (Strata__SearchShardRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__SearchShardReply methods */
+void   strata__search_shard_reply__init
+                     (Strata__SearchShardReply         *message);
+size_t strata__search_shard_reply__get_packed_size
+                     (const Strata__SearchShardReply   *message);
+size_t strata__search_shard_reply__pack
+                     (const Strata__SearchShardReply   *message,
+                      uint8_t             *out);
+size_t strata__search_shard_reply__pack_to_buffer
+                     (const Strata__SearchShardReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__SearchShardReply *
+       strata__search_shard_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__search_shard_reply__free_unpacked
+                     (Strata__SearchShardReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__RerankRequest methods */
+void   strata__rerank_request__init
+                     (Strata__RerankRequest         *message);
+size_t strata__rerank_request__get_packed_size
+                     (const Strata__RerankRequest   *message);
+size_t strata__rerank_request__pack
+                     (const Strata__RerankRequest   *message,
+                      uint8_t             *out);
+size_t strata__rerank_request__pack_to_buffer
+                     (const Strata__RerankRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RerankRequest *
+       strata__rerank_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__rerank_request__free_unpacked
+                     (Strata__RerankRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__RerankReply methods */
+void   strata__rerank_reply__init
+                     (Strata__RerankReply         *message);
+size_t strata__rerank_reply__get_packed_size
+                     (const Strata__RerankReply   *message);
+size_t strata__rerank_reply__pack
+                     (const Strata__RerankReply   *message,
+                      uint8_t             *out);
+size_t strata__rerank_reply__pack_to_buffer
+                     (const Strata__RerankReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RerankReply *
+       strata__rerank_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__rerank_reply__free_unpacked
+                     (Strata__RerankReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__EmbedChunkRequest methods */
+void   strata__embed_chunk_request__init
+                     (Strata__EmbedChunkRequest         *message);
+size_t strata__embed_chunk_request__get_packed_size
+                     (const Strata__EmbedChunkRequest   *message);
+size_t strata__embed_chunk_request__pack
+                     (const Strata__EmbedChunkRequest   *message,
+                      uint8_t             *out);
+size_t strata__embed_chunk_request__pack_to_buffer
+                     (const Strata__EmbedChunkRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__EmbedChunkRequest *
+       strata__embed_chunk_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__embed_chunk_request__free_unpacked
+                     (Strata__EmbedChunkRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__EmbedChunkReply methods */
+void   strata__embed_chunk_reply__init
+                     (Strata__EmbedChunkReply         *message);
+size_t strata__embed_chunk_reply__get_packed_size
+                     (const Strata__EmbedChunkReply   *message);
+size_t strata__embed_chunk_reply__pack
+                     (const Strata__EmbedChunkReply   *message,
+                      uint8_t             *out);
+size_t strata__embed_chunk_reply__pack_to_buffer
+                     (const Strata__EmbedChunkReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__EmbedChunkReply *
+       strata__embed_chunk_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__embed_chunk_reply__free_unpacked
+                     (Strata__EmbedChunkReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__SearchRequest methods */
+void   strata__search_request__init
+                     (Strata__SearchRequest         *message);
+size_t strata__search_request__get_packed_size
+                     (const Strata__SearchRequest   *message);
+size_t strata__search_request__pack
+                     (const Strata__SearchRequest   *message,
+                      uint8_t             *out);
+size_t strata__search_request__pack_to_buffer
+                     (const Strata__SearchRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__SearchRequest *
+       strata__search_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__search_request__free_unpacked
+                     (Strata__SearchRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__SearchReply methods */
+void   strata__search_reply__init
+                     (Strata__SearchReply         *message);
+size_t strata__search_reply__get_packed_size
+                     (const Strata__SearchReply   *message);
+size_t strata__search_reply__pack
+                     (const Strata__SearchReply   *message,
+                      uint8_t             *out);
+size_t strata__search_reply__pack_to_buffer
+                     (const Strata__SearchReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__SearchReply *
+       strata__search_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__search_reply__free_unpacked
+                     (Strata__SearchReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JobSubmitRequest methods */
+void   strata__job_submit_request__init
+                     (Strata__JobSubmitRequest         *message);
+size_t strata__job_submit_request__get_packed_size
+                     (const Strata__JobSubmitRequest   *message);
+size_t strata__job_submit_request__pack
+                     (const Strata__JobSubmitRequest   *message,
+                      uint8_t             *out);
+size_t strata__job_submit_request__pack_to_buffer
+                     (const Strata__JobSubmitRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JobSubmitRequest *
+       strata__job_submit_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__job_submit_request__free_unpacked
+                     (Strata__JobSubmitRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JobSubmitReply methods */
+void   strata__job_submit_reply__init
+                     (Strata__JobSubmitReply         *message);
+size_t strata__job_submit_reply__get_packed_size
+                     (const Strata__JobSubmitReply   *message);
+size_t strata__job_submit_reply__pack
+                     (const Strata__JobSubmitReply   *message,
+                      uint8_t             *out);
+size_t strata__job_submit_reply__pack_to_buffer
+                     (const Strata__JobSubmitReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JobSubmitReply *
+       strata__job_submit_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__job_submit_reply__free_unpacked
+                     (Strata__JobSubmitReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JobStatusRequest methods */
+void   strata__job_status_request__init
+                     (Strata__JobStatusRequest         *message);
+size_t strata__job_status_request__get_packed_size
+                     (const Strata__JobStatusRequest   *message);
+size_t strata__job_status_request__pack
+                     (const Strata__JobStatusRequest   *message,
+                      uint8_t             *out);
+size_t strata__job_status_request__pack_to_buffer
+                     (const Strata__JobStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JobStatusRequest *
+       strata__job_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__job_status_request__free_unpacked
+                     (Strata__JobStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JobStatusReply methods */
+void   strata__job_status_reply__init
+                     (Strata__JobStatusReply         *message);
+size_t strata__job_status_reply__get_packed_size
+                     (const Strata__JobStatusReply   *message);
+size_t strata__job_status_reply__pack
+                     (const Strata__JobStatusReply   *message,
+                      uint8_t             *out);
+size_t strata__job_status_reply__pack_to_buffer
+                     (const Strata__JobStatusReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JobStatusReply *
+       strata__job_status_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__job_status_reply__free_unpacked
+                     (Strata__JobStatusReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__ClusterStatusRequest methods */
+void   strata__cluster_status_request__init
+                     (Strata__ClusterStatusRequest         *message);
+size_t strata__cluster_status_request__get_packed_size
+                     (const Strata__ClusterStatusRequest   *message);
+size_t strata__cluster_status_request__pack
+                     (const Strata__ClusterStatusRequest   *message,
+                      uint8_t             *out);
+size_t strata__cluster_status_request__pack_to_buffer
+                     (const Strata__ClusterStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__ClusterStatusRequest *
+       strata__cluster_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__cluster_status_request__free_unpacked
+                     (Strata__ClusterStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__ClusterStatusReply methods */
+void   strata__cluster_status_reply__init
+                     (Strata__ClusterStatusReply         *message);
+size_t strata__cluster_status_reply__get_packed_size
+                     (const Strata__ClusterStatusReply   *message);
+size_t strata__cluster_status_reply__pack
+                     (const Strata__ClusterStatusReply   *message,
+                      uint8_t             *out);
+size_t strata__cluster_status_reply__pack_to_buffer
+                     (const Strata__ClusterStatusReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__ClusterStatusReply *
+       strata__cluster_status_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__cluster_status_reply__free_unpacked
+                     (Strata__ClusterStatusReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__Envelope methods */
+void   strata__envelope__init
+                     (Strata__Envelope         *message);
+size_t strata__envelope__get_packed_size
+                     (const Strata__Envelope   *message);
+size_t strata__envelope__pack
+                     (const Strata__Envelope   *message,
+                      uint8_t             *out);
+size_t strata__envelope__pack_to_buffer
+                     (const Strata__Envelope   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__Envelope *
+       strata__envelope__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__envelope__free_unpacked
+                     (Strata__Envelope *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Strata__Status_Closure)
                  (const Strata__Status *message,
                   void *closure_data);
+typedef void (*Strata__RegisterRequest_Closure)
+                 (const Strata__RegisterRequest *message,
+                  void *closure_data);
+typedef void (*Strata__RegisterReply_Closure)
+                 (const Strata__RegisterReply *message,
+                  void *closure_data);
+typedef void (*Strata__Heartbeat_Closure)
+                 (const Strata__Heartbeat *message,
+                  void *closure_data);
+typedef void (*Strata__LoadModelRequest_Closure)
+                 (const Strata__LoadModelRequest *message,
+                  void *closure_data);
+typedef void (*Strata__LoadModelReply_Closure)
+                 (const Strata__LoadModelReply *message,
+                  void *closure_data);
+typedef void (*Strata__Document_Closure)
+                 (const Strata__Document *message,
+                  void *closure_data);
+typedef void (*Strata__AssignShardRequest_Closure)
+                 (const Strata__AssignShardRequest *message,
+                  void *closure_data);
+typedef void (*Strata__AssignShardReply_Closure)
+                 (const Strata__AssignShardReply *message,
+                  void *closure_data);
+typedef void (*Strata__DropShardRequest_Closure)
+                 (const Strata__DropShardRequest *message,
+                  void *closure_data);
+typedef void (*Strata__DropShardReply_Closure)
+                 (const Strata__DropShardReply *message,
+                  void *closure_data);
+typedef void (*Strata__EmbedBatchRequest_Closure)
+                 (const Strata__EmbedBatchRequest *message,
+                  void *closure_data);
+typedef void (*Strata__EmbedBatchReply_Closure)
+                 (const Strata__EmbedBatchReply *message,
+                  void *closure_data);
+typedef void (*Strata__Hit_Closure)
+                 (const Strata__Hit *message,
+                  void *closure_data);
+typedef void (*Strata__SearchShardRequest_Closure)
+                 (const Strata__SearchShardRequest *message,
+                  void *closure_data);
+typedef void (*Strata__SearchShardReply_Closure)
+                 (const Strata__SearchShardReply *message,
+                  void *closure_data);
+typedef void (*Strata__RerankRequest_Closure)
+                 (const Strata__RerankRequest *message,
+                  void *closure_data);
+typedef void (*Strata__RerankReply_Closure)
+                 (const Strata__RerankReply *message,
+                  void *closure_data);
+typedef void (*Strata__EmbedChunkRequest_Closure)
+                 (const Strata__EmbedChunkRequest *message,
+                  void *closure_data);
+typedef void (*Strata__EmbedChunkReply_Closure)
+                 (const Strata__EmbedChunkReply *message,
+                  void *closure_data);
+typedef void (*Strata__SearchRequest_Closure)
+                 (const Strata__SearchRequest *message,
+                  void *closure_data);
+typedef void (*Strata__SearchReply_Closure)
+                 (const Strata__SearchReply *message,
+                  void *closure_data);
+typedef void (*Strata__JobSubmitRequest_Closure)
+                 (const Strata__JobSubmitRequest *message,
+                  void *closure_data);
+typedef void (*Strata__JobSubmitReply_Closure)
+                 (const Strata__JobSubmitReply *message,
+                  void *closure_data);
+typedef void (*Strata__JobStatusRequest_Closure)
+                 (const Strata__JobStatusRequest *message,
+                  void *closure_data);
+typedef void (*Strata__JobStatusReply_Closure)
+                 (const Strata__JobStatusReply *message,
+                  void *closure_data);
+typedef void (*Strata__ClusterStatusRequest_Closure)
+                 (const Strata__ClusterStatusRequest *message,
+                  void *closure_data);
+typedef void (*Strata__ClusterStatusReply_Closure)
+                 (const Strata__ClusterStatusReply *message,
+                  void *closure_data);
+typedef void (*Strata__Envelope_Closure)
+                 (const Strata__Envelope *message,
+                  void *closure_data);
 
 /* --- services --- */
 
+typedef struct Strata__Coordinator_Service Strata__Coordinator_Service;
+struct Strata__Coordinator_Service
+{
+  ProtobufCService base;
+  void (*register_worker)(Strata__Coordinator_Service *service,
+                          const Strata__RegisterRequest *input,
+                          Strata__RegisterReply_Closure closure,
+                          void *closure_data);
+  void (*ping)(Strata__Coordinator_Service *service,
+               const Strata__Heartbeat *input,
+               Strata__Heartbeat_Closure closure,
+               void *closure_data);
+  void (*search)(Strata__Coordinator_Service *service,
+                 const Strata__SearchRequest *input,
+                 Strata__SearchReply_Closure closure,
+                 void *closure_data);
+  void (*job_submit)(Strata__Coordinator_Service *service,
+                     const Strata__JobSubmitRequest *input,
+                     Strata__JobSubmitReply_Closure closure,
+                     void *closure_data);
+  void (*job_status)(Strata__Coordinator_Service *service,
+                     const Strata__JobStatusRequest *input,
+                     Strata__JobStatusReply_Closure closure,
+                     void *closure_data);
+  void (*cluster_status)(Strata__Coordinator_Service *service,
+                         const Strata__ClusterStatusRequest *input,
+                         Strata__ClusterStatusReply_Closure closure,
+                         void *closure_data);
+};
+typedef void (*Strata__Coordinator_ServiceDestroy)(Strata__Coordinator_Service *);
+void strata__coordinator__init (Strata__Coordinator_Service *service,
+                                Strata__Coordinator_ServiceDestroy destroy);
+#define STRATA__COORDINATOR__BASE_INIT \
+    { &strata__coordinator__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define STRATA__COORDINATOR__INIT(function_prefix__) \
+    { STRATA__COORDINATOR__BASE_INIT,\
+      function_prefix__ ## register_worker,\
+      function_prefix__ ## ping,\
+      function_prefix__ ## search,\
+      function_prefix__ ## job_submit,\
+      function_prefix__ ## job_status,\
+      function_prefix__ ## cluster_status  }
+void strata__coordinator__register_worker(ProtobufCService *service,
+                                          const Strata__RegisterRequest *input,
+                                          Strata__RegisterReply_Closure closure,
+                                          void *closure_data);
+void strata__coordinator__ping(ProtobufCService *service,
+                               const Strata__Heartbeat *input,
+                               Strata__Heartbeat_Closure closure,
+                               void *closure_data);
+void strata__coordinator__search(ProtobufCService *service,
+                                 const Strata__SearchRequest *input,
+                                 Strata__SearchReply_Closure closure,
+                                 void *closure_data);
+void strata__coordinator__job_submit(ProtobufCService *service,
+                                     const Strata__JobSubmitRequest *input,
+                                     Strata__JobSubmitReply_Closure closure,
+                                     void *closure_data);
+void strata__coordinator__job_status(ProtobufCService *service,
+                                     const Strata__JobStatusRequest *input,
+                                     Strata__JobStatusReply_Closure closure,
+                                     void *closure_data);
+void strata__coordinator__cluster_status(ProtobufCService *service,
+                                         const Strata__ClusterStatusRequest *input,
+                                         Strata__ClusterStatusReply_Closure closure,
+                                         void *closure_data);
+typedef struct Strata__Worker_Service Strata__Worker_Service;
+struct Strata__Worker_Service
+{
+  ProtobufCService base;
+  void (*load_model)(Strata__Worker_Service *service,
+                     const Strata__LoadModelRequest *input,
+                     Strata__LoadModelReply_Closure closure,
+                     void *closure_data);
+  void (*assign_shard)(Strata__Worker_Service *service,
+                       const Strata__AssignShardRequest *input,
+                       Strata__AssignShardReply_Closure closure,
+                       void *closure_data);
+  void (*drop_shard)(Strata__Worker_Service *service,
+                     const Strata__DropShardRequest *input,
+                     Strata__DropShardReply_Closure closure,
+                     void *closure_data);
+  void (*embed_batch)(Strata__Worker_Service *service,
+                      const Strata__EmbedBatchRequest *input,
+                      Strata__EmbedBatchReply_Closure closure,
+                      void *closure_data);
+  void (*search_shard)(Strata__Worker_Service *service,
+                       const Strata__SearchShardRequest *input,
+                       Strata__SearchShardReply_Closure closure,
+                       void *closure_data);
+  void (*rerank)(Strata__Worker_Service *service,
+                 const Strata__RerankRequest *input,
+                 Strata__RerankReply_Closure closure,
+                 void *closure_data);
+  void (*embed_chunk)(Strata__Worker_Service *service,
+                      const Strata__EmbedChunkRequest *input,
+                      Strata__EmbedChunkReply_Closure closure,
+                      void *closure_data);
+};
+typedef void (*Strata__Worker_ServiceDestroy)(Strata__Worker_Service *);
+void strata__worker__init (Strata__Worker_Service *service,
+                           Strata__Worker_ServiceDestroy destroy);
+#define STRATA__WORKER__BASE_INIT \
+    { &strata__worker__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define STRATA__WORKER__INIT(function_prefix__) \
+    { STRATA__WORKER__BASE_INIT,\
+      function_prefix__ ## load_model,\
+      function_prefix__ ## assign_shard,\
+      function_prefix__ ## drop_shard,\
+      function_prefix__ ## embed_batch,\
+      function_prefix__ ## search_shard,\
+      function_prefix__ ## rerank,\
+      function_prefix__ ## embed_chunk  }
+void strata__worker__load_model(ProtobufCService *service,
+                                const Strata__LoadModelRequest *input,
+                                Strata__LoadModelReply_Closure closure,
+                                void *closure_data);
+void strata__worker__assign_shard(ProtobufCService *service,
+                                  const Strata__AssignShardRequest *input,
+                                  Strata__AssignShardReply_Closure closure,
+                                  void *closure_data);
+void strata__worker__drop_shard(ProtobufCService *service,
+                                const Strata__DropShardRequest *input,
+                                Strata__DropShardReply_Closure closure,
+                                void *closure_data);
+void strata__worker__embed_batch(ProtobufCService *service,
+                                 const Strata__EmbedBatchRequest *input,
+                                 Strata__EmbedBatchReply_Closure closure,
+                                 void *closure_data);
+void strata__worker__search_shard(ProtobufCService *service,
+                                  const Strata__SearchShardRequest *input,
+                                  Strata__SearchShardReply_Closure closure,
+                                  void *closure_data);
+void strata__worker__rerank(ProtobufCService *service,
+                            const Strata__RerankRequest *input,
+                            Strata__RerankReply_Closure closure,
+                            void *closure_data);
+void strata__worker__embed_chunk(ProtobufCService *service,
+                                 const Strata__EmbedChunkRequest *input,
+                                 Strata__EmbedChunkReply_Closure closure,
+                                 void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    strata__status_code__descriptor;
 extern const ProtobufCMessageDescriptor strata__status__descriptor;
+extern const ProtobufCMessageDescriptor strata__register_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__register_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__heartbeat__descriptor;
+extern const ProtobufCMessageDescriptor strata__load_model_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__load_model_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__document__descriptor;
+extern const ProtobufCMessageDescriptor strata__assign_shard_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__assign_shard_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__drop_shard_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__drop_shard_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__embed_batch_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__embed_batch_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__hit__descriptor;
+extern const ProtobufCMessageDescriptor strata__search_shard_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__search_shard_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__rerank_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__rerank_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__embed_chunk_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__embed_chunk_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__search_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__search_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__job_submit_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__job_submit_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__job_status_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__job_status_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__cluster_status_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__envelope__descriptor;
+extern const ProtobufCServiceDescriptor strata__coordinator__descriptor;
+extern const ProtobufCServiceDescriptor strata__worker__descriptor;
 
 PROTOBUF_C__END_DECLS
 

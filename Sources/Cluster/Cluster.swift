@@ -1,1 +1,0 @@
-// Cluster module: see DESIGN.md for its role.

@@ -1,0 +1,227 @@
+import Wire
+
+/// The coordinator as a pure state machine: membership (Paranoid-Pirate heartbeats), the shard
+/// map, scatter-gather search and batch-job chunk leasing. It never touches a socket or a file:
+/// `handle` takes an event and returns the actions for the shell to perform.
+public struct Coordinator: Sendable {
+    public let config: CoordinatorConfig
+    /// The served corpus (global document index = position).
+    public let corpus: [Document]
+    public private(set) var shardMap: ShardMap
+    var workers: [Peer: WorkerRecord] = [:]
+    var loading: [Peer: Set<String>] = [:]
+    var outstanding: [UInt64: Outstanding] = [:]
+    var searches: [UInt64: SearchState] = [:]
+    public internal(set) var jobs: [String: JobRun] = [:]
+    var nextID: UInt64 = 1
+    var roundRobin = 0
+
+    public init(config: CoordinatorConfig, corpus: [Document]) {
+        self.config = config
+        self.corpus = corpus
+        shardMap = ShardMap(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication)
+    }
+
+    /// Live workers, in a stable order.
+    public var liveWorkers: [Peer] { workers.keys.sorted() }
+
+    /// True when every shard has a ready replica on a live worker (or there is no corpus) and a worker is up.
+    public var ready: Bool {
+        !workers.isEmpty && (corpus.isEmpty || shardMap.shards.allSatisfy { !$0.ready.isEmpty })
+    }
+
+    public var shardsReady: Int { shardMap.shards.filter { !$0.ready.isEmpty }.count }
+
+    /// Adds a batch job (the shell has read its corpus and journal).
+    public mutating func addJob(_ job: JobRun) { jobs[job.spec.jobID] = job }
+
+    public mutating func handle(_ event: CoordinatorEvent) -> [CoordinatorAction] {
+        var out: [CoordinatorAction] = []
+        switch event {
+        case .message(let from, let env, let now):
+            if workers[from] != nil { workers[from]!.lastSeen = now }
+            receive(from, env, now, &out)
+            dispatchChunks(now, &out)
+        case .badFrame(let from, let error, _):
+            out.append(.log("bad frame from \(from): \(error)"))
+            out.append(.send(to: from, Envelope(requestID: error.requestID ?? 0, status: error.status, body: .error(error.status))))
+        case .tick(let now):
+            tick(now, &out)
+        }
+        return out
+    }
+
+    // MARK: membership
+
+    mutating func send(_ to: Peer, _ body: Body, _ purpose: Purpose?, _ now: Double, _ out: inout [CoordinatorAction], deadline: Double = 0) {
+        let id = nextID; nextID += 1
+        if let p = purpose { outstanding[id] = Outstanding(worker: to, purpose: p, sentAt: now) }
+        workers[to]?.lastSent = now
+        out.append(.send(to: to, Envelope(requestID: id, deadlineUnixMs: Int64(deadline * 1000), body: body)))
+    }
+
+    mutating func reply(_ to: Peer, _ requestID: UInt64, _ body: Body, _ out: inout [CoordinatorAction]) {
+        out.append(.send(to: to, Envelope(requestID: requestID, status: .ok, body: body)))
+    }
+
+    mutating func fail(_ to: Peer, _ requestID: UInt64, _ status: RPCStatus, _ out: inout [CoordinatorAction]) {
+        out.append(.send(to: to, Envelope(requestID: requestID, status: status, body: .error(status))))
+    }
+
+    mutating func register(_ from: Peer, _ m: RegisterRequest, _ requestID: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard m.protocolVersion == ProtocolConstants.protocolVersion else {
+            fail(from, requestID, RPCStatus(.failedPrecondition, "protocol version \(m.protocolVersion), coordinator speaks \(ProtocolConstants.protocolVersion)"), &out)
+            return
+        }
+        if workers[from] != nil {
+            out.append(.log("worker \(from) re-registered: treating its old session as dead"))
+            workerDied(from, now, &out)
+        }
+        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now)
+        out.append(.log("worker \(from) registered (\(workers.count) live)"))
+        reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
+                                                             heartbeatLiveness: config.heartbeatLiveness)), &out)
+        if let de = config.deModel { loadModel(from, ProtocolConstants.deModelName, de, now, &out) }
+        if let ce = config.ceModel { loadModel(from, ProtocolConstants.ceModelName, ce, now, &out) }
+        placeShards(now, &out)
+    }
+
+    mutating func loadModel(_ w: Peer, _ name: String, _ path: String, _ now: Double, _ out: inout [CoordinatorAction]) {
+        loading[w, default: []].insert(name)
+        send(w, .loadModelRequest(LoadModelRequest(name: name, path: path)), .loadModel(name), now, &out)
+    }
+
+    /// Fills missing replicas and rebalances onto new workers.
+    mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
+        guard !corpus.isEmpty, config.deModel != nil else { return }
+        let live = liveWorkers
+        for (s, w) in shardMap.fillReplicas(live: live) + shardMap.rebalance(live: live) {
+            let shard = shardMap.shards[s]
+            out.append(.log("assign shard \(s) (\(shard.range.count) docs) to \(w)"))
+            send(w, .assignShardRequest(AssignShardRequest(shardID: s, model: ProtocolConstants.deModelName, firstDocIndex: shard.range.lowerBound,
+                                                           documents: Array(corpus[shard.range]))), .assignShard(s), now, &out)
+        }
+    }
+
+    mutating func workerDied(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
+        workers[w] = nil
+        loading[w] = nil
+        shardMap.remove(worker: w)
+        for id in jobs.keys.sorted() {
+            let lost = jobs[id]!.scheduler.workerDied(w)
+            if !lost.isEmpty { out.append(.log("job \(id): chunks \(lost) of \(w) go back to the queue")) }
+        }
+        let mine = outstanding.filter { $0.value.worker == w }.sorted { $0.key < $1.key }
+        for (id, o) in mine {
+            outstanding[id] = nil
+            requestFailed(o, RPCStatus(.unavailable, "worker \(w) died"), now, &out)
+        }
+        placeShards(now, &out)
+    }
+
+    mutating func tick(_ now: Double, _ out: inout [CoordinatorAction]) {
+        let expiry = config.heartbeatInterval * Double(config.heartbeatLiveness)
+        for w in liveWorkers {
+            guard let r = workers[w] else { continue }
+            if now - r.lastSeen > expiry {
+                out.append(.log("worker \(w) missed \(config.heartbeatLiveness) heartbeats: dead"))
+                workerDied(w, now, &out)
+            } else if now - r.lastSent >= config.heartbeatInterval {
+                workers[w]!.lastSent = now
+                out.append(.send(to: w, Envelope(requestID: 0, body: .heartbeat(Heartbeat(workerID: "coordinator", sequence: UInt64(now * 1000))))))
+            }
+        }
+        for id in searches.keys.sorted() where searches[id]!.deadline <= now { searchDeadline(id, now, &out) }
+        for id in jobs.keys.sorted() {
+            let late = jobs[id]!.scheduler.expire(now: now)
+            if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
+        }
+        for (s, w) in shardMap.dropSurplus() {
+            out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
+            send(w, .dropShardRequest(DropShardRequest(shardID: s)), .dropShard(s), now, &out)
+        }
+        dispatchChunks(now, &out)
+    }
+
+    // MARK: messages
+
+    mutating func receive(_ from: Peer, _ env: Envelope, _ now: Double, _ out: inout [CoordinatorAction]) {
+        switch env.body {
+        case .registerRequest(let m):
+            register(from, m, env.requestID, now, &out)
+            return
+        case .heartbeat:
+            if workers[from] == nil {
+                // A worker we declared dead (or never knew) is alive: make it register again.
+                fail(from, 0, RPCStatus(.failedPrecondition, "unknown worker: register"), &out)
+            }
+            return
+        case .searchRequest(let m):
+            startSearch(from, env, m, now, &out)
+            return
+        case .jobStatusRequest(let m):
+            jobStatus(from, env.requestID, m.jobID, now, &out)
+            return
+        case .clusterStatusRequest:
+            reply(from, env.requestID, .clusterStatusReply(ClusterStatusReply(workersLive: workers.count, shardsTotal: corpus.isEmpty ? 0 : shardMap.shards.count,
+                                                                              shardsReady: corpus.isEmpty ? 0 : shardsReady, ready: ready)), &out)
+            return
+        default:
+            break
+        }
+        // Everything else is a reply to one of our requests.
+        guard let o = outstanding[env.requestID], o.worker == from else {
+            if case .error = env.body { return }
+            if env.status == nil {
+                fail(from, env.requestID, RPCStatus(.unimplemented, "the coordinator does not serve this request"), &out)
+            }
+            return
+        }
+        outstanding[env.requestID] = nil
+        if let s = env.status, s.code != .ok {
+            requestFailed(o, s, now, &out); return
+        }
+        if case .error(let s) = env.body { requestFailed(o, s, now, &out); return }
+        switch (o.purpose, env.body) {
+        case (.loadModel(let name), .loadModelReply):
+            loading[from]?.remove(name)
+            workers[from]?.models.insert(name)
+        case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
+            shardMap.markReady(shard: s, worker: from)
+            out.append(.log("shard \(s) ready on \(from)"))
+        case (.dropShard, .dropShardReply):
+            break
+        case (.embedQuery(let sid), .embedBatchReply(let r)):
+            if r.vectors.rows == 1 { queryEmbedded(sid, r.vectors.data, now, &out) } else { requestFailed(o, RPCStatus(.internalError, "embed returned \(r.vectors.rows) rows"), now, &out) }
+        case (.searchShard(let sid, let shard), .searchShardReply(let r)) where r.shardID == shard:
+            shardAnswered(sid, shard, r.hits, now, &out)
+        case (.rerank(let sid, let part), .rerankReply(let r)):
+            rerankAnswered(o, sid, part, r.scores, now, &out)
+        case (.chunk(let job, let chunk), .embedChunkReply(let r)) where r.jobID == job && r.chunkIndex == chunk:
+            chunkDone(o, job, chunk, r.vectors, now, &out)
+        default:
+            requestFailed(o, RPCStatus(.internalError, "unexpected reply \(env.body) to \(o.purpose)"), now, &out)
+        }
+    }
+
+    /// Routes a failed worker request (error reply or dead worker).
+    mutating func requestFailed(_ o: Outstanding, _ status: RPCStatus, _ now: Double, _ out: inout [CoordinatorAction]) {
+        out.append(.log("request \(o.purpose) to \(o.worker) failed: \(status)"))
+        switch o.purpose {
+        case .loadModel(let name):
+            loading[o.worker]?.remove(name)
+        case .assignShard(let s):
+            shardMap.unassign(shard: s, worker: o.worker)
+        case .dropShard:
+            break
+        case .embedQuery(let sid):
+            embedQuery(sid, now, &out)
+        case .searchShard(let sid, let shard):
+            searchShard(sid, shard, now, &out)
+        case .rerank(let sid, let part):
+            sendRerank(sid, part, now, &out)
+        case .chunk(let job, let chunk):
+            jobs[job]?.scheduler.release(chunk)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Wire
+
+/// Batch-job chunk dispatch and completion.
+extension Coordinator {
+    mutating func dispatchChunks(_ now: Double, _ out: inout [CoordinatorAction]) {
+        for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished {
+            // The serving DE, when the job uses the same directory, is already loaded as "de".
+            let model = jobs[id]!.spec.model == config.deModel ? ProtocolConstants.deModelName : jobs[id]!.spec.model
+            for w in liveWorkers {
+                let held = jobs.values.reduce(0) { $0 + $1.scheduler.leased(to: w).count }
+                guard held < ProtocolConstants.chunksPerWorker else { continue }
+                guard workers[w]!.models.contains(model) else {
+                    if !(loading[w]?.contains(model) ?? false) { loadModel(w, model, jobs[id]!.spec.model, now, &out) }
+                    continue
+                }
+                guard let c = jobs[id]!.scheduler.lease(to: w, now: now) else { break }
+                let job = jobs[id]!
+                send(w, .embedChunkRequest(EmbedChunkRequest(jobID: id, chunkIndex: c, model: model, texts: Array(job.texts[job.range(c)]))),
+                     .chunk(job: id, chunk: c), now, &out)
+            }
+        }
+    }
+
+    mutating func chunkDone(_ o: Outstanding, _ jobID: String, _ chunk: Int, _ v: Vectors, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var job = jobs[jobID] else { return }
+        guard v.rows == job.range(chunk).count else {
+            requestFailed(o, RPCStatus(.internalError, "chunk \(chunk) came back with \(v.rows) rows, expected \(job.range(chunk).count)"), now, &out)
+            return
+        }
+        if job.scheduler.complete(chunk) {
+            out.append(.persistChunk(jobID: jobID, chunk: chunk, vectors: v))
+        }
+        if job.scheduler.finished && !job.finishAnnounced {
+            job.finishAnnounced = true
+            out.append(.finishJob(jobID: jobID))
+        }
+        jobs[jobID] = job
+    }
+
+    /// Records that a job's output was assembled outside `handle` (resumed complete).
+    public mutating func markAnnounced(_ jobID: String) { jobs[jobID]?.finishAnnounced = true }
+
+    /// Marks a job failed (the shell could not write its output).
+    public mutating func failJob(_ jobID: String, _ error: String) { jobs[jobID]?.error = error }
+
+    func jobStatus(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard let j = jobs[jobID] else {
+            out.append(.send(to: from, Envelope(requestID: requestID, status: RPCStatus(.notFound, "no job \(jobID)"), body: .error(RPCStatus(.notFound, "no job \(jobID)")))))
+            return
+        }
+        let docsDone = j.scheduler.done.reduce(0) { $0 + j.range($1).count }
+        let doneNow = j.scheduler.done.count - j.doneAtStart
+        let remaining = j.scheduler.chunkCount - j.scheduler.done.count
+        let eta = doneNow > 0 ? (now - j.started) / Double(doneNow) * Double(remaining) : -1
+        let r = JobStatusReply(jobID: jobID, chunksTotal: j.scheduler.chunkCount, chunksDone: j.scheduler.done.count, docsDone: docsDone,
+                               docsTotal: j.spec.docCount, finished: j.finishAnnounced && j.error.isEmpty, etaSeconds: eta, error: j.error)
+        out.append(.send(to: from, Envelope(requestID: requestID, status: .ok, body: .jobStatusReply(r))))
+    }
+}

@@ -1,0 +1,174 @@
+import Wire
+
+/// Scatter-gather search: embed the query once, one live replica per shard, exact merge,
+/// optional CE re-rank of the global top-N spread over workers, merge again.
+extension Coordinator {
+    static let maxTopK = 10_000
+
+    mutating func startSearch(_ client: Peer, _ env: Envelope, _ m: SearchRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard !m.query.isEmpty, m.topK >= 1, m.topK <= Self.maxTopK, m.rerankTop <= Self.maxTopK else {
+            fail(client, env.requestID, RPCStatus(.invalidArgument, "query must be non-empty and top_k in 1...\(Self.maxTopK)"), &out); return
+        }
+        guard config.deModel != nil, !corpus.isEmpty else {
+            fail(client, env.requestID, RPCStatus(.failedPrecondition, "this coordinator serves no corpus"), &out); return
+        }
+        if m.rerank && config.ceModel == nil {
+            fail(client, env.requestID, RPCStatus(.failedPrecondition, "re-ranking asked but no cross encoder is configured"), &out); return
+        }
+        var deadline = now + config.searchDeadline
+        if env.deadlineUnixMs > 0 { deadline = min(deadline, Double(env.deadlineUnixMs) / 1000) }
+        guard deadline > now else {
+            fail(client, env.requestID, RPCStatus(.deadlineExceeded, "deadline already passed"), &out); return
+        }
+        let sid = nextID; nextID += 1
+        searches[sid] = SearchState(client: client, clientRequestID: env.requestID, request: m, start: now, deadline: deadline)
+        embedQuery(sid, now, &out)
+    }
+
+    /// A live worker with `model` loaded, not in `tried`, chosen round-robin.
+    mutating func pick(_ candidates: [Peer], tried: Set<Peer>) -> Peer? {
+        let c = candidates.filter { !tried.contains($0) }
+        guard !c.isEmpty else { return nil }
+        roundRobin &+= 1
+        return c[roundRobin % c.count]
+    }
+
+    func withModel(_ name: String) -> [Peer] { liveWorkers.filter { workers[$0]!.models.contains(name) } }
+
+    mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid], s.phase == .embedding else { return }
+        guard let w = pick(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
+            finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), now, &out); return
+        }
+        s.triedEmbed.insert(w)
+        searches[sid] = s
+        send(w, .embedBatchRequest(EmbedBatchRequest(model: ProtocolConstants.deModelName, texts: [s.request.query])),
+             .embedQuery(search: sid), now, &out, deadline: s.deadline)
+    }
+
+    mutating func queryEmbedded(_ sid: UInt64, _ q: [Float], _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid], s.phase == .embedding else { return }
+        s.query = q
+        s.embedMs = (now - s.start) * 1000
+        s.phase = .searching
+        s.searchStart = now
+        s.pendingShards = Set(shardMap.shards.indices)
+        searches[sid] = s
+        for shard in shardMap.shards.indices { searchShard(sid, shard, now, &out) }
+        if searches[sid]?.pendingShards.isEmpty == true { afterShards(sid, now, &out) }
+    }
+
+    /// Sends (or re-sends) a shard's search to a ready replica not yet tried; none -> missing.
+    mutating func searchShard(_ sid: UInt64, _ shard: Int, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid], s.phase == .searching, s.pendingShards.contains(shard) else { return }
+        let replicas = shardMap.readyReplicas(shard).filter { workers[$0] != nil }
+        if let w = pick(replicas, tried: s.triedShard[shard, default: []]) {
+            s.triedShard[shard, default: []].insert(w)
+            searches[sid] = s
+            let k = s.request.rerank ? max(s.request.topK, rerankDepth(s.request)) : s.request.topK
+            send(w, .searchShardRequest(SearchShardRequest(shardID: shard, k: k, query: s.query)), .searchShard(search: sid, shard: shard), now, &out, deadline: s.deadline)
+        } else {
+            s.pendingShards.remove(shard)
+            s.missing.insert(shard)
+            searches[sid] = s
+            if s.pendingShards.isEmpty { afterShards(sid, now, &out) }
+        }
+    }
+
+    func rerankDepth(_ r: SearchRequest) -> Int { r.rerankTop > 0 ? r.rerankTop : max(r.topK, ProtocolConstants.defaultRerankTop) }
+
+    mutating func shardAnswered(_ sid: UInt64, _ shard: Int, _ hits: [Hit], _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid], s.phase == .searching, s.pendingShards.remove(shard) != nil else { return }
+        s.shardHits.append(hits)
+        searches[sid] = s
+        if s.pendingShards.isEmpty { afterShards(sid, now, &out) }
+    }
+
+    /// Every shard answered or is missing: merge, then re-rank or reply.
+    mutating func afterShards(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid] else { return }
+        s.searchMs = (now - s.searchStart) * 1000
+        let depth = s.request.rerank ? max(s.request.topK, rerankDepth(s.request)) : s.request.topK
+        s.candidates = TopK.merge(s.shardHits, k: depth)
+        let ce = withModel(ProtocolConstants.ceModelName)
+        guard s.request.rerank, !s.candidates.isEmpty, !ce.isEmpty else {
+            searches[sid] = s
+            finishSearch(sid, status: .ok, rerankFailed: s.request.rerank && !s.candidates.isEmpty, now, &out); return
+        }
+        s.phase = .reranking
+        s.rerankStart = now
+        let parts = min(ce.count, s.candidates.count)
+        s.rerankParts = (0..<parts).map { (s.candidates.count * $0 / parts)..<(s.candidates.count * ($0 + 1) / parts) }
+        searches[sid] = s
+        for p in 0..<parts { sendRerank(sid, p, now, &out) }
+    }
+
+    mutating func sendRerank(_ sid: UInt64, _ part: Int, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid], s.phase == .reranking, s.rerankScores[part] == nil else { return }
+        guard let w = pick(withModel(ProtocolConstants.ceModelName), tried: s.rerankTried[part, default: []]) else {
+            finishSearch(sid, status: .ok, rerankFailed: true, now, &out); return
+        }
+        s.rerankTried[part, default: []].insert(w)
+        searches[sid] = s
+        let passages = s.candidates[s.rerankParts[part]].map { Document(id: $0.docID, text: corpus[$0.docIndex].text) }
+        send(w, .rerankRequest(RerankRequest(model: ProtocolConstants.ceModelName, query: s.request.query, passages: passages)),
+             .rerank(search: sid, part: part), now, &out, deadline: s.deadline)
+    }
+
+    mutating func rerankAnswered(_ o: Outstanding, _ sid: UInt64, _ part: Int, _ scores: [Float], _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid], s.phase == .reranking else { return }
+        guard scores.count == s.rerankParts[part].count else {
+            requestFailed(o, RPCStatus(.internalError, "rerank returned \(scores.count) scores for \(s.rerankParts[part].count) passages"), now, &out); return
+        }
+        s.rerankScores[part] = scores
+        searches[sid] = s
+        if s.rerankScores.count == s.rerankParts.count { finishSearch(sid, status: .ok, now, &out) }
+    }
+
+    mutating func searchDeadline(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var s = searches[sid] else { return }
+        switch s.phase {
+        case .embedding:
+            finishSearch(sid, status: RPCStatus(.deadlineExceeded, "the query was not embedded before the deadline"), now, &out)
+        case .searching:
+            out.append(.log("search \(sid): deadline with shards \(s.pendingShards.sorted()) unanswered: partial result"))
+            s.missing.formUnion(s.pendingShards)
+            s.pendingShards = []
+            s.request.rerank = false
+            searches[sid] = s
+            afterShards(sid, now, &out)
+        case .reranking:
+            finishSearch(sid, status: .ok, rerankFailed: true, now, &out)
+        }
+    }
+
+    /// Replies to the client and forgets the search. With `rerankFailed` the first-stage ranking
+    /// is returned, flagged partial.
+    mutating func finishSearch(_ sid: UInt64, status: RPCStatus, rerankFailed: Bool = false, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard let s = searches.removeValue(forKey: sid) else { return }
+        for (id, o) in outstanding {
+            switch o.purpose {
+            case .embedQuery(sid), .searchShard(sid, _), .rerank(sid, _): outstanding[id] = nil
+            default: break
+            }
+        }
+        guard status.code == .ok else { fail(s.client, s.clientRequestID, status, &out); return }
+        var hits: [Hit]
+        var rerankMs = 0.0
+        if s.phase == .reranking && !rerankFailed {
+            var rescored: [Hit] = []
+            for (p, range) in s.rerankParts.enumerated() {
+                for (j, i) in range.enumerated() {
+                    var h = s.candidates[i]; h.score = s.rerankScores[p]![j]; rescored.append(h)
+                }
+            }
+            hits = TopK.merge([rescored], k: s.request.topK)
+            rerankMs = (now - s.rerankStart) * 1000
+        } else {
+            hits = Array(s.candidates.prefix(s.request.topK))
+        }
+        let answer = SearchReply(hits: hits, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
+                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000)
+        reply(s.client, s.clientRequestID, .searchReply(answer), &out)
+    }
+}

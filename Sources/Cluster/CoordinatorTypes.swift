@@ -1,0 +1,103 @@
+import Wire
+
+/// What happens to the coordinator: the shell turns socket traffic and the clock into these.
+public enum CoordinatorEvent: Sendable {
+    /// A decoded frame from a peer at wall-clock time `now` (seconds since 1970).
+    case message(from: Peer, Envelope, now: Double)
+    /// A frame from `from` that did not decode.
+    case badFrame(from: Peer, WireError, now: Double)
+    /// Time passes.
+    case tick(now: Double)
+}
+
+/// What the coordinator wants done; the shell performs these in order.
+public enum CoordinatorAction: Sendable, Equatable {
+    case send(to: Peer, Envelope)
+    /// Persist a finished chunk (write the chunk file, fsync, append `done` to the journal).
+    case persistChunk(jobID: String, chunk: Int, vectors: Vectors)
+    /// Every chunk is persisted: assemble the output and append `finished` to the journal.
+    case finishJob(jobID: String)
+    case log(String)
+}
+
+/// Coordinator settings.
+public struct CoordinatorConfig: Sendable {
+    public var heartbeatInterval = ProtocolConstants.heartbeatInterval
+    public var heartbeatLiveness = ProtocolConstants.heartbeatLiveness
+    public var replication = 1
+    public var shardCount = 2
+    /// Model directories (as the workers see them) for serving: the DE and an optional CE.
+    public var deModel: String?
+    public var ceModel: String?
+    public var searchDeadline = ProtocolConstants.searchDeadline
+    public var chunkLease = ProtocolConstants.chunkLease
+    public init() {}
+}
+
+/// A batch job as the coordinator runs it: its plan, texts and chunk scheduler.
+public struct JobRun: Sendable {
+    public var spec: JobJournal.Spec
+    public var texts: [String]
+    public var scheduler: JobScheduler
+    public var started: Double
+    public var doneAtStart: Int
+    public internal(set) var finishAnnounced = false
+    public var error = ""
+
+    public init(spec: JobJournal.Spec, texts: [String], scheduler: JobScheduler, started: Double, doneAtStart: Int) {
+        self.spec = spec; self.texts = texts; self.scheduler = scheduler; self.started = started; self.doneAtStart = doneAtStart
+    }
+
+    /// The document range of chunk `c`.
+    public func range(_ c: Int) -> Range<Int> { (c * spec.chunkSize)..<min(spec.docCount, (c + 1) * spec.chunkSize) }
+}
+
+struct WorkerRecord {
+    var peer: Peer
+    var name: String
+    var lastSeen: Double
+    var lastSent: Double = 0
+    var models: Set<String> = []
+}
+
+/// Why a request to a worker was sent, to route its reply.
+enum Purpose: Equatable {
+    case loadModel(String)
+    case assignShard(Int)
+    case dropShard(Int)
+    case embedQuery(search: UInt64)
+    case searchShard(search: UInt64, shard: Int)
+    case rerank(search: UInt64, part: Int)
+    case chunk(job: String, chunk: Int)
+}
+
+struct Outstanding {
+    var worker: Peer
+    var purpose: Purpose
+    var sentAt: Double
+}
+
+enum SearchPhase { case embedding, searching, reranking }
+
+struct SearchState {
+    var client: Peer
+    var clientRequestID: UInt64
+    var request: SearchRequest
+    var start: Double
+    var deadline: Double
+    var phase: SearchPhase = .embedding
+    var triedEmbed: Set<Peer> = []
+    var query: [Float] = []
+    var embedMs = 0.0
+    var searchStart = 0.0
+    var searchMs = 0.0
+    var pendingShards: Set<Int> = []
+    var triedShard: [Int: Set<Peer>] = [:]
+    var missing: Set<Int> = []
+    var shardHits: [[Hit]] = []
+    var candidates: [Hit] = []
+    var rerankStart = 0.0
+    var rerankParts: [Range<Int>] = []
+    var rerankScores: [Int: [Float]] = [:]
+    var rerankTried: [Int: Set<Peer>] = [:]
+}

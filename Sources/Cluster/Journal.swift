@@ -1,0 +1,65 @@
+import Foundation
+
+/// A batch job's append-only journal, one record a line, fsync'd after each append:
+///   `job <jobID>\t<corpus>\t<model>\t<outDir>\t<chunkSize>\t<docCount>\t<chunkCount>`
+///   `done <chunk>\t<rows>\t<crc32 hex of the chunk file>`
+///   `finished`
+/// Replay is pure (`JobJournal.replay`); a torn last line (crash mid-append) is ignored.
+public struct JobJournal: Equatable, Sendable {
+    public struct Spec: Equatable, Sendable {
+        public var jobID: String, corpusPath: String, model: String, outDir: String
+        public var chunkSize: Int, docCount: Int, chunkCount: Int
+        public init(jobID: String, corpusPath: String, model: String, outDir: String, chunkSize: Int, docCount: Int, chunkCount: Int) {
+            self.jobID = jobID; self.corpusPath = corpusPath; self.model = model; self.outDir = outDir
+            self.chunkSize = chunkSize; self.docCount = docCount; self.chunkCount = chunkCount
+        }
+    }
+    public var spec: Spec
+    /// chunk -> (rows, crc32)
+    public var done: [Int: (rows: Int, crc: UInt32)]
+    public var finished: Bool
+
+    public static func == (a: JobJournal, b: JobJournal) -> Bool {
+        a.spec == b.spec && a.finished == b.finished && a.done.keys == b.done.keys
+            && a.done.allSatisfy { b.done[$0.key]?.rows == $0.value.rows && b.done[$0.key]?.crc == $0.value.crc }
+    }
+
+    public static func specLine(_ s: Spec) -> String {
+        "job \(s.jobID)\t\(s.corpusPath)\t\(s.model)\t\(s.outDir)\t\(s.chunkSize)\t\(s.docCount)\t\(s.chunkCount)\n"
+    }
+    public static func doneLine(chunk: Int, rows: Int, crc: UInt32) -> String { "done \(chunk)\t\(rows)\t\(String(crc, radix: 16))\n" }
+    public static let finishedLine = "finished\n"
+
+    /// Rebuilds a job's state from its journal text. Returns nil when there is no valid spec line.
+    public static func replay(_ text: String) -> JobJournal? {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Only newline-terminated lines are complete records.
+        if !text.hasSuffix("\n") { lines.removeLast() } else if lines.last == "" { lines.removeLast() }
+        guard let first = lines.first, first.hasPrefix("job ") else { return nil }
+        let f = first.dropFirst(4).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 7, let cs = Int(f[4]), let dc = Int(f[5]), let cc = Int(f[6]) else { return nil }
+        var j = JobJournal(spec: Spec(jobID: f[0], corpusPath: f[1], model: f[2], outDir: f[3], chunkSize: cs, docCount: dc, chunkCount: cc),
+                           done: [:], finished: false)
+        for line in lines.dropFirst() {
+            if line == "finished" { j.finished = true; continue }
+            guard line.hasPrefix("done ") else { continue }
+            let p = line.dropFirst(5).split(separator: "\t").map(String.init)
+            guard p.count == 3, let c = Int(p[0]), let r = Int(p[1]), let crc = UInt32(p[2], radix: 16), c >= 0, c < cc else { continue }
+            j.done[c] = (r, crc)
+        }
+        return j
+    }
+
+    /// Appends `line` to the journal at `url` and fsyncs it.
+    public static func append(_ line: String, to url: URL) throws {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+        }
+        let h = try FileHandle(forWritingTo: url)
+        defer { try? h.close() }
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(line.utf8))
+        try h.synchronize()
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Model
+import Wire
+
+/// The product's `InferenceEngine`: the Model module's encoders (real HF checkpoints).
+/// `embed` is `Encoder.embed(texts)` (the model's own final embedding; the self-pair convention on
+/// a CE), the same call `strata embed` makes, so chunks embed exactly as a single-process run does.
+public final class ModelEngine: InferenceEngine {
+    var encoders: [String: Encoder] = [:]
+    public init() {}
+
+    public func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {
+        if let e = encoders[name] { return (e.dimension, e.kind == .crossEncoder) }
+        let e = try Encoder.load(path)
+        encoders[name] = e
+        return (e.dimension, e.kind == .crossEncoder)
+    }
+
+    func encoder(_ name: String) throws -> Encoder {
+        guard let e = encoders[name] else { throw EngineError(.failedPrecondition, "model '\(name)' is not loaded") }
+        return e
+    }
+
+    public func embed(model: String, texts: [String]) throws -> Vectors {
+        let m = try encoder(model).embed(texts)
+        return Vectors(rows: m.rows, dimension: m.cols, data: m.data)
+    }
+
+    public func score(model: String, query: String, passages: [String]) throws -> [Float] {
+        try encoder(model).score(passages.map { (query, $0) })
+    }
+}

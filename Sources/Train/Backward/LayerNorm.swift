@@ -1,0 +1,55 @@
+// LayerNorm over the last axis, forward and backward (llm.c style, flat buffers).
+// N rows of C channels: x, out [N, C]; gamma, beta [C]; mean, rstd [N] cached for backward.
+
+import Foundation
+
+/// out[n, :] = (x[n, :] - mean[n]) * rstd[n] * gamma + beta, with rstd = 1 / sqrt(var + eps)
+/// (biased variance, as PyTorch). Writes `mean` and `rstd` [N] for the backward pass.
+public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                             rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                             gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                             n: Int, c: Int, eps: Float) {
+    let invC = 1 / Float(c)
+    for r in 0..<n {
+        let xr = x + r * c
+        var m: Float = 0
+        for i in 0..<c { m += xr[i] }
+        m *= invC
+        var v: Float = 0
+        for i in 0..<c { let d = xr[i] - m; v += d * d }
+        v *= invC
+        let s = 1 / (v + eps).squareRoot()
+        let o = out + r * c
+        for i in 0..<c { o[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
+        mean[r] = m
+        rstd[r] = s
+    }
+}
+
+/// Backward of `layerNormForward`. ACCUMULATES into dx [N, C], dgamma [C], dbeta [C].
+public func layerNormBackward(dx: UnsafeMutablePointer<Float>, dgamma: UnsafeMutablePointer<Float>,
+                              dbeta: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                              x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+                              mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, n: Int, c: Int) {
+    let invC = 1 / Float(c)
+    for r in 0..<n {
+        let xr = x + r * c, dr = dout + r * c, dxr = dx + r * c
+        let m = mean[r], s = rstd[r]
+        var dnormMean: Float = 0, dnormNormMean: Float = 0
+        for i in 0..<c {
+            let norm = (xr[i] - m) * s
+            let dnorm = gamma[i] * dr[i]
+            dnormMean += dnorm
+            dnormNormMean += dnorm * norm
+        }
+        dnormMean *= invC
+        dnormNormMean *= invC
+        for i in 0..<c {
+            let norm = (xr[i] - m) * s
+            let dnorm = gamma[i] * dr[i]
+            dbeta[i] += dr[i]
+            dgamma[i] += norm * dr[i]
+            dxr[i] += (dnorm - dnormMean - norm * dnormNormMean) * s
+        }
+    }
+}

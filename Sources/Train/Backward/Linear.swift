@@ -1,0 +1,67 @@
+// Linear layer in Hugging Face layout: weight [OUT, IN], bias [OUT].
+// x [N, IN] -> out [N, OUT] = x W^T + b. Fast path through trainGemm, naive twins for tests.
+
+/// out[N, OUT] = x[N, IN] * W[OUT, IN]^T + b[OUT] (bias optional).
+public func linearForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                          n: Int, inFeatures: Int, outFeatures: Int) {
+    trainGemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
+              a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: out, ldc: outFeatures)
+    if let bias {
+        for r in 0..<n {
+            let o = out + r * outFeatures
+            for j in 0..<outFeatures { o[j] += bias[j] }
+        }
+    }
+}
+
+/// Backward of `linearForward`. ACCUMULATES:
+/// dx[N, IN] += dout[N, OUT] * W[OUT, IN]; dW[OUT, IN] += dout^T * x; db[OUT] += sum_n dout.
+/// `dx` may be nil when the input needs no gradient.
+public func linearBackward(dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
+                           dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
+                           x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           n: Int, inFeatures: Int, outFeatures: Int) {
+    if let dx {
+        trainGemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures, alpha: 1,
+                  a: dout, lda: outFeatures, b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+    }
+    trainGemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n, alpha: 1,
+              a: dout, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dweight, ldc: inFeatures)
+    if let dbias {
+        for r in 0..<n {
+            let d = dout + r * outFeatures
+            for j in 0..<outFeatures { dbias[j] += d[j] }
+        }
+    }
+}
+
+/// Naive twin of `linearForward` (plain loops, no GEMM).
+public func naiveLinearForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                               n: Int, inFeatures: Int, outFeatures: Int) {
+    for r in 0..<n {
+        for o in 0..<outFeatures {
+            var v: Float = bias?[o] ?? 0
+            for i in 0..<inFeatures { v += x[r * inFeatures + i] * weight[o * inFeatures + i] }
+            out[r * outFeatures + o] = v
+        }
+    }
+}
+
+/// Naive twin of `linearBackward` (plain loops, accumulating like it).
+public func naiveLinearBackward(dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
+                                dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
+                                x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                n: Int, inFeatures: Int, outFeatures: Int) {
+    for r in 0..<n {
+        for o in 0..<outFeatures {
+            let d = dout[r * outFeatures + o]
+            dbias?[o] += d
+            for i in 0..<inFeatures {
+                dx?[r * inFeatures + i] += weight[o * inFeatures + i] * d
+                dweight[o * inFeatures + i] += x[r * inFeatures + i] * d
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// Between the Model module's BertWeights (HF layout, per-tensor arrays) and TrainableBert's flat buffer.
+
+import Model
+
+extension BertShape {
+    /// The trainable shape of a checkpoint's config, with `layers` encoder layers (default: all) and a CE head when
+    /// `classifier` is true (numLabels from the config).
+    public init(config c: BertConfig, layers: Int? = nil, classifier: Bool) {
+        self.init(vocabSize: c.vocabSize, maxPositions: c.maxPositionEmbeddings, typeVocabSize: c.typeVocabSize,
+                  hidden: c.hiddenSize, layers: layers ?? c.numHiddenLayers, heads: c.numAttentionHeads,
+                  intermediate: c.intermediateSize, layerNormEps: c.layerNormEps, hasClassifier: classifier,
+                  numLabels: classifier ? c.numLabels : 1)
+    }
+}
+
+extension TrainableBert {
+    /// Copies tensors from `w`: the embeddings when `embeddings`, encoder layers `layers` (same index here), and the
+    /// pooler + classifier when `head` and both sides have them. Sizes must agree (checked; the error names the tensor).
+    public func copy(from w: BertWeights, embeddings: Bool, layers: Range<Int>, head: Bool) throws {
+        func put(_ name: String, _ values: [Float]) throws {
+            guard let e = layout.entry(name) else { throw TrainError.config("no tensor \(name) in the trainable model") }
+            guard e.count == values.count else {
+                throw TrainError.config("\(name): source has \(values.count) values, model expects \(e.count) (shape \(e.shape))")
+            }
+            param(name).update(from: values, count: e.count)
+        }
+        func linear(_ n: String, _ l: Linear) throws { try put(n + ".weight", l.weight); try put(n + ".bias", l.bias) }
+        func norm(_ n: String, _ l: LayerNormWeights) throws { try put(n + ".weight", l.gamma); try put(n + ".bias", l.beta) }
+        if embeddings {
+            try put("embeddings.word_embeddings.weight", w.embeddings.wordEmbeddings)
+            try put("embeddings.position_embeddings.weight", w.embeddings.positionEmbeddings)
+            try put("embeddings.token_type_embeddings.weight", w.embeddings.tokenTypeEmbeddings)
+            try norm("embeddings.LayerNorm", w.embeddings.layerNorm)
+        }
+        for l in layers {
+            guard l < w.layers.count else { throw TrainError.config("source model has \(w.layers.count) layers, layer \(l + 1) requested") }
+            let s = w.layers[l], p = "encoder.layer.\(l)."
+            try linear(p + "attention.self.query", s.query)
+            try linear(p + "attention.self.key", s.key)
+            try linear(p + "attention.self.value", s.value)
+            try linear(p + "attention.output.dense", s.attentionOutput)
+            try norm(p + "attention.output.LayerNorm", s.attentionLayerNorm)
+            try linear(p + "intermediate.dense", s.intermediate)
+            try linear(p + "output.dense", s.output)
+            try norm(p + "output.LayerNorm", s.outputLayerNorm)
+        }
+        if head, shape.hasClassifier, let pooler = w.pooler, let cls = w.classifier {
+            try linear("pooler.dense", pooler)
+            try linear("classifier", cls)
+        }
+    }
+
+    /// The current parameters as BertWeights. `template` supplies the config (numHiddenLayers is set to this model's)
+    /// and the value types (BertEmbeddings / BertLayer have no public initialisers; every field is overwritten).
+    /// A DE keeps `pooler` (unused by DE inference; saved so transformers finds every BertModel tensor).
+    public func bertWeights(template: BertWeights, config: BertConfig? = nil, pooler extraPooler: Linear? = nil) -> BertWeights {
+        let s = shape, h = s.hidden
+        var w = template
+        w.config = config ?? template.config
+        w.config.numHiddenLayers = s.layers
+        func t(_ n: String) -> [Float] { let e = layout.entry(n)!; return Array(UnsafeBufferPointer(start: params + e.offset, count: e.count)) }
+        func linear(_ n: String, out: Int, in i: Int) -> Linear { Linear(weight: t(n + ".weight"), bias: t(n + ".bias"), outFeatures: out, inFeatures: i) }
+        func norm(_ n: String) -> LayerNormWeights { LayerNormWeights(gamma: t(n + ".weight"), beta: t(n + ".bias"), eps: s.layerNormEps) }
+        w.embeddings.wordEmbeddings = t("embeddings.word_embeddings.weight")
+        w.embeddings.positionEmbeddings = t("embeddings.position_embeddings.weight")
+        w.embeddings.tokenTypeEmbeddings = t("embeddings.token_type_embeddings.weight")
+        w.embeddings.layerNorm = norm("embeddings.LayerNorm")
+        let proto = template.layers[0]
+        w.layers = (0..<s.layers).map { l -> BertLayer in
+            let p = "encoder.layer.\(l)."
+            var x = proto
+            x.query = linear(p + "attention.self.query", out: h, in: h)
+            x.key = linear(p + "attention.self.key", out: h, in: h)
+            x.value = linear(p + "attention.self.value", out: h, in: h)
+            x.attentionOutput = linear(p + "attention.output.dense", out: h, in: h)
+            x.attentionLayerNorm = norm(p + "attention.output.LayerNorm")
+            x.intermediate = linear(p + "intermediate.dense", out: s.intermediate, in: h)
+            x.output = linear(p + "output.dense", out: h, in: s.intermediate)
+            x.outputLayerNorm = norm(p + "output.LayerNorm")
+            return x
+        }
+        w.pooler = s.hasClassifier ? linear("pooler.dense", out: h, in: h) : extraPooler
+        w.classifier = s.hasClassifier ? linear("classifier", out: s.numLabels, in: h) : nil
+        return w
+    }
+}

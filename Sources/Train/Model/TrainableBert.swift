@@ -1,0 +1,224 @@
+// A BERT encoder (+ optional CE head) that trains: parameters and gradients in flat buffers laid out by
+// ParameterLayout, forward caching activations, backward accumulating gradients. Packed batches.
+// N tokens, B sequences, H hidden, I intermediate, NH heads.
+
+/// Trainable BERT on flat buffers. Not thread-safe; one forward must precede each backward.
+public final class TrainableBert {
+    public let layout: ParameterLayout
+    public var shape: BertShape { layout.shape }
+    /// All parameters [layout.total], in layout order.
+    public let params: UnsafeMutablePointer<Float>
+    /// Gradients [layout.total], same layout; backward ACCUMULATES here (call zeroGradients()).
+    public let grads: UnsafeMutablePointer<Float>
+    /// BERT's hidden_dropout_prob (embeddings, attention output, FFN output, classifier input).
+    public var hiddenDropout: Float = 0.1
+    /// BERT's attention_probs_dropout_prob.
+    public var attentionDropout: Float = 0.1
+
+    let emb = EmbeddingCache()
+    let layers: [LayerCache]
+    let head = HeadCache()
+    // backward scratch
+    let gA = FloatBuffer(), gB = FloatBuffer(), gI1 = FloatBuffer(), gI2 = FloatBuffer()
+    let gQKV = FloatBuffer(), gScratch = FloatBuffer(), gHidden = FloatBuffer()
+    var batch = PackedBatch()
+    var trained = false
+
+    /// A model with all parameters zero (use `initialize` or load values into `params`).
+    public init(shape: BertShape) {
+        layout = ParameterLayout(shape)
+        params = .allocate(capacity: layout.total)
+        params.initialize(repeating: 0, count: layout.total)
+        grads = .allocate(capacity: layout.total)
+        grads.initialize(repeating: 0, count: layout.total)
+        layers = (0..<shape.layers).map { _ in LayerCache() }
+    }
+    deinit { params.deallocate(); grads.deallocate() }
+
+    /// Pointer to a parameter tensor by HF name.
+    public func param(_ name: String) -> UnsafeMutablePointer<Float> { params + layout.offset(name) }
+    /// Pointer to a gradient tensor by HF name.
+    public func grad(_ name: String) -> UnsafeMutablePointer<Float> { grads + layout.offset(name) }
+
+    /// Sets every gradient to zero.
+    public func zeroGradients() { grads.update(repeating: 0, count: layout.total) }
+
+    /// A copy of all parameters.
+    public var parameterArray: [Float] {
+        get { Array(UnsafeBufferPointer(start: params, count: layout.total)) }
+        set { precondition(newValue.count == layout.total); params.update(from: newValue, count: layout.total) }
+    }
+    /// A copy of all gradients.
+    public var gradientArray: [Float] { Array(UnsafeBufferPointer(start: grads, count: layout.total)) }
+
+    /// BERT initialisation (HF `_init_weights`, initializer_range 0.02) of every tensor whose name passes
+    /// `filter`: weights and embeddings N(0, 0.02), biases 0, LayerNorm gamma 1 / beta 0.
+    public func initialize(rng: inout TrainRNG, std: Float = 0.02, filter: (String) -> Bool = { _ in true }) {
+        for e in layout.entries where filter(e.name) {
+            let p = params + e.offset
+            if e.name.contains("LayerNorm.weight") {
+                p.update(repeating: 1, count: e.count)
+            } else if e.name.hasSuffix(".bias") || e.name.contains("LayerNorm") {
+                p.update(repeating: 0, count: e.count)
+            } else {
+                for i in 0..<e.count { p[i] = std * rng.normal() }
+            }
+        }
+    }
+
+    // MARK: forward
+
+    /// Runs the encoder on a packed batch; returns the last hidden states [N, H] (valid until the next
+    /// forward). With `training`, dropout masks are drawn from `rng` and activations kept for `backward`.
+    @discardableResult
+    public func forward(_ b: PackedBatch, training: Bool, rng: inout TrainRNG) -> UnsafePointer<Float> {
+        batch = b
+        trained = training
+        let s = shape, n = b.tokenCount, h = s.hidden
+        let nh = n * h
+        // embeddings: gather, LayerNorm, dropout
+        embeddingsForward(out: emb.sum.ensure(nh), ids: b.ids, types: b.types, positions: b.positions,
+                          wte: param("embeddings.word_embeddings.weight"),
+                          wpe: param("embeddings.position_embeddings.weight"),
+                          wtt: param("embeddings.token_type_embeddings.weight"), hidden: h)
+        layerNormForward(out: emb.out.ensure(nh), mean: emb.mean.ensure(n), rstd: emb.rstd.ensure(n),
+                         x: emb.sum.pointer, gamma: param("embeddings.LayerNorm.weight"),
+                         beta: param("embeddings.LayerNorm.bias"), n: n, c: h, eps: s.layerNormEps)
+        if training && hiddenDropout > 0 {
+            makeDropoutMask(emb.mask.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
+            applyMask(emb.out.pointer, mask: emb.mask.pointer, count: nh)
+        }
+        var x = UnsafePointer(emb.out.pointer)
+        for l in 0..<s.layers {
+            layerForward(l, input: x, training: training, rng: &rng)
+            x = UnsafePointer(layers[l].out.pointer)
+        }
+        return x
+    }
+
+    private func layerForward(_ l: Int, input x: UnsafePointer<Float>, training: Bool, rng: inout TrainRNG) {
+        let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
+        let c = layers[l], p = "encoder.layer.\(l)."
+        let nh = n * h
+        // fused QKV projection: [N, H] x [3H, H]^T -> [N, 3H]
+        linearForward(out: c.qkv.ensure(3 * nh), x: x, weight: param(p + "attention.self.query.weight"),
+                      bias: param(p + "attention.self.query.bias"), n: n, inFeatures: h, outFeatures: 3 * h)
+        let att = attentionOffsets(lengths: b.lengths, heads: s.heads).total
+        c.probs.ensure(att)
+        let dropAtt = training && attentionDropout > 0
+        if dropAtt {
+            c.dropped.ensure(att)
+            makeDropoutMask(c.attnMask.ensure(att), count: att, p: attentionDropout, rng: &rng)
+        }
+        attentionForward(ctx: c.ctx.ensure(nh), probs: c.probs.pointer, dropped: dropAtt ? c.dropped.pointer : nil,
+                         qkv: c.qkv.pointer, lengths: b.lengths, dropMask: dropAtt ? c.attnMask.pointer : nil,
+                         hidden: h, heads: s.heads)
+        // attention output dense, dropout, residual, LayerNorm
+        let r1 = c.r1.ensure(nh)
+        linearForward(out: r1, x: c.ctx.pointer, weight: param(p + "attention.output.dense.weight"),
+                      bias: param(p + "attention.output.dense.bias"), n: n, inFeatures: h, outFeatures: h)
+        if training && hiddenDropout > 0 {
+            makeDropoutMask(c.mask1.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
+            applyMask(r1, mask: c.mask1.pointer, count: nh)
+        }
+        for i in 0..<nh { r1[i] += x[i] }
+        layerNormForward(out: c.x1.ensure(nh), mean: c.mean1.ensure(n), rstd: c.rstd1.ensure(n), x: r1,
+                         gamma: param(p + "attention.output.LayerNorm.weight"),
+                         beta: param(p + "attention.output.LayerNorm.bias"), n: n, c: h, eps: s.layerNormEps)
+        // FFN: intermediate dense + GELU, output dense, dropout, residual, LayerNorm
+        linearForward(out: c.pre.ensure(n * inter), x: c.x1.pointer, weight: param(p + "intermediate.dense.weight"),
+                      bias: param(p + "intermediate.dense.bias"), n: n, inFeatures: h, outFeatures: inter)
+        geluForward(out: c.act.ensure(n * inter), x: c.pre.pointer, n: n * inter)
+        let r2 = c.r2.ensure(nh)
+        linearForward(out: r2, x: c.act.pointer, weight: param(p + "output.dense.weight"),
+                      bias: param(p + "output.dense.bias"), n: n, inFeatures: inter, outFeatures: h)
+        if training && hiddenDropout > 0 {
+            makeDropoutMask(c.mask2.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
+            applyMask(r2, mask: c.mask2.pointer, count: nh)
+        }
+        let x1 = c.x1.pointer
+        for i in 0..<nh { r2[i] += x1[i] }
+        layerNormForward(out: c.out.ensure(nh), mean: c.mean2.ensure(n), rstd: c.rstd2.ensure(n), x: r2,
+                         gamma: param(p + "output.LayerNorm.weight"), beta: param(p + "output.LayerNorm.bias"),
+                         n: n, c: h, eps: s.layerNormEps)
+    }
+
+    // MARK: backward
+
+    /// A zeroed gradient buffer for the last hidden states [N, H] of the last forward, for heads to fill.
+    public func hiddenGradient() -> UnsafeMutablePointer<Float> { gHidden.zeroed(batch.tokenCount * shape.hidden) }
+
+    /// Backpropagates dHidden [N, H] (gradient of the loss w.r.t. the last forward's output; the buffer is
+    /// used as scratch) through the encoder, ACCUMULATING parameter gradients.
+    public func backward(dHidden: UnsafeMutablePointer<Float>) {
+        let s = shape, b = batch, n = b.tokenCount, h = s.hidden, nh = n * h
+        var dOut = dHidden
+        for l in stride(from: s.layers - 1, through: 0, by: -1) {
+            let input = l == 0 ? UnsafePointer(emb.out.pointer) : UnsafePointer(layers[l - 1].out.pointer)
+            // result lands in a buffer different from dOut
+            let dIn = (dOut == gA.pointer) ? gB.zeroed(nh) : gA.zeroed(nh)
+            layerBackward(l, dOut: dOut, input: input, dInput: dIn)
+            dOut = dIn
+        }
+        // embeddings: dropout, LayerNorm, scatter
+        if trained && hiddenDropout > 0 { applyMask(dOut, mask: emb.mask.pointer, count: nh) }
+        let dSum = gI1.zeroed(nh)
+        layerNormBackward(dx: dSum, dgamma: grad("embeddings.LayerNorm.weight"), dbeta: grad("embeddings.LayerNorm.bias"),
+                          dout: dOut, x: emb.sum.pointer, gamma: param("embeddings.LayerNorm.weight"),
+                          mean: emb.mean.pointer, rstd: emb.rstd.pointer, n: n, c: h)
+        embeddingsBackward(dwte: grad("embeddings.word_embeddings.weight"),
+                           dwpe: grad("embeddings.position_embeddings.weight"),
+                           dwtt: grad("embeddings.token_type_embeddings.weight"), dout: dSum,
+                           ids: b.ids, types: b.types, positions: b.positions, hidden: h)
+    }
+
+    /// One layer backward: dOut [N, H] (clobbered) -> dInput [N, H] (zeroed by the caller, accumulated here).
+    private func layerBackward(_ l: Int, dOut: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
+                               dInput dx: UnsafeMutablePointer<Float>) {
+        let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
+        let c = layers[l], p = "encoder.layer.\(l)."
+        let nh = n * h, dropping = trained && hiddenDropout > 0
+        // scratch: gI1 / gI2 hold one gradient each at a time (each is consumed before its buffer is reused)
+        let dR2 = gI2.zeroed(nh)
+        // LN2 backward: dOut -> dR2
+        layerNormBackward(dx: dR2, dgamma: grad(p + "output.LayerNorm.weight"), dbeta: grad(p + "output.LayerNorm.bias"),
+                          dout: dOut, x: c.r2.pointer, gamma: param(p + "output.LayerNorm.weight"),
+                          mean: c.mean2.pointer, rstd: c.rstd2.pointer, n: n, c: h)
+        // residual: dX1 = dR2 (kept in dOut's buffer, which is free now); output dense sees dR2 * mask2
+        let dX1 = dOut
+        dX1.update(from: dR2, count: nh)
+        if dropping { applyMask(dR2, mask: c.mask2.pointer, count: nh) }
+        let dAct = gI1.zeroed(n * inter)
+        linearBackward(dx: dAct, dweight: grad(p + "output.dense.weight"), dbias: grad(p + "output.dense.bias"),
+                       dout: dR2, x: c.act.pointer, weight: param(p + "output.dense.weight"),
+                       n: n, inFeatures: inter, outFeatures: h)
+        let dPre = gI2.zeroed(n * inter)
+        geluBackward(dx: dPre, dout: dAct, x: c.pre.pointer, n: n * inter)
+        linearBackward(dx: dX1, dweight: grad(p + "intermediate.dense.weight"), dbias: grad(p + "intermediate.dense.bias"),
+                       dout: dPre, x: c.x1.pointer, weight: param(p + "intermediate.dense.weight"),
+                       n: n, inFeatures: h, outFeatures: inter)
+        // LN1 backward: dX1 -> dR1 (in gI1, free now)
+        let dR1 = gI1.zeroed(nh)
+        layerNormBackward(dx: dR1, dgamma: grad(p + "attention.output.LayerNorm.weight"),
+                          dbeta: grad(p + "attention.output.LayerNorm.bias"), dout: dX1, x: c.r1.pointer,
+                          gamma: param(p + "attention.output.LayerNorm.weight"),
+                          mean: c.mean1.pointer, rstd: c.rstd1.pointer, n: n, c: h)
+        // residual into dx; attention output dense sees dR1 * mask1
+        for i in 0..<nh { dx[i] += dR1[i] }
+        if dropping { applyMask(dR1, mask: c.mask1.pointer, count: nh) }
+        let dCtx = gI2.zeroed(nh)
+        linearBackward(dx: dCtx, dweight: grad(p + "attention.output.dense.weight"),
+                       dbias: grad(p + "attention.output.dense.bias"), dout: dR1, x: c.ctx.pointer,
+                       weight: param(p + "attention.output.dense.weight"), n: n, inFeatures: h, outFeatures: h)
+        let dQKV = gQKV.zeroed(3 * nh)
+        let maxLen = b.lengths.max() ?? 0
+        let dropAtt = trained && attentionDropout > 0
+        attentionBackward(dqkv: dQKV, dctx: dCtx, qkv: c.qkv.pointer, probs: c.probs.pointer,
+                          dropped: dropAtt ? UnsafePointer(c.dropped.pointer) : nil,
+                          dropMask: dropAtt ? UnsafePointer(c.attnMask.pointer) : nil,
+                          lengths: b.lengths, scratch: gScratch.ensure(maxLen * maxLen), hidden: h, heads: s.heads)
+        linearBackward(dx: dx, dweight: grad(p + "attention.self.query.weight"), dbias: grad(p + "attention.self.query.bias"),
+                       dout: dQKV, x: x, weight: param(p + "attention.self.query.weight"),
+                       n: n, inFeatures: h, outFeatures: 3 * h)
+    }
+}

@@ -1,1 +1,0 @@
-// Train module: see DESIGN.md for its role.

@@ -1,1 +1,0 @@
-// ZMQ module: see DESIGN.md for its role.

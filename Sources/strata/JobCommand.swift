@@ -1,0 +1,55 @@
+import Foundation
+import Cluster
+import Wire
+
+/// `strata job embed`: a batch embedding job run by the cluster.
+enum JobCommand: Subcommand {
+    static let name = "job"
+    static let summary = "run a batch embedding job on a cluster (resumable, fault tolerant)"
+    static let usage = """
+    usage: strata job embed --coordinator ADDR --corpus FILE --model DIR --out DIR [--chunk-size N] [--keys DIR] [--timeout S]
+
+      Submits the job (paths as the coordinator and workers see them) and follows it to the end,
+      with progress and ETA on stderr. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical
+      to `strata embed --input FILE --output x.npy` with the same model), ids.txt, manifest.json
+      (checksums) and chunks/chunk-NNNNN.npy. Submitting the same job again follows the existing one.
+      --chunk-size N   documents per chunk (default \(ProtocolConstants.jobChunkSize), the batching unit of
+                       `strata embed`; another size is identical only up to float rounding)
+      --timeout S      give up following after S seconds (default: never)
+    """
+
+    static func run(_ args: [String]) throws {
+        guard args.first == "embed" else { throw CLIError("the only job kind is `embed` (strata job --help)", usage: true) }
+        let a = try Arguments(Array(args.dropFirst()), command: "job embed", options: ["coordinator", "corpus", "model", "out", "chunk-size", "keys", "timeout"])
+        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
+        let req = JobSubmitRequest(corpusPath: absolutePath(try a.required("corpus")), model: absolutePath(try a.required("model")),
+                                   outDir: absolutePath(try a.required("out")), chunkSize: try a.int("chunk-size", default: 0, min: 1, max: 1 << 20) ?? 0)
+        guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(req), timeout: 60) else { throw CLIError("unexpected reply") }
+        note("job \(sub.jobID): \(sub.chunks) chunks")
+        let limit = try a.double("timeout", default: 0)!
+        let start = Date()
+        var lastNote = Date.distantPast
+        while true {
+            if limit > 0 && Date().timeIntervalSince(start) > limit { throw CLIError("job \(sub.jobID) not finished after \(limit) s") }
+            let status: JobStatusReply
+            do {
+                guard case .jobStatusReply(let s) = try client.call(.jobStatusRequest(JobStatusRequest(jobID: sub.jobID)), timeout: 10) else { throw CLIError("unexpected reply") }
+                status = s
+            } catch let e as ClusterClient.ClientError {
+                note("job \(sub.jobID): \(e) (retrying)"); continue
+            }
+            if !status.error.isEmpty { throw CLIError("job \(sub.jobID) failed: \(status.error)") }
+            if status.finished {
+                note(String(format: "job %@: done, %d documents in %.1f s -> %@", sub.jobID, status.docsTotal, Date().timeIntervalSince(start), req.outDir))
+                print(req.outDir + "/embeddings.npy")
+                return
+            }
+            if Date().timeIntervalSince(lastNote) > 1 {
+                lastNote = Date()
+                let eta = status.etaSeconds >= 0 ? String(format: "ETA %.0f s", status.etaSeconds) : "ETA ?"
+                note("job \(sub.jobID): \(status.chunksDone)/\(status.chunksTotal) chunks, \(status.docsDone)/\(status.docsTotal) documents, \(eta)")
+            }
+            usleep(200_000)
+        }
+    }
+}

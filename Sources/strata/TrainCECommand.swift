@@ -1,0 +1,72 @@
+import Foundation
+import Model
+import Train
+
+/// `strata train-ce`: fine-tune a one-logit cross encoder with BCE (or distillation) on query / positive / negatives.
+enum TrainCECommand: Subcommand {
+    static let name = "train-ce"
+    static let summary = "fine-tune a cross encoder (1 logit) on query/positive/hard-negative triples"
+    static let usage = """
+    usage: strata train-ce --init DIR --train FILE --out DIR [--layers K] [--epochs 1] [--batch 16] [--lr 2e-5]
+                           [--max-steps N] [--seed 42] [--loss bce|margin-mse|kl] [--negatives 1] [--max-length 128]
+                           [--accumulation 1] [--warmup 0.1] [--weight-decay 0.01] [--checkpoint-every 100] [--threads N]
+
+      --init DIR     any BERT checkpoint: a cross encoder (its head is kept) or a BertModel / sentence-transformers
+                     DE (a pooler is kept when it has one; the classifier starts N(0, 0.02))
+      --layers K     keep only the first K encoder layers (default: all)
+      --train FILE   jsonl {"query","positive","negatives":[...]}: each example gives (query, positive) label 1 and
+                     (query, negative) label 0 for up to --negatives negatives (mine them with a DE beforehand);
+                     "scores" (teacher logits for positive + negatives) for --loss margin-mse / kl
+      --out DIR      transformers BertForSequenceClassification directory (sentence-transformers CrossEncoder loads
+                     it); a killed run resumes from DIR/checkpoint when started again with the same flags
+    Progress (step, loss, examples/s, ETA) goes to stderr.
+    """
+
+    static func run(_ args: [String]) throws {
+        let a = try Arguments(args, command: name, options: InfuseCommand.commonOptions.union(["init", "layers"]))
+        try applyThreads(a)
+        let initDir = try ModelLocator.resolve(try a.required("init"))
+        let options = try InfuseCommand.trainOptions(a, defaultObjective: .bce)
+        guard options.objective != .mnrl else { throw CLIError("--loss mnrl trains a DE (strata infuse)", usage: true) }
+        let out = URL(fileURLWithPath: try a.required("out"))
+        let examples = try loadTrainingExamples(URL(fileURLWithPath: try a.required("train")))
+        let withNegatives = examples.filter { !$0.negatives.isEmpty }.count
+        note("\(examples.count) training examples, \(withNegatives) with negatives")
+        if options.objective == .bce && withNegatives == 0 {
+            throw CLIError("\(a.string("train")!): no example has a negative; BCE needs (query, negative) pairs")
+        }
+        var source = try BertWeights.load(directory: initDir)
+        let (tok, _) = try InfuseCommand.makeTokenizer(initDir, a)
+        let trainer: Trainer, template: BertWeights
+        if let r = try resumeFromCheckpoint(out: out, examples: examples, tokenizer: tok, options: options, classifier: true) {
+            note("resuming from \(r.dir.path) at step \(r.trainer.state.step)/\(r.trainer.state.totalSteps)")
+            (trainer, template) = (r.trainer, r.weights)
+        } else {
+            let layers = try a.int("layers", default: source.layers.count, min: 1, max: source.layers.count)!
+            if source.classifier != nil && source.config.numLabels != 1 {
+                note("note: \(initDir.path) has \(source.config.numLabels) labels; a fresh 1-logit classifier replaces it")
+                source.classifier = nil
+            }
+            var cfg = source.config
+            cfg.id2label = ["0": "LABEL_0"]
+            source.config = cfg
+            let model = TrainableBert(shape: BertShape(config: cfg, layers: layers, classifier: true))
+            var rng = TrainRNG(seed: options.seed)
+            model.initialize(rng: &rng)
+            try model.copy(from: source, embeddings: true, layers: 0..<layers, head: true)
+            if source.classifier == nil, let pooler = source.pooler {   // a DE with a pooler: keep it, classifier fresh
+                model.param("pooler.dense.weight").update(from: pooler.weight, count: pooler.weight.count)
+                model.param("pooler.dense.bias").update(from: pooler.bias, count: pooler.bias.count)
+            }
+            trainer = try Trainer(model: model, examples: examples, tokenizer: tok, options: options)
+            template = source
+            note("CE from \(initDir.path): \(layers) layers, head \(source.classifier != nil ? "kept" : "fresh"); \(trainer.state.totalSteps) steps of \(options.batchSize * options.accumulation) examples")
+        }
+        let settings = SessionSettings(out: out, kind: .crossEncoder, tokenizerDir: initDir,
+                                       checkpointEvery: try a.int("checkpoint-every", default: 100, min: 0)!,
+                                       template: template, extraPooler: nil)
+        let t0 = Date()
+        try runSession(trainer, settings: settings, logEvery: try a.int("log-every", default: 10, min: 1)!, log: note)
+        note("training took \(formatDuration(Date().timeIntervalSince(t0)))")
+    }
+}

@@ -1,0 +1,158 @@
+import XCTest
+import Cluster
+import Wire
+
+/// Scatter-gather search through the coordinator state machine and in-memory workers.
+final class CoordinatorSearchTests: XCTestCase {
+    func hits(_ e: Envelope?, file: StaticString = #filePath, line: UInt = #line) -> SearchReply? {
+        guard let e else { XCTFail("no reply", file: file, line: line); return nil }
+        guard case .searchReply(let r) = e.body else { XCTFail("not a search reply: \(e)", file: file, line: line); return nil }
+        return r
+    }
+
+    func testMergedResultsEqualBruteForce() {
+        let corpus = makeCorpus(300)
+        let sim = SimCluster(corpus: corpus, shards: 5, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        XCTAssertTrue(sim.coordinator.ready)
+        for q in ["zmq shard merge", "日本 épée", "heartbeat lease chunk kernel", "x"] {
+            for k in [1, 7, 50] {
+                guard let r = hits(sim.search(q, k: k)) else { return }
+                XCTAssertFalse(r.partial)
+                XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, q, k: k), "query \(q) k \(k)")
+            }
+        }
+    }
+
+    func testTiesAreOrderedByDocumentIndex() {
+        // Many identical documents: every score ties; the order must be by global index.
+        let corpus = (0..<40).map { Document(id: "d\($0)", text: "same text") }
+        let sim = SimCluster(corpus: corpus, shards: 4, replication: 1)
+        sim.addWorker("a"); sim.addWorker("b")
+        guard let r = hits(sim.search("same", k: 15)) else { return }
+        XCTAssertEqual(r.hits.map(\.docIndex), Array(0..<15))
+    }
+
+    func testDeadWorkerIsDetectedAndItsShardsMoveToTheSurvivor() {
+        let corpus = makeCorpus(100)
+        let sim = SimCluster(corpus: corpus, shards: 4, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        XCTAssertEqual(sim.coordinator.liveWorkers.count, 2)
+        sim.down.insert(Peer("w2"))
+        sim.advance(2.5)
+        XCTAssertEqual(sim.coordinator.liveWorkers.count, 2, "2.5 s of silence is under 3 heartbeats")
+        sim.advance(1.0)
+        XCTAssertEqual(sim.coordinator.liveWorkers, [Peer("w1")], "3 missed heartbeats = dead")
+        XCTAssertTrue(sim.logs.contains { $0.contains("w2 missed 3 heartbeats") })
+        XCTAssertTrue(sim.coordinator.ready, "w1 re-indexed the shards of w2")
+        guard let r = hits(sim.search("kernel vector", k: 10)) else { return }
+        XCTAssertFalse(r.partial)
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "kernel vector", k: 10))
+    }
+
+    func testBlackHoledReplicaGivesPartialResultAtDeadline() {
+        let corpus = makeCorpus(120)
+        let sim = SimCluster(corpus: corpus, shards: 4, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        let w2Shards = sim.coordinator.shardMap.shards.filter { $0.ready.contains(Peer("w2")) }.map(\.id)
+        XCTAssertFalse(w2Shards.isEmpty)
+        // w2 keeps heartbeating but answers nothing: only the deadline can end the query.
+        sim.blackhole.insert(Peer("w2"))
+        // make sure w1 embeds the query: try until the embed went to w1 (round robin)
+        var reply: SearchReply? = nil
+        for _ in 0..<4 {
+            guard let e = sim.search("apt zmq", k: 10, wait: 3) else { continue }
+            if case .searchReply(let r) = e.body { reply = r; break }
+        }
+        guard let r = reply else { return XCTFail("no search reply") }
+        XCTAssertTrue(r.partial)
+        XCTAssertEqual(r.missingShards, w2Shards)
+        let allowed = Set(sim.coordinator.shardMap.shards.filter { !w2Shards.contains($0.id) }.flatMap { Array($0.range) })
+        XCTAssertTrue(r.hits.allSatisfy { allowed.contains($0.docIndex) })
+        let subset = corpus.enumerated().filter { allowed.contains($0.offset) }
+        let expect = SimCluster.bruteForce(corpus, "apt zmq", k: corpus.count).filter { allowed.contains($0.docIndex) }.prefix(10)
+        XCTAssertEqual(r.hits, Array(expect), "partial results are still exact over the shards that answered (\(subset.count) docs)")
+    }
+
+    func testReplicaAnswersWhenOneCopyIsDown() {
+        let corpus = makeCorpus(150)
+        let sim = SimCluster(corpus: corpus, shards: 3, replication: 2)
+        sim.addWorker("w1"); sim.addWorker("w2"); sim.addWorker("w3")
+        sim.advance(0.5) // the rebalance onto w3 completes
+        XCTAssertTrue(sim.coordinator.shardMap.shards.allSatisfy { $0.ready.count == 2 })
+        sim.down.insert(Peer("w3"))
+        // Before the heartbeat timeout: requests to w3 are lost; after it, they go to the replica.
+        sim.advance(3.5)
+        for q in ["merge lease", "vector chunk"] {
+            guard let r = hits(sim.search(q, k: 20)) else { return }
+            XCTAssertFalse(r.partial)
+            XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, q, k: 20))
+        }
+    }
+
+    func testNoReplicaLeftIsFlaggedPartial() {
+        let corpus = makeCorpus(80)
+        let sim = SimCluster(corpus: corpus, shards: 2, replication: 1)
+        sim.addWorker("only")
+        sim.down.insert(Peer("only"))
+        sim.advance(3.5)
+        XCTAssertTrue(sim.coordinator.liveWorkers.isEmpty)
+        guard let e = sim.search("apt", k: 5) else { return XCTFail("a query must never hang") }
+        XCTAssertEqual(e.status?.code, .unavailable)
+    }
+
+    func testRerankReordersTheGlobalCandidatesAcrossWorkers() {
+        let corpus = makeCorpus(200)
+        let sim = SimCluster(corpus: corpus, shards: 4, replication: 1, ce: true)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        let q = "shard query merge"
+        guard let r = hits(sim.search(q, k: 10, rerank: true, rerankTop: 40)) else { return }
+        XCTAssertFalse(r.partial)
+        let candidates = SimCluster.bruteForce(corpus, q, k: 40)
+        let expect = candidates.map { Hit(docIndex: $0.docIndex, docID: $0.docID, score: HashEngine.score(q, corpus[$0.docIndex].text)) }
+            .sorted { $0.score != $1.score ? $0.score > $1.score : $0.docIndex < $1.docIndex }.prefix(10)
+        XCTAssertEqual(r.hits, Array(expect))
+        XCTAssertNotEqual(r.hits.map(\.docIndex), SimCluster.bruteForce(corpus, q, k: 10).map(\.docIndex), "the CE changed the order")
+    }
+
+    func testBadRequestsGetClearStatuses() {
+        let sim = SimCluster(corpus: makeCorpus(10), shards: 1, replication: 1)
+        sim.addWorker("w")
+        XCTAssertEqual(sim.search("", k: 5)?.status?.code, .invalidArgument)
+        XCTAssertEqual(sim.search("q", k: 0)?.status?.code, .invalidArgument)
+        XCTAssertEqual(sim.search("q", k: 5, rerank: true)?.status?.code, .failedPrecondition, "no CE configured")
+        sim.run([.badFrame(from: sim.client, WireError(.invalidArgument, "garbage", requestID: 77), now: sim.now)])
+        XCTAssertEqual(sim.clientInbox.last?.requestID, 77)
+        XCTAssertEqual(sim.clientInbox.last?.status?.code, .invalidArgument)
+    }
+
+    func testWorkerAddedAtRuntimeGetsShardsWithoutInterruptingQueries() {
+        let corpus = makeCorpus(160)
+        let sim = SimCluster(corpus: corpus, shards: 4, replication: 1)
+        sim.addWorker("w1")
+        XCTAssertEqual(sim.coordinator.shardMap.shards.filter { $0.ready.contains(Peer("w1")) }.count, 4)
+        sim.addWorker("w2")
+        // Between assignment and the next tick both copies exist; queries stay complete.
+        guard let r1 = hits(sim.search("lease", k: 10)) else { return }
+        XCTAssertFalse(r1.partial)
+        sim.advance(0.5)
+        let on1 = sim.coordinator.shardMap.shards.filter { $0.assigned.contains(Peer("w1")) }.count
+        let on2 = sim.coordinator.shardMap.shards.filter { $0.assigned.contains(Peer("w2")) }.count
+        XCTAssertEqual([on1, on2], [2, 2], "rebalanced to 2 + 2")
+        XCTAssertTrue(sim.coordinator.shardMap.shards.allSatisfy { $0.assigned.count == 1 && $0.ready.count == 1 })
+        guard let r2 = hits(sim.search("lease", k: 10)) else { return }
+        XCTAssertFalse(r2.partial)
+        XCTAssertEqual(r2.hits, SimCluster.bruteForce(corpus, "lease", k: 10))
+    }
+
+    func testReRegisteringWorkerReusesItsStore() {
+        let corpus = makeCorpus(60)
+        let sim = SimCluster(corpus: corpus, shards: 2, replication: 1)
+        sim.addWorker("w1")
+        let engine = sim.workers[Peer("w1")]!.engine as! HashEngine
+        let calls = engine.embedCalls
+        sim.addWorker("w1") // same id registers again (a reconnect)
+        XCTAssertTrue(sim.coordinator.ready)
+        XCTAssertEqual(engine.embedCalls, calls, "shards already on disk with the same ids are not re-embedded")
+    }
+}

@@ -1,0 +1,124 @@
+import XCTest
+import Foundation
+import Model
+import Tokenizer
+import Train
+
+/// HF-layout checkpoints: the trainable model agrees with the inference engine (Model module) on the same
+/// weights, a save/load round trip is exact, and a run resumed from an on-disk checkpoint equals an uninterrupted one.
+final class CheckpointTests: XCTestCase {
+    static let words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "dog", "ran", "in",
+                        "park", "a", "red", "ball", "blue", "sky", "is", "fish", "swim", "sea", "bird", "fly", "##s"]
+
+    /// A temporary directory holding a random tiny CE in HF layout (bert. prefix + classifier) and its vocab.
+    func makeTinyCE() throws -> (dir: URL, model: TrainableBert) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let shape = BertShape(vocabSize: Self.words.count, maxPositions: 32, typeVocabSize: 2, hidden: 16, layers: 2, heads: 2,
+                              intermediate: 32, layerNormEps: 1e-12, hasClassifier: true, numLabels: 1)
+        let m = TrainableBert(shape: shape)
+        var rng = TrainRNG(seed: 3)
+        m.initialize(rng: &rng, std: 0.3)
+        for e in m.layout.entries where e.name.contains("LayerNorm") || e.name.hasSuffix("bias") {   // non-trivial values
+            for i in 0..<e.count { m.params[e.offset + i] += 0.1 * rng.normal() }
+        }
+        let tensors = m.layout.entries.map { e in
+            (name: e.name == "classifier.weight" || e.name == "classifier.bias" ? e.name : "bert." + e.name, shape: e.shape,
+             data: Array(UnsafeBufferPointer(start: m.params + e.offset, count: e.count)))
+        }
+        try writeSafetensorsF32(named: tensors, to: dir.appendingPathComponent("model.safetensors"))
+        let cfg = BertConfig(hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 32,
+                             vocabSize: Self.words.count, architectures: ["BertForSequenceClassification"], id2label: ["0": "LABEL_0"])
+        try cfg.save(dir.appendingPathComponent("config.json").path)
+        try (Self.words.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        return (dir, m)
+    }
+
+    func testTrainableForwardMatchesInferenceEngine() throws {
+        let (dir, m) = try makeTinyCE()
+        let enc = try Encoder.load(dir.path)
+        XCTAssertEqual(enc.kind, .crossEncoder)
+        let pairs = [("the cat sat", "on the mat"), ("dog ran", "in the park a red ball"), ("fish swim", "sea")]
+        let engine = try enc.score(pairs)
+        var batch = PackedBatch()
+        for (a, b) in pairs { let e = enc.tokenizer.encodePair(a, b); batch.append(ids: e.ids, types: e.typeIds) }
+        var rng = TrainRNG(seed: 1)
+        let hidden = m.forward(batch, training: false, rng: &rng)
+        let logits = Array(UnsafeBufferPointer(start: m.classifierForward(hidden: hidden, training: false, rng: &rng), count: 3))
+        assertClose(logits, engine, atol: 1e-4, rtol: 1e-4, "trainable vs engine CE scores")
+        XCTAssertGreaterThan((logits.max() ?? 0) - (logits.min() ?? 0), 1e-3, "scores differ between pairs")
+    }
+
+    func testSaveLoadRoundTripIsExact() throws {
+        let (dir, m) = try makeTinyCE()
+        let template = try BertWeights.load(directory: dir)
+        let out = dir.appendingPathComponent("saved-ce")
+        try writeModelDirectory(m.bertWeights(template: template), kind: .crossEncoder, tokenizerDir: dir, to: out)
+        let back = try BertWeights.load(directory: out)
+        let m2 = TrainableBert(shape: BertShape(config: back.config, classifier: true))
+        try m2.copy(from: back, embeddings: true, layers: 0..<2, head: true)
+        XCTAssertEqual(m2.parameterArray, m.parameterArray)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("vocab.txt").path))
+
+        // the DE-2 CE built from it: embeddings + layer 0 copied, layer 1 fresh; saved as a sentence-transformers DE
+        let de = try buildInfusedDualEncoder(source: back, layers: 2, copy: 1, initFrom: .ce, seed: 5)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: de.param("encoder.layer.0.output.dense.weight"), count: 512)),
+                       Array(UnsafeBufferPointer(start: m.param("encoder.layer.0.output.dense.weight"), count: 512)))
+        XCTAssertNotEqual(Array(UnsafeBufferPointer(start: de.param("encoder.layer.1.output.dense.weight"), count: 512)),
+                          Array(UnsafeBufferPointer(start: m.param("encoder.layer.1.output.dense.weight"), count: 512)))
+        let deDir = dir.appendingPathComponent("saved-de")
+        try writeModelDirectory(de.bertWeights(template: back, pooler: back.pooler), kind: .dualEncoder(maxSeqLength: 32),
+                                tokenizerDir: dir, to: deDir)
+        let deEnc = try Encoder.load(deDir.path)
+        XCTAssertEqual(deEnc.kind, .dualEncoder)
+        XCTAssertEqual(deEnc.numLayers, 2)
+        XCTAssertTrue(deEnc.normalizes, "2_Normalize is picked up")
+        let modules = try String(contentsOf: deDir.appendingPathComponent("modules.json"), encoding: .utf8)
+        XCTAssertTrue(modules.contains("sentence_transformers.models.Pooling"))
+        let pooling = try String(contentsOf: deDir.appendingPathComponent("1_Pooling/config.json"), encoding: .utf8)
+        XCTAssertTrue(pooling.contains("\"pooling_mode_mean_tokens\" : true"))
+        // DE embeddings from the engine equal the trainable model's mean pooling, normalised
+        let texts = ["the cat sat on the mat", "blue sky"]
+        let e = try deEnc.embed(texts)
+        var batch = PackedBatch()
+        for t in texts { let x = deEnc.tokenizer.encode(t); batch.append(ids: x.ids, types: x.typeIds) }
+        var rng = TrainRNG(seed: 1)
+        let hidden = de.forward(batch, training: false, rng: &rng)
+        var pooled = [Float](repeating: 0, count: 2 * 16), normed = pooled, norms: [Float] = [0, 0]
+        meanPoolForward(out: &pooled, hidden: hidden, weights: [Float](repeating: 1, count: batch.tokenCount), lengths: batch.lengths, dim: 16)
+        l2NormalizeForward(out: &normed, norms: &norms, x: pooled, rows: 2, dim: 16)
+        assertClose(normed, e.data, atol: 1e-5, rtol: 1e-4, "DE embedding vs engine")
+    }
+
+    func testResumeFromDiskEqualsUninterrupted() throws {
+        let (dir, m0) = try makeTinyCE()
+        let template = try BertWeights.load(directory: dir)
+        let tokenizer = try BertTokenizer(directory: dir)
+        let tok = TextTokenizer(single: { let e = tokenizer.encode($0); return (e.ids, e.typeIds) },
+                                pair: { let e = tokenizer.encodePair($0, $1); return (e.ids, e.typeIds) })
+        let ex = (0..<24).map { i in TrainingExample(query: ["the cat", "a dog", "fish"][i % 3], positive: ["on the mat", "in the park", "sea"][i % 3],
+                                                     negatives: [["blue sky", "red ball", "bird fly"][i % 3]]) }
+        var o = TrainOptions(); o.objective = .bce; o.batchSize = 4; o.maxSteps = 6; o.lr = 1e-3
+        let fresh = { () -> TrainableBert in let m = TrainableBert(shape: m0.shape); m.parameterArray = m0.parameterArray; return m }
+
+        let full = try Trainer(model: fresh(), examples: ex, tokenizer: tok, options: o)
+        try full.run()
+
+        let out = dir.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let first = try Trainer(model: fresh(), examples: ex, tokenizer: tok, options: o)
+        var n = 0
+        try first.run(shouldStop: { n += 1; return n == 4 }, checkpoint: { t in
+            try saveCheckpoint(t, weights: t.model.bertWeights(template: template), kind: .crossEncoder, tokenizerDir: dir, out: out)
+        })
+        XCTAssertEqual(latestCheckpoint(in: out)?.lastPathComponent, "checkpoint")
+        let r = try XCTUnwrap(try resumeFromCheckpoint(out: out, examples: ex, tokenizer: tok, options: o, classifier: true))
+        XCTAssertEqual(r.trainer.state.step, 4)
+        try r.trainer.run()
+        XCTAssertEqual(r.model.parameterArray, full.model.parameterArray, "resumed from disk == uninterrupted")
+        var other = o; other.lr = 2e-3
+        XCTAssertThrowsError(try resumeFromCheckpoint(out: out, examples: ex, tokenizer: tok, options: other, classifier: true)) {
+            XCTAssertTrue(String(describing: $0).contains("different training options"))
+        }
+    }
+}
