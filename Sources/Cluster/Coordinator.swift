@@ -15,6 +15,7 @@ public struct Coordinator: Sendable {
     public internal(set) var jobs: [String: JobRun] = [:]
     var nextID: UInt64 = 1
     var roundRobin = 0
+    var firstRegistration: Double?
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -77,7 +78,8 @@ public struct Coordinator: Sendable {
             out.append(.log("worker \(from) re-registered: treating its old session as dead"))
             workerDied(from, now, &out)
         }
-        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now)
+        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now, held: Set(m.shardsHeld))
+        if firstRegistration == nil { firstRegistration = now }
         out.append(.log("worker \(from) registered (\(workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
                                                              heartbeatLiveness: config.heartbeatLiveness)), &out)
@@ -93,9 +95,10 @@ public struct Coordinator: Sendable {
 
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
-        guard !corpus.isEmpty, config.deModel != nil else { return }
+        guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
         let live = liveWorkers
-        for (s, w) in shardMap.fillReplicas(live: live) + shardMap.rebalance(live: live) {
+        let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
+        for (s, w) in shardMap.fillReplicas(live: live, held: held) + shardMap.rebalance(live: live) {
             let shard = shardMap.shards[s]
             out.append(.log("assign shard \(s) (\(shard.range.count) docs) to \(w)"))
             send(w, .assignShardRequest(AssignShardRequest(shardID: s, model: ProtocolConstants.deModelName, firstDocIndex: shard.range.lowerBound,
@@ -136,6 +139,7 @@ public struct Coordinator: Sendable {
             let late = jobs[id]!.scheduler.expire(now: now)
             if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
         }
+        placeShards(now, &out)
         for (s, w) in shardMap.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
             send(w, .dropShardRequest(DropShardRequest(shardID: s)), .dropShard(s), now, &out)
@@ -187,8 +191,7 @@ public struct Coordinator: Sendable {
             loading[from]?.remove(name)
             workers[from]?.models.insert(name)
         case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
-            shardMap.markReady(shard: s, worker: from)
-            out.append(.log("shard \(s) ready on \(from)"))
+            if shardMap.markReady(shard: s, worker: from) { out.append(.log("shard \(s) ready on \(from)")) }
         case (.dropShard, .dropShardReply):
             break
         case (.embedQuery(let sid), .embedBatchReply(let r)):

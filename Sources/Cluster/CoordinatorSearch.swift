@@ -4,6 +4,8 @@ import Wire
 /// optional CE re-rank of the global top-N spread over workers, merge again.
 extension Coordinator {
     static let maxTopK = 10_000
+    /// Longest deadline a client may ask for, seconds.
+    static let maxDeadline = 600.0
 
     mutating func startSearch(_ client: Peer, _ env: Envelope, _ m: SearchRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard !m.query.isEmpty, m.topK >= 1, m.topK <= Self.maxTopK, m.rerankTop <= Self.maxTopK else {
@@ -15,8 +17,9 @@ extension Coordinator {
         if m.rerank && config.ceModel == nil {
             fail(client, env.requestID, RPCStatus(.failedPrecondition, "re-ranking asked but no cross encoder is configured"), &out); return
         }
+        // The client's deadline (gRPC semantics), capped; the default when it gives none.
         var deadline = now + config.searchDeadline
-        if env.deadlineUnixMs > 0 { deadline = min(deadline, Double(env.deadlineUnixMs) / 1000) }
+        if env.deadlineUnixMs > 0 { deadline = min(now + Self.maxDeadline, Double(env.deadlineUnixMs) / 1000) }
         guard deadline > now else {
             fail(client, env.requestID, RPCStatus(.deadlineExceeded, "deadline already passed"), &out); return
         }

@@ -22,7 +22,7 @@ public final class CoordinatorServer {
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         context = try Context()
         if let keys {
-            guard let secret = keys.serverSecret else { throw CorpusReader.CorpusError(description: "server.key missing from the key directory") }
+            guard let secret = keys.serverSecret else { throw ClusterError("server.key missing from the key directory") }
             zap = try ZAPHandler(context: context, allowedClientKeys: keys.authorizedClients)
             router = try context.socket(.router)
             try router.makeCurveServer(secretKey: secret)
@@ -155,7 +155,7 @@ public final class CoordinatorServer {
             v.data.withUnsafeBytes { body.append(contentsOf: $0) }
             shards.append(["file": "chunks/" + url.lastPathComponent, "rows": v.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
         }
-        guard rows == docs.count else { throw CorpusReader.CorpusError(description: "output has \(rows) rows for \(docs.count) documents") }
+        guard rows == docs.count else { throw ClusterError("output has \(rows) rows for \(docs.count) documents") }
         var all = NPY.header(rows: rows, cols: dim); all.append(body)
         let out = URL(fileURLWithPath: job.spec.outDir)
         try VectorStore.writeDurably(all, to: out.appendingPathComponent("embeddings.npy"))

@@ -31,6 +31,9 @@ public struct CoordinatorConfig: Sendable {
     public var ceModel: String?
     public var searchDeadline = ProtocolConstants.searchDeadline
     public var chunkLease = ProtocolConstants.chunkLease
+    /// Seconds after the first worker registers before shards are placed, so that workers starting
+    /// together share the corpus instead of the first one embedding it all (0 = place at once).
+    public var placementDelay = 0.0
     public init() {}
 }
 
@@ -58,6 +61,8 @@ struct WorkerRecord {
     var lastSeen: Double
     var lastSent: Double = 0
     var models: Set<String> = []
+    /// Shards the worker had on disk when it registered.
+    var held: Set<Int> = []
 }
 
 /// Why a request to a worker was sent, to route its reply.

@@ -30,14 +30,14 @@ public struct CurveKeys: Sendable {
         func get(_ name: String) -> String? {
             (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        guard let sp = get("server.pub") else { throw CorpusReader.CorpusError(description: "\(dir.path)/server.pub: missing (run `strata keys gen --out \(dir.path)`)") }
+        guard let sp = get("server.pub") else { throw ClusterError("\(dir.path)/server.pub: missing (run `strata keys gen --out \(dir.path)`)") }
         let auth = (get("authorized_clients") ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return CurveKeys(serverPublic: sp, serverSecret: get("server.key"), clientPublic: get("client.pub"), clientSecret: get("client.key"), authorizedClients: auth)
     }
 
     /// Configures a connecting socket (worker or client) as a CURVE client.
     public func secureClient(_ s: Socket) throws {
-        guard let p = clientPublic, let k = clientSecret else { throw CorpusReader.CorpusError(description: "client.pub / client.key missing from the key directory") }
+        guard let p = clientPublic, let k = clientSecret else { throw ClusterError("client.pub / client.key missing from the key directory") }
         try s.makeCurveClient(serverKey: serverPublic, publicKey: p, secretKey: k)
     }
 }

@@ -54,7 +54,9 @@ public struct JobJournal: Equatable, Sendable {
     public static func append(_ line: String, to url: URL) throws {
         if !FileManager.default.fileExists(atPath: url.path) {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw ClusterError("\(url.path): cannot create the journal")
+            }
         }
         let h = try FileHandle(forWritingTo: url)
         defer { try? h.close() }

@@ -28,16 +28,23 @@ public struct ShardMap: Sendable {
 
     /// Assignments that bring every shard up to min(replication, live workers) replicas on live
     /// workers, least-loaded first (ties by peer id). Returns (shard, worker) pairs to send.
-    public mutating func fillReplicas(live: [Peer]) -> [(shard: Int, worker: Peer)] {
+    /// `held`: shards each worker says it already has on disk; such a worker is preferred for
+    /// them (no re-embedding after a coordinator restart) while its load stays within the even share.
+    public mutating func fillReplicas(live: [Peer], held: [Peer: Set<Int>] = [:]) -> [(shard: Int, worker: Peer)] {
         var out: [(Int, Peer)] = []
         let liveSet = Set(live)
+        let want = min(replication, live.count)
+        let cap = live.isEmpty ? 0 : (shards.count * want + live.count - 1) / live.count
         for i in shards.indices {
             shards[i].assigned.removeAll { !liveSet.contains($0) }
             shards[i].ready = shards[i].ready.filter { liveSet.contains($0) }
-            let want = min(replication, live.count)
             while shards[i].assigned.count < want {
                 let candidates = live.filter { !shards[i].assigned.contains($0) }
-                guard let w = candidates.min(by: { (load(of: $0), $0) < (load(of: $1), $1) }) else { break }
+                func key(_ w: Peer) -> (Int, Int, Peer) {
+                    let l = load(of: w)
+                    return ((held[w]?.contains(i) ?? false) && l < cap ? 0 : 1, l, w)
+                }
+                guard let w = candidates.min(by: { key($0) < key($1) }) else { break }
                 shards[i].assigned.append(w)
                 out.append((i, w))
             }
@@ -58,6 +65,9 @@ public struct ShardMap: Sendable {
             // a shard of `most` that `least` does not have and that is not already moving
             guard let i = shards.indices.first(where: { shards[$0].assigned.contains(most.w) && !shards[$0].assigned.contains(least.w)
                                                          && shards[$0].assigned.count <= replication }) else { break }
+            // The source goes first: the oldest replica is the one `dropSurplus` removes.
+            shards[i].assigned.removeAll { $0 == most.w }
+            shards[i].assigned.insert(most.w, at: 0)
             shards[i].assigned.append(least.w)
             out.append((i, least.w))
         }
@@ -90,9 +100,12 @@ public struct ShardMap: Sendable {
         return out
     }
 
-    public mutating func markReady(shard: Int, worker: Peer) {
-        guard shards.indices.contains(shard), shards[shard].assigned.contains(worker) else { return }
+    /// Marks a replica ready; false when the worker is no longer assigned the shard (a late reply).
+    @discardableResult
+    public mutating func markReady(shard: Int, worker: Peer) -> Bool {
+        guard shards.indices.contains(shard), shards[shard].assigned.contains(worker) else { return false }
         shards[shard].ready.insert(worker)
+        return true
     }
 
     /// Forgets an assignment that failed.

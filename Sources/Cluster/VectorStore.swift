@@ -57,7 +57,9 @@ public final class VectorStore: @unchecked Sendable {
     /// Writes `data` to `url` via a temporary file, fsync and rename.
     public static func writeDurably(_ data: Data, to url: URL) throws {
         let tmp = url.appendingPathExtension("tmp")
-        FileManager.default.createFile(atPath: tmp.path, contents: nil)
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw StoreError(path: tmp.path, problem: "cannot create (errno \(errno))")
+        }
         let h = try FileHandle(forWritingTo: tmp)
         try h.write(contentsOf: data)
         try h.synchronize()

@@ -83,6 +83,7 @@ func runClusterBench(_ args: [String]) throws {
     for w in workerCounts {
         var cfg = CoordinatorConfig()
         cfg.deModel = modelPath
+        cfg.placementDelay = 1.0  // as `strata coordinator` (--settle): workers started together share the indexing
         cfg.shardCount = try a.int("shards", default: w * ProtocolConstants.defaultShardsPerWorker, min: 1)!
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: URL(fileURLWithPath: tmp + "/coord-\(w)"), config: cfg, corpus: corpus)
         final class Stop: @unchecked Sendable { var flag = false }

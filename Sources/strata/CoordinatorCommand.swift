@@ -17,16 +17,19 @@ enum CoordinatorCommand: Subcommand {
       --shards S           number of shards (default 4);  --replication R  copies of each (default 1)
       --keys DIR           CURVE: server.key and authorized_clients from `strata keys gen`
       --endpoint-file F    write the bound endpoint (useful with port 0) to F
+      --settle S           wait S seconds after the first worker registers before placing shards (default 1),
+                           so that workers started together share the indexing
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file"],
+        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle"],
                               flags: ["quiet"])
         var cfg = CoordinatorConfig()
         cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
         cfg.replication = try a.int("replication", default: 1, min: 1, max: 64)!
         cfg.deModel = a.string("model")
         cfg.ceModel = a.string("ce")
+        cfg.placementDelay = try a.double("settle", default: 1.0)!
         if a.string("corpus") != nil && cfg.deModel == nil { throw CLIError("--corpus needs --model (the DE that embeds it)", usage: true) }
         let corpus = try a.string("corpus").map(CorpusReader.read) ?? []
         // A shard travels in one AssignShard frame: keep each well under the frame limit.

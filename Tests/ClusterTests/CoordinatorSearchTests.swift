@@ -115,6 +115,22 @@ final class CoordinatorSearchTests: XCTestCase {
         XCTAssertNotEqual(r.hits.map(\.docIndex), SimCluster.bruteForce(corpus, q, k: 10).map(\.docIndex), "the CE changed the order")
     }
 
+    func testClientDeadlineIsHonoured() {
+        let sim = SimCluster(corpus: makeCorpus(40), shards: 2, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        sim.blackhole.insert(Peer("w2"))
+        // a client deadline 0.5 s ahead ends the query long before the 2 s default
+        let id: UInt64 = 99
+        sim.run([.message(from: sim.client, Envelope(requestID: id, deadlineUnixMs: Int64((sim.now + 0.5) * 1000),
+                                                     body: .searchRequest(SearchRequest(query: "apt", topK: 3))), now: sim.now)])
+        sim.advance(0.75)
+        XCTAssertTrue(sim.clientInbox.contains { $0.requestID == id }, "answered at the client's deadline")
+        // a deadline already past is refused at once
+        sim.run([.message(from: sim.client, Envelope(requestID: 100, deadlineUnixMs: Int64((sim.now - 1) * 1000),
+                                                     body: .searchRequest(SearchRequest(query: "apt", topK: 3))), now: sim.now)])
+        XCTAssertEqual(sim.clientInbox.last?.status?.code, .deadlineExceeded)
+    }
+
     func testBadRequestsGetClearStatuses() {
         let sim = SimCluster(corpus: makeCorpus(10), shards: 1, replication: 1)
         sim.addWorker("w")
@@ -143,6 +159,59 @@ final class CoordinatorSearchTests: XCTestCase {
         guard let r2 = hits(sim.search("lease", k: 10)) else { return }
         XCTAssertFalse(r2.partial)
         XCTAssertEqual(r2.hits, SimCluster.bruteForce(corpus, "lease", k: 10))
+        // stable: more ticks move nothing
+        let moves = sim.logs.filter { $0.hasPrefix("assign") || $0.contains("dropping") }.count
+        sim.advance(3)
+        XCTAssertEqual(sim.logs.filter { $0.hasPrefix("assign") || $0.contains("dropping") }.count, moves)
+    }
+
+    func testRebalanceWithReplicationMovesEachShardOnce() {
+        let sim = SimCluster(corpus: makeCorpus(90), shards: 3, replication: 2)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        sim.addWorker("w3")
+        sim.advance(2)
+        let loads = ["w1", "w2", "w3"].map { w in sim.coordinator.shardMap.shards.filter { $0.assigned.contains(Peer(w)) }.count }
+        XCTAssertEqual(loads, [2, 2, 2])
+        XCTAssertEqual(sim.logs.filter { $0.contains("dropping") }.count, 2, "two replicas moved to w3, none shuffled back and forth")
+        XCTAssertTrue(sim.coordinator.shardMap.shards.allSatisfy { $0.ready.count == 2 })
+    }
+
+    func testPlacementWaitsForWorkersStartingTogether() {
+        let sim = SimCluster(corpus: makeCorpus(80), shards: 4, replication: 1, placementDelay: 1)
+        sim.addWorker("w1")
+        sim.advance(0.25)
+        sim.addWorker("w2")
+        XCTAssertFalse(sim.coordinator.ready, "nothing placed during the settle time")
+        sim.advance(1)
+        XCTAssertTrue(sim.coordinator.ready)
+        let loads = ["w1", "w2"].map { w in sim.coordinator.shardMap.shards.filter { $0.assigned.contains(Peer(w)) }.count }
+        XCTAssertEqual(loads, [2, 2])
+        XCTAssertFalse(sim.logs.contains { $0.contains("dropping") }, "no shard was indexed twice")
+    }
+
+    func testRestartedCoordinatorGivesWorkersBackTheirOwnShards() {
+        let corpus = makeCorpus(120)
+        // Workers join one by one: rebalancing leaves a layout unlike a fresh round-robin placement.
+        let sim = SimCluster(corpus: corpus, shards: 6, replication: 1)
+        sim.addWorker("w1"); sim.advance(0.5)
+        sim.addWorker("w2"); sim.advance(0.5)
+        sim.addWorker("w3"); sim.advance(0.5)
+        XCTAssertTrue(sim.coordinator.ready)
+        let before = sim.coordinator.shardMap.shards.map(\.assigned)
+        let fresh = (0..<6).map { [Peer(["w1", "w2", "w3"][$0 % 3])] }
+        XCTAssertNotEqual(before, fresh, "the scenario needs a layout a fresh placement would not make")
+        let calls = sim.workers.values.map { ($0.engine as! HashEngine).embedCalls }.reduce(0, +)
+        // A new coordinator (restart); workers register again in another order, with their stores.
+        var cfg = sim.coordinator.config
+        cfg.placementDelay = 1
+        sim.coordinator = Coordinator(config: cfg, corpus: corpus)
+        sim.addWorker("w3"); sim.addWorker("w1"); sim.addWorker("w2")
+        sim.advance(1.5)
+        XCTAssertTrue(sim.coordinator.ready)
+        XCTAssertEqual(sim.coordinator.shardMap.shards.map(\.assigned), before, "each worker got its own shards back")
+        XCTAssertEqual(sim.workers.values.map { ($0.engine as! HashEngine).embedCalls }.reduce(0, +), calls, "nothing re-embedded")
+        guard let r = hits(sim.search("lease merge", k: 10)) else { return }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "lease merge", k: 10))
     }
 
     func testReRegisteringWorkerReusesItsStore() {

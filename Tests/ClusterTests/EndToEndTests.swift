@@ -124,11 +124,46 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(pgrep(tmp.appendingPathComponent("cl/").path).isEmpty, "no coordinator or worker left running")
     }
 
+    func testCurveClusterFromKeysGen() throws {
+        let de = try Strata.fixtureModel("tiny-de-legacy")
+        let keys = tmp.appendingPathComponent("keys")
+        let (s0, out0, e0) = try Strata.run(["keys", "gen", "--out", keys.path])
+        XCTAssertEqual(s0, 0, e0)
+        XCTAssertTrue(out0.contains("server.pub"))
+        let secret = try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("server.key").path)
+        XCTAssertEqual((secret[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let corpus = tmp.appendingPathComponent("corpus.jsonl")
+        try writeCorpus(corpus, count: 30)
+        let upLog = tmp.appendingPathComponent("up.log")
+        let up = try Strata.spawn(["cluster", "up", "--workers", "1", "--corpus", corpus.path, "--model", de, "--keys", keys.path,
+                                   "--data-dir", tmp.appendingPathComponent("cl").path], log: upLog)
+        processes.append(up)
+        var endpoint = ""
+        XCTAssertTrue(Strata.waitFor(60) {
+            let text = (try? String(contentsOf: upLog, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }) { endpoint = String(line.dropFirst(6)) }
+            return !endpoint.isEmpty
+        }, "a CURVE cluster (workers authenticated by the same keys) became ready")
+        let (s1, out1, e1) = try Strata.run(["search", "--coordinator", endpoint, "--keys", keys.path, "--top", "3", "package tools"])
+        XCTAssertEqual(s1, 0, e1)
+        XCTAssertEqual(out1.split(separator: "\n").count, 3)
+        // without keys, or with another key pair, the coordinator never answers
+        let (s2, _, e2) = try Strata.run(["search", "--coordinator", endpoint, "--timeout", "1", "--top", "3", "package tools"])
+        XCTAssertNotEqual(s2, 0)
+        XCTAssertTrue(e2.contains("no reply"), e2)
+        let other = tmp.appendingPathComponent("other")
+        XCTAssertEqual(try Strata.run(["keys", "gen", "--out", other.path]).0, 0)
+        try FileManager.default.removeItem(at: other.appendingPathComponent("server.pub"))
+        try FileManager.default.copyItem(at: keys.appendingPathComponent("server.pub"), to: other.appendingPathComponent("server.pub"))
+        let (s3, _, _) = try Strata.run(["search", "--coordinator", endpoint, "--keys", other.path, "--timeout", "1", "--top", "3", "package tools"])
+        XCTAssertNotEqual(s3, 0, "a client key not in authorized_clients is refused")
+        kill(up.processIdentifier, SIGTERM)
+        XCTAssertTrue(Strata.waitFor(10) { !up.isRunning })
+    }
+
     func testJobSurvivesWorkerDeathAndCoordinatorRestartAndMatchesStrataEmbed() throws {
         let de = try Strata.fixtureModel("tiny-de-legacy")
-        let corpus = tmp.appendingPathComponent("corpus.jsonl")
-        try writeCorpus(corpus, count: 300)
-        let out = tmp.appendingPathComponent("out"), data = tmp.appendingPathComponent("coord")
+        let data = tmp.appendingPathComponent("coord"), jobs = data.appendingPathComponent("jobs")
         let epFile = tmp.appendingPathComponent("ep")
         var coord = try Strata.spawn(["coordinator", "--bind", "tcp://127.0.0.1:0", "--data-dir", data.path, "--endpoint-file", epFile.path],
                                      log: tmp.appendingPathComponent("coord1.log"))
@@ -143,52 +178,77 @@ final class EndToEndTests: XCTestCase {
             if case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 1) { return s.workersLive == 2 }
             return false
         }, "both workers registered")
+        func job(_ corpus: URL, _ out: URL, chunk: Int = 10) -> [String] {
+            ["job", "embed", "--coordinator", endpoint, "--corpus", corpus.path, "--model", de, "--out", out.path, "--chunk-size", String(chunk)]
+        }
+        func checkOutput(_ corpus: URL, _ out: URL, rows: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+            let single = out.appendingPathExtension("single.npy")
+            let (s1, _, e1) = try Strata.run(["embed", "--model", de, "--input", corpus.path, "--output", single.path])
+            XCTAssertEqual(s1, 0, e1, file: file, line: line)
+            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("embeddings.npy")), try Data(contentsOf: single),
+                           "byte-identical to strata embed", file: file, line: line)
+            XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("ids.txt"), encoding: .utf8),
+                           try CorpusReader.read(corpus.path).map { $0.id + "\n" }.joined(), file: file, line: line)
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("manifest.json"))) as! [String: Any]
+            XCTAssertEqual(manifest["rows"] as? Int, rows, file: file, line: line)
+            let emb = try Data(contentsOf: out.appendingPathComponent("embeddings.npy"))
+            XCTAssertEqual((manifest["embeddings"] as? [String: Any])?["crc32"] as? String,
+                           String(format: "%08x", emb.withUnsafeBytes { CRC32.checksum($0) }), file: file, line: line)
+        }
 
-        // w2 freezes before the job: it will be leased a chunk it never finishes (dies mid-chunk).
+        // Warm-up job: both workers load the model.
+        let warm = tmp.appendingPathComponent("warm.jsonl")
+        try writeCorpus(warm, count: 20)
+        XCTAssertEqual(try Strata.run(job(warm, tmp.appendingPathComponent("outW"))).0, 0)
+        usleep(500_000)
+
+        // Job A: w2 freezes and is leased a chunk it never finishes; after 3 missed heartbeats the
+        // coordinator declares it dead and the chunk is re-run on w1. Then w2 is killed (-9).
         kill(w2.processIdentifier, SIGSTOP)
-        let jobArgs = ["job", "embed", "--coordinator", endpoint, "--corpus", corpus.path, "--model", de, "--out", out.path, "--chunk-size", "10"]
-        let follower = try Strata.spawn(jobArgs, log: tmp.appendingPathComponent("job1.log"))
+        let corpusA = tmp.appendingPathComponent("a.jsonl"), outA = tmp.appendingPathComponent("outA")
+        try writeCorpus(corpusA, count: 200)
+        let (sa, _, ea) = try Strata.run(job(corpusA, outA), timeout: 120)
+        XCTAssertEqual(sa, 0, ea)
+        kill(w2.processIdentifier, SIGKILL); w2.waitUntilExit()
+        let log1 = try String(contentsOf: tmp.appendingPathComponent("coord1.log"), encoding: .utf8)
+        XCTAssertTrue(log1.contains("missed 3 heartbeats"), log1)
+        XCTAssertTrue(log1.contains("go back to the queue"), "the dead worker's chunk was re-queued:\n\(log1)")
+        try checkOutput(corpusA, outA, rows: 200)
+        XCTAssertEqual(doneLines(jobs, job: outA.path), 20, "every chunk journaled exactly once")
+
+        // Job B: kill -9 the coordinator mid-job (w1 frozen first so the job cannot finish meanwhile).
+        let corpusB = tmp.appendingPathComponent("b.jsonl"), outB = tmp.appendingPathComponent("outB")
+        try writeCorpus(corpusB, count: 400)
+        let follower = try Strata.spawn(job(corpusB, outB), log: tmp.appendingPathComponent("jobB.log"))
         processes.append(follower)
-        // Some chunks finish on w1; the one leased to w2 keeps the job open for the heartbeat timeout.
-        let journal = data.appendingPathComponent("jobs")
-        XCTAssertTrue(Strata.waitFor(20) { doneLines(journal) >= 3 }, "chunks complete on w1")
-        // kill -9 the coordinator mid-job (and the follower), then the frozen worker.
+        let sawProgress = Strata.waitFor(60) { doneLines(jobs, job: outB.path) >= 3 }
+        kill(w1.processIdentifier, SIGSTOP)
+        XCTAssertTrue(sawProgress, "job B made progress")
         kill(coord.processIdentifier, SIGKILL); coord.waitUntilExit()
         kill(follower.processIdentifier, SIGKILL); follower.waitUntilExit()
-        kill(w2.processIdentifier, SIGKILL); w2.waitUntilExit()
-        let doneBefore = doneLines(journal)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("embeddings.npy").path), "the job was not finished when the coordinator died")
-        XCTAssertLessThan(doneBefore, 30)
+        let doneBefore = doneLines(jobs, job: outB.path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: outB.appendingPathComponent("embeddings.npy").path), "job B was unfinished when the coordinator died")
+        XCTAssertLessThan(doneBefore, 40)
 
-        // Restart on the same endpoint: it resumes from its journal; w1 re-registers by itself.
+        // Restart on the same endpoint: it resumes from its journal; w1 wakes and re-registers by itself.
         coord = try Strata.spawn(["coordinator", "--bind", endpoint, "--data-dir", data.path], log: tmp.appendingPathComponent("coord2.log"))
         processes.append(coord)
-        let (status, _, err) = try Strata.run(jobArgs, timeout: 60)
-        XCTAssertEqual(status, 0, err)
+        kill(w1.processIdentifier, SIGCONT)
+        let (sb, _, eb) = try Strata.run(job(corpusB, outB), timeout: 120)
+        XCTAssertEqual(sb, 0, eb)
         let log2 = try String(contentsOf: tmp.appendingPathComponent("coord2.log"), encoding: .utf8)
-        XCTAssertTrue(log2.contains("resumed from its journal, \(doneBefore)/30 chunks done"), log2)
-
-        // Output: byte-identical to single-process `strata embed`, ids in order, checksums right.
-        let single = tmp.appendingPathComponent("single.npy")
-        let (s1, _, e1) = try Strata.run(["embed", "--model", de, "--input", corpus.path, "--output", single.path])
-        XCTAssertEqual(s1, 0, e1)
-        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("embeddings.npy")), try Data(contentsOf: single))
-        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("ids.txt"), encoding: .utf8), try CorpusReader.read(corpus.path).map { $0.id + "\n" }.joined())
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("manifest.json"))) as! [String: Any]
-        XCTAssertEqual(manifest["rows"] as? Int, 300)
-        XCTAssertEqual((manifest["shards"] as? [Any])?.count, 30)
-        let emb = try Data(contentsOf: out.appendingPathComponent("embeddings.npy"))
-        XCTAssertEqual((manifest["embeddings"] as? [String: Any])?["crc32"] as? String, String(format: "%08x", emb.withUnsafeBytes { CRC32.checksum($0) }))
-        // Every chunk journaled exactly once across both coordinator lives.
-        XCTAssertEqual(doneLines(journal), 30)
+        XCTAssertTrue(log2.contains("resumed from its journal, \(doneBefore)/40 chunks done"), log2)
+        try checkOutput(corpusB, outB, rows: 400)
+        XCTAssertEqual(doneLines(jobs, job: outB.path), 40, "every chunk journaled exactly once across both coordinator lives")
     }
 }
 
-/// `done` records in every journal under `dir`.
-func doneLines(_ dir: URL) -> Int {
+/// `done` records in the journals under `dir` of the job writing to `job` (its out dir).
+func doneLines(_ dir: URL, job outDir: String) -> Int {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
     return names.reduce(0) { acc, n in
         let text = (try? String(contentsOf: dir.appendingPathComponent("\(n)/journal.log"), encoding: .utf8)) ?? ""
+        guard let spec = text.split(separator: "\n").first, spec.contains("\t\(outDir)\t") else { return acc }
         return acc + text.split(separator: "\n").filter { $0.hasPrefix("done ") }.count
     }
 }

@@ -52,7 +52,7 @@ enum Strata {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try binary())
         p.arguments = args
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let h = try FileHandle(forWritingTo: log)
         p.standardError = h
         p.standardOutput = h

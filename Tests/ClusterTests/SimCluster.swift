@@ -46,8 +46,9 @@ final class SimCluster {
     var nextClientID: UInt64 = 1
     let root: URL
 
-    init(corpus: [Document], shards: Int, replication: Int, ce: Bool = false) {
+    init(corpus: [Document], shards: Int, replication: Int, ce: Bool = false, placementDelay: Double = 0) {
         var cfg = CoordinatorConfig()
+        cfg.placementDelay = placementDelay
         cfg.shardCount = shards; cfg.replication = replication
         cfg.deModel = "/models/de"; cfg.ceModel = ce ? "/models/ce" : nil
         cfg.searchDeadline = 2
@@ -61,8 +62,10 @@ final class SimCluster {
 
     func addWorker(_ name: String) {
         let p = Peer(name)
-        workers[p] = WorkerService(engine: HashEngine(), dataDir: root.appendingPathComponent(name))
-        run([.message(from: p, Envelope(requestID: 1, body: .registerRequest(RegisterRequest(workerID: name, protocolVersion: ProtocolConstants.protocolVersion))), now: now)])
+        let service = workers[p] ?? WorkerService(engine: HashEngine(), dataDir: root.appendingPathComponent(name))
+        workers[p] = service
+        run([.message(from: p, Envelope(requestID: 1, body: .registerRequest(RegisterRequest(workerID: name, protocolVersion: ProtocolConstants.protocolVersion,
+                                                                                             shardsHeld: service.shardsOnDisk()))), now: now)])
     }
 
     /// Processes events until nothing is left in flight.
