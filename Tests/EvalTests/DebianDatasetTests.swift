@@ -76,11 +76,10 @@ final class DebianDatasetTests: XCTestCase {
             }
         }
         XCTAssertEqual(total, 16)
-        let first = try String(contentsOf: dir.appendingPathComponent("train-pairs.jsonl"), encoding: .utf8).split(separator: "\n").first
-        if let first {
-            let obj = try JSONSerialization.jsonObject(with: Data(first.utf8)) as! [String: String]
-            XCTAssertEqual(Set(obj.keys), ["query", "positive"])
-        }
+        let first = try XCTUnwrap(try String(contentsOf: dir.appendingPathComponent("train-pairs.jsonl"), encoding: .utf8)
+            .split(separator: "\n").first, "train-pairs.jsonl is empty")
+        let obj = try JSONSerialization.jsonObject(with: Data(first.utf8)) as! [String: String]
+        XCTAssertEqual(Set(obj.keys), ["query", "positive"])
     }
 
     /// apt keeps its lists lz4-compressed; they are read through apt's own `apt-helper cat-file`.
