@@ -31,6 +31,9 @@ public final class CoordinatorServer {
             router = try context.socket(.router)
         }
         try router.setMaxMessageSize(Int64(ProtocolConstants.maxFrameBytes))
+        // A worker that reconnects (new process, same --id) before its old connection is noticed
+        // dead must be accepted, not refused as a duplicate routing id.
+        try router.setRouterHandover(true)
         try router.bind(bind)
         endpoint = try router.lastEndpoint
         try resumeJobs()

@@ -218,10 +218,16 @@ final class CoordinatorSearchTests: XCTestCase {
         let corpus = makeCorpus(60)
         let sim = SimCluster(corpus: corpus, shards: 2, replication: 1)
         sim.addWorker("w1")
-        let engine = sim.workers[Peer("w1")]!.engine as! HashEngine
-        let calls = engine.embedCalls
-        sim.addWorker("w1") // same id registers again (a reconnect)
+        let first = sim.workers[Peer("w1")]!.engine as! HashEngine
+        XCTAssertGreaterThan(first.embedCalls, 0, "the first session embedded its shards")
+        // A reconnect is a new worker process: a fresh WorkerService and engine over the same data directory.
+        sim.workers[Peer("w1")] = nil
+        sim.addWorker("w1")
+        let second = sim.workers[Peer("w1")]!.engine as! HashEngine
+        XCTAssertFalse(first === second, "the re-registered worker runs a new engine")
         XCTAssertTrue(sim.coordinator.ready)
-        XCTAssertEqual(engine.embedCalls, calls, "shards already on disk with the same ids are not re-embedded")
+        XCTAssertEqual(second.embedCalls, 0, "shards already on disk with the same ids are not re-embedded")
+        guard let r = hits(sim.search("apt kernel", k: 5)) else { return }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "apt kernel", k: 5), "the re-opened stores answer exactly")
     }
 }
