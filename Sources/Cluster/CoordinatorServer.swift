@@ -122,6 +122,9 @@ public final class CoordinatorServer {
         do {
             let docs = try CorpusReader.read(m.corpusPath)
             guard !docs.isEmpty else { return fail(.invalidArgument, "\(m.corpusPath): the corpus is empty") }
+            do { try Coordinator.checkChunkFrames(texts: docs.map(\.text), chunkSize: chunkSize) } catch {
+                return fail(.invalidArgument, "\(m.corpusPath): \(error)")
+            }
             try FileManager.default.createDirectory(atPath: m.outDir + "/chunks", withIntermediateDirectories: true)
             let spec = JobJournal.Spec(jobID: id, corpusPath: m.corpusPath, model: m.model, outDir: m.outDir, chunkSize: chunkSize,
                                        docCount: docs.count, chunkCount: (docs.count + chunkSize - 1) / chunkSize)
