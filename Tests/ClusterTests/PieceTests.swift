@@ -93,6 +93,21 @@ final class PieceTests: XCTestCase {
         XCTAssertThrowsError(try VectorStore(directory: dir, name: "absent")) { XCTAssertTrue("\($0)".contains("absent.vec"), "\($0)") }
     }
 
+    func testSecretKeyFilesArePrivate() throws {
+        let dir = tempDir(); defer { try? FileManager.default.removeItem(at: dir) }
+        for _ in 0..<2 {  // a second generation replaces the files, still private
+            try CurveKeys.generate(into: dir)
+            for (name, mode) in [("server.key", 0o600), ("client.key", 0o600), ("server.pub", 0o644), ("authorized_clients", 0o644)] {
+                let attrs = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)
+                XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue ?? -1, mode & ~Int(umaskValue()), name)
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(),
+                       ["authorized_clients", "client.key", "client.pub", "server.key", "server.pub"], "no temporary file left")
+    }
+
+    func umaskValue() -> mode_t { let m = umask(0o022); umask(m); return m }
+
     func testCRC32KnownValue() {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926) // the standard check value
     }
