@@ -8,7 +8,8 @@ Writes one line per (query, relevant document) of qrels/<split>.tsv (score > 0):
 are "title text" joined with a space as BEIR's dense retrieval does. With embeddings (e.g. from
 `strata embed --output x.npy`, ids one per line in the same order) it adds "negatives": the top-ranked documents by
 inner product that are not relevant to the query, after skipping the first --skip of them (hard negatives mined by a DE);
---random-negatives N adds N random non-relevant documents instead.
+--random-negatives N adds N random non-relevant documents instead. --teacher CE_DIR adds the cross encoder's logits
+for [positive] + negatives as "scores" (for --loss margin-mse / kl), computed with `strata score`.
 """
 import argparse, json, os, sys
 import numpy as np
@@ -37,6 +38,8 @@ def main():
     ap.add_argument("--skip", type=int, default=0)
     ap.add_argument("--random-negatives", type=int, default=0, help="add N random non-relevant documents (seeded)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--teacher", help="cross-encoder dir: add its logits as \"scores\" (distillation), via --strata score")
+    ap.add_argument("--strata", default="strata", help="the strata binary (for --teacher)")
     a = ap.parse_args()
     corpus = read_jsonl(os.path.join(a.data, "corpus.jsonl"))
     queries = read_jsonl(os.path.join(a.data, "queries.jsonl"))
@@ -66,25 +69,42 @@ def main():
             mined[qid] = negs
     all_ids = sorted(corpus)
     rs = np.random.RandomState(a.seed)
-    n = 0
-    with open(a.out, "w", encoding="utf-8") as f:
-        for qid, rel in qrels.items():
-            if qid not in queries:
-                print(f"warning: query {qid} of qrels is not in queries.jsonl", file=sys.stderr)
+    rows = []
+    for qid, rel in qrels.items():
+        if qid not in queries:
+            print(f"warning: query {qid} of qrels is not in queries.jsonl", file=sys.stderr)
+            continue
+        for did in rel:
+            if did not in corpus:
+                print(f"warning: document {did} of qrels is not in corpus.jsonl", file=sys.stderr)
                 continue
-            for did in rel:
-                if did not in corpus:
-                    print(f"warning: document {did} of qrels is not in corpus.jsonl", file=sys.stderr)
-                    continue
-                o = {"query": queries[qid]["text"], "positive": text(corpus[did])}
-                if qid in mined:
-                    o["negatives"] = [text(corpus[d]) for d in mined[qid]]
-                elif a.random_negatives:
-                    picks = [all_ids[i] for i in rs.choice(len(all_ids), a.random_negatives + len(rel), replace=False)]
-                    o["negatives"] = [text(corpus[d]) for d in picks if d not in rel][:a.random_negatives]
-                f.write(json.dumps(o, ensure_ascii=False) + "\n")
-                n += 1
-    print(f"wrote {n} examples to {a.out}", file=sys.stderr)
+            o = {"query": queries[qid]["text"], "positive": text(corpus[did])}
+            if qid in mined:
+                o["negatives"] = [text(corpus[d]) for d in mined[qid]]
+            elif a.random_negatives:
+                picks = [all_ids[i] for i in rs.choice(len(all_ids), a.random_negatives + len(rel), replace=False)]
+                o["negatives"] = [text(corpus[d]) for d in picks if d not in rel][:a.random_negatives]
+            rows.append(o)
+    if a.teacher:
+        import subprocess, tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            pairs = os.path.join(tmp, "pairs.jsonl"); scores = os.path.join(tmp, "scores.txt")
+            with open(pairs, "w", encoding="utf-8") as g:
+                for o in rows:
+                    for c in [o["positive"]] + o.get("negatives", []):
+                        g.write(json.dumps({"query": o["query"], "passage": c}, ensure_ascii=False) + "\n")
+            subprocess.run([a.strata, "score", "--model", a.teacher, "--input", pairs, "--output", scores], check=True)
+            vals = [float(x) for x in open(scores, encoding="utf-8").read().split()]
+        k = 0
+        for o in rows:
+            c = 1 + len(o.get("negatives", []))
+            o["scores"] = vals[k:k + c]
+            k += c
+        assert k == len(vals), f"{len(vals)} scores for {k} pairs"
+    with open(a.out, "w", encoding="utf-8") as f:
+        for o in rows:
+            f.write(json.dumps(o, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows)} examples to {a.out}", file=sys.stderr)
 
 if __name__ == "__main__":
     main()

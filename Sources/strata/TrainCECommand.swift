@@ -1,4 +1,5 @@
 import Foundation
+import Eval
 import Model
 import Train
 
@@ -10,6 +11,8 @@ enum TrainCECommand: Subcommand {
     usage: strata train-ce --init DIR --train FILE --out DIR [--layers K] [--epochs 1] [--batch 16] [--lr 2e-5]
                            [--max-steps N] [--seed 42] [--loss bce|margin-mse|kl] [--negatives 1] [--max-length 128]
                            [--accumulation 1] [--warmup 0.1] [--weight-decay 0.01] [--checkpoint-every 100] [--threads N]
+                           [--eval-data BEIR_DIR --eval-de DE_DIR [--eval-split dev] [--eval-top 10]
+                            [--eval-max-corpus 2000] [--eval-max-queries 200]]
 
       --init DIR     any BERT checkpoint: a cross encoder (its head is kept) or a BertModel / sentence-transformers
                      DE (a pooler is kept when it has one; the classifier starts N(0, 0.02))
@@ -19,11 +22,15 @@ enum TrainCECommand: Subcommand {
                      "scores" (teacher logits for positive + negatives) for --loss margin-mse / kl
       --out DIR      transformers BertForSequenceClassification directory (sentence-transformers CrossEncoder loads
                      it); a killed run resumes from DIR/checkpoint when started again with the same flags
+      --eval-data DIR  after every checkpoint and at the end: the DE --eval-de retrieves from this BEIR dataset's
+                     --eval-split (subsampled; judged documents kept), the CE re-ranks the top --eval-top;
+                     nDCG@10, MRR@10, Hits@10 of the first stage and after re-ranking on stderr
     Progress (step, loss, examples/s, ETA) goes to stderr.
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: InfuseCommand.commonOptions.union(["init", "layers"]))
+        let a = try Arguments(args, command: name, options: InfuseCommand.commonOptions.union([
+            "init", "layers", "eval-data", "eval-de", "eval-split", "eval-top", "eval-max-corpus", "eval-max-queries"]))
         try applyThreads(a)
         let initDir = try ModelLocator.resolve(try a.required("init"))
         let options = try InfuseCommand.trainOptions(a, defaultObjective: .bce)
@@ -34,6 +41,20 @@ enum TrainCECommand: Subcommand {
         note("\(examples.count) training examples, \(withNegatives) with negatives")
         if options.objective == .bce && withNegatives == 0 {
             throw CLIError("\(a.string("train")!): no example has a negative; BCE needs (query, negative) pairs")
+        }
+        var firstStage: (ds: BEIRDataset, run: Run, top: Int)? = nil
+        if let d = a.string("eval-data") {
+            guard let de = a.string("eval-de") else { throw CLIError("--eval-data needs --eval-de DE_DIR (the first stage)", usage: true) }
+            let ds = try loadDataset(d, split: a.string("eval-split") ?? "dev",
+                                     maxCorpus: try a.int("eval-max-corpus", default: 2000, min: 1),
+                                     maxQueries: try a.int("eval-max-queries", default: 200, min: 1))
+            let top = try a.int("eval-top", default: 10, min: 1, max: 1000)!
+            let deModel = try loadEvalModel(de)
+            let qv = try deModel.embed(ds.queries.map(\.text), layer: nil)
+            let dv = try embedInBatches(ds.corpus.map(\.embeddingText), label: "dev corpus") { [try deModel.embed($0, layer: nil)] }[0]
+            let run = Retrieval.search(queryIds: ds.queries.map(\.id), queryVectors: qv, docIds: ds.corpus.map(\.id), docVectors: dv, k: max(top, 10))
+            note("dev first stage (\(deModel.name)): " + metricsLine(evaluate(run: run, qrels: ds.qrels, cutoffs: [10])))
+            firstStage = (ds, run, top)
         }
         var source = try BertWeights.load(directory: initDir)
         let (tok, _) = try InfuseCommand.makeTokenizer(initDir, a)
@@ -66,7 +87,23 @@ enum TrainCECommand: Subcommand {
                                        checkpointEvery: try a.int("checkpoint-every", default: 100, min: 0)!,
                                        template: template, extraPooler: nil)
         let t0 = Date()
-        try runSession(trainer, settings: settings, logEvery: try a.int("log-every", default: 10, min: 1)!, log: note)
+        let rerankEval = { (dir: URL) throws -> String in
+            guard let f = firstStage else { return "" }
+            let ce = try loadEvalModel(dir.path)
+            let queries = Dictionary(uniqueKeysWithValues: f.ds.queries.map { ($0.id, $0.text) })
+            let docs = Dictionary(uniqueKeysWithValues: f.ds.corpus.map { ($0.id, $0.embeddingText) })
+            let rr = try Retrieval.rerank(run: f.run, queries: queries, documents: docs, top: f.top, batch: 256) { try ce.score($0) }
+            return metricsLine(evaluate(run: rr, qrels: f.ds.qrels, cutoffs: [10])) + "  (re-ranking the top \(f.top))"
+        }
+        let hook: ((URL) throws -> Void)? = firstStage == nil ? nil : { dir in note("dev eval at step \(trainer.state.step): " + (try rerankEval(dir))) }
+        try runSession(trainer, settings: settings, logEvery: try a.int("log-every", default: 10, min: 1)!, log: note,
+                       afterCheckpoint: hook)
         note("training took \(formatDuration(Date().timeIntervalSince(t0)))")
+        if firstStage != nil { note("dev eval of \(out.path): " + (try rerankEval(out))) }
+    }
+
+    /// "nDCG@10 x  MRR@10 y  Hits@10 z" from an evaluation at cutoff 10.
+    static func metricsLine(_ e: Evaluation) -> String {
+        ["nDCG@10", "MRR@10", "Hits@10"].map { "\($0) " + String(format: "%.4f", e.mean[$0] ?? .nan) }.joined(separator: "  ")
     }
 }

@@ -121,4 +121,25 @@ final class CheckpointTests: XCTestCase {
             XCTAssertTrue(String(describing: $0).contains("different training options"))
         }
     }
+
+    func testInfusionVariantsAndErrors() throws {
+        let (dir, m) = try makeTinyCE()
+        let src = try BertWeights.load(directory: dir)
+        let word = { (x: TrainableBert) in Array(UnsafeBufferPointer(start: x.param("embeddings.word_embeddings.weight"), count: 64)) }
+        let random = try buildInfusedDualEncoder(source: src, layers: 2, copy: 1, initFrom: .random, seed: 5)
+        XCTAssertNotEqual(word(random), word(m), "random init copies nothing")
+        XCTAssertFalse(random.shape.hasClassifier)
+        let three = try buildInfusedDualEncoder(source: src, layers: 3, copy: 2, initFrom: .ce, seed: 5)
+        XCTAssertEqual(three.shape.layers, 3)
+        XCTAssertEqual(word(three), word(m))
+        XCTAssertThrowsError(try buildInfusedDualEncoder(source: src, layers: 2, copy: 3, initFrom: .ce, seed: 5)) {
+            XCTAssertTrue(String(describing: $0).contains("--copy 3 must be between 0 and --layers 2"))
+        }
+        XCTAssertThrowsError(try buildInfusedDualEncoder(source: src, layers: 4, copy: 3, initFrom: .ce, seed: 5)) {
+            XCTAssertTrue(String(describing: $0).contains("only 2 layers"))
+        }
+        let a = try buildInfusedDualEncoder(source: src, layers: 2, copy: 1, initFrom: .ce, seed: 9)
+        let b = try buildInfusedDualEncoder(source: src, layers: 2, copy: 1, initFrom: .ce, seed: 9)
+        XCTAssertEqual(a.parameterArray, b.parameterArray, "same seed, same fresh layers")
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Train
 
@@ -32,6 +33,25 @@ final class LayerGradientTests: XCTestCase {
         var dx = [Float](repeating: 0, count: 64)
         geluBackward(dx: &dx, dout: w, x: x, n: 64)
         checkGradient("gelu", x: x, analytic: dx, h: 1e-3) { probe(fwd($0), w) }
+    }
+
+    /// Large inputs take the 16-lane, multi-core path: compared with libm erf/exp in Double (1e-6 absolute).
+    func testGELULargeInputsMatchLibm() {
+        let n = 40_003
+        let x = randomFloats(n, seed: 50, scale: 6), g = randomFloats(n, seed: 51)
+        var out = [Float](repeating: 0, count: n), dx = [Float](repeating: 0.5, count: n)
+        geluForward(out: &out, x: x, n: n)
+        geluBackward(dx: &dx, dout: g, x: x, n: n)
+        var worstF = 0.0, worstB = 0.0
+        for i in 0..<n {
+            let v = Double(x[i])
+            let f = 0.5 * v * (1 + erf(v / 2.0.squareRoot()))
+            let d = 0.5 * (1 + erf(v / 2.0.squareRoot())) + v * exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
+            worstF = max(worstF, abs(Double(out[i]) - f))
+            worstB = max(worstB, abs(Double(dx[i]) - (0.5 + d * Double(g[i]))))
+        }
+        XCTAssertLessThan(worstF, 1e-5, "forward")
+        XCTAssertLessThan(worstB, 1e-5, "backward")
     }
 
     func testLinearFastMatchesNaiveAndFiniteDifferences() {
@@ -89,9 +109,9 @@ final class LayerGradientTests: XCTestCase {
         }
         var ctx = [Float](repeating: 0, count: n * hidden), probs = [Float](repeating: 0, count: att)
         attentionForward(ctx: &ctx, probs: &probs, dropped: nil, qkv: qkv, lengths: lengths, dropMask: nil, hidden: hidden, heads: heads)
-        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: seq * seq)
+        var dqkv = [Float](repeating: 0, count: qkv.count)
         attentionBackward(dqkv: &dqkv, dctx: w, qkv: qkv, probs: probs, dropped: nil, dropMask: nil, lengths: lengths,
-                          scratch: &scratch, hidden: hidden, heads: heads)
+                          hidden: hidden, heads: heads)
         // padded layout for the naive twin
         let offs = tokenOffsets(lengths: lengths)
         var pq = [Float](repeating: 0, count: lengths.count * seq * 3 * hidden), pw = [Float](repeating: 0, count: lengths.count * seq * hidden)
@@ -115,6 +135,31 @@ final class LayerGradientTests: XCTestCase {
         checkGradient("attention dqkv", x: qkv, analytic: dqkv, h: 1e-3) { probe(fwd($0), w) }
     }
 
+    /// A batch big enough for the multi-core path gives exactly what each sequence gives alone (inline path).
+    func testAttentionParallelPathEqualsPerSequence() {
+        let lengths = [128, 100, 128, 90, 128], hidden = 64, heads = 4
+        let n = lengths.reduce(0, +), att = attentionOffsets(lengths: lengths, heads: heads).total
+        let qkv = randomFloats(n * 3 * hidden, seed: 60), w = randomFloats(n * hidden, seed: 61)
+        var ctx = [Float](repeating: 0, count: n * hidden), probs = [Float](repeating: 0, count: att)
+        attentionForward(ctx: &ctx, probs: &probs, dropped: nil, qkv: qkv, lengths: lengths, dropMask: nil, hidden: hidden, heads: heads)
+        var dq = [Float](repeating: 0, count: qkv.count)
+        attentionBackward(dqkv: &dq, dctx: w, qkv: qkv, probs: probs, dropped: nil, dropMask: nil, lengths: lengths, hidden: hidden, heads: heads)
+        var oneCtx = [Float](), oneDq = [Float]()
+        var t = 0
+        for l in lengths {
+            let q = Array(qkv[(t * 3 * hidden)..<((t + l) * 3 * hidden)]), g = Array(w[(t * hidden)..<((t + l) * hidden)])
+            var c = [Float](repeating: 0, count: l * hidden), p = [Float](repeating: 0, count: heads * l * l)
+            attentionForward(ctx: &c, probs: &p, dropped: nil, qkv: q, lengths: [l], dropMask: nil, hidden: hidden, heads: heads)
+            var d = [Float](repeating: 0, count: q.count)
+            attentionBackward(dqkv: &d, dctx: g, qkv: q, probs: p, dropped: nil, dropMask: nil, lengths: [l], hidden: hidden, heads: heads)
+            oneCtx += c; oneDq += d
+            t += l
+        }
+        // equal up to BLAS threading's rounding
+        assertClose(ctx, oneCtx, atol: 1e-6, rtol: 1e-6, "parallel ctx")
+        assertClose(dq, oneDq, atol: 1e-6, rtol: 1e-6, "parallel dqkv")
+    }
+
     /// With a fixed dropout mask the attention backward matches finite differences too.
     func testAttentionDropoutBackward() {
         let lengths = [3, 4], hidden = 4, heads = 2
@@ -130,9 +175,9 @@ final class LayerGradientTests: XCTestCase {
             return (ctx, p, d)
         }
         let r = run(qkv)
-        var dq = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: 16)
+        var dq = [Float](repeating: 0, count: qkv.count)
         attentionBackward(dqkv: &dq, dctx: w, qkv: qkv, probs: r.probs, dropped: r.dropped, dropMask: mask,
-                          lengths: lengths, scratch: &scratch, hidden: hidden, heads: heads)
+                          lengths: lengths, hidden: hidden, heads: heads)
         checkGradient("attention+dropout", x: qkv, analytic: dq, h: 1e-3) { probe(run($0).ctx, w) }
     }
 

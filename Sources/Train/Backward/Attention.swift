@@ -31,7 +31,10 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
-    for (b, len) in lengths.enumerated() {
+    // sequences spread over the cores, each making single-threaded BLAS calls (disjoint outputs: deterministic)
+    forEachSequenceRange(lengths, hidden: hidden) { range in
+    for b in range {
+        let len = lengths[b]
         for h in 0..<heads {
             let q = qkv + toks[b] * h3 + h * d, k = q + hidden, v = q + 2 * hidden
             let po = pOffs[b] + h * len * len
@@ -39,7 +42,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
             // scores [len, len] = scale * q_h k_h^T
             trainGemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale,
                       a: q, lda: h3, b: k, ldb: h3, beta: 0, c: p, ldc: len)
-            for i in 0..<len { softmaxRow(p + i * len, len) }
+            softmaxRows(p, rows: len, cols: len, ld: len, scale: 1)   // Kernels' 16-lane softmax
             var use = UnsafePointer(p)
             if let dropMask, let dropped {
                 let pd = dropped + po, m = dropMask + po
@@ -50,17 +53,23 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
                       a: use, lda: len, b: v, ldb: h3, beta: 0, c: ctx + toks[b] * hidden + h * d, ldc: hidden)
         }
     }
+    }
 }
 
-/// Backward of `attentionForward`. ACCUMULATES into dqkv [N, 3H]. `scratch` holds max(len)^2 floats.
+/// Backward of `attentionForward`. ACCUMULATES into dqkv [N, 3H] (each sequence's rows only).
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                               dropped: UnsafePointer<Float>?, dropMask: UnsafePointer<Float>?,
-                              lengths: [Int], scratch: UnsafeMutablePointer<Float>, hidden: Int, heads: Int) {
+                              lengths: [Int], hidden: Int, heads: Int) {
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
-    for (b, len) in lengths.enumerated() {
+    let maxLen = lengths.max() ?? 0
+    forEachSequenceRange(lengths, hidden: hidden) { range in
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxLen * maxLen))   // dP / dS [len, len]
+    defer { scratch.deallocate() }
+    for b in range {
+        let len = lengths[b]
         let dctxB = dctx + toks[b] * hidden
         for h in 0..<heads {
             let off = toks[b] * h3 + h * d
@@ -95,17 +104,16 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
                       a: dp, lda: len, b: q, ldb: h3, beta: 1, c: dk, ldc: h3)
         }
     }
+    }
 }
 
-/// In-place numerically stable softmax of r[0..<n].
-@inline(__always)
-func softmaxRow(_ r: UnsafeMutablePointer<Float>, _ n: Int) {
-    var mx = -Float.infinity
-    for j in 0..<n where r[j] > mx { mx = r[j] }
-    var sum: Float = 0
-    for j in 0..<n { let e = fastExp(r[j] - mx); r[j] = e; sum += e }
-    let inv = 1 / sum
-    for j in 0..<n { r[j] *= inv }
+/// Runs `body` over ranges of sequence indices: spread over the cores with single-threaded BLAS when the
+/// attention work is large (switching OpenBLAS's thread count costs milliseconds), else inline.
+func forEachSequenceRange(_ lengths: [Int], hidden: Int, _ body: (Range<Int>) -> Void) {
+    let work = lengths.reduce(0) { $0 + $1 * $1 } * hidden * 4   // ~ FLOPs of scores + context
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    if lengths.count < 2 || cores < 2 || work < 1 << 24 { body(0..<lengths.count); return }
+    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: cores, body) }
 }
 
 /// Naive twin of `attentionForward` without dropout, on a PADDED layout with an explicit key mask

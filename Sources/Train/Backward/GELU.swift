@@ -1,14 +1,22 @@
 // Exact (erf) GELU, as BERT's hidden_act "gelu": y = 0.5 x (1 + erf(x / sqrt 2)).
-// Elementwise over N values; erf and exp are Kernels' vectorisable fastErf / fastExp (|error| < 2e-7).
+// Elementwise over N values, spread over the cores; erf and exp are Kernels' 16-lane fastErf / fastExp
+// (|error| < 2e-7), the forward is Kernels.geluInPlace.
 
+import Foundation
 import Kernels
+
+/// Below this many values the scalar loop is used (the 16-lane path pays off on big tensors only).
+let smallGELU = 1 << 14
 
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.
 public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
-    let invSqrt2: Float = 0.70710678118654752
-    for i in 0..<n {
-        let v = x[i]
-        out[i] = 0.5 * v * (1 + fastErf(v * invSqrt2))
+    if n < smallGELU {
+        for i in 0..<n { out[i] = 0.5 * x[i] * (1 + fastErf(x[i] * 0.70710678118654752)) }
+        return
+    }
+    out.update(from: x, count: n)
+    parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
+        geluInPlace(out + r.lowerBound, count: r.count)
     }
 }
 
@@ -18,10 +26,25 @@ public func geluBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Fl
                          x: UnsafePointer<Float>, n: Int) {
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.39894228040143268
-    for i in 0..<n {
-        let v = x[i]
-        let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
-        let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
-        dx[i] += (cdf + v * pdf) * dout[i]
+    parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
+        let w = n < smallGELU ? Int.max / 2 : F16x.scalarCount   // small inputs: scalar loop only
+        var i = r.lowerBound
+        let rx = UnsafeRawPointer(x), rd = UnsafeRawPointer(dout), rg = UnsafeMutableRawPointer(dx)
+        while i + w <= r.upperBound {
+            let v = rx.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
+            let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
+            let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
+            let g = rg.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
+                + (cdf + v * pdf) * rd.loadUnaligned(fromByteOffset: i * 4, as: F16x.self)
+            rg.storeBytes(of: g, toByteOffset: i * 4, as: F16x.self)
+            i += w
+        }
+        while i < r.upperBound {
+            let v = x[i]
+            let cdf = 0.5 * (1 + fastErf(v * invSqrt2))
+            let pdf = fastExp(-0.5 * v * v) * invSqrt2Pi
+            dx[i] += (cdf + v * pdf) * dout[i]
+            i += 1
+        }
     }
 }

@@ -20,7 +20,7 @@ public final class TrainableBert {
     let head = HeadCache()
     // backward scratch
     let gA = FloatBuffer(), gB = FloatBuffer(), gI1 = FloatBuffer(), gI2 = FloatBuffer()
-    let gQKV = FloatBuffer(), gScratch = FloatBuffer(), gHidden = FloatBuffer()
+    let gQKV = FloatBuffer(), gHidden = FloatBuffer()
     var batch = PackedBatch()
     var trained = false
 
@@ -211,12 +211,11 @@ public final class TrainableBert {
                        dbias: grad(p + "attention.output.dense.bias"), dout: dR1, x: c.ctx.pointer,
                        weight: param(p + "attention.output.dense.weight"), n: n, inFeatures: h, outFeatures: h)
         let dQKV = gQKV.zeroed(3 * nh)
-        let maxLen = b.lengths.max() ?? 0
         let dropAtt = trained && attentionDropout > 0
         attentionBackward(dqkv: dQKV, dctx: dCtx, qkv: c.qkv.pointer, probs: c.probs.pointer,
                           dropped: dropAtt ? UnsafePointer(c.dropped.pointer) : nil,
                           dropMask: dropAtt ? UnsafePointer(c.attnMask.pointer) : nil,
-                          lengths: b.lengths, scratch: gScratch.ensure(maxLen * maxLen), hidden: h, heads: s.heads)
+                          lengths: b.lengths, hidden: h, heads: s.heads)
         linearBackward(dx: dx, dweight: grad(p + "attention.self.query.weight"), dbias: grad(p + "attention.self.query.bias"),
                        dout: dQKV, x: x, weight: param(p + "attention.self.query.weight"),
                        n: n, inFeatures: h, outFeatures: 3 * h)
