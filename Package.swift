@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Train", dependencies: ["Model", "Kernels", "Tokenizer"]),
         .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
         .target(name: "Wire", dependencies: ["CStrataProto", "CProtobufC"]),
-        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index"]),
+        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index", "Kernels"]),
 
         // MARK: tools
         .executableTarget(name: "strata",
@@ -38,11 +38,11 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IndexTests", dependencies: ["Index"]),
-        .testTarget(name: "EvalTests", dependencies: ["Eval"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainTests", dependencies: ["Train"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "Model", "Index"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "Tokenizer", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZMQTests", dependencies: ["ZMQ"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model"]),
         .testTarget(name: "CLITests", dependencies: []),
     ]
 )

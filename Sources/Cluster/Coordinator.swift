@@ -134,6 +134,7 @@ public struct Coordinator: Sendable {
                 out.append(.send(to: w, Envelope(requestID: 0, body: .heartbeat(Heartbeat(workerID: "coordinator", sequence: UInt64(now * 1000))))))
             }
         }
+        expireRequests(now, &out)
         for id in searches.keys.sorted() where searches[id]!.deadline <= now { searchDeadline(id, now, &out) }
         for id in jobs.keys.sorted() {
             let late = jobs[id]!.scheduler.expire(now: now)
@@ -145,6 +146,31 @@ public struct Coordinator: Sendable {
             send(w, .dropShardRequest(DropShardRequest(shardID: s)), .dropShard(s), now, &out)
         }
         dispatchChunks(now, &out)
+    }
+
+    /// How long a request of this purpose may stay unanswered (nil: bounded elsewhere, by the
+    /// search deadline or the chunk lease).
+    func timeout(_ p: Purpose) -> Double? {
+        switch p {
+        case .loadModel: return config.loadModelTimeout
+        case .assignShard(let s): return config.assignShardTimeout + config.assignShardTimeoutPerDocument * Double(shardMap.shards[s].range.count)
+        case .dropShard: return config.dropShardTimeout
+        case .embedQuery, .searchShard, .rerank, .chunk: return nil
+        }
+    }
+
+    /// Fails the LoadModel / AssignShard / DropShard requests past their deadline. A serving model
+    /// (DE/CE) whose load timed out is asked for again, so the worker can still become useful.
+    mutating func expireRequests(_ now: Double, _ out: inout [CoordinatorAction]) {
+        for id in outstanding.keys.sorted() {
+            guard let o = outstanding[id], let limit = timeout(o.purpose), now - o.sentAt > limit else { continue }
+            outstanding[id] = nil
+            requestFailed(o, RPCStatus(.deadlineExceeded, "no answer from \(o.worker) within \(limit) s"), now, &out)
+            if case .loadModel(let name) = o.purpose, workers[o.worker] != nil {
+                if name == ProtocolConstants.deModelName, let de = config.deModel { loadModel(o.worker, name, de, now, &out) }
+                if name == ProtocolConstants.ceModelName, let ce = config.ceModel { loadModel(o.worker, name, ce, now, &out) }
+            }
+        }
     }
 
     // MARK: messages
@@ -197,7 +223,7 @@ public struct Coordinator: Sendable {
         case (.embedQuery(let sid), .embedBatchReply(let r)):
             if r.vectors.rows == 1 { queryEmbedded(sid, r.vectors.data, now, &out) } else { requestFailed(o, RPCStatus(.internalError, "embed returned \(r.vectors.rows) rows"), now, &out) }
         case (.searchShard(let sid, let shard), .searchShardReply(let r)) where r.shardID == shard:
-            shardAnswered(sid, shard, r.hits, now, &out)
+            shardAnswered(sid, shard, from, r.hits, now, &out)
         case (.rerank(let sid, let part), .rerankReply(let r)):
             rerankAnswered(o, sid, part, r.scores, now, &out)
         case (.chunk(let job, let chunk), .embedChunkReply(let r)) where r.jobID == job && r.chunkIndex == chunk:
@@ -224,7 +250,13 @@ public struct Coordinator: Sendable {
         case .rerank(let sid, let part):
             sendRerank(sid, part, now, &out)
         case .chunk(let job, let chunk):
-            jobs[job]?.scheduler.release(chunk)
+            jobs[job]?.scheduler.release(chunk, by: o.worker)
+            // A chunk that cannot fit a frame fails the same way on every worker: fail the job
+            // instead of leasing the chunk again and again.
+            if status.code == .resourceExhausted, jobs[job] != nil, jobs[job]!.error.isEmpty {
+                jobs[job]!.error = "chunk \(chunk): \(status.message)"
+                out.append(.log("job \(job) failed: chunk \(chunk): \(status.message)"))
+            }
         }
     }
 }

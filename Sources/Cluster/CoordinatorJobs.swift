@@ -3,7 +3,7 @@ import Wire
 /// Batch-job chunk dispatch and completion.
 extension Coordinator {
     mutating func dispatchChunks(_ now: Double, _ out: inout [CoordinatorAction]) {
-        for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished {
+        for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished && jobs[id]!.error.isEmpty {
             // The serving DE, when the job uses the same directory, is already loaded as "de".
             let model = jobs[id]!.spec.model == config.deModel ? ProtocolConstants.deModelName : jobs[id]!.spec.model
             for w in liveWorkers {
@@ -35,6 +35,25 @@ extension Coordinator {
             out.append(.finishJob(jobID: jobID))
         }
         jobs[jobID] = job
+    }
+
+    /// Bytes an EmbedChunk frame may hold beyond its texts or vectors (envelope, ids, model name).
+    public static let frameMargin = 1 << 20
+
+    /// Checks that every chunk of a job fits one frame (the texts travel in one EmbedChunkRequest):
+    /// throws a ClusterError naming the first chunk over the limit and what to do.
+    public static func checkChunkFrames(texts: [String], chunkSize: Int, limit: Int = ProtocolConstants.maxFrameBytes) throws {
+        var start = 0
+        while start < texts.count {
+            let end = min(texts.count, start + chunkSize)
+            // each text: its bytes, a 1-byte tag and a length varint of up to 5 bytes
+            let bytes = texts[start..<end].reduce(0) { $0 + $1.utf8.count + 6 }
+            if bytes + frameMargin > limit {
+                throw ClusterError("chunk \(start / chunkSize) (documents \(start)..<\(end)) holds \(bytes) bytes of text, over the "
+                                   + "\(limit >> 20) MiB frame limit less \(frameMargin >> 20) MiB: use a smaller --chunk-size")
+            }
+            start = end
+        }
     }
 
     /// Records that a job's output was assembled outside `handle` (resumed complete).

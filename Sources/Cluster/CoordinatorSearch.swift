@@ -80,9 +80,18 @@ extension Coordinator {
 
     func rerankDepth(_ r: SearchRequest) -> Int { r.rerankTop > 0 ? r.rerankTop : max(r.topK, ProtocolConstants.defaultRerankTop) }
 
-    mutating func shardAnswered(_ sid: UInt64, _ shard: Int, _ hits: [Hit], _ now: Double, _ out: inout [CoordinatorAction]) {
+    mutating func shardAnswered(_ sid: UInt64, _ shard: Int, _ from: Peer, _ hits: [Hit], _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid], s.phase == .searching, s.pendingShards.remove(shard) != nil else { return }
-        s.shardHits.append(hits)
+        // A worker's hits are checked before anything indexes the corpus with them: the document
+        // must lie in the shard and carry the corpus's id. Anything else is dropped and logged.
+        let range = shardMap.shards[shard].range
+        let valid = hits.filter { range.contains($0.docIndex) && corpus[$0.docIndex].id == $0.docID }
+        if valid.count != hits.count {
+            let bad = hits.filter { !(range.contains($0.docIndex) && corpus[$0.docIndex].id == $0.docID) }
+            out.append(.log("search \(sid): dropped \(bad.count) invalid hit(s) from \(from) for shard \(shard) (documents \(range)): "
+                            + bad.prefix(3).map { "\($0.docIndex) '\($0.docID)'" }.joined(separator: ", ")))
+        }
+        s.shardHits.append(valid)
         searches[sid] = s
         if s.pendingShards.isEmpty { afterShards(sid, now, &out) }
     }

@@ -1,6 +1,11 @@
 import Foundation
+import Kernels
+import Model
 import Wire
 import ZMQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The coordinator's shell: a ROUTER socket, the clock, and the disk (job journals and output)
 /// around the pure `Coordinator`.
@@ -31,6 +36,9 @@ public final class CoordinatorServer {
             router = try context.socket(.router)
         }
         try router.setMaxMessageSize(Int64(ProtocolConstants.maxFrameBytes))
+        // A worker that reconnects (new process, same --id) before its old connection is noticed
+        // dead must be accepted, not refused as a duplicate routing id.
+        try router.setRouterHandover(true)
         try router.bind(bind)
         endpoint = try router.lastEndpoint
         try resumeJobs()
@@ -119,6 +127,9 @@ public final class CoordinatorServer {
         do {
             let docs = try CorpusReader.read(m.corpusPath)
             guard !docs.isEmpty else { return fail(.invalidArgument, "\(m.corpusPath): the corpus is empty") }
+            do { try Coordinator.checkChunkFrames(texts: docs.map(\.text), chunkSize: chunkSize) } catch {
+                return fail(.invalidArgument, "\(m.corpusPath): \(error)")
+            }
             try FileManager.default.createDirectory(atPath: m.outDir + "/chunks", withIntermediateDirectories: true)
             let spec = JobJournal.Spec(jobID: id, corpusPath: m.corpusPath, model: m.model, outDir: m.outDir, chunkSize: chunkSize,
                                        docCount: docs.count, chunkCount: (docs.count + chunkSize - 1) / chunkSize)
@@ -134,37 +145,57 @@ public final class CoordinatorServer {
 
     func persistChunk(_ jobID: String, _ chunk: Int, _ v: Vectors) throws {
         guard let job = state.jobs[jobID] else { return }
-        let data = NPY.encode(v)
+        let data = NumpyFile.encode(Matrix(rows: v.rows, cols: v.dimension, data: v.data))
         try VectorStore.writeDurably(data, to: Self.chunkURL(job.spec.outDir, chunk))
         let crc = data.withUnsafeBytes { CRC32.checksum($0) }
         try JobJournal.append(JobJournal.doneLine(chunk: chunk, rows: v.rows, crc: crc), to: journalURL(jobID))
     }
 
-    /// Concatenates the chunks into embeddings.npy, writes ids.txt and manifest.json, journals `finished`.
+    /// Streams the chunks into embeddings.npy (header first, then one chunk at a time through a
+    /// FileHandle: memory holds one chunk, not the output), writes ids.txt and manifest.json,
+    /// journals `finished`.
     func finishJob(_ jobID: String) throws {
         guard let job = state.jobs[jobID] else { return }
         let docs = try CorpusReader.read(job.spec.corpusPath)
-        var rows = 0, dim = 0
-        var body = Data()
-        var shards: [[String: Any]] = []
-        for c in 0..<job.spec.chunkCount {
-            let url = Self.chunkURL(job.spec.outDir, c)
-            let raw = try Data(contentsOf: url)
-            let v = try NPY.decode(raw)
-            rows += v.rows; dim = v.dimension
-            v.data.withUnsafeBytes { body.append(contentsOf: $0) }
-            shards.append(["file": "chunks/" + url.lastPathComponent, "rows": v.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
-        }
-        guard rows == docs.count else { throw ClusterError("output has \(rows) rows for \(docs.count) documents") }
-        var all = NPY.header(rows: rows, cols: dim); all.append(body)
         let out = URL(fileURLWithPath: job.spec.outDir)
-        try VectorStore.writeDurably(all, to: out.appendingPathComponent("embeddings.npy"))
+        let chunk0 = Self.chunkURL(job.spec.outDir, 0)
+        let dim = try NumpyFile.decode(try Data(contentsOf: chunk0), name: chunk0.path).cols
+        let final = out.appendingPathComponent("embeddings.npy"), tmp = final.appendingPathExtension("tmp")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else { throw ClusterError("\(tmp.path): cannot create (errno \(errno))") }
+        var rows = 0
+        var shards: [[String: Any]] = []
+        var crc: UInt32 = 0
+        do {
+            let h = try FileHandle(forWritingTo: tmp)
+            defer { try? h.close() }
+            let header = NumpyFile.header(rows: docs.count, cols: dim)
+            try h.write(contentsOf: header)
+            crc = header.withUnsafeBytes { CRC32.checksum($0) }
+            for c in 0..<job.spec.chunkCount {
+                let url = Self.chunkURL(job.spec.outDir, c)
+                let raw = try Data(contentsOf: url)
+                let m = try NumpyFile.decode(raw, name: url.path)
+                guard m.cols == dim else { throw ClusterError("\(url.path): \(m.cols) columns, chunk 0 has \(dim)") }
+                guard m.rows == job.range(c).count else { throw ClusterError("\(url.path): \(m.rows) rows for \(job.range(c).count) documents") }
+                rows += m.rows
+                let body = m.data.withUnsafeBytes { Data($0) }
+                try h.write(contentsOf: body)
+                crc = body.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
+                shards.append(["file": "chunks/" + url.lastPathComponent, "rows": m.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
+            }
+            guard rows == docs.count else { throw ClusterError("output has \(rows) rows for \(docs.count) documents") }
+            try h.synchronize()
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+        if rename(tmp.path, final.path) != 0 { throw ClusterError("\(final.path): rename failed (errno \(errno))") }
         let ids = Data(docs.map { $0.id + "\n" }.joined().utf8)
         try VectorStore.writeDurably(ids, to: out.appendingPathComponent("ids.txt"))
         let manifest: [String: Any] = [
             "job_id": jobID, "corpus": job.spec.corpusPath, "model": job.spec.model, "rows": rows, "dimension": dim,
             "chunk_size": job.spec.chunkSize, "shards": shards,
-            "embeddings": ["file": "embeddings.npy", "crc32": String(format: "%08x", all.withUnsafeBytes { CRC32.checksum($0) })],
+            "embeddings": ["file": "embeddings.npy", "crc32": String(format: "%08x", crc)],
             "ids": ["file": "ids.txt", "crc32": String(format: "%08x", ids.withUnsafeBytes { CRC32.checksum($0) })],
         ]
         try VectorStore.writeDurably(try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys]),

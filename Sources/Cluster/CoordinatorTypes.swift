@@ -31,6 +31,11 @@ public struct CoordinatorConfig: Sendable {
     public var ceModel: String?
     public var searchDeadline = ProtocolConstants.searchDeadline
     public var chunkLease = ProtocolConstants.chunkLease
+    /// Deadlines of LoadModel, AssignShard (base + per document) and DropShard requests, seconds.
+    public var loadModelTimeout = ProtocolConstants.loadModelTimeout
+    public var assignShardTimeout = ProtocolConstants.assignShardTimeout
+    public var assignShardTimeoutPerDocument = ProtocolConstants.assignShardTimeoutPerDocument
+    public var dropShardTimeout = ProtocolConstants.dropShardTimeout
     /// Seconds after the first worker registers before shards are placed, so that workers starting
     /// together share the corpus instead of the first one embedding it all (0 = place at once).
     public var placementDelay = 0.0

@@ -1,5 +1,8 @@
 import Foundation
 import ZMQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// CURVE key files (`strata keys gen --out DIR` writes them; each file holds one Z85 key):
 /// server.pub, server.key (the coordinator), client.pub, client.key (workers and clients),
@@ -17,8 +20,17 @@ public struct CurveKeys: Sendable {
         let s = try Curve.keypair(), c = try Curve.keypair()
         func put(_ name: String, _ v: String, secret: Bool) throws {
             let url = dir.appendingPathComponent(name)
-            try (v + "\n").write(to: url, atomically: true, encoding: .utf8)
-            if secret { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path) }
+            // A fresh temporary file created with its final mode (0600 for secrets: never readable
+            // by others, not even briefly), written, fsync'd, then renamed over `name`.
+            let tmp = dir.appendingPathComponent(".\(name).\(getpid()).tmp").path
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, secret ? 0o600 : 0o644)
+            guard fd >= 0 else { throw ClusterError("\(tmp): cannot create (errno \(errno))") }
+            let bytes = Array((v + "\n").utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fsync(fd)
+            close(fd)
+            guard written == bytes.count, synced == 0 else { unlink(tmp); throw ClusterError("\(tmp): write failed (errno \(errno))") }
+            guard rename(tmp, url.path) == 0 else { unlink(tmp); throw ClusterError("\(url.path): rename failed (errno \(errno))") }
         }
         try put("server.pub", s.publicKey, secret: false); try put("server.key", s.secretKey, secret: true)
         try put("client.pub", c.publicKey, secret: false); try put("client.key", c.secretKey, secret: true)

@@ -38,17 +38,21 @@ public struct JobScheduler: Sendable {
         return true
     }
 
-    /// Returns a chunk to pending (its worker died or failed it).
-    public mutating func release(_ chunk: Int) {
-        guard leases.removeValue(forKey: chunk) != nil, !done.contains(chunk) else { return }
-        insertPending(chunk)
+    /// Returns a chunk to pending when `worker` holds its lease (that worker failed it). A late
+    /// failure from a worker whose lease expired, while another worker holds the chunk, changes
+    /// nothing. Returns true when the chunk was released.
+    @discardableResult
+    public mutating func release(_ chunk: Int, by worker: Peer) -> Bool {
+        guard leases[chunk]?.worker == worker else { return false }
+        drop(chunk)
+        return true
     }
 
     /// Releases every chunk leased to a dead worker; returns them.
     @discardableResult
     public mutating func workerDied(_ worker: Peer) -> [Int] {
         let lost = leased(to: worker)
-        for c in lost { release(c) }
+        for c in lost { drop(c) }
         return lost
     }
 
@@ -56,8 +60,13 @@ public struct JobScheduler: Sendable {
     @discardableResult
     public mutating func expire(now: Double) -> [Int] {
         let late = leases.filter { $0.value.expires <= now }.map(\.key).sorted()
-        for c in late { release(c) }
+        for c in late { drop(c) }
         return late
+    }
+
+    private mutating func drop(_ chunk: Int) {
+        guard leases.removeValue(forKey: chunk) != nil, !done.contains(chunk) else { return }
+        insertPending(chunk)
     }
 
     private mutating func insertPending(_ c: Int) {

@@ -19,6 +19,14 @@ public enum ProtocolConstants {
     public static let jobChunkSize = 4096
     /// A chunk lease expires after this many seconds without a reply (the worker is then presumed stuck).
     public static let chunkLease = 600.0
+    /// Deadlines of the coordinator's requests to workers, seconds: a request unanswered by then
+    /// takes the failure path (as if the worker had answered with an error). Loading a model:
+    public static let loadModelTimeout = 300.0
+    /// Indexing a shard: a base plus a time per document (2 documents/s at the least).
+    public static let assignShardTimeout = 300.0
+    public static let assignShardTimeoutPerDocument = 0.5
+    /// Dropping a shard.
+    public static let dropShardTimeout = 60.0
     /// Chunks a worker holds at once.
     public static let chunksPerWorker = 1
     /// Default number of shards of a served corpus (per worker started by `cluster up`).

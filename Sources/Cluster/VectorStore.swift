@@ -8,20 +8,25 @@ import Glibc
 
 /// A shard's vectors on disk: `<name>.vec` and `<name>.ids`, memory-mapped when opened.
 ///
-/// `.vec` layout (little-endian): magic "STRVEC01" (8 bytes), version u32 = 1, dimension u32,
-/// count u64, first global document index u64, CRC-32 of the float data u32, reserved u32
-/// (40-byte header), then float32 rows [count, dimension]. `.ids`: one document id per line,
+/// `.vec` layout (little-endian): magic "STRVEC01" (8 bytes), version u32 = 2, dimension u32,
+/// count u64, first global document index u64, CRC-32 of the float data u32, model fingerprint
+/// u32 (`StoreFingerprint.model`), CRC-32 of the shard's texts u32 (`StoreFingerprint.texts`),
+/// reserved u32 (48-byte header), then float32 rows [count, dimension]. `.ids`: one document id per line,
 /// in row order. Opening verifies sizes and the checksum: a corrupt store is an error naming the file.
 public final class VectorStore: @unchecked Sendable {
     public static let magic: [UInt8] = Array("STRVEC01".utf8)
-    public static let version: UInt32 = 1
-    public static let headerBytes = 40
+    public static let version: UInt32 = 2
+    public static let headerBytes = 48
 
     public let dimension: Int
     public let count: Int
     public let firstDocIndex: Int
     public let ids: [String]
     public let checksum: UInt32
+    /// The fingerprint of the model that embedded the rows (0 when written without one).
+    public let modelFingerprint: UInt32
+    /// The CRC-32 of the texts the rows embed (0 when written without one).
+    public let textsChecksum: UInt32
     /// The shard's vectors in the Index module's exact search (copied from the verified mapping).
     let index: FlatIndex
     private let base: UnsafeMutableRawPointer
@@ -39,13 +44,15 @@ public final class VectorStore: @unchecked Sendable {
 
     /// Writes a store atomically (temporary files, fsync, rename). Returns the data checksum.
     @discardableResult
-    public static func write(directory: URL, name: String, vectors: Vectors, firstDocIndex: Int, ids: [String]) throws -> UInt32 {
+    public static func write(directory: URL, name: String, vectors: Vectors, firstDocIndex: Int, ids: [String],
+                             modelFingerprint: UInt32 = 0, textsChecksum: UInt32 = 0) throws -> UInt32 {
         precondition(ids.count == vectors.rows, "VectorStore.write: \(ids.count) ids for \(vectors.rows) rows")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let crc = vectors.data.withUnsafeBytes { CRC32.checksum($0) }
         var header = magic
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { header += $0 } }
-        put(version); put(UInt32(vectors.dimension)); put(UInt64(vectors.rows)); put(UInt64(firstDocIndex)); put(crc); put(UInt32(0))
+        put(version); put(UInt32(vectors.dimension)); put(UInt64(vectors.rows)); put(UInt64(firstDocIndex)); put(crc)
+        put(modelFingerprint); put(textsChecksum); put(UInt32(0))
         var bytes = Data(header)
         vectors.data.withUnsafeBytes { bytes.append(contentsOf: $0) }
         let idText = ids.map { $0 + "\n" }.joined()
@@ -86,6 +93,7 @@ public final class VectorStore: @unchecked Sendable {
         guard read(8, UInt32.self) == Self.version else { throw fail("unsupported version \(read(8, UInt32.self))") }
         let dim = Int(read(12, UInt32.self)), n = Int(read(16, UInt64.self))
         let first = Int(read(24, UInt64.self)), crc = read(32, UInt32.self)
+        let modelFP = read(36, UInt32.self), textsCRC = read(40, UInt32.self)
         guard dim > 0, n >= 0, n <= (size - Self.headerBytes) / 4 / dim, Self.headerBytes + n * dim * 4 == size else {
             throw fail("header says [\(n), \(dim)] but the file holds \(size - Self.headerBytes) data bytes")
         }
@@ -99,6 +107,7 @@ public final class VectorStore: @unchecked Sendable {
         if idList.last == "" { idList.removeLast() }
         guard idList.count == n else { throw fail("ids file holds \(idList.count) ids for \(n) rows") }
         base = p; length = size; dimension = dim; count = n; firstDocIndex = first; ids = idList; checksum = crc
+        modelFingerprint = modelFP; textsChecksum = textsCRC
         index = FlatIndex(dimension: dim)
         index.add(Matrix(rows: n, cols: dim, data: Array(UnsafeBufferPointer(start: (p + Self.headerBytes).assumingMemoryBound(to: Float.self), count: n * dim))))
     }

@@ -10,6 +10,10 @@ public final class WorkerService {
     public let dataDir: URL
     public private(set) var stores: [Int: VectorStore] = [:]
     var models: [String: (dimension: Int, crossEncoder: Bool)] = [:]
+    /// `StoreFingerprint.model` of each loaded model's directory.
+    var fingerprints: [String: UInt32] = [:]
+    /// The frame limit the worker's replies must fit (ZMQ_MAXMSGSIZE of the coordinator).
+    public var maxFrameBytes = ProtocolConstants.maxFrameBytes
     /// Largest k a shard search returns.
     public static let maxK = 10_000
 
@@ -64,6 +68,12 @@ public final class WorkerService {
                 return ok(.rerankReply(RerankReply(scores: scores)))
             case .embedChunkRequest(let m):
                 try requireModel(m.model)
+                // The reply must fit one frame: refuse before embedding (the coordinator fails the job).
+                let replyBytes = m.texts.count * models[m.model]!.dimension * 4
+                if replyBytes + Coordinator.frameMargin > maxFrameBytes {
+                    throw EngineError(.resourceExhausted, "\(m.texts.count) vectors of dimension \(models[m.model]!.dimension) are \(replyBytes) bytes, "
+                                      + "over the frame limit (\(maxFrameBytes) bytes less \(Coordinator.frameMargin)): use a smaller --chunk-size")
+                }
                 let v = try engine.embed(model: m.model, texts: m.texts)
                 return ok(.embedChunkReply(EmbedChunkReply(jobID: m.jobID, chunkIndex: m.chunkIndex, vectors: v)))
             default:
@@ -86,6 +96,7 @@ public final class WorkerService {
         do {
             let info = try engine.loadModel(name: name, path: path)
             models[name] = info
+            fingerprints[name] = StoreFingerprint.model(path: path)
             return info
         } catch let e as EngineError { throw e } catch {
             throw EngineError(.notFound, "cannot load model \(path): \(error)")
@@ -96,14 +107,20 @@ public final class WorkerService {
         try requireModel(m.model)
         let name = "shard-\(m.shardID)"
         let ids = m.documents.map(\.id)
+        let texts = m.documents.map(\.text)
+        let modelFP = fingerprints[m.model] ?? 0, textsCRC = StoreFingerprint.texts(texts)
+        // Re-use a store only when it holds these documents (ids, position, texts) embedded by this model.
         if let s = stores[m.shardID] ?? (try? VectorStore(directory: dataDir, name: name)),
-           s.ids == ids, s.firstDocIndex == m.firstDocIndex, s.dimension == models[m.model]!.dimension {
+           s.ids == ids, s.firstDocIndex == m.firstDocIndex, s.dimension == models[m.model]!.dimension,
+           s.modelFingerprint == modelFP, s.textsChecksum == textsCRC {
             stores[m.shardID] = s
             return s
         }
         if ids.contains(where: { $0.contains("\n") }) { throw EngineError(.invalidArgument, "a document id holds a newline") }
-        let v = try engine.embed(model: m.model, texts: m.documents.map(\.text))
-        try VectorStore.write(directory: dataDir, name: name, vectors: v, firstDocIndex: m.firstDocIndex, ids: ids)
+        let v = try engine.embed(model: m.model, texts: texts)
+        stores[m.shardID] = nil
+        try VectorStore.write(directory: dataDir, name: name, vectors: v, firstDocIndex: m.firstDocIndex, ids: ids,
+                              modelFingerprint: modelFP, textsChecksum: textsCRC)
         let s = try VectorStore(directory: dataDir, name: name)
         stores[m.shardID] = s
         return s

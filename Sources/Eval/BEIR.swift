@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// A corpus document of a BEIR dataset.
 public struct BEIRDocument: Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Debian control-file stanzas (the apt lists' Packages and Translation-en files): "Field: value"
 /// lines, continuation lines starting with a space, stanzas separated by blank lines.

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Builds a BEIR-format retrieval dataset from the apt package index: the query is a package's
 /// one-line synopsis, the document its long description (Translation-en).

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Results of a layer-by-layer sweep: one evaluation per (model, layer).
 public struct LayerSweep: Sendable {
@@ -27,6 +28,24 @@ public struct LayerSweep: Sendable {
     public init(dataset: String, split: String, queries: Int, corpus: Int, series: [Series], metricNames: [String]) {
         self.dataset = dataset; self.split = split; self.queries = queries; self.corpus = corpus
         self.series = series; self.metricNames = metricNames
+    }
+
+    /// Evaluates each hidden state: exact top-`k` search of `queryLayers[l]` against `docLayers[l]`
+    /// (rows in `dataset.queries` / `dataset.corpus` order, normalised for cosine), then the
+    /// trec_eval measures at `cutoffs`. Returns metrics[layer][name] and the metric names.
+    public static func evaluateLayers(dataset: BEIRDataset, queryLayers: [Matrix], docLayers: [Matrix], k: Int = 100,
+                                      cutoffs: [Int] = [1, 3, 5, 10, 100]) -> (metrics: [[String: Double]], names: [String]) {
+        precondition(queryLayers.count == docLayers.count, "evaluateLayers: \(queryLayers.count) query layers, \(docLayers.count) document layers")
+        let queryIds = dataset.queries.map(\.id), docIds = dataset.corpus.map(\.id)
+        var out: [[String: Double]] = []
+        var names: [String] = []
+        for l in queryLayers.indices {
+            let run = Retrieval.search(queryIds: queryIds, queryVectors: queryLayers[l], docIds: docIds, docVectors: docLayers[l], k: k)
+            let ev = evaluate(run: run, qrels: dataset.qrels, cutoffs: cutoffs)
+            out.append(ev.mean)
+            names = ev.names
+        }
+        return (out, names)
     }
 
     /// JSON: {"dataset", "split", "queries", "corpus", "models": [{"model", "kind", "layers": [{"layer", metrics...}]}]}.

@@ -1,77 +1,428 @@
 // Swift mirrors of proto/strata.proto messages. Counts and indices are Int here, fixed-width on the wire.
 
 /// A corpus document.
-public struct Document: Equatable, Sendable { public var id: String; public var text: String
-    public init(id: String, text: String) { self.id = id; self.text = text } }
+public struct Document: Equatable, Sendable {
+    /// Document id (the corpus's `_id` or 1-based line number).
+    public var id: String
+    /// The text that is embedded (title and text joined, as `strata embed` reads it).
+    public var text: String
+
+    public init(id: String, text: String) {
+        self.id = id
+        self.text = text
+    }
+}
 
 /// One search result: global corpus index, document id, score.
-public struct Hit: Equatable, Sendable { public var docIndex: Int; public var docID: String; public var score: Float
-    public init(docIndex: Int, docID: String, score: Float) { self.docIndex = docIndex; self.docID = docID; self.score = score } }
+public struct Hit: Equatable, Sendable {
+    /// Global index of the document in the corpus (its position).
+    public var docIndex: Int
+    /// The document's id.
+    public var docID: String
+    /// Inner-product (or cross-encoder) score.
+    public var score: Float
+
+    public init(docIndex: Int, docID: String, score: Float) {
+        self.docIndex = docIndex
+        self.docID = docID
+        self.score = score
+    }
+}
 
 /// A row-major float32 block [rows, dimension]; travels as little-endian bytes.
 public struct Vectors: Equatable, Sendable {
-    public var rows: Int; public var dimension: Int; public var data: [Float]
+    /// Number of vectors.
+    public var rows: Int
+    /// Length of each vector.
+    public var dimension: Int
+    /// The values, [rows, dimension] row-major.
+    public var data: [Float]
+
     public init(rows: Int, dimension: Int, data: [Float]) {
         precondition(data.count == rows * dimension, "Vectors: \(data.count) values for [\(rows), \(dimension)]")
-        self.rows = rows; self.dimension = dimension; self.data = data
+        self.rows = rows
+        self.dimension = dimension
+        self.data = data
     }
 }
 
-public struct RegisterRequest: Equatable, Sendable { public var workerID: String; public var protocolVersion: Int; public var shardsHeld: [Int]
-    public init(workerID: String, protocolVersion: Int, shardsHeld: [Int] = []) { self.workerID = workerID; self.protocolVersion = protocolVersion; self.shardsHeld = shardsHeld } }
-public struct RegisterReply: Equatable, Sendable { public var heartbeatIntervalMs: Int; public var heartbeatLiveness: Int
-    public init(heartbeatIntervalMs: Int, heartbeatLiveness: Int) { self.heartbeatIntervalMs = heartbeatIntervalMs; self.heartbeatLiveness = heartbeatLiveness } }
-public struct Heartbeat: Equatable, Sendable { public var workerID: String; public var sequence: UInt64
-    public init(workerID: String, sequence: UInt64) { self.workerID = workerID; self.sequence = sequence } }
-public struct LoadModelRequest: Equatable, Sendable { public var name: String; public var path: String
-    public init(name: String, path: String) { self.name = name; self.path = path } }
-public struct LoadModelReply: Equatable, Sendable { public var name: String; public var dimension: Int; public var crossEncoder: Bool
-    public init(name: String, dimension: Int, crossEncoder: Bool) { self.name = name; self.dimension = dimension; self.crossEncoder = crossEncoder } }
-public struct AssignShardRequest: Equatable, Sendable { public var shardID: Int; public var model: String; public var firstDocIndex: Int; public var documents: [Document]
-    public init(shardID: Int, model: String, firstDocIndex: Int, documents: [Document]) { self.shardID = shardID; self.model = model; self.firstDocIndex = firstDocIndex; self.documents = documents } }
-public struct AssignShardReply: Equatable, Sendable { public var shardID: Int; public var count: Int; public var dimension: Int
-    public init(shardID: Int, count: Int, dimension: Int) { self.shardID = shardID; self.count = count; self.dimension = dimension } }
-public struct DropShardRequest: Equatable, Sendable { public var shardID: Int; public init(shardID: Int) { self.shardID = shardID } }
-public struct DropShardReply: Equatable, Sendable { public var shardID: Int; public init(shardID: Int) { self.shardID = shardID } }
-public struct EmbedBatchRequest: Equatable, Sendable { public var model: String; public var texts: [String]
-    public init(model: String, texts: [String]) { self.model = model; self.texts = texts } }
-public struct EmbedBatchReply: Equatable, Sendable { public var vectors: Vectors; public init(vectors: Vectors) { self.vectors = vectors } }
-public struct SearchShardRequest: Equatable, Sendable { public var shardID: Int; public var k: Int; public var query: [Float]
-    public init(shardID: Int, k: Int, query: [Float]) { self.shardID = shardID; self.k = k; self.query = query } }
-public struct SearchShardReply: Equatable, Sendable { public var shardID: Int; public var hits: [Hit]
-    public init(shardID: Int, hits: [Hit]) { self.shardID = shardID; self.hits = hits } }
-public struct RerankRequest: Equatable, Sendable { public var model: String; public var query: String; public var passages: [Document]
-    public init(model: String, query: String, passages: [Document]) { self.model = model; self.query = query; self.passages = passages } }
-public struct RerankReply: Equatable, Sendable { public var scores: [Float]; public init(scores: [Float]) { self.scores = scores } }
-public struct EmbedChunkRequest: Equatable, Sendable { public var jobID: String; public var chunkIndex: Int; public var model: String; public var texts: [String]
-    public init(jobID: String, chunkIndex: Int, model: String, texts: [String]) { self.jobID = jobID; self.chunkIndex = chunkIndex; self.model = model; self.texts = texts } }
-public struct EmbedChunkReply: Equatable, Sendable { public var jobID: String; public var chunkIndex: Int; public var vectors: Vectors
-    public init(jobID: String, chunkIndex: Int, vectors: Vectors) { self.jobID = jobID; self.chunkIndex = chunkIndex; self.vectors = vectors } }
-public struct SearchRequest: Equatable, Sendable { public var query: String; public var topK: Int; public var rerank: Bool; public var rerankTop: Int
-    public init(query: String, topK: Int, rerank: Bool = false, rerankTop: Int = 0) { self.query = query; self.topK = topK; self.rerank = rerank; self.rerankTop = rerankTop } }
+/// worker -> coordinator: a worker joins (or rejoins) the cluster.
+public struct RegisterRequest: Equatable, Sendable {
+    /// Stable per worker process (`host:pid:random` or `--id`).
+    public var workerID: String
+    /// `ProtocolConstants.protocolVersion` of the worker.
+    public var protocolVersion: Int
+    /// Shards whose store is already on the worker's disk.
+    public var shardsHeld: [Int]
+
+    public init(workerID: String, protocolVersion: Int, shardsHeld: [Int] = []) {
+        self.workerID = workerID
+        self.protocolVersion = protocolVersion
+        self.shardsHeld = shardsHeld
+    }
+}
+
+/// coordinator -> worker: registration accepted, with the heartbeat settings.
+public struct RegisterReply: Equatable, Sendable {
+    /// Heartbeat interval in milliseconds.
+    public var heartbeatIntervalMs: Int
+    /// Missed heartbeats before a peer counts as dead.
+    public var heartbeatLiveness: Int
+
+    public init(heartbeatIntervalMs: Int, heartbeatLiveness: Int) {
+        self.heartbeatIntervalMs = heartbeatIntervalMs
+        self.heartbeatLiveness = heartbeatLiveness
+    }
+}
+
+/// Either way: a sign of life (no reply).
+public struct Heartbeat: Equatable, Sendable {
+    /// The sender ("coordinator" from the coordinator).
+    public var workerID: String
+    /// Increasing number (the coordinator sends its clock in ms).
+    public var sequence: UInt64
+
+    public init(workerID: String, sequence: UInt64) {
+        self.workerID = workerID
+        self.sequence = sequence
+    }
+}
+
+/// coordinator -> worker: load a model directory under a name.
+public struct LoadModelRequest: Equatable, Sendable {
+    /// "de" or "ce" (the role in the cluster) or a job's model path.
+    public var name: String
+    /// Model directory as the worker sees it.
+    public var path: String
+
+    public init(name: String, path: String) {
+        self.name = name
+        self.path = path
+    }
+}
+
+/// worker -> coordinator: the model is loaded.
+public struct LoadModelReply: Equatable, Sendable {
+    /// The name it was loaded under.
+    public var name: String
+    /// Embedding dimension.
+    public var dimension: Int
+    /// True for a cross encoder.
+    public var crossEncoder: Bool
+
+    public init(name: String, dimension: Int, crossEncoder: Bool) {
+        self.name = name
+        self.dimension = dimension
+        self.crossEncoder = crossEncoder
+    }
+}
+
+/// coordinator -> worker: index a contiguous shard of the corpus.
+public struct AssignShardRequest: Equatable, Sendable {
+    /// Shard id.
+    public var shardID: Int
+    /// Name of the loaded model that embeds it.
+    public var model: String
+    /// Global index of `documents[0]`.
+    public var firstDocIndex: Int
+    /// The shard's documents, in corpus order.
+    public var documents: [Document]
+
+    public init(shardID: Int, model: String, firstDocIndex: Int, documents: [Document]) {
+        self.shardID = shardID
+        self.model = model
+        self.firstDocIndex = firstDocIndex
+        self.documents = documents
+    }
+}
+
+/// worker -> coordinator: the shard is indexed (or re-used from disk).
+public struct AssignShardReply: Equatable, Sendable {
+    /// Shard id.
+    public var shardID: Int
+    /// Documents indexed.
+    public var count: Int
+    /// Vector dimension.
+    public var dimension: Int
+
+    public init(shardID: Int, count: Int, dimension: Int) {
+        self.shardID = shardID
+        self.count = count
+        self.dimension = dimension
+    }
+}
+
+/// coordinator -> worker: forget a shard (its replica moved elsewhere).
+public struct DropShardRequest: Equatable, Sendable {
+    /// Shard id.
+    public var shardID: Int
+
+    public init(shardID: Int) {
+        self.shardID = shardID
+    }
+}
+
+/// worker -> coordinator: the shard is dropped.
+public struct DropShardReply: Equatable, Sendable {
+    /// Shard id.
+    public var shardID: Int
+
+    public init(shardID: Int) {
+        self.shardID = shardID
+    }
+}
+
+/// coordinator -> worker: embed texts (a search's query).
+public struct EmbedBatchRequest: Equatable, Sendable {
+    /// Name of the loaded model.
+    public var model: String
+    /// Texts to embed.
+    public var texts: [String]
+
+    public init(model: String, texts: [String]) {
+        self.model = model
+        self.texts = texts
+    }
+}
+
+/// worker -> coordinator: the embeddings.
+public struct EmbedBatchReply: Equatable, Sendable {
+    /// [texts.count, dimension].
+    public var vectors: Vectors
+
+    public init(vectors: Vectors) {
+        self.vectors = vectors
+    }
+}
+
+/// coordinator -> worker: exact top-k of a query over one shard.
+public struct SearchShardRequest: Equatable, Sendable {
+    /// Shard id.
+    public var shardID: Int
+    /// Hits wanted.
+    public var k: Int
+    /// Query vector [dimension].
+    public var query: [Float]
+
+    public init(shardID: Int, k: Int, query: [Float]) {
+        self.shardID = shardID
+        self.k = k
+        self.query = query
+    }
+}
+
+/// worker -> coordinator: the shard's top-k.
+public struct SearchShardReply: Equatable, Sendable {
+    /// Shard id.
+    public var shardID: Int
+    /// Score descending, then global index ascending.
+    public var hits: [Hit]
+
+    public init(shardID: Int, hits: [Hit]) {
+        self.shardID = shardID
+        self.hits = hits
+    }
+}
+
+/// coordinator -> worker: cross-encoder scores of (query, passage) pairs.
+public struct RerankRequest: Equatable, Sendable {
+    /// Name of the loaded cross encoder.
+    public var model: String
+    /// The query.
+    public var query: String
+    /// Candidates to score.
+    public var passages: [Document]
+
+    public init(model: String, query: String, passages: [Document]) {
+        self.model = model
+        self.query = query
+        self.passages = passages
+    }
+}
+
+/// worker -> coordinator: the scores.
+public struct RerankReply: Equatable, Sendable {
+    /// Aligned with the request's passages.
+    public var scores: [Float]
+
+    public init(scores: [Float]) {
+        self.scores = scores
+    }
+}
+
+/// coordinator -> worker: embed one chunk of a batch job.
+public struct EmbedChunkRequest: Equatable, Sendable {
+    /// Job id.
+    public var jobID: String
+    /// Chunk number in the job.
+    public var chunkIndex: Int
+    /// Name of the loaded model.
+    public var model: String
+    /// The chunk's texts, in corpus order.
+    public var texts: [String]
+
+    public init(jobID: String, chunkIndex: Int, model: String, texts: [String]) {
+        self.jobID = jobID
+        self.chunkIndex = chunkIndex
+        self.model = model
+        self.texts = texts
+    }
+}
+
+/// worker -> coordinator: the chunk's embeddings.
+public struct EmbedChunkReply: Equatable, Sendable {
+    /// Job id.
+    public var jobID: String
+    /// Chunk number.
+    public var chunkIndex: Int
+    /// [texts.count, dimension].
+    public var vectors: Vectors
+
+    public init(jobID: String, chunkIndex: Int, vectors: Vectors) {
+        self.jobID = jobID
+        self.chunkIndex = chunkIndex
+        self.vectors = vectors
+    }
+}
+
+/// client -> coordinator: a search.
+public struct SearchRequest: Equatable, Sendable {
+    /// Query text.
+    public var query: String
+    /// Hits wanted.
+    public var topK: Int
+    /// Re-rank the first-stage candidates with the cross encoder.
+    public var rerank: Bool
+    /// Candidates re-ranked (0 = max(top_k, default depth)).
+    public var rerankTop: Int
+
+    public init(query: String, topK: Int, rerank: Bool = false, rerankTop: Int = 0) {
+        self.query = query
+        self.topK = topK
+        self.rerank = rerank
+        self.rerankTop = rerankTop
+    }
+}
+
+/// coordinator -> client: the answer and its timings.
 public struct SearchReply: Equatable, Sendable {
-    public var hits: [Hit]; public var partial: Bool; public var missingShards: [Int]
-    public var embedMs: Double; public var searchMs: Double; public var rerankMs: Double; public var totalMs: Double
+    /// Ranked hits.
+    public var hits: [Hit]
+    /// Some shard did not answer, or re-ranking failed.
+    public var partial: Bool
+    /// Shards without an answer.
+    public var missingShards: [Int]
+    /// Time to embed the query, ms.
+    public var embedMs: Double
+    /// Time for the shard searches and merge, ms.
+    public var searchMs: Double
+    /// Time to re-rank, ms.
+    public var rerankMs: Double
+    /// Time inside the coordinator, ms.
+    public var totalMs: Double
+
     public init(hits: [Hit], partial: Bool = false, missingShards: [Int] = [], embedMs: Double = 0, searchMs: Double = 0, rerankMs: Double = 0, totalMs: Double = 0) {
-        self.hits = hits; self.partial = partial; self.missingShards = missingShards
-        self.embedMs = embedMs; self.searchMs = searchMs; self.rerankMs = rerankMs; self.totalMs = totalMs
+        self.hits = hits
+        self.partial = partial
+        self.missingShards = missingShards
+        self.embedMs = embedMs
+        self.searchMs = searchMs
+        self.rerankMs = rerankMs
+        self.totalMs = totalMs
     }
 }
-public struct JobSubmitRequest: Equatable, Sendable { public var corpusPath: String; public var model: String; public var outDir: String; public var chunkSize: Int
-    public init(corpusPath: String, model: String, outDir: String, chunkSize: Int = 0) { self.corpusPath = corpusPath; self.model = model; self.outDir = outDir; self.chunkSize = chunkSize } }
-public struct JobSubmitReply: Equatable, Sendable { public var jobID: String; public var chunks: Int
-    public init(jobID: String, chunks: Int) { self.jobID = jobID; self.chunks = chunks } }
-public struct JobStatusRequest: Equatable, Sendable { public var jobID: String; public init(jobID: String) { self.jobID = jobID } }
+
+/// client -> coordinator: start (or find) a batch embedding job.
+public struct JobSubmitRequest: Equatable, Sendable {
+    /// Corpus as the coordinator sees it (.txt or BEIR .jsonl).
+    public var corpusPath: String
+    /// Model directory as the workers see it.
+    public var model: String
+    /// Output directory.
+    public var outDir: String
+    /// Documents per chunk (0 = default).
+    public var chunkSize: Int
+
+    public init(corpusPath: String, model: String, outDir: String, chunkSize: Int = 0) {
+        self.corpusPath = corpusPath
+        self.model = model
+        self.outDir = outDir
+        self.chunkSize = chunkSize
+    }
+}
+
+/// coordinator -> client: the job's id.
+public struct JobSubmitReply: Equatable, Sendable {
+    /// Job id (depends only on what the job is).
+    public var jobID: String
+    /// Number of chunks.
+    public var chunks: Int
+
+    public init(jobID: String, chunks: Int) {
+        self.jobID = jobID
+        self.chunks = chunks
+    }
+}
+
+/// client -> coordinator: a job's progress.
+public struct JobStatusRequest: Equatable, Sendable {
+    /// Job id.
+    public var jobID: String
+
+    public init(jobID: String) {
+        self.jobID = jobID
+    }
+}
+
+/// coordinator -> client: a job's progress.
 public struct JobStatusReply: Equatable, Sendable {
-    public var jobID: String; public var chunksTotal: Int; public var chunksDone: Int; public var docsDone: Int; public var docsTotal: Int
-    public var finished: Bool; public var etaSeconds: Double; public var error: String
+    /// Job id.
+    public var jobID: String
+    /// Chunks in the job.
+    public var chunksTotal: Int
+    /// Chunks written.
+    public var chunksDone: Int
+    /// Documents written.
+    public var docsDone: Int
+    /// Documents in the job.
+    public var docsTotal: Int
+    /// The output is complete.
+    public var finished: Bool
+    /// Estimated seconds left (-1 = unknown).
+    public var etaSeconds: Double
+    /// Why the job failed (empty when it did not).
+    public var error: String
+
     public init(jobID: String, chunksTotal: Int, chunksDone: Int, docsDone: Int, docsTotal: Int, finished: Bool, etaSeconds: Double, error: String = "") {
-        self.jobID = jobID; self.chunksTotal = chunksTotal; self.chunksDone = chunksDone; self.docsDone = docsDone
-        self.docsTotal = docsTotal; self.finished = finished; self.etaSeconds = etaSeconds; self.error = error
+        self.jobID = jobID
+        self.chunksTotal = chunksTotal
+        self.chunksDone = chunksDone
+        self.docsDone = docsDone
+        self.docsTotal = docsTotal
+        self.finished = finished
+        self.etaSeconds = etaSeconds
+        self.error = error
     }
 }
-public struct ClusterStatusReply: Equatable, Sendable { public var workersLive: Int; public var shardsTotal: Int; public var shardsReady: Int; public var ready: Bool
-    public init(workersLive: Int, shardsTotal: Int, shardsReady: Int, ready: Bool) { self.workersLive = workersLive; self.shardsTotal = shardsTotal; self.shardsReady = shardsReady; self.ready = ready } }
+
+/// coordinator -> client: membership and readiness.
+public struct ClusterStatusReply: Equatable, Sendable {
+    /// Live workers.
+    public var workersLive: Int
+    /// Shards of the served corpus.
+    public var shardsTotal: Int
+    /// Shards with at least one live, indexed replica.
+    public var shardsReady: Int
+    /// Every shard is ready and a worker is up.
+    public var ready: Bool
+
+    public init(workersLive: Int, shardsTotal: Int, shardsReady: Int, ready: Bool) {
+        self.workersLive = workersLive
+        self.shardsTotal = shardsTotal
+        self.shardsReady = shardsReady
+        self.ready = ready
+    }
+}
 
 /// The body of an envelope: exactly one message.
 public enum Body: Equatable, Sendable {

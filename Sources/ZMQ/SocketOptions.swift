@@ -45,6 +45,10 @@ extension Socket {
     /// ROUTER: fail with EHOSTUNREACH instead of silently dropping messages to unknown peers.
     public func setRouterMandatory(_ on: Bool) throws { try setInt32(ZMQ_ROUTER_MANDATORY, on ? 1 : 0, "ZMQ_ROUTER_MANDATORY") }
 
+    /// ROUTER: a new connection with a routing id already in use takes it over (the old one is
+    /// dropped) instead of being refused, so a reconnecting peer with the same id is accepted.
+    public func setRouterHandover(_ on: Bool) throws { try setInt32(ZMQ_ROUTER_HANDOVER, on ? 1 : 0, "ZMQ_ROUTER_HANDOVER") }
+
     /// Queue messages only to completed connections.
     public func setImmediate(_ on: Bool) throws { try setInt32(ZMQ_IMMEDIATE, on ? 1 : 0, "ZMQ_IMMEDIATE") }
 

@@ -86,10 +86,26 @@ func runClusterBench(_ args: [String]) throws {
         cfg.placementDelay = 1.0  // as `strata coordinator` (--settle): workers started together share the indexing
         cfg.shardCount = try a.int("shards", default: w * ProtocolConstants.defaultShardsPerWorker, min: 1)!
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: URL(fileURLWithPath: tmp + "/coord-\(w)"), config: cfg, corpus: corpus)
-        final class Stop: @unchecked Sendable { var flag = false }
-        let stop = Stop()
-        let thread = Thread { try? server.run(until: { stop.flag }) }
+        /// The stop flag and the server thread's outcome, shared between threads under a lock.
+        final class Shared: @unchecked Sendable {
+            private let lock = NSLock()
+            private var stopFlag = false, finishedFlag = false, failure: String?
+            var stop: Bool { lock.lock(); defer { lock.unlock() }; return stopFlag }
+            func requestStop() { lock.lock(); stopFlag = true; lock.unlock() }
+            var finished: Bool { lock.lock(); defer { lock.unlock() }; return finishedFlag }
+            var error: String? { lock.lock(); defer { lock.unlock() }; return failure }
+            func finish(_ e: Error?) { lock.lock(); finishedFlag = true; failure = e.map { "\($0)" }; lock.unlock() }
+        }
+        let shared = Shared()
+        let thread = Thread {
+            do { try server.run(until: { shared.stop }); shared.finish(nil) } catch { shared.finish(error) }
+        }
         thread.start()
+        defer {
+            shared.requestStop()
+            let end = Date().addingTimeInterval(10)
+            while !shared.finished && Date() < end { usleep(10_000) }
+        }
         var procs: [Process] = []
         for i in 0..<w {
             let p = Process()
@@ -100,8 +116,13 @@ func runClusterBench(_ args: [String]) throws {
         defer { for p in procs where p.isRunning { kill(p.processIdentifier, SIGTERM) }; for p in procs { p.waitUntilExit() } }
         let client = try ClusterClient(endpoint: server.endpoint)
         t = Date()
+        // Indexing is bounded: at least 2 documents/s per worker process (else something is wrong).
+        let readyDeadline = t.addingTimeInterval(max(120, Double(corpus.count) / 2))
         while true {
             if case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 5), s.ready { break }
+            if let e = shared.error { throw CLIError("bench cluster: the coordinator stopped: \(e)") }
+            if procs.allSatisfy({ !$0.isRunning }) { throw CLIError("bench cluster: every worker process exited before the cluster was ready") }
+            if Date() > readyDeadline { throw CLIError("bench cluster: the cluster with \(w) worker(s) was not ready after \(Int(readyDeadline.timeIntervalSince(t))) s") }
             usleep(50_000)
         }
         let indexSeconds = Date().timeIntervalSince(t)
@@ -123,15 +144,18 @@ func runClusterBench(_ args: [String]) throws {
         // Batch job over the same corpus.
         t = Date()
         guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(JobSubmitRequest(corpusPath: corpusFile, model: modelPath, outDir: tmp + "/job-\(w)", chunkSize: max(16, corpus.count / (4 * w)))), timeout: 60) else { throw CLIError("bad reply") }
+        let jobDeadline = t.addingTimeInterval(max(120, Double(corpus.count) / 2))
         while true {
-            if case .jobStatusReply(let s)? = try? client.call(.jobStatusRequest(JobStatusRequest(jobID: sub.jobID)), timeout: 5), s.finished { break }
+            if case .jobStatusReply(let s)? = try? client.call(.jobStatusRequest(JobStatusRequest(jobID: sub.jobID)), timeout: 5) {
+                if !s.error.isEmpty { throw CLIError("bench cluster: job \(sub.jobID) failed: \(s.error)") }
+                if s.finished { break }
+            }
+            if let e = shared.error { throw CLIError("bench cluster: the coordinator stopped: \(e)") }
+            if Date() > jobDeadline { throw CLIError("bench cluster: job \(sub.jobID) not finished after \(Int(jobDeadline.timeIntervalSince(t))) s") }
             usleep(50_000)
         }
         let jobSeconds = Date().timeIntervalSince(t)
         print(String(format: "job %d wkr      : %.1f docs/s = %.2fx single-process embedding (%d chunks)",
                      w, Double(corpus.count) / jobSeconds, embedSeconds / jobSeconds, sub.chunks))
-        stop.flag = true
-        thread.cancel()
-        while !thread.isFinished { usleep(10_000) }
     }
 }

@@ -40,9 +40,7 @@ func runSearchBench(_ args: [String]) throws {
     var naiveQPS = 0.0
     if naiveQueries > 0 {
         let q = Matrix(rows: naiveQueries, cols: d, data: Array(queries.data[0..<(naiveQueries * d)]))
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let want = naiveSearch(corpus: corpus, queries: q, k: k)
-        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let (want, dt) = timed { naiveSearch(corpus: corpus, queries: q, k: k) }
         naiveQPS = Double(naiveQueries) / dt
         // Same answers (the check that the benchmark measures a correct search).
         let got = index.search(q, k: k)
@@ -53,19 +51,11 @@ func runSearchBench(_ args: [String]) throws {
     print("batch   queries/s   ms/batch   GFLOP/s   x naive")
     for b in batches {
         let q = Matrix(rows: b, cols: d, data: Array(queries.data[0..<(b * d)]))
-        _ = index.search(q, k: k)  // warm-up
-        var reps = 0
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        var elapsed = 0.0
-        repeat {
-            _ = index.search(q, k: k)
-            reps += 1
-            elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        } while elapsed < seconds
-        let qps = Double(reps * b) / elapsed
+        let callsPerSecond = BenchCommand.timeRate(seconds: seconds) { _ = index.search(q, k: k) }
+        let qps = callsPerSecond * Double(b)
         let gflops = qps * 2 * Double(n) * Double(d) / 1e9
         let ratio = naiveQPS > 0 ? String(format: "%8.1fx", qps / naiveQPS) : "       -"
-        print(String(format: "%5d   %9.1f   %8.2f   %7.1f  ", b, qps, elapsed / Double(reps) * 1000, gflops) + ratio)
+        print(String(format: "%5d   %9.1f   %8.2f   %7.1f  ", b, qps, 1000 / callsPerSecond, gflops) + ratio)
     }
 }
 

@@ -69,7 +69,16 @@ enum EvalCommand: Subcommand {
             note("re-ranking the top \(rerankTop) of \(ds.queries.count) queries with \(reranker.name)")
             let queries = Dictionary(uniqueKeysWithValues: ds.queries.map { ($0.id, $0.text) })
             let docs = Dictionary(uniqueKeysWithValues: ds.corpus.map { ($0.id, $0.embeddingText) })
-            let (rr, t) = try timed { try Retrieval.rerank(run: retrieved, queries: queries, documents: docs, top: rerankTop, batch: 1024) { try reranker.score($0) } }
+            let totalPairs = retrieved.values.reduce(0) { $0 + min($1.count, rerankTop) }
+            var scored = 0
+            let (rr, t) = try timed {
+                try Retrieval.rerank(run: retrieved, queries: queries, documents: docs, top: rerankTop, batch: 1024) { pairs in
+                    let s = try reranker.score(pairs)
+                    scored += pairs.count
+                    note("  re-rank: \(scored)/\(totalPairs) pairs")
+                    return s
+                }
+            }
             final = rr; tRerank = t
             finalEval = evaluate(run: rr, qrels: ds.qrels, cutoffs: cutoffs)
             print("\nafter re-ranking the top \(rerankTop) with \(reranker.name):")

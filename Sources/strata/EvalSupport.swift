@@ -16,7 +16,7 @@ func embedInBatches(_ texts: [String], chunk batch: Int = 1024, label: String,
                     _ embed: ([String]) throws -> [Matrix]) throws -> [Matrix] {
     var out: [Matrix] = []
     var start = 0
-    var lastNote = DispatchTime.now().uptimeNanoseconds
+    let progress = Progress(total: texts.count, label: "  \(label):")
     while start < texts.count {
         let chunk = Array(texts[start..<min(start + batch, texts.count)])
         let got = try embed(chunk)
@@ -26,12 +26,9 @@ func embedInBatches(_ texts: [String], chunk batch: Int = 1024, label: String,
             out[l].data.replaceSubrange((start * m.cols)..<((start + chunk.count) * m.cols), with: m.data)
         }
         start += chunk.count
-        let now = DispatchTime.now().uptimeNanoseconds
-        if now - lastNote > 5_000_000_000 || start == texts.count {
-            note("  \(label): \(start)/\(texts.count)")
-            lastNote = now
-        }
+        progress.update(start)
     }
+    progress.finish()
     return out
 }
 

@@ -41,7 +41,6 @@ enum LayersCommand: Subcommand {
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         print("dataset \(label) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")
         let queryTexts = ds.queries.map(\.text), docTexts = ds.corpus.map(\.embeddingText)
-        let queryIds = ds.queries.map(\.id), docIds = ds.corpus.map(\.id)
         var series: [LayerSweep.Series] = []
         var names: [String] = []
         for path in models {
@@ -53,15 +52,8 @@ enum LayersCommand: Subcommand {
             guard qv.count == model.numLayers + 1, dv.count == qv.count else {
                 throw CLIError("layers: \(model.name) returned \(qv.count) hidden states, expected \(model.numLayers + 1)")
             }
-            var perLayer: [[String: Double]] = []
-            let (_, tS) = timed {
-                for l in 0..<qv.count {
-                    let run = Retrieval.search(queryIds: queryIds, queryVectors: qv[l], docIds: docIds, docVectors: dv[l], k: 100)
-                    let ev = evaluate(run: run, qrels: ds.qrels, cutoffs: [1, 3, 5, 10, 100])
-                    perLayer.append(ev.mean)
-                    names = ev.names
-                }
-            }
+            let ((perLayer, metricNames), tS) = timed { LayerSweep.evaluateLayers(dataset: ds, queryLayers: qv, docLayers: dv) }
+            names = metricNames
             print(String(format: "%@: encode %.1f s (%.1f texts/s, all layers), search + evaluate %.2f s for %d layers",
                          model.name, tQ + tD, Double(queryTexts.count + docTexts.count) / max(tQ + tD, 1e-9), tS, qv.count))
             series.append(.init(model: model.name, kind: kind, metrics: perLayer))

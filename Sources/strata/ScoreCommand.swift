@@ -34,24 +34,20 @@ enum ScoreCommand: Subcommand {
 
     /// Reads TSV (query<TAB>passage) or jsonl ({"query","passage"}) pairs; errors name the line.
     static func readPairs(_ path: String) throws -> [(String, String)] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read input file \(path)") }
-        let jsonl = path.hasSuffix(".jsonl")
+        let url = URL(fileURLWithPath: path)
+        guard FileManager.default.isReadableFile(atPath: path) else { throw CLIError("cannot read input file \(path)") }
         var pairs: [(String, String)] = []
-        for (i, raw) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-            var bytes = raw
-            if bytes.last == 0x0D { bytes = bytes.dropLast() }
-            guard let line = String(validating: bytes, as: UTF8.self) else { throw CLIError("\(path):\(i + 1): invalid UTF-8") }
-            if line.isEmpty { continue }
-            if jsonl {
-                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                      let q = o["query"] as? String, let p = o["passage"] as? String else {
-                    throw CLIError("\(path):\(i + 1): expected a JSON object with string fields \"query\" and \"passage\"")
+        try forEachLine(of: url) { line, n in
+            if path.hasSuffix(".jsonl") {
+                let o = try jsonObject(line, file: url, line: n)
+                guard let q = o["query"] as? String, let p = o["passage"] as? String else {
+                    throw DataError(file: path, line: n, "expected string fields \"query\" and \"passage\"")
                 }
                 pairs.append((q, p))
             } else {
                 let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
-                    throw CLIError("\(path):\(i + 1): expected query<TAB>passage (found \(parts.count) tab-separated fields)")
+                    throw DataError(file: path, line: n, "expected query<TAB>passage (found \(parts.count) tab-separated fields)")
                 }
                 pairs.append((String(parts[0]), String(parts[1])))
             }

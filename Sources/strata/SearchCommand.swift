@@ -1,5 +1,6 @@
 import Foundation
 import Cluster
+import Eval
 import Model
 import Wire
 
@@ -37,7 +38,8 @@ enum SearchCommand: Subcommand {
         if let input = a.string("input") {
             guard let runPath = a.string("run") else { throw CLIError("--input needs --run FILE", usage: true) }
             let queries = try TextRecords.read(input)
-            var lines = ""
+            var run: Run = [:]
+            var order: [String] = []
             var partial = 0
             var latencies: [Double] = []
             for q in queries {
@@ -45,9 +47,11 @@ enum SearchCommand: Subcommand {
                 let r = try ask(q.text)
                 latencies.append(Date().timeIntervalSince(t) * 1000)
                 if r.partial { partial += 1 }
-                for (i, h) in r.hits.enumerated() { lines += "\(q.id) Q0 \(h.docID) \(i + 1) \(h.score) strata\n" }
+                if run[q.id] == nil { order.append(q.id) }
+                run[q.id, default: []] += r.hits.map { ($0.docID, $0.score) }
             }
-            try lines.write(toFile: runPath, atomically: true, encoding: .utf8)
+            // Eval's writer: ranks as trec_eval ranks (score descending, ties by docid descending).
+            try writeTrecRun(run, queryOrder: order, runName: "strata", to: URL(fileURLWithPath: runPath))
             latencies.sort()
             let p50 = latencies.isEmpty ? 0 : latencies[latencies.count / 2]
             note(String(format: "search: %d queries -> %@ (p50 %.1f ms%@)", queries.count, runPath, p50, partial > 0 ? ", \(partial) partial" : ""))

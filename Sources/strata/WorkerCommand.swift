@@ -6,12 +6,13 @@ enum WorkerCommand: Subcommand {
     static let name = "worker"
     static let summary = "run a cluster worker (embeds, searches its shards, re-ranks, runs job chunks)"
     static let usage = """
-    usage: strata worker --coordinator tcp://HOST:PORT [--data-dir DIR] [--keys DIR] [--id ID]
+    usage: strata worker --coordinator tcp://HOST:PORT [--data-dir DIR] [--keys DIR] [--id ID] [--quiet]
 
       --coordinator ADDR   the coordinator's endpoint
       --data-dir DIR       where the worker keeps its shard stores (default: a temporary directory)
       --keys DIR           CURVE: server.pub, client.pub and client.key from `strata keys gen`
       --id ID              worker id (default host:pid:random)
+      --quiet              no progress or event lines on stderr
     Heartbeats every second; reconnects with back-off when the coordinator goes silent.
     """
 

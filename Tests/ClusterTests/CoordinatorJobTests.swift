@@ -56,6 +56,44 @@ final class CoordinatorJobTests: XCTestCase {
         XCTAssertEqual(sim.finishedJobs, ["job1"])
     }
 
+    func testReleaseOnlyByTheLeaseHolder() {
+        var s = JobScheduler(chunkCount: 2, leaseSeconds: 10)
+        let a = Peer("a"), b = Peer("b")
+        XCTAssertEqual(s.lease(to: a, now: 0), 0)
+        XCTAssertEqual(s.expire(now: 11), [0], "a's lease expired")
+        XCTAssertEqual(s.lease(to: b, now: 11), 0, "chunk 0 went to b")
+        XCTAssertFalse(s.release(0, by: a), "a's late failure does not touch b's lease")
+        XCTAssertEqual(s.leased(to: b), [0])
+        XCTAssertEqual(s.lease(to: a, now: 12), 1, "chunk 0 is not pending again")
+        XCTAssertTrue(s.release(0, by: b))
+        XCTAssertEqual(s.lease(to: b, now: 13), 0, "released by its holder: pending again")
+    }
+
+    func testChunkOverTheFrameLimitFailsTheJobOnce() {
+        let sim = SimCluster(corpus: [], shards: 1, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        // 10 vectors of 8 floats = 320 bytes; the workers' frames allow 100 beyond the margin.
+        for p in [Peer("w1"), Peer("w2")] { sim.workers[p]!.maxFrameBytes = Coordinator.frameMargin + 100 }
+        _ = startJob(sim, docs: 50, chunkSize: 10)
+        sim.advance(1)
+        let failures = sim.logs.filter { $0.contains("chunk(job:") && $0.contains("failed") }.count
+        XCTAssertGreaterThan(failures, 0)
+        XCTAssertTrue(sim.coordinator.jobs["job1"]!.error.contains("frame limit"), sim.coordinator.jobs["job1"]!.error)
+        sim.advance(3)
+        XCTAssertEqual(sim.logs.filter { $0.contains("chunk(job:") && $0.contains("failed") }.count, failures, "the chunk is not leased again and again")
+        XCTAssertTrue(sim.persisted.isEmpty)
+        XCTAssertTrue(sim.finishedJobs.isEmpty)
+    }
+
+    func testChunkTextsOverTheFrameLimitAreRefused() {
+        let texts = (0..<9).map { String(repeating: "x", count: 100 + $0) }
+        let limit = Coordinator.frameMargin + 400
+        XCTAssertNoThrow(try Coordinator.checkChunkFrames(texts: texts, chunkSize: 3, limit: limit))  // 3 x (~104 + 6) bytes
+        XCTAssertThrowsError(try Coordinator.checkChunkFrames(texts: texts, chunkSize: 4, limit: limit)) { e in
+            XCTAssertTrue("\(e)".contains("chunk 0 (documents 0..<4)") && "\(e)".contains("--chunk-size"), "\(e)")
+        }
+    }
+
     func testLateDuplicateCompletionIsIgnored() {
         var s = JobScheduler(chunkCount: 3, leaseSeconds: 10)
         let a = Peer("a"), b = Peer("b")

@@ -214,14 +214,66 @@ final class CoordinatorSearchTests: XCTestCase {
         XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "lease merge", k: 10))
     }
 
+    func testInvalidWorkerHitsAreDroppedNotTrusted() {
+        let corpus = makeCorpus(100)
+        let sim = SimCluster(corpus: corpus, shards: 2, replication: 1)
+        sim.addWorker("w1"); sim.addWorker("w2")
+        sim.advance(0.5) // the rebalance completes: each worker holds one shard
+        XCTAssertEqual(["w1", "w2"].map { w in sim.coordinator.shardMap.shards.filter { $0.ready == [Peer(w)] }.count }, [1, 1])
+        // w2 answers shard searches with hits outside its shard, past the corpus, and with a wrong id.
+        sim.tamper = { peer, env in
+            guard peer == Peer("w2"), case .searchShardReply(var r) = env.body else { return env }
+            r.hits = [Hit(docIndex: 1_000_000, docID: "doc1000000", score: 99), Hit(docIndex: Int.max, docID: "x", score: 98),
+                      Hit(docIndex: r.hits[0].docIndex, docID: "not-the-id", score: 97)] + r.hits
+            if let other = sim.coordinator.shardMap.shards.first(where: { !$0.range.contains(r.hits[3].docIndex) }) {
+                r.hits.append(Hit(docIndex: other.range.lowerBound, docID: corpus[other.range.lowerBound].id, score: 96))
+            }
+            return Envelope(requestID: env.requestID, status: env.status, body: .searchShardReply(r))
+        }
+        guard let r = hits(sim.search("kernel vector", k: 10)) else { return }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "kernel vector", k: 10), "only the valid hits count")
+        XCTAssertTrue(sim.logs.contains { $0.contains("dropped 4 invalid hit(s) from w2") }, sim.logs.joined(separator: "\n"))
+    }
+
+    func testUnansweredWorkerRequestsTimeOutAndAreRetried() {
+        let corpus = makeCorpus(80)
+        let sim = SimCluster(corpus: corpus, shards: 2, replication: 1) { cfg in
+            cfg.loadModelTimeout = 3; cfg.assignShardTimeout = 2; cfg.assignShardTimeoutPerDocument = 0.01; cfg.dropShardTimeout = 2
+        }
+        sim.addWorker("w1")
+        // w2 heartbeats but loses every request: its LoadModel and the AssignShard of the rebalance.
+        sim.blackhole.insert(Peer("w2"))
+        sim.addWorker("w2")
+        XCTAssertTrue(sim.logs.contains { $0.contains("to w2") && $0.hasPrefix("assign shard") })
+        sim.advance(2.25)
+        XCTAssertFalse(sim.logs.contains { $0.contains("no answer from w2") }, "not before the deadlines")
+        sim.advance(1.0)
+        XCTAssertTrue(sim.logs.contains { $0.contains("assignShard") && $0.contains("no answer from w2 within 2.4 s") }, sim.logs.joined(separator: "\n"))
+        XCTAssertTrue(sim.logs.contains { $0.contains("loadModel") && $0.contains("no answer from w2 within 3.0 s") }, sim.logs.joined(separator: "\n"))
+        guard let r1 = hits(sim.search("lease", k: 5)) else { return }
+        XCTAssertEqual(r1.hits, SimCluster.bruteForce(corpus, "lease", k: 5), "w1 keeps serving meanwhile")
+        // w2 recovers: the retried requests get through and the rebalance completes.
+        sim.blackhole.remove(Peer("w2"))
+        sim.advance(4)
+        XCTAssertEqual(["w1", "w2"].map { w in sim.coordinator.shardMap.shards.filter { $0.ready.contains(Peer(w)) }.count }, [1, 1])
+        guard let r2 = hits(sim.search("lease", k: 5)) else { return }
+        XCTAssertEqual(r2.hits, SimCluster.bruteForce(corpus, "lease", k: 5))
+    }
+
     func testReRegisteringWorkerReusesItsStore() {
         let corpus = makeCorpus(60)
         let sim = SimCluster(corpus: corpus, shards: 2, replication: 1)
         sim.addWorker("w1")
-        let engine = sim.workers[Peer("w1")]!.engine as! HashEngine
-        let calls = engine.embedCalls
-        sim.addWorker("w1") // same id registers again (a reconnect)
+        let first = sim.workers[Peer("w1")]!.engine as! HashEngine
+        XCTAssertGreaterThan(first.embedCalls, 0, "the first session embedded its shards")
+        // A reconnect is a new worker process: a fresh WorkerService and engine over the same data directory.
+        sim.workers[Peer("w1")] = nil
+        sim.addWorker("w1")
+        let second = sim.workers[Peer("w1")]!.engine as! HashEngine
+        XCTAssertFalse(first === second, "the re-registered worker runs a new engine")
         XCTAssertTrue(sim.coordinator.ready)
-        XCTAssertEqual(engine.embedCalls, calls, "shards already on disk with the same ids are not re-embedded")
+        XCTAssertEqual(second.embedCalls, 0, "shards already on disk with the same ids are not re-embedded")
+        guard let r = hits(sim.search("apt kernel", k: 5)) else { return }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "apt kernel", k: 5), "the re-opened stores answer exactly")
     }
 }

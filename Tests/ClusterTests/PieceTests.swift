@@ -1,13 +1,30 @@
 import XCTest
 import Cluster
+import Index
+import Kernels
 import Wire
+
+/// SplitMix64: a seeded generator, so every run of these tests sees the same numbers.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
 
 /// Merge exactness, the vector store, the journal, liveness and the shard map.
 final class PieceTests: XCTestCase {
+    /// Per-shard exact top-k lists (what workers return) merged with TopK.merge equal the Index
+    /// module's `naiveSearch` over the whole corpus (plain loop, full sort).
     func testMergeOfShardTopKIsExact() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix(seed: 7)
         let dim = 6, n = 500
-        let rows = (0..<(n * dim)).map { _ in Float(Int.random(in: -3...3, using: &rng)) / 4 } // coarse values force ties
+        let rows = (0..<(n * dim)).map { _ in Float(Int.random(in: -3...3, using: &rng)) / 4 } // coarse values force ties (and sum exactly)
         let ids = (0..<n).map { "d\($0)" }
         for _ in 0..<20 {
             let q = (0..<dim).map { _ in Float(Int.random(in: -2...2, using: &rng)) / 2 }
@@ -15,30 +32,21 @@ final class PieceTests: XCTestCase {
             let cuts = [0, 90, 91, 260, 400, n]
             var lists: [[Hit]] = []
             for s in 0..<(cuts.count - 1) {
-                let lo: Int = cuts[s], hi: Int = cuts[s + 1]
-                let part: [Float] = Array(rows[(lo * dim)..<(hi * dim)])
-                let partIDs: [String] = Array(ids[lo..<hi])
-                let found: [Hit] = part.withUnsafeBufferPointer { buf in
-                    TopK.search(query: q, rows: buf, count: hi - lo, dimension: dim, firstIndex: lo, ids: partIDs, k: k)
-                }
-                lists.append(found)
+                let lo = cuts[s], hi = cuts[s + 1]
+                let part = Vectors(rows: hi - lo, dimension: dim, data: Array(rows[(lo * dim)..<(hi * dim)]))
+                lists.append(ExactSearch.search(part, ids: Array(ids[lo..<hi]), query: q, k: k).map {
+                    Hit(docIndex: lo + $0.docIndex, docID: $0.docID, score: $0.score)
+                })
             }
-            // naive: score everything, full sort
-            var naive: [Hit] = []
-            for i in 0..<n {
-                var s: Float = 0
-                for j in 0..<dim { s += q[j] * rows[i * dim + j] }
-                naive.append(Hit(docIndex: i, docID: ids[i], score: s))
-            }
-            naive.sort { $0.score != $1.score ? $0.score > $1.score : $0.docIndex < $1.docIndex }
-            XCTAssertEqual(TopK.merge(lists, k: k), Array(naive.prefix(k)))
+            let naive = naiveSearch(corpus: Matrix(rows: n, cols: dim, data: rows), queries: Matrix(rows: 1, cols: dim, data: q), k: k)[0]
+            XCTAssertEqual(TopK.merge(lists, k: k), naive.map { Hit(docIndex: $0.index, docID: ids[$0.index], score: $0.score) })
         }
     }
 
     /// Shard stores (FlatIndex inside) merged = one FlatIndex over everything, bit for bit.
     func testShardStoresMergeToTheSingleIndexExactly() throws {
         let dir = tempDir(); defer { try? FileManager.default.removeItem(at: dir) }
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix(seed: 11)
         let dim = 48, n = 900
         let data = (0..<(n * dim)).map { _ in Float.random(in: -1...1, using: &rng) }
         let ids = (0..<n).map { "id\($0)" }
@@ -56,8 +64,8 @@ final class PieceTests: XCTestCase {
             let single = ExactSearch.search(Vectors(rows: n, dimension: dim, data: data), ids: ids, query: q, k: k)
             XCTAssertEqual(TopK.merge(stores.map { $0.search(q, k: k) }, k: k), single)
             // and the same ranking as the naive scan (scores equal up to summation order)
-            let naive = data.withUnsafeBufferPointer { TopK.search(query: q, rows: $0, count: n, dimension: dim, firstIndex: 0, ids: ids, k: k) }
-            XCTAssertEqual(single.map(\.docIndex), naive.map(\.docIndex))
+            let naive = naiveSearch(corpus: Matrix(rows: n, cols: dim, data: data), queries: Matrix(rows: 1, cols: dim, data: q), k: k)[0]
+            XCTAssertEqual(single.map(\.docIndex), naive.map(\.index))
             for (a, b) in zip(single, naive) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5) }
         }
     }
@@ -84,6 +92,21 @@ final class PieceTests: XCTestCase {
         XCTAssertThrowsError(try VectorStore(directory: dir, name: "shard-0")) { XCTAssertTrue("\($0)".contains("magic"), "\($0)") }
         XCTAssertThrowsError(try VectorStore(directory: dir, name: "absent")) { XCTAssertTrue("\($0)".contains("absent.vec"), "\($0)") }
     }
+
+    func testSecretKeyFilesArePrivate() throws {
+        let dir = tempDir(); defer { try? FileManager.default.removeItem(at: dir) }
+        for _ in 0..<2 {  // a second generation replaces the files, still private
+            try CurveKeys.generate(into: dir)
+            for (name, mode) in [("server.key", 0o600), ("client.key", 0o600), ("server.pub", 0o644), ("authorized_clients", 0o644)] {
+                let attrs = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)
+                XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue ?? -1, mode & ~Int(umaskValue()), name)
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(),
+                       ["authorized_clients", "client.key", "client.pub", "server.key", "server.pub"], "no temporary file left")
+    }
+
+    func umaskValue() -> mode_t { let m = umask(0o022); umask(m); return m }
 
     func testCRC32KnownValue() {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926) // the standard check value

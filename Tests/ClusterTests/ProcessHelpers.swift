@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import XCTest
 
 /// Finding and running the built `strata` binary for end-to-end tests.
@@ -77,16 +78,10 @@ enum Strata {
     }
 }
 
-/// Reads a float32 [rows, cols] .npy (header as numpy writes it).
+/// Reads a float32 [rows, cols] .npy with the Model module's reader (as `strata embed` writes it).
 func readNPY(_ path: String) throws -> (rows: Int, cols: Int, data: [Float]) {
-    let d = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    let hlen = Int(d[8]) | Int(d[9]) << 8
-    let header = String(decoding: d[10..<(10 + hlen)], as: UTF8.self)
-    let shape = header[header.range(of: "(")!.upperBound..<header.range(of: ")")!.lowerBound]
-        .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    var data = [Float](repeating: 0, count: shape[0] * shape[1])
-    data.withUnsafeMutableBytes { dst in d.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[(10 + hlen)...])) } }
-    return (shape[0], shape[1], data)
+    let m = try NumpyFile.read(path)
+    return (m.rows, m.cols, m.data)
 }
 
 /// A small BEIR-style corpus file with varied lengths (so batching matters).

@@ -43,15 +43,19 @@ final class SimCluster {
     var finishedJobs: [String] = []
     var logs: [String] = []
     let client = Peer("client")
+    /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
+    var tamper: ((Peer, Envelope) -> Envelope)?
     var nextClientID: UInt64 = 1
     let root: URL
 
-    init(corpus: [Document], shards: Int, replication: Int, ce: Bool = false, placementDelay: Double = 0) {
+    init(corpus: [Document], shards: Int, replication: Int, ce: Bool = false, placementDelay: Double = 0,
+         configure: (inout CoordinatorConfig) -> Void = { _ in }) {
         var cfg = CoordinatorConfig()
         cfg.placementDelay = placementDelay
         cfg.shardCount = shards; cfg.replication = replication
         cfg.deModel = "/models/de"; cfg.ceModel = ce ? "/models/ce" : nil
         cfg.searchDeadline = 2
+        configure(&cfg)
         coordinator = Coordinator(config: cfg, corpus: corpus)
         root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-sim-\(UUID().uuidString)")
     }
@@ -78,7 +82,7 @@ final class SimCluster {
                 case .send(let to, let env):
                     if to == client { clientInbox.append(wire(env)); continue }
                     guard let w = workers[to], !down.contains(to), !blackhole.contains(to) else { continue }
-                    if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(reply), now: now)) }
+                    if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(tamper?(to, reply) ?? reply), now: now)) }
                 case .persistChunk(let job, let chunk, let v): persisted.append((job, chunk, v))
                 case .finishJob(let job): finishedJobs.append(job)
                 case .log(let s): logs.append(s)

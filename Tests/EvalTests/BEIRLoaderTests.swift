@@ -1,5 +1,6 @@
 import XCTest
 import Eval
+import Model
 
 final class BEIRLoaderTests: XCTestCase {
     var dir: URL!

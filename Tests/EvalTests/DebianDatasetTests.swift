@@ -76,10 +76,28 @@ final class DebianDatasetTests: XCTestCase {
             }
         }
         XCTAssertEqual(total, 16)
-        let first = try String(contentsOf: dir.appendingPathComponent("train-pairs.jsonl"), encoding: .utf8).split(separator: "\n").first
-        if let first {
-            let obj = try JSONSerialization.jsonObject(with: Data(first.utf8)) as! [String: String]
-            XCTAssertEqual(Set(obj.keys), ["query", "positive"])
+        let first = try XCTUnwrap(try String(contentsOf: dir.appendingPathComponent("train-pairs.jsonl"), encoding: .utf8)
+            .split(separator: "\n").first, "train-pairs.jsonl is empty")
+        let obj = try JSONSerialization.jsonObject(with: Data(first.utf8)) as! [String: String]
+        XCTAssertEqual(Set(obj.keys), ["query", "positive"])
+    }
+
+    /// apt keeps its lists lz4-compressed; they are read through apt's own `apt-helper cat-file`.
+    func testReadsLz4CompressedListsThroughAptHelper() throws {
+        let lz4 = "/usr/bin/lz4", helper = "/usr/lib/apt/apt-helper"
+        guard FileManager.default.isExecutableFile(atPath: lz4), FileManager.default.isExecutableFile(atPath: helper) else {
+            throw XCTSkip("needs \(lz4) and \(helper) (Debian packages lz4 and apt)")
         }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = fixtureURL("debian-lists/excerpt_main_i18n_Translation-en")
+        let packed = dir.appendingPathComponent("x_i18n_Translation-en.lz4")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: lz4)
+        p.arguments = ["-q", "-z", plain.path, packed.path]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try DebianControl.readList(packed), try DebianControl.readList(plain))
+        XCTAssertEqual(try DebianDataset.findLists(in: dir).translations.map(\.lastPathComponent), ["x_i18n_Translation-en.lz4"])
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Model
 #if canImport(FoundationXML)
 import FoundationXML
 #endif

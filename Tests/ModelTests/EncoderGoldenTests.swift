@@ -6,13 +6,8 @@ import XCTest
 /// against the NumPy reference (tolerances in Fixtures/README.md).
 final class EncoderGoldenTests: XCTestCase {
     func testEncoderMatchesReferenceEndToEnd() throws {
-        let goldens = try Goldens.load()
         var checked = 0
-        for (name, entry) in goldens.entries() {
-            guard let dir = Goldens.directory(of: entry) else {
-                print("ModelTests: skipping golden '\(name)': its model directory is not on this machine (see Fixtures/README.md)")
-                continue
-            }
+        for (name, entry, dir) in try Goldens.load().present() {
             let enc = try Encoder.load(dir.path)
             enc.batchSize = 3   // several batches of mixed lengths
             let texts = entry["texts"] as! [String]

@@ -8,13 +8,8 @@ import XCTest
 /// embeddings 1e-4 absolute, CE logits 1e-3 absolute (Tests/ModelTests/Fixtures/README.md).
 final class EngineGoldenTests: XCTestCase {
     func testLayerEmbeddingsAndScoresMatchReference() throws {
-        let goldens = try Goldens.load()
         var checked = 0
-        for (name, entry) in goldens.entries() {
-            guard let dir = Goldens.directory(of: entry) else {
-                print("ModelTests: skipping golden '\(name)': its model directory is not on this machine (see Fixtures/README.md)")
-                continue
-            }
+        for (name, entry, dir) in try Goldens.load().present() {
             let weights = try BertWeights.load(directory: dir)
             let engine = BertEngine(weights: weights)
             let cross = entry["kind"] as! String == "cross"

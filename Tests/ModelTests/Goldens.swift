@@ -21,6 +21,18 @@ struct Goldens {
         return out
     }
 
+    /// The entries whose model is on this machine, with its directory; the others are named on
+    /// standard output as skipped (the committed tiny checkpoints are always present).
+    func present() -> [(name: String, entry: [String: Any], directory: URL)] {
+        entries().compactMap { name, entry in
+            guard let dir = Goldens.directory(of: entry) else {
+                print("ModelTests: skipping golden '\(name)': its model directory is not on this machine (see Fixtures/README.md)")
+                return nil
+            }
+            return (name, entry, dir)
+        }
+    }
+
     /// The model directory of an entry, or nil when it is not on this machine.
     static func directory(of entry: [String: Any]) -> URL? {
         let loc = entry["location"] as! [String: String]

@@ -17,7 +17,7 @@ final class WireMalformedTests: XCTestCase {
     }
 
     func testRandomFramesNeverCrash() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(seed: 0x5EED)
         var decoded = 0, rejected = 0
         for _ in 0..<3000 {
             let n = Int.random(in: 0..<64, using: &rng)
@@ -79,5 +79,18 @@ final class WireMalformedTests: XCTestCase {
         let inner: [UInt8] = [0x10, 0x05, 0x18, 0x03, 0x22, 0x08, 0, 0, 0x80, 0x3F, 0, 0, 0, 0x40]
         let bad: [UInt8] = [0x08, 0x03, 0xAA, 0x01, UInt8(inner.count)] + inner
         XCTAssertThrowsError(try Wire.decode(bad)) { e in XCTAssertEqual((e as? WireError)?.requestID, 3) }
+    }
+}
+
+/// SplitMix64: a seeded generator, so every run sees the same frames (a failure reproduces).
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -1,0 +1,60 @@
+import XCTest
+import Cluster
+import Wire
+
+/// A worker re-uses a shard store on disk only for the same model and the same documents.
+final class WorkerStoreTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-wstore-\(UUID().uuidString)") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    /// A fresh worker process (new service and engine) over `dir`: loads "de" from `model`,
+    /// is assigned shard 0 with `docs`; returns how many embed calls that took.
+    func assign(model: String, docs: [Document], file: StaticString = #filePath, line: UInt = #line) -> Int {
+        let engine = HashEngine()
+        let w = WorkerService(engine: engine, dataDir: dir)
+        let load = w.handle(Envelope(requestID: 1, body: .loadModelRequest(LoadModelRequest(name: "de", path: model))), now: 0)
+        XCTAssertEqual(load?.status?.code, .ok, file: file, line: line)
+        let r = w.handle(Envelope(requestID: 2, body: .assignShardRequest(AssignShardRequest(shardID: 0, model: "de", firstDocIndex: 5, documents: docs))), now: 0)
+        guard case .assignShardReply(let a)? = r?.body else { XCTFail("no assign reply: \(String(describing: r))", file: file, line: line); return -1 }
+        XCTAssertEqual(a.count, docs.count, file: file, line: line)
+        // whatever was re-used or written answers for these texts
+        let q = HashEngine.vector(docs[0].text)
+        XCTAssertEqual(w.stores[0]?.search(q, k: docs.count), SimCluster.bruteForce(docs, docs[0].text, k: docs.count).map {
+            Hit(docIndex: $0.docIndex + 5, docID: $0.docID, score: $0.score)
+        }, file: file, line: line)
+        return engine.embedCalls
+    }
+
+    func testStoreIsReusedOnlyForTheSameModelAndTexts() {
+        let docs = makeCorpus(12)
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs), 1, "first assignment embeds")
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs), 0, "same model, same documents: re-used")
+        XCTAssertEqual(assign(model: "/models/de-b", docs: docs), 1, "another model: re-embedded")
+        XCTAssertEqual(assign(model: "/models/de-b", docs: docs), 0)
+        var edited = docs
+        edited[3] = Document(id: docs[3].id, text: docs[3].text + " changed")
+        XCTAssertEqual(assign(model: "/models/de-b", docs: edited), 1, "same ids, another text: re-embedded")
+        XCTAssertEqual(assign(model: "/models/de-b", docs: edited), 0)
+    }
+
+    func testModelFingerprintSeesTheWeights() throws {
+        let m = dir.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: m, withIntermediateDirectories: true)
+        try Data("{\"hidden_size\": 8}".utf8).write(to: m.appendingPathComponent("config.json"))
+        let header = Array("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}".utf8)
+        var st = Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header)
+        st.append(contentsOf: [UInt8](repeating: 1, count: 16))
+        try st.write(to: m.appendingPathComponent("model.safetensors"))
+        let a = StoreFingerprint.model(path: m.path)
+        XCTAssertEqual(StoreFingerprint.model(path: m.path), a, "deterministic")
+        st[st.count - 1] = 2
+        try st.write(to: m.appendingPathComponent("model.safetensors"))
+        XCTAssertNotEqual(StoreFingerprint.model(path: m.path), a, "another weight value")
+        try Data("{\"hidden_size\": 16}".utf8).write(to: m.appendingPathComponent("config.json"))
+        let b = StoreFingerprint.model(path: m.path)
+        XCTAssertNotEqual(b, a)
+        XCTAssertNotEqual(StoreFingerprint.model(path: m.path + "/"), b, "the path is part of it")
+        XCTAssertNotEqual(StoreFingerprint.texts(["ab", "c"]), StoreFingerprint.texts(["a", "bc"]))
+    }
+}
