@@ -57,18 +57,23 @@ public final class BertEngine: @unchecked Sendable {
                     linear(xp.baseAddress!, rows: t, inF: h, w: wp.baseAddress!, outF: 3 * h, bias: qkvBias[n], out: op.baseAddress!)
                 } } }
             attention(qkv: qkv, batch: batch, ctx: &ctx)
-            // tmp[T, H] = ctx · Wo^T + bo; x = LN(tmp + x)
-            dense(ctx, rows: t, L.attentionOutput, into: &tmp)
-            addResidualAndNorm(&tmp, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x)
-            // ff[T, I] = gelu(x · Wi^T + bi)
-            dense(x, rows: t, L.intermediate, into: &ff)
-            ff.withUnsafeMutableBufferPointer { fp in
-                let p = fp.baseAddress!
-                parallelRanges(t, minPerWorker: 16) { rows in geluInPlace(p + rows.lowerBound * inter, count: rows.count * inter) }
-            }
-            // tmp[T, H] = ff · Wout^T + bout; x = LN(tmp + x)
-            dense(ff, rows: t, L.output, into: &tmp)
-            addResidualAndNorm(&tmp, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
+            // tmp[T, H] = ctx · Wo^T; x = LN(tmp + bo + x)
+            dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false)
+            addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x)
+            // ff[T, I] = gelu(x · Wi^T + bi), bias and GELU in one pass per row (row in cache)
+            dense(x, rows: t, L.intermediate, into: &ff, addBias: false)
+            ff.withUnsafeMutableBufferPointer { fp in L.intermediate.bias.withUnsafeBufferPointer { bp in
+                let p = fp.baseAddress!, b = bp.baseAddress!
+                parallelRanges(t, minPerWorker: 16) { rows in
+                    for r in rows {
+                        addInPlace(p + r * inter, b, count: inter)
+                        geluInPlace(p + r * inter, count: inter)
+                    }
+                }
+            } }
+            // tmp[T, H] = ff · Wout^T; x = LN(tmp + bout + x)
+            dense(ff, rows: t, L.output, into: &tmp, addBias: false)
+            addResidualAndNorm(&tmp, bias: L.output.bias, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
             if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
         }
     }
@@ -146,25 +151,34 @@ public final class BertEngine: @unchecked Sendable {
         }
     }
 
-    private func dense(_ x: [Float], rows: Int, _ l: Linear, into out: inout [Float]) {
+    /// out = x · W^T (+ b unless the caller fuses the bias into its next pass).
+    private func dense(_ x: [Float], rows: Int, _ l: Linear, into out: inout [Float], addBias: Bool = true) {
         x.withUnsafeBufferPointer { xp in l.weight.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
-            linear(xp.baseAddress!, rows: rows, inF: l.inFeatures, w: wp.baseAddress!, outF: l.outFeatures, bias: l.bias, out: op.baseAddress!)
+            if addBias {
+                linear(xp.baseAddress!, rows: rows, inF: l.inFeatures, w: wp.baseAddress!, outF: l.outFeatures, bias: l.bias, out: op.baseAddress!)
+            } else {
+                sgemm(transB: true, m: rows, n: l.outFeatures, k: l.inFeatures, a: xp.baseAddress!, lda: l.inFeatures,
+                      b: wp.baseAddress!, ldb: l.inFeatures, c: op.baseAddress!, ldc: l.outFeatures)
+            }
         } } }
     }
 
-    /// x <- LN(y + residual), y is scratch.
-    private func addResidualAndNorm(_ y: inout [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float]) {
+    /// x <- LN(y + bias + residual) row by row (each row stays in cache); y is scratch.
+    private func addResidualAndNorm(_ y: inout [Float], bias: [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float]) {
         let h = weights.config.hiddenSize
-        y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in
-            let y = yp.baseAddress!, r = rp.baseAddress!
+        y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in bias.withUnsafeBufferPointer { bp in
+            let y = yp.baseAddress!, r = rp.baseAddress!, b = bp.baseAddress!
             norm.gamma.withUnsafeBufferPointer { g in norm.beta.withUnsafeBufferPointer { be in
                 parallelRanges(rows, minPerWorker: 64) { part in
-                    let o = part.lowerBound * h
-                    addInPlace(y + o, r + o, count: part.count * h)
-                    layerNormRows(y + o, rows: part.count, cols: h, gamma: g.baseAddress!, beta: be.baseAddress!, eps: norm.eps)
+                    for row in part {
+                        let o = row * h
+                        addInPlace(y + o, b, count: h)
+                        addInPlace(y + o, r + o, count: h)
+                        layerNormRows(y + o, rows: 1, cols: h, gamma: g.baseAddress!, beta: be.baseAddress!, eps: norm.eps)
+                    }
                 }
             } }
-        } }
+        } } }
         swap(&x, &y)
     }
 
