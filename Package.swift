@@ -36,7 +36,7 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IndexTests", dependencies: ["Index"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Model", "Index"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "Tokenizer", "Kernels"], resources: [.copy("Fixtures")]),

@@ -27,10 +27,64 @@ public final class BertEngine: @unchecked Sendable {
     ///
     /// Forward passes are serialised process-wide: each one already uses every core, and the
     /// attention step switches OpenBLAS's (global) thread count.
+    ///
+    /// With several cores and enough sequences, the batch is split into one group per core, each
+    /// run by its own thread with single-threaded BLAS (data parallelism scales better than
+    /// threading each small matmul); the groups' hidden states are gathered back into [B, S, H].
     public func forward(_ batch: TokenBatch, layers: Set<Int>,
                         visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
         BertEngine.forwardLock.lock()
         defer { BertEngine.forwardLock.unlock() }
+        let workers = BLASThreads.count
+        guard workers > 1, batch.count >= 2 * workers else {
+            return try forwardGroup(batch, layers: layers, workers: workers, visit: visit)
+        }
+        let h = weights.config.hiddenSize, s = batch.seqLen
+        let groups = BertEngine.split(batch, into: workers)
+        let wanted = layers.sorted()
+        let slot = Dictionary(uniqueKeysWithValues: wanted.enumerated().map { ($1, $0) })
+        let outputs = wanted.map { _ in   // per requested layer [B, S, H]
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: batch.count * s * h)
+            p.initialize(repeating: 0, count: batch.count * s * h)
+            return p
+        }
+        defer { for p in outputs { p.deallocate() } }
+        BLASThreads.singleThreaded {
+            DispatchQueue.concurrentPerform(iterations: groups.count) { g in
+                let (range, sub) = groups[g]
+                forwardGroup(sub, layers: layers, workers: 1) { layer, hidden in
+                    let out = outputs[slot[layer]!]
+                    for (j, b) in range.enumerated() {
+                        (out + b * s * h).update(from: hidden + j * sub.seqLen * h, count: sub.lengths[j] * h)
+                    }
+                }
+            }
+        }
+        for layer in wanted { try visit(layer, outputs[slot[layer]!]) }
+    }
+
+    /// Contiguous groups of sequences with about equal token counts, each padded to its own longest.
+    static func split(_ batch: TokenBatch, into n: Int) -> [(Range<Int>, TokenBatch)] {
+        let total = batch.lengths.reduce(0, +)
+        var bounds = [0]
+        var acc = 0
+        for (b, len) in batch.lengths.enumerated() where bounds.count < n {
+            acc += len
+            if acc * n >= total * bounds.count && b + 1 < batch.count { bounds.append(b + 1) }
+        }
+        bounds.append(batch.count)
+        return zip(bounds, bounds.dropFirst()).filter { $0 < $1 }.map { lo, hi in
+            let seqs = (lo..<hi).map { b -> (ids: [Int32], typeIds: [Int32]) in
+                let row = b * batch.seqLen, len = batch.lengths[b]
+                return (Array(batch.ids[row..<(row + len)]), Array(batch.typeIds[row..<(row + len)]))
+            }
+            return (lo..<hi, TokenBatch(seqs))
+        }
+    }
+
+    /// The forward pass of one group; `workers` threads for its row-wise kernels and attention.
+    private func forwardGroup(_ batch: TokenBatch, layers: Set<Int>, workers: Int,
+                              visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
         let cfg = weights.config
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
         let s = batch.seqLen, t = batch.count * s
@@ -56,7 +110,7 @@ public final class BertEngine: @unchecked Sendable {
                 qkv.withUnsafeMutableBufferPointer { op in
                     linear(xp.baseAddress!, rows: t, inF: h, w: wp.baseAddress!, outF: 3 * h, bias: qkvBias[n], out: op.baseAddress!)
                 } } }
-            attention(qkv: qkv, batch: batch, ctx: &ctx)
+            attention(qkv: qkv, batch: batch, ctx: &ctx, workers: workers)
             // tmp[T, H] = ctx · Wo^T; x = LN(tmp + bo + x)
             dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false)
             addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x)
@@ -109,14 +163,14 @@ public final class BertEngine: @unchecked Sendable {
     /// Multi-head self-attention per sequence over its real positions, sequences spread over
     /// the cores (each making single-threaded BLAS calls).
     /// qkv [B*S, 3H] (Q | K | V, heads contiguous within each); ctx [B*S, H].
-    private func attention(qkv: [Float], batch: TokenBatch, ctx: inout [Float]) {
+    private func attention(qkv: [Float], batch: TokenBatch, ctx: inout [Float], workers: Int) {
         let cfg = weights.config
         let h = cfg.hiddenSize, nh = cfg.numAttentionHeads, d = cfg.headDim, s = batch.seqLen
         let scale = 1 / Float(d).squareRoot()
         qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
             let q = qp.baseAddress!, c = cp.baseAddress!
             BLASThreads.singleThreaded {
-                parallelRanges(batch.count, workers: ProcessInfo.processInfo.activeProcessorCount) { range in
+                parallelRanges(batch.count, workers: workers) { range in
                     let scores = UnsafeMutablePointer<Float>.allocate(capacity: s * s)   // [len, len]
                     defer { scores.deallocate() }
                     for b in range {

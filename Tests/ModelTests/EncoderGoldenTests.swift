@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Model
 import XCTest
 
@@ -49,6 +50,21 @@ final class EncoderGoldenTests: XCTestCase {
             // BLAS may pick other kernels for other matrix heights, so equal up to rounding only.
             assertClose(try enc.embed([t], layer: 1).row(0), together.row(i), tol: 1e-5, "text \(i) alone vs batched")
         }
+    }
+
+    func testBatchSplitOverCoresMatchesOneThread() throws {
+        let enc = try Encoder.load(Goldens.fixtures.appendingPathComponent("tiny-ce").path)
+        let texts = (0..<11).map { i in String(repeating: "word\(i) ", count: 1 + (i * 7) % 13) }
+        let before = BLASThreads.count
+        defer { BLASThreads.count = before }
+        BLASThreads.count = 1
+        let single = try enc.embedAllLayers(texts)
+        let singleScores = try enc.score(texts.map { ($0, "passage of text") })
+        BLASThreads.count = 2   // batches of >= 4 sequences are split into two groups, one per thread
+        let split = try enc.embedAllLayers(texts)
+        let splitScores = try enc.score(texts.map { ($0, "passage of text") })
+        for (a, b) in zip(single, split) { assertClose(a.data, b.data, tol: 1e-5, "layer embeddings, split vs one thread") }
+        assertClose(splitScores, singleScores, tol: 1e-5, "scores, split vs one thread")
     }
 
     func testLayerOutOfRangeAndScoringWithDualEncoderAreClearErrors() throws {
