@@ -91,26 +91,20 @@ public struct BEIRDataset: Sendable {
 
     /// Reads corpus.jsonl; a record needs "_id" and "text" ("title" optional); ids must be unique.
     public static func loadCorpus(_ url: URL) throws -> [BEIRDocument] {
-        var docs: [BEIRDocument] = []
-        var seen = Set<String>()
-        try forEachLine(of: url) { line, n in
-            let obj = try jsonObject(line, file: url, line: n)
-            guard let id = try stringField(obj, "_id", file: url, line: n) else {
-                throw DataError(file: url.path, line: n, "missing \"_id\"")
-            }
-            guard let text = try stringField(obj, "text", file: url, line: n) else {
-                throw DataError(file: url.path, line: n, "missing \"text\"")
-            }
+        try loadRecords(url) { id, text, obj, n in
             let title = try stringField(obj, "title", file: url, line: n)
-            guard seen.insert(id).inserted else { throw DataError(file: url.path, line: n, "duplicate _id \"\(id)\"") }
-            docs.append(BEIRDocument(id: id, title: title ?? "", text: text, hasTitle: title != nil))
+            return BEIRDocument(id: id, title: title ?? "", text: text, hasTitle: title != nil)
         }
-        return docs
     }
 
     /// Reads queries.jsonl; a record needs "_id" and "text"; ids must be unique.
     public static func loadQueries(_ url: URL) throws -> [BEIRQuery] {
-        var queries: [BEIRQuery] = []
+        try loadRecords(url) { id, text, _, _ in BEIRQuery(id: id, text: text) }
+    }
+
+    /// The JSON-lines records of a BEIR file with their required "_id" and "text" (unique ids).
+    private static func loadRecords<T>(_ url: URL, _ make: (String, String, [String: Any], Int) throws -> T) throws -> [T] {
+        var out: [T] = []
         var seen = Set<String>()
         try forEachLine(of: url) { line, n in
             let obj = try jsonObject(line, file: url, line: n)
@@ -121,9 +115,9 @@ public struct BEIRDataset: Sendable {
                 throw DataError(file: url.path, line: n, "missing \"text\"")
             }
             guard seen.insert(id).inserted else { throw DataError(file: url.path, line: n, "duplicate _id \"\(id)\"") }
-            queries.append(BEIRQuery(id: id, text: text))
+            out.append(try make(id, text, obj, n))
         }
-        return queries
+        return out
     }
 
     /// Reads a qrels TSV: `query-id<TAB>corpus-id<TAB>score` rows after an optional header line
