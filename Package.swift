@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Model", "Index"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "Tokenizer", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZMQTests", dependencies: ["ZMQ"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Kernels"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model"]),
         .testTarget(name: "CLITests", dependencies: []),
     ]

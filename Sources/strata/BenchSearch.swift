@@ -62,17 +62,12 @@ func runSearchBench(_ args: [String]) throws {
 /// [rows, d] uniform random rows scaled to unit L2 norm (SplitMix64, deterministic for a seed).
 func randomUnitRows(_ rows: Int, _ d: Int, seed: UInt64) -> Matrix {
     var m = Matrix(rows: rows, cols: d)
-    var s = seed
+    var g = SplitMix64(seed: seed)
     m.data.withUnsafeMutableBufferPointer { p in
         for r in 0..<rows {
             var norm: Float = 0
             for c in 0..<d {
-                s &+= 0x9E3779B97F4A7C15
-                var z = s
-                z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-                z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-                z ^= z >> 31
-                let v = Float(Double(z >> 40) / Double(1 << 24)) * 2 - 1
+                let v = g.uniform() * 2 - 1
                 p[r * d + c] = v
                 norm += v * v
             }

@@ -4,25 +4,13 @@ import Index
 import Kernels
 import Wire
 
-/// SplitMix64: a seeded generator, so every run of these tests sees the same numbers.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Merge exactness, the vector store, the journal, liveness and the shard map.
 final class PieceTests: XCTestCase {
     /// Per-shard exact top-k lists (what workers return) merged with TopK.merge equal the Index
     /// module's `naiveSearch` over the whole corpus (plain loop, full sort).
     func testMergeOfShardTopKIsExact() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let dim = 6, n = 500
         let rows = (0..<(n * dim)).map { _ in Float(Int.random(in: -3...3, using: &rng)) / 4 } // coarse values force ties (and sum exactly)
         let ids = (0..<n).map { "d\($0)" }
@@ -46,7 +34,7 @@ final class PieceTests: XCTestCase {
     /// Shard stores (FlatIndex inside) merged = one FlatIndex over everything, bit for bit.
     func testShardStoresMergeToTheSingleIndexExactly() throws {
         let dir = tempDir(); defer { try? FileManager.default.removeItem(at: dir) }
-        var rng = SplitMix(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let dim = 48, n = 900
         let data = (0..<(n * dim)).map { _ in Float.random(in: -1...1, using: &rng) }
         let ids = (0..<n).map { "id\($0)" }

@@ -2,16 +2,7 @@ import XCTest
 import Kernels
 import Index
 
-/// A small deterministic generator (SplitMix64) so the tests need no global random state.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     /// Uniform in [-1, 1).
     mutating func float() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
     /// Small integer in -r...r, so that inner products are exact in Float and ties are frequent.
@@ -19,7 +10,7 @@ struct SplitMix {
 }
 
 func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64, integers: Int? = nil) -> Matrix {
-    var g = SplitMix(state: seed)
+    var g = SplitMix64(seed: seed)
     var m = Matrix(rows: rows, cols: cols)
     for i in 0..<m.data.count { m.data[i] = integers.map { g.smallInt($0) } ?? g.float() }
     return m

@@ -4,9 +4,9 @@ import XCTest
 
 /// Each fast kernel against its naive twin (or libm) at a stated tolerance.
 final class KernelsTests: XCTestCase {
-    private var rng = SplitMix(seed: 42)
+    private var rng = SplitMix64(seed: 42)
 
-    private func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.nextFloat() * 2 * scale - scale } }
+    private func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.uniform() * 2 * scale - scale } }
 
     func testSgemmMatchesReferenceForAllTransposes() {
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -59,18 +59,4 @@ final class KernelsTests: XCTestCase {
         layerNormRowsReference(&b, rows: rows, cols: cols, gamma: g, beta: be, eps: 1e-12)
         for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 2e-5) }
     }
-}
-
-/// Deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }

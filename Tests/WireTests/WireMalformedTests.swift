@@ -1,4 +1,5 @@
 import XCTest
+import Kernels
 import Wire
 
 /// Bad frames: decoding throws INVALID_ARGUMENT (or RESOURCE_EXHAUSTED when oversized), never crashes.
@@ -17,7 +18,7 @@ final class WireMalformedTests: XCTestCase {
     }
 
     func testRandomFramesNeverCrash() {
-        var rng = SeededRandom(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var decoded = 0, rejected = 0
         for _ in 0..<3000 {
             let n = Int.random(in: 0..<64, using: &rng)
@@ -82,15 +83,3 @@ final class WireMalformedTests: XCTestCase {
     }
 }
 
-/// SplitMix64: a seeded generator, so every run sees the same frames (a failure reproduces).
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
