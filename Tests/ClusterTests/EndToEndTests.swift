@@ -39,12 +39,7 @@ final class EndToEndTests: XCTestCase {
         let up = try Strata.spawn(["cluster", "up", "--workers", "2", "--corpus", corpus.path, "--model", de, "--ce", ce,
                                    "--replication", "2", "--data-dir", tmp.appendingPathComponent("cl").path], log: upLog)
         processes.append(up)
-        var endpoint = ""
-        XCTAssertTrue(Strata.waitFor(60) {
-            let text = (try? String(contentsOf: upLog, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }) { endpoint = String(line.dropFirst(6)) }
-            return !endpoint.isEmpty
-        }, "cluster up never printed `ready ADDR`")
+        let endpoint = try XCTUnwrap(Strata.readyEndpoint(in: upLog), "cluster up never printed `ready ADDR`")
         XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), endpoint)
 
         // Single process: strata embed of the corpus and the queries, then exact search here.
@@ -144,12 +139,7 @@ final class EndToEndTests: XCTestCase {
         let up = try Strata.spawn(["cluster", "up", "--workers", "1", "--corpus", corpus.path, "--model", de, "--keys", keys.path,
                                    "--data-dir", tmp.appendingPathComponent("cl").path], log: upLog)
         processes.append(up)
-        var endpoint = ""
-        XCTAssertTrue(Strata.waitFor(60) {
-            let text = (try? String(contentsOf: upLog, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }) { endpoint = String(line.dropFirst(6)) }
-            return !endpoint.isEmpty
-        }, "a CURVE cluster (workers authenticated by the same keys) became ready")
+        let endpoint = try XCTUnwrap(Strata.readyEndpoint(in: upLog), "a CURVE cluster (workers authenticated by the same keys) became ready")
         let (s1, out1, e1) = try Strata.run(["search", "--coordinator", endpoint, "--keys", keys.path, "--top", "3", "package tools"])
         XCTAssertEqual(s1, 0, e1)
         XCTAssertEqual(out1.split(separator: "\n").count, 3)

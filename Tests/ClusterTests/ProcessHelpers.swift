@@ -76,6 +76,18 @@ enum Strata {
         while Date() < end { if condition() { return true }; usleep(50_000) }
         return condition()
     }
+
+    /// The address `strata cluster up` prints on its `ready ADDR` line in `log`, waiting up to
+    /// `seconds`; nil when it never becomes ready.
+    static func readyEndpoint(in log: URL, within seconds: Double = 60) -> String? {
+        var endpoint: String?
+        _ = waitFor(seconds) {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            endpoint = text.split(separator: "\n").first { $0.hasPrefix("ready ") }.map { String($0.dropFirst(6)) }
+            return endpoint != nil
+        }
+        return endpoint
+    }
 }
 
 /// Reads a float32 [rows, cols] .npy with the Model module's reader (as `strata embed` writes it).
