@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Markdown table of a `scripts/infusion-table` output folder (the paper's knowledge-infusion table).
+
+  scripts/infusion_table.py DIR
+
+Reads DIR/runs.tsv (name tag layers copy source seed seconds), DIR/eval/MODEL__SET.json (`strata eval --output`)
+and DIR/logs/bench-encoder-L*.log, and prints, for every evaluation set, one row per (training setting, source):
+Hits@10, MRR@10 and nDCG@10 as the mean over seeds with the sample standard deviation when there are several,
+the number of seeds, and the mean training time. The full DE (no training here) heads each table.
+"""
+import glob, json, os, re, statistics, sys
+
+METRICS = ("Hits@10", "MRR@10", "nDCG@10")
+
+
+def fmt(values):
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.4f}"
+    return f"{mean:.4f} ± {statistics.stdev(values):.4f}"
+
+
+def source_label(src, layers, copy):
+    k = f"DE-{layers}"
+    if src.startswith("ce."):
+        return f"{k} CE ({src[3:]})"
+    return f"{k} {src}"
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    root = sys.argv[1]
+    runs = {}
+    with open(os.path.join(root, "runs.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                name, tag, layers, copy, src, seed, secs = line.rstrip("\n").split("\t")
+                runs[name] = dict(tag=tag, layers=layers, copy=copy, src=src, seed=seed, secs=float(secs))
+    evals = {}  # set -> model -> json
+    for path in sorted(glob.glob(os.path.join(root, "eval", "*__*.json"))):
+        model, eset = os.path.basename(path)[:-5].split("__", 1)
+        evals.setdefault(eset, {})[model] = json.load(open(path, encoding="utf-8"))
+
+    for log in sorted(glob.glob(os.path.join(root, "logs", "bench-encoder-L*.log"))):
+        text = open(log, encoding="utf-8").read()
+        full = re.search(r"batch (\d+ x \d+) tokens: (\d+) tokens/s", text)
+        part = re.search(r"first (\d+) layers: (\d+) tokens/s, ([\d.]+)x", text)
+        if full and part:
+            print(f"Throughput (`strata bench encoder --layers {part.group(1)}`, one run, batch {full.group(1)} tokens): "
+                  f"full DE {full.group(2)} tokens/s, DE-{part.group(1)} {part.group(2)} tokens/s = "
+                  f"**{part.group(3)}x**.\n")
+
+    for eset, models in evals.items():
+        first = next(iter(models.values()))
+        print(f"### {first.get('dataset', eset)} ({first.get('split')}, {first.get('queries')} queries, "
+              f"{first.get('corpus')} documents)\n")
+        print("| model | training | " + " | ".join(METRICS) + " | seeds | training time |")
+        print("|---|---|" + "---|" * len(METRICS) + "---|---|")
+        if "full-de" in models:
+            m = models["full-de"]["metrics"]
+            print("| full DE | - | " + " | ".join(f"{m[k]:.4f}" for k in METRICS) + " | - | - |")
+        groups = {}
+        for name, r in runs.items():
+            if name in models:
+                key = (r["tag"], r["layers"], r["copy"], r["src"])
+                groups.setdefault(key, []).append((r, models[name]["metrics"]))
+        order = lambda k: (k[0], k[1], k[2], 0 if k[3].startswith("ce.") else 1 if k[3] == "de" else 2, k[3])
+        for key in sorted(groups, key=order):
+            tag, layers, copy, src = key
+            rows = groups[key]
+            cells = [fmt([m[k] for _, m in rows]) for k in METRICS]
+            secs = statistics.fmean(r["secs"] for r, _ in rows)
+            seeds = ",".join(r["seed"] for r, _ in rows)
+            print(f"| {source_label(src, layers, copy)} | {tag}, copy {copy} | " + " | ".join(cells)
+                  + f" | {seeds} | {secs / 60:.1f} min |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
