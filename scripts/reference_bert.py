@@ -288,18 +288,24 @@ def _main(argv):
     ap.add_argument("texts", nargs="*")
     ap.add_argument("--layer", type=int)
     ap.add_argument("--score", action="store_true", help="texts are query passage query passage ...")
-    args = ap.parse_args(argv)
+    ap.add_argument("--json", action="store_true", help="print one JSON list: every score, or every full vector")
+    args = ap.parse_intermixed_args(argv)
     m = ReferenceBert(args.model)
     if args.score:
-        for q, p in zip(args.texts[::2], args.texts[1::2]):
-            print(m.ce_score(q, p))
+        scores = [m.ce_score(q, p) for q, p in zip(args.texts[::2], args.texts[1::2])]
+        print(json.dumps(scores) if args.json else "\n".join(map(str, scores)))
         return
+    vectors = []
     for t in args.texts:
         if args.layer is not None:
             v = (m.ce_layer_embeddings(t) if m.is_cross_encoder else m.de_layer_embeddings(t))[args.layer]
         else:
             v = m.de_embedding(t)
-        print(" ".join(f"{x:.6f}" for x in v[:8]), "...")
+        vectors.append([float(x) for x in v])
+        if not args.json:
+            print(" ".join(f"{x:.6f}" for x in v[:8]), "...")
+    if args.json:
+        print(json.dumps(vectors))
 
 
 if __name__ == "__main__":
