@@ -21,10 +21,11 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
 
 /// Reads a UTF-8 text file and calls `body` with each line and its 1-based number; blank lines
 /// are skipped unless `keepBlank` (a final newline never makes an extra line).
-/// A trailing "\r" is removed. Invalid UTF-8 is an error naming the line.
+/// A trailing "\r" is removed. Invalid UTF-8 is an error naming the line. The file is memory-mapped,
+/// so a corpus larger than memory streams through page by page.
 public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int) throws -> Void) throws {
     let data: Data
-    do { data = try Data(contentsOf: url) } catch {
+    do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
         throw DataError(file: url.path, "cannot read: \(error.localizedDescription)")
     }
     var lineNo = 0

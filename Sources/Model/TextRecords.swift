@@ -9,17 +9,33 @@ public struct TextRecord: Sendable, Equatable {
 
 /// Reads texts for embedding: `.jsonl` (BEIR style `{"_id", "text"}` with optional `"title"`,
 /// joined as "title text") or any other file as one text per line.
-/// Invalid UTF-8 or a malformed JSON line is an error naming the file and line.
+/// Invalid UTF-8, a malformed JSON line or a duplicate `_id` is an error naming the file and line.
 public enum TextRecords {
+    /// Every record of the file, in file order.
     public static func read(_ path: String) throws -> [TextRecord] {
+        var records: [TextRecord] = []
+        try forEach(path) { records.append($0) }
+        return records
+    }
+
+    /// Checks the whole file and returns its number of records, holding no texts: the pass a
+    /// streaming reader makes first, so that bad input fails before any work is done.
+    public static func count(_ path: String) throws -> Int {
+        var n = 0
+        try forEach(path) { _ in n += 1 }
+        return n
+    }
+
+    /// Streams the records of the file to `body`, in file order, one line in memory at a time
+    /// (plus the set of ids seen, for the duplicate check).
+    public static func forEach(_ path: String, _ body: (TextRecord) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ModelError.invalidInput("cannot read input file \(path)")
         }
-        var records: [TextRecord] = []
         if !(path.hasSuffix(".jsonl") || path.hasSuffix(".json")) {
-            try forEachLine(of: url, keepBlank: true) { line, n in records.append(TextRecord(id: String(n), text: String(line))) }
-            return records
+            try forEachLine(of: url, keepBlank: true) { line, n in try body(TextRecord(id: String(n), text: String(line))) }
+            return
         }
         var seen = Set<String>()
         try forEachLine(of: url) { line, n in
@@ -28,8 +44,7 @@ public enum TextRecords {
             guard let id = try stringField(obj, "_id", file: url, line: n) else { throw DataError(file: path, line: n, "missing field \"_id\"") }
             guard seen.insert(id).inserted else { throw DataError(file: path, line: n, "duplicate _id '\(id)'") }
             let title = try stringField(obj, "title", file: url, line: n) ?? ""
-            records.append(TextRecord(id: id, text: title.isEmpty ? text : title + " " + text))
+            try body(TextRecord(id: id, text: title.isEmpty ? text : title + " " + text))
         }
-        return records
     }
 }

@@ -47,20 +47,33 @@ enum EmbedCommand: Subcommand {
         if let layer, layer > encoder.numLayers {
             throw CLIError("--layer \(layer) is out of range: the model has layers 0...\(encoder.numLayers)", usage: true)
         }
-        let records = try TextRecords.read(try a.required("input"))
+        // Two passes over the input: the first checks every line and counts the texts (so bad input
+        // fails before any work and the .npy header knows its row count), the second streams them
+        // through the encoder a chunk at a time; only one chunk of texts is held in memory.
+        let input = try a.required("input")
+        let total = try TextRecords.count(input)
         let normalize: Bool? = a.flag("normalize") ? true : nil
-        let sink = try EmbeddingSink(path: output, rows: records.count, cols: encoder.dimension)
+        let sink = try EmbeddingSink(path: output, rows: total, cols: encoder.dimension)
         defer { sink.discard() }
-        let progress = Progress(total: records.count, label: "embedded")
+        let progress = Progress(total: total, label: "embedded")
         var done = 0
-        while done < records.count {
-            let chunk = Array(records[done..<min(records.count, done + chunkSize)])
+        var chunk: [TextRecord] = []
+        chunk.reserveCapacity(chunkSize)
+        func flush() throws {
+            guard !chunk.isEmpty else { return }
             let m = try encoder.embed(chunk.map(\.text), layer: layer, pooling: pooling, normalize: normalize) { n, _ in
                 progress.update(done + n)
             }
             try sink.append(m, ids: chunk.map(\.id))
             done += chunk.count
+            chunk.removeAll(keepingCapacity: true)
         }
+        try TextRecords.forEach(input) { record in
+            chunk.append(record)
+            if chunk.count == chunkSize { try flush() }
+        }
+        try flush()
+        guard done == total else { throw CLIError("\(input) changed while it was being read (\(total) texts, then \(done))") }
         try sink.finish()
         progress.finish()
     }

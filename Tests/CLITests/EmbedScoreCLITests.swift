@@ -65,6 +65,28 @@ final class EmbedScoreCLITests: XCTestCase {
         XCTAssertEqual(v.map { $0 * $0 }.reduce(0, +), 1, accuracy: 1e-4, "--normalize gives unit vectors")
     }
 
+    /// More texts than one streaming chunk (4,096): every row lands in order, equal to the same text
+    /// embedded in a small run (1e-5: OpenBLAS may pick other kernels for other batch heights).
+    func testEmbedStreamsAcrossChunks() throws {
+        let model = CLI.modelFixtures.appendingPathComponent("tiny-de-legacy").path
+        let texts = (0..<4_200).map { "text number \($0) about \(["cells", "python", "bread", "mice"][$0 % 4])" }
+        let input = tmp.appendingPathComponent("many.txt"), out = tmp.appendingPathComponent("many.npy")
+        try (texts.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        var r = try CLI.run(["embed", "--model", model, "--input", input.path, "--output", out.path, "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let (shape, data) = try readNpy(out)
+        XCTAssertEqual(shape, [4_200, 32])
+        let probe = [0, 4_095, 4_096, 4_199]
+        let small = tmp.appendingPathComponent("probe.txt"), smallOut = tmp.appendingPathComponent("probe.npy")
+        try (probe.map { texts[$0] }.joined(separator: "\n") + "\n").write(to: small, atomically: true, encoding: .utf8)
+        r = try CLI.run(["embed", "--model", model, "--input", small.path, "--output", smallOut.path, "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let (_, want) = try readNpy(smallOut)
+        for (j, i) in probe.enumerated() {
+            for k in 0..<32 { XCTAssertEqual(data[i * 32 + k], want[j * 32 + k], accuracy: 1e-5, "text \(i) dim \(k)") }
+        }
+    }
+
     func testScoreMatchesReference() throws {
         let g = try golden("tiny-ce")
         let pairs = (g["pairs"] as! [[String]]).filter { !$0[0].contains("\t") && !$0[1].contains("\t") && !$0[0].contains("\n") && !$0[1].contains("\n") }
