@@ -3,7 +3,7 @@
 
   scripts/infusion_table.py DIR
 
-Reads DIR/runs.tsv (name tag layers copy source seed seconds), DIR/eval/MODEL__SET.json (`strata eval --output`)
+Reads DIR/runs.tsv (name tag layers copy source seed seconds, or - when unknown), DIR/eval/MODEL__SET.json (`strata eval --output`)
 and DIR/logs/bench-encoder-L*.log, and prints, for every evaluation set, one row per (training setting, source):
 Hits@10, MRR@10 and nDCG@10 as the mean over seeds with the sample standard deviation when there are several,
 the number of seeds, and the mean training time. The full DE (no training here) heads each table.
@@ -24,7 +24,7 @@ def source_label(src, layers, copy):
     k = f"DE-{layers}"
     if src.startswith("ce."):
         return f"{k} CE ({src[3:]})"
-    return f"{k} {src}"
+    return f"{k} DE" if src == "de" else f"{k} {src}"
 
 
 def main():
@@ -36,7 +36,7 @@ def main():
         for line in f:
             if line.strip():
                 name, tag, layers, copy, src, seed, secs = line.rstrip("\n").split("\t")
-                runs[name] = dict(tag=tag, layers=layers, copy=copy, src=src, seed=seed, secs=float(secs))
+                runs[name] = dict(tag=tag, layers=layers, copy=copy, src=src, seed=seed, secs=None if secs == "-" else float(secs))
     evals = {}  # set -> model -> json
     for path in sorted(glob.glob(os.path.join(root, "eval", "*__*.json"))):
         model, eset = os.path.basename(path)[:-5].split("__", 1)
@@ -70,10 +70,10 @@ def main():
             tag, layers, copy, src = key
             rows = groups[key]
             cells = [fmt([m[k] for _, m in rows]) for k in METRICS]
-            secs = statistics.fmean(r["secs"] for r, _ in rows)
+            known = [r["secs"] for r, _ in rows if r["secs"] is not None]
+            secs = f"{statistics.fmean(known) / 60:.1f} min" if known else "-"
             seeds = ",".join(r["seed"] for r, _ in rows)
-            print(f"| {source_label(src, layers, copy)} | {tag}, copy {copy} | " + " | ".join(cells)
-                  + f" | {seeds} | {secs / 60:.1f} min |")
+            print(f"| {source_label(src, layers, copy)} | {tag}, copy {copy} | " + " | ".join(cells) + f" | {seeds} | {secs} |")
         print()
 
 

@@ -8,7 +8,7 @@ enum TrainCECommand: Subcommand {
     static let name = "train-ce"
     static let summary = "fine-tune a cross encoder (1 logit) on query/positive/hard-negative triples"
     static let usage = """
-    usage: strata train-ce --init DIR --train FILE --out DIR [--layers K] [--epochs 1] [--batch 16] [--lr 2e-5]
+    usage: strata train-ce --init DIR --train FILE --out DIR [--layers K] [--from-scratch] [--epochs 1] [--batch 16] [--lr 2e-5]
                            [--max-steps N] [--seed 42] [--loss bce|margin-mse|kl] [--negatives 1] [--max-length 128]
                            [--accumulation 1] [--warmup 0.1] [--weight-decay 0.01] [--checkpoint-every 100] [--threads N]
                            [--eval-data BEIR_DIR --eval-de DE_DIR [--eval-split dev] [--eval-top 10]
@@ -17,6 +17,8 @@ enum TrainCECommand: Subcommand {
       --init DIR     any BERT checkpoint: a cross encoder (its head is kept) or a BertModel / sentence-transformers
                      DE (a pooler is kept when it has one; the classifier starts N(0, 0.02))
       --layers K     keep only the first K encoder layers (default: all)
+      --from-scratch take only the shapes (config.json) and tokenizer of --init; every weight starts N(0, 0.02)
+                     as BERT initialises (a CE that shares nothing with the DE it may be compared with)
       --train FILE   jsonl {"query","positive","negatives":[...]}: each example gives (query, positive) label 1 and
                      (query, negative) label 0 for up to --negatives negatives (mine them with a DE beforehand);
                      "scores" (teacher logits for positive + negatives) for --loss margin-mse / kl
@@ -30,7 +32,9 @@ enum TrainCECommand: Subcommand {
 
     static func run(_ args: [String]) throws {
         let a = try Arguments(args, command: name, options: InfuseCommand.commonOptions.union([
-            "init", "layers", "eval-data", "eval-de", "eval-split", "eval-top", "eval-max-corpus", "eval-max-queries"]))
+            "init", "layers", "eval-data", "eval-de", "eval-split", "eval-top", "eval-max-corpus", "eval-max-queries"]),
+            flags: ["from-scratch"])
+        let fromScratch = a.flag("from-scratch")
         try applyThreads(a)
         let initDir = try ModelLocator.resolve(try a.required("init"))
         let options = try InfuseCommand.trainOptions(a, defaultObjective: .bce)
@@ -74,14 +78,19 @@ enum TrainCECommand: Subcommand {
             let model = TrainableBert(shape: BertShape(config: cfg, layers: layers, classifier: true))
             var rng = TrainRNG(seed: options.seed)
             model.initialize(rng: &rng)
-            try model.copy(from: source, embeddings: true, layers: 0..<layers, head: true)
-            if source.classifier == nil, let pooler = source.pooler {   // a DE with a pooler: keep it, classifier fresh
+            if fromScratch {
+                source.classifier = nil
+            } else {
+                try model.copy(from: source, embeddings: true, layers: 0..<layers, head: true)
+            }
+            if !fromScratch, source.classifier == nil, let pooler = source.pooler {   // a DE with a pooler: keep it, classifier fresh
                 model.param("pooler.dense.weight").update(from: pooler.weight, count: pooler.weight.count)
                 model.param("pooler.dense.bias").update(from: pooler.bias, count: pooler.bias.count)
             }
             trainer = try Trainer(model: model, examples: examples, tokenizer: tok, options: options)
             template = source
-            note("CE from \(initDir.path): \(layers) layers, head \(source.classifier != nil ? "kept" : "fresh"); \(trainer.state.totalSteps) steps of \(options.batchSize * options.accumulation) examples")
+            note((fromScratch ? "CE from scratch (shapes and tokenizer of \(initDir.path))" : "CE from \(initDir.path)")
+                 + ": \(layers) layers, head \(source.classifier != nil ? "kept" : "fresh"); \(trainer.state.totalSteps) steps of \(options.batchSize * options.accumulation) examples")
         }
         let settings = SessionSettings(out: out, kind: .crossEncoder(maxLength: maxLen), tokenizerDir: initDir,
                                        checkpointEvery: try a.int("checkpoint-every", default: 100, min: 0)!,

@@ -132,4 +132,39 @@ final class TrainedCheckpointCLITests: XCTestCase {
         let initial = try reference([CLI.modelFixtures.appendingPathComponent("tiny-ce").path, "--score"] + pairs.flatMap { [$0.0, $0.1] }) as! [Double]
         XCTAssertGreaterThan(zip(initial, want).map { abs($0 - $1) }.max()!, 1e-3)
     }
+
+    /// One F32 tensor of a safetensors file.
+    private func tensor(_ url: URL, _ name: String) throws -> [Float] {
+        let d = try Data(contentsOf: url)
+        let n = d.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: d[8..<(8 + n)]) as! [String: Any]
+        let offsets = ((header[name] as! [String: Any])["data_offsets"] as! [Int])
+        return d[(8 + n + offsets[0])..<(8 + n + offsets[1])].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    private func std(_ x: [Float]) -> Double {
+        let m = x.reduce(0.0) { $0 + Double($1) } / Double(x.count)
+        return (x.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(x.count)).squareRoot()
+    }
+
+    func testTrainCEFromScratchSharesNoWeightsWithItsInit() throws {
+        let initDir = CLI.modelFixtures.appendingPathComponent("tiny-ce")
+        var dirs: [URL] = []
+        for scratch in [false, true] {
+            let out = tmp.appendingPathComponent(scratch ? "scratch" : "copied")
+            let r = try CLI.run(["train-ce", "--init", initDir.path, "--train", train.path, "--out", out.path, "--max-steps", "1",
+                                 "--batch", "2", "--lr", "1e-5", "--threads", "1"] + (scratch ? ["--from-scratch"] : []))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            dirs.append(out)
+        }
+        let name = "bert.encoder.layer.0.attention.self.query.weight"
+        let initial = try tensor(initDir.appendingPathComponent("model.safetensors"), name)
+        let copied = try tensor(dirs[0].appendingPathComponent("model.safetensors"), name)
+        let scratch = try tensor(dirs[1].appendingPathComponent("model.safetensors"), name)
+        XCTAssertEqual(zip(initial, copied).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-3, "one small step from the copied weights")
+        XCTAssertEqual(std(scratch), 0.02, accuracy: 0.003, "N(0, 0.02) as BERT initialises")
+        XCTAssertGreaterThan(std(initial), 0.1, "the fixture's weights are far from N(0, 0.02), so the check can tell them apart")
+        XCTAssertEqual(try tensorNames(dirs[1].appendingPathComponent("model.safetensors")),
+                       try tensorNames(dirs[0].appendingPathComponent("model.safetensors")), "same checkpoint layout")
+    }
 }
