@@ -19,12 +19,16 @@ public final class CoordinatorServer {
     public let endpoint: String
     var log: (String) -> Void
     /// Corpora of submitted jobs being indexed off the loop, and who waits for each job's reply.
-    let indexing = CorpusIndexing()
+    let indexing: CorpusIndexing
     var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
 
+    /// `indexingGate`, when given, is called on the background queue that indexes submitted
+    /// corpora, with the corpus path, before the file is read: a test holds it to observe the
+    /// event loop while a corpus is being indexed.
     public init(bind: String, dataDir: URL, config: CoordinatorConfig, corpus: [Document], keys: CurveKeys? = nil,
-                log: @escaping (String) -> Void = { _ in }) throws {
+                indexingGate: (@Sendable (_ corpusPath: String) -> Void)? = nil, log: @escaping (String) -> Void = { _ in }) throws {
         state = Coordinator(config: config, corpus: corpus)
+        indexing = CorpusIndexing(gate: indexingGate)
         self.dataDir = dataDir
         self.log = log
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)

@@ -18,10 +18,15 @@ final class CorpusIndexing: @unchecked Sendable {
     private let queue = DispatchQueue(label: "strata.coordinator.corpus-index", qos: .utility)
     private let lock = NSLock()
     private var finished: [Result] = []
+    /// Called on the indexing queue before each corpus is read (see `CoordinatorServer.init`).
+    private let gate: (@Sendable (String) -> Void)?
+
+    init(gate: (@Sendable (String) -> Void)? = nil) { self.gate = gate }
 
     /// Indexes `request`'s corpus and checks that it is not empty and that every chunk fits a frame.
     func start(jobID: String, request: JobSubmitRequest, chunkSize: Int) {
         queue.async { [self] in
+            gate?(request.corpusPath)
             let r = Self.index(jobID: jobID, request: request, chunkSize: chunkSize)
             lock.lock(); finished.append(r); lock.unlock()
         }
