@@ -1,14 +1,9 @@
 import Foundation
-import Kernels
-import Model
 import Wire
 import ZMQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// The coordinator's shell: a ROUTER socket, the clock, and the disk (job journals and output)
-/// around the pure `Coordinator`.
+/// The coordinator's shell: a ROUTER socket, the clock, and the disk (job journals and output,
+/// in CoordinatorServerJobs.swift) around the pure `Coordinator`.
 public final class CoordinatorServer {
     public internal(set) var state: Coordinator
     let context: Context

@@ -100,6 +100,25 @@ final class CoordinatorJobTests: XCTestCase {
         }
     }
 
+    /// From a corpus index, record bytes are only a bound: a chunk over it is parsed and judged by its texts.
+    func testChunkFramesFromTheCorpusIndexAreJudgedByTheTexts() throws {
+        let texts = (0..<9).map { String(repeating: "x", count: 100 + $0) }
+        let pad = String(repeating: "p", count: 200)
+        let lines = texts.enumerated().map { #"{"_id": "d\#($0.offset)", "text": "\#($0.element)", "pad": "\#(pad)"}"# }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-frames-\(UUID().uuidString).jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let index = try TextRecordIndex(path: file.path)
+        let limit = Coordinator.frameMargin + 400
+        XCTAssertGreaterThan(index.byteCount(in: 0..<3), 400, "the bound alone would refuse chunks of 3")
+        XCTAssertNoThrow(try Coordinator.checkChunkFrames(index, chunkSize: 3, limit: limit))
+        var fromIndex = "", fromTexts = ""
+        XCTAssertThrowsError(try Coordinator.checkChunkFrames(index, chunkSize: 4, limit: limit)) { fromIndex = "\($0)" }
+        XCTAssertThrowsError(try Coordinator.checkChunkFrames(texts: texts, chunkSize: 4, limit: limit)) { fromTexts = "\($0)" }
+        XCTAssertEqual(fromIndex, fromTexts)
+        XCTAssertTrue(fromIndex.contains("chunk 0 (documents 0..<4)"), fromIndex)
+    }
+
     func testLateDuplicateCompletionIsIgnored() {
         var s = JobScheduler(chunkCount: 3, leaseSeconds: 10)
         let a = Peer("a"), b = Peer("b")
