@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// Batch-job chunk dispatch and completion.
@@ -15,8 +16,14 @@ extension Coordinator {
                 }
                 guard let c = jobs[id]!.scheduler.lease(to: w, now: now) else { break }
                 let job = jobs[id]!
-                send(w, .embedChunkRequest(EmbedChunkRequest(jobID: id, chunkIndex: c, model: model, texts: Array(job.texts[job.range(c)]))),
-                     .chunk(job: id, chunk: c), now, &out)
+                let texts: [String]
+                do { texts = try job.corpus.texts(in: job.range(c)) } catch {
+                    jobs[id]!.scheduler.release(c, by: w)
+                    jobs[id]!.error = "chunk \(c): \(error)"
+                    out.append(.log("job \(id) failed: chunk \(c): \(error)"))
+                    break
+                }
+                send(w, .embedChunkRequest(EmbedChunkRequest(jobID: id, chunkIndex: c, model: model, texts: texts)), .chunk(job: id, chunk: c), now, &out)
             }
         }
     }
@@ -43,16 +50,31 @@ extension Coordinator {
     /// Checks that every chunk of a job fits one frame (the texts travel in one EmbedChunkRequest):
     /// throws a ClusterError naming the first chunk over the limit and what to do.
     public static func checkChunkFrames(texts: [String], chunkSize: Int, limit: Int = ProtocolConstants.maxFrameBytes) throws {
-        var start = 0
-        while start < texts.count {
+        for start in stride(from: 0, to: texts.count, by: chunkSize) {
             let end = min(texts.count, start + chunkSize)
-            // each text: its bytes, a 1-byte tag and a length varint of up to 5 bytes
-            let bytes = texts[start..<end].reduce(0) { $0 + $1.utf8.count + 6 }
-            if bytes + frameMargin > limit {
-                throw ClusterError("chunk \(start / chunkSize) (documents \(start)..<\(end)) holds \(bytes) bytes of text, over the "
-                                   + "\(limit >> 20) MiB frame limit less \(frameMargin >> 20) MiB: use a smaller --chunk-size")
+            try checkChunkFrame(texts[start..<end], first: start, chunkSize: chunkSize, limit: limit)
+        }
+    }
+
+    /// `checkChunkFrames` for a corpus index: a chunk whose record bytes (an upper bound on its
+    /// text bytes) fit is not parsed; only a chunk that may be over the limit is, to decide exactly.
+    public static func checkChunkFrames(_ corpus: TextRecordIndex, chunkSize: Int, limit: Int = ProtocolConstants.maxFrameBytes) throws {
+        for start in stride(from: 0, to: corpus.count, by: chunkSize) {
+            let end = min(corpus.count, start + chunkSize)
+            if corpus.byteCount(in: start..<end) + textOverhead * (end - start) + frameMargin > limit {
+                try checkChunkFrame(try corpus.texts(in: start..<end)[...], first: start, chunkSize: chunkSize, limit: limit)
             }
-            start = end
+        }
+    }
+
+    /// Bytes a text costs in a frame beyond its own: a 1-byte tag and a length varint of up to 5 bytes.
+    static let textOverhead = 6
+
+    static func checkChunkFrame(_ texts: ArraySlice<String>, first start: Int, chunkSize: Int, limit: Int) throws {
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count + textOverhead }
+        if bytes + frameMargin > limit {
+            throw ClusterError("chunk \(start / chunkSize) (documents \(start)..<\(start + texts.count)) holds \(bytes) bytes of text, over the "
+                               + "\(limit >> 20) MiB frame limit less \(frameMargin >> 20) MiB: use a smaller --chunk-size")
         }
     }
 

@@ -1,3 +1,4 @@
+import Model
 import Wire
 
 /// What happens to the coordinator: the shell turns socket traffic and the clock into these.
@@ -42,18 +43,20 @@ public struct CoordinatorConfig: Sendable {
     public init() {}
 }
 
-/// A batch job as the coordinator runs it: its plan, texts and chunk scheduler.
+/// A batch job as the coordinator runs it: its plan, its corpus and chunk scheduler. The corpus
+/// is an index of the file (record byte ranges), not its texts: a chunk's texts are parsed from
+/// the file when the chunk is sent.
 public struct JobRun: Sendable {
     public var spec: JobJournal.Spec
-    public var texts: [String]
+    public let corpus: TextRecordIndex
     public var scheduler: JobScheduler
     public var started: Double
     public var doneAtStart: Int
     public internal(set) var finishAnnounced = false
     public var error = ""
 
-    public init(spec: JobJournal.Spec, texts: [String], scheduler: JobScheduler, started: Double, doneAtStart: Int) {
-        self.spec = spec; self.texts = texts; self.scheduler = scheduler; self.started = started; self.doneAtStart = doneAtStart
+    public init(spec: JobJournal.Spec, corpus: TextRecordIndex, scheduler: JobScheduler, started: Double, doneAtStart: Int) {
+        self.spec = spec; self.corpus = corpus; self.scheduler = scheduler; self.started = started; self.doneAtStart = doneAtStart
     }
 
     /// The document range of chunk `c`.

@@ -19,15 +19,26 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Memory-maps a file for reading (pages are read on first touch, so a file larger than memory
+/// streams through); a file that cannot be opened is a DataError naming it.
+public func mapFile(_ url: URL) throws -> Data {
+    do { return try Data(contentsOf: url, options: .alwaysMapped) } catch {
+        throw DataError(file: url.path, "cannot read: \(error.localizedDescription)")
+    }
+}
+
 /// Reads a UTF-8 text file and calls `body` with each line and its 1-based number; blank lines
 /// are skipped unless `keepBlank` (a final newline never makes an extra line).
 /// A trailing "\r" is removed. Invalid UTF-8 is an error naming the line. The file is memory-mapped,
 /// so a corpus larger than memory streams through page by page.
 public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int) throws -> Void) throws {
-    let data: Data
-    do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-        throw DataError(file: url.path, "cannot read: \(error.localizedDescription)")
-    }
+    try forEachLine(in: try mapFile(url), file: url, keepBlank: keepBlank) { line, n, _ in try body(line, n) }
+}
+
+/// `forEachLine(of:)` over bytes already in memory or mapped (`data` holds the whole file `url`,
+/// named in errors); `body` also gets the line's byte range in `data` (without "\n" or the
+/// trailing "\r"), so a reader can come back to that line later.
+public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, _ body: (Substring, Int, Range<Data.Index>) throws -> Void) throws {
     var lineNo = 0
     var start = data.startIndex
     let newline = UInt8(ascii: "\n")
@@ -42,7 +53,7 @@ public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring
             throw DataError(file: url.path, line: lineNo, "invalid UTF-8")
         }
         if !keepBlank && line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-        try body(Substring(line), lineNo)
+        try body(Substring(line), lineNo, slice.startIndex..<slice.endIndex)
     }
 }
 

@@ -29,22 +29,40 @@ public enum TextRecords {
     /// Streams the records of the file to `body`, in file order, one line in memory at a time
     /// (plus the set of ids seen, for the duplicate check).
     public static func forEach(_ path: String, _ body: (TextRecord) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
+        try forEach(in: try map(path), path: path) { record, _ in try body(record) }
+    }
+
+    /// Whether `path` is read as BEIR JSON lines (else as one text per line).
+    public static func isJSONLines(_ path: String) -> Bool { path.hasSuffix(".jsonl") || path.hasSuffix(".json") }
+
+    /// Memory-maps the input file, or throws naming it.
+    static func map(_ path: String) throws -> Data {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ModelError.invalidInput("cannot read input file \(path)")
         }
-        if !(path.hasSuffix(".jsonl") || path.hasSuffix(".json")) {
-            try forEachLine(of: url, keepBlank: true) { line, n in try body(TextRecord(id: String(n), text: String(line))) }
+        return try mapFile(URL(fileURLWithPath: path))
+    }
+
+    /// The records of `data` (the bytes of the file `path`) with the byte range of each record's line.
+    static func forEach(in data: Data, path: String, _ body: (TextRecord, Range<Data.Index>) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        if !isJSONLines(path) {
+            try forEachLine(in: data, file: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), r) }
             return
         }
         var seen = Set<String>()
-        try forEachLine(of: url) { line, n in
-            let obj = try jsonObject(line, file: url, line: n)
-            guard let text = obj["text"] as? String else { throw DataError(file: path, line: n, "missing string field \"text\"") }
-            guard let id = try stringField(obj, "_id", file: url, line: n) else { throw DataError(file: path, line: n, "missing field \"_id\"") }
-            guard seen.insert(id).inserted else { throw DataError(file: path, line: n, "duplicate _id '\(id)'") }
-            let title = try stringField(obj, "title", file: url, line: n) ?? ""
-            try body(TextRecord(id: id, text: title.isEmpty ? text : title + " " + text))
-        }
+        try forEachLine(in: data, file: url) { line, n, r in try body(try jsonRecord(line, path: path, line: n, seen: &seen), r) }
+    }
+
+    /// One BEIR record from its JSON line ("title text", or the text alone without a title), checked
+    /// in this order: JSON object, "text", "_id", a new id (recorded in `seen`), "title".
+    static func jsonRecord(_ line: Substring, path: String, line n: Int, seen: inout Set<String>) throws -> TextRecord {
+        let url = URL(fileURLWithPath: path)
+        let obj = try jsonObject(line, file: url, line: n)
+        guard let text = obj["text"] as? String else { throw DataError(file: path, line: n, "missing string field \"text\"") }
+        guard let id = try stringField(obj, "_id", file: url, line: n) else { throw DataError(file: path, line: n, "missing field \"_id\"") }
+        guard seen.insert(id).inserted else { throw DataError(file: path, line: n, "duplicate _id '\(id)'") }
+        let title = try stringField(obj, "title", file: url, line: n) ?? ""
+        return TextRecord(id: id, text: title.isEmpty ? text : title + " " + text)
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import Cluster
+import Model
 import Wire
 
 /// Batch jobs through the coordinator state machine: leases, worker death, no duplicates.
@@ -7,8 +8,13 @@ final class CoordinatorJobTests: XCTestCase {
     func startJob(_ sim: SimCluster, docs: Int, chunkSize: Int, done: Set<Int> = []) -> JobRun {
         let texts = makeCorpus(docs).map(\.text)
         let chunks = (docs + chunkSize - 1) / chunkSize
-        let spec = JobJournal.Spec(jobID: "job1", corpusPath: "/c.txt", model: "/models/de", outDir: "/out", chunkSize: chunkSize, docCount: docs, chunkCount: chunks)
-        let job = JobRun(spec: spec, texts: texts, scheduler: JobScheduler(chunkCount: chunks, alreadyDone: done, leaseSeconds: 30),
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-job-\(UUID().uuidString).txt")
+        XCTAssertNoThrow(try Data(texts.map { $0 + "\n" }.joined().utf8).write(to: file))
+        addTeardownBlock { try? FileManager.default.removeItem(at: file) }
+        let corpus = try! TextRecordIndex(path: file.path)
+        XCTAssertEqual(corpus.count, docs)
+        let spec = JobJournal.Spec(jobID: "job1", corpusPath: file.path, model: "/models/de", outDir: "/out", chunkSize: chunkSize, docCount: docs, chunkCount: chunks)
+        let job = JobRun(spec: spec, corpus: corpus, scheduler: JobScheduler(chunkCount: chunks, alreadyDone: done, leaseSeconds: 30),
                          started: sim.now, doneAtStart: done.count)
         sim.coordinator.addJob(job)
         return job
@@ -17,7 +23,7 @@ final class CoordinatorJobTests: XCTestCase {
     func checkOutput(_ sim: SimCluster, _ job: JobRun, expectChunks: [Int], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(sim.persisted.map(\.chunk).sorted(), expectChunks, "every chunk exactly once", file: file, line: line)
         for p in sim.persisted {
-            let texts = Array(job.texts[job.range(p.chunk)])
+            let texts = Array(makeCorpus(job.spec.docCount).map(\.text)[job.range(p.chunk)])
             XCTAssertEqual(p.vectors.data, texts.flatMap(HashEngine.vector), "chunk \(p.chunk) content", file: file, line: line)
         }
     }
@@ -92,6 +98,25 @@ final class CoordinatorJobTests: XCTestCase {
         XCTAssertThrowsError(try Coordinator.checkChunkFrames(texts: texts, chunkSize: 4, limit: limit)) { e in
             XCTAssertTrue("\(e)".contains("chunk 0 (documents 0..<4)") && "\(e)".contains("--chunk-size"), "\(e)")
         }
+    }
+
+    /// From a corpus index, record bytes are only a bound: a chunk over it is parsed and judged by its texts.
+    func testChunkFramesFromTheCorpusIndexAreJudgedByTheTexts() throws {
+        let texts = (0..<9).map { String(repeating: "x", count: 100 + $0) }
+        let pad = String(repeating: "p", count: 200)
+        let lines = texts.enumerated().map { #"{"_id": "d\#($0.offset)", "text": "\#($0.element)", "pad": "\#(pad)"}"# }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-frames-\(UUID().uuidString).jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let index = try TextRecordIndex(path: file.path)
+        let limit = Coordinator.frameMargin + 400
+        XCTAssertGreaterThan(index.byteCount(in: 0..<3), 400, "the bound alone would refuse chunks of 3")
+        XCTAssertNoThrow(try Coordinator.checkChunkFrames(index, chunkSize: 3, limit: limit))
+        var fromIndex = "", fromTexts = ""
+        XCTAssertThrowsError(try Coordinator.checkChunkFrames(index, chunkSize: 4, limit: limit)) { fromIndex = "\($0)" }
+        XCTAssertThrowsError(try Coordinator.checkChunkFrames(texts: texts, chunkSize: 4, limit: limit)) { fromTexts = "\($0)" }
+        XCTAssertEqual(fromIndex, fromTexts)
+        XCTAssertTrue(fromIndex.contains("chunk 0 (documents 0..<4)"), fromIndex)
     }
 
     func testLateDuplicateCompletionIsIgnored() {

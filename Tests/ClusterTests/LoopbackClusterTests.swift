@@ -20,11 +20,13 @@ final class LoopbackClusterTests: XCTestCase {
         let workerStops: [Flag]
     }
 
-    func start(corpus: [Document], workers: Int, keys: CurveKeys? = nil, workerKeys: CurveKeys? = nil) throws -> Running {
+    func start(corpus: [Document], workers: Int, keys: CurveKeys? = nil, workerKeys: CurveKeys? = nil,
+               indexingGate: (@Sendable (String) -> Void)? = nil) throws -> Running {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-loop-\(UUID().uuidString)")
         var cfg = CoordinatorConfig()
         cfg.shardCount = 3; cfg.deModel = "/models/de"; cfg.ceModel = "/models/ce"; cfg.searchDeadline = 5
-        let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: corpus, keys: keys)
+        let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: corpus, keys: keys,
+                                         indexingGate: indexingGate)
         let stop = Flag(), group = DispatchGroup()
         let endpoint = server.endpoint
         Thread.detachNewThread { group.enter(); try? server.run(until: { stop.value }); group.leave() }

@@ -1,0 +1,168 @@
+import Foundation
+import Kernels
+import Model
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The coordinator shell's batch jobs on disk: submission (the corpus indexed off the event
+/// loop), chunk files and journal, output assembly, and resumption after a restart.
+extension CoordinatorServer {
+    func journalURL(_ jobID: String) -> URL { dataDir.appendingPathComponent("jobs/\(jobID)/journal.log") }
+    static func chunkURL(_ outDir: String, _ c: Int) -> URL { URL(fileURLWithPath: outDir).appendingPathComponent(String(format: "chunks/chunk-%05d.npy", c)) }
+
+    /// A job id that depends only on what the job is: submitting it again finds the same job.
+    static func jobID(_ m: JobSubmitRequest, chunkSize: Int) -> String {
+        let key = Array("\(m.corpusPath)\u{1}\(m.model)\u{1}\(m.outDir)\u{1}\(chunkSize)".utf8)
+        return String(format: "job-%08x", CRC32.checksum(key))
+    }
+
+    /// A known job is answered at once. A new one has its corpus indexed on a background queue;
+    /// the reply (or the INVALID_ARGUMENT naming file:line) goes out when `jobIndexed` takes the
+    /// result. The same job submitted again meanwhile waits for that indexing, not a second one.
+    func submitJob(_ peer: Peer, _ requestID: UInt64, _ m: JobSubmitRequest, _ now: Double) {
+        let chunkSize = m.chunkSize > 0 ? m.chunkSize : ProtocolConstants.jobChunkSize
+        let id = Self.jobID(m, chunkSize: chunkSize)
+        if let j = state.jobs[id] {
+            return perform([.send(to: peer, Envelope(requestID: requestID, status: .ok, body: .jobSubmitReply(JobSubmitReply(jobID: id, chunks: j.spec.chunkCount))))])
+        }
+        if awaitingIndex[id] != nil {
+            awaitingIndex[id]!.append((peer, requestID))
+            return
+        }
+        awaitingIndex[id] = [(peer, requestID)]
+        log("job \(id): indexing \(m.corpusPath) in the background")
+        indexing.start(jobID: id, request: m, chunkSize: chunkSize)
+    }
+
+    /// Starts a job whose corpus was indexed (journal, output directory), or refuses it; answers
+    /// every submission that waited for it.
+    func jobIndexed(_ r: CorpusIndexing.Result, _ now: Double) {
+        let waiting = awaitingIndex.removeValue(forKey: r.jobID) ?? []
+        func answer(_ status: RPCStatus, _ body: Body) {
+            perform(waiting.map { .send(to: $0.peer, Envelope(requestID: $0.requestID, status: status, body: body)) })
+        }
+        do {
+            guard let index = r.index else { throw ClusterError(r.problem) }
+            let m = r.request
+            try FileManager.default.createDirectory(atPath: m.outDir + "/chunks", withIntermediateDirectories: true)
+            let spec = JobJournal.Spec(jobID: r.jobID, corpusPath: m.corpusPath, model: m.model, outDir: m.outDir, chunkSize: r.chunkSize,
+                                       docCount: index.count, chunkCount: (index.count + r.chunkSize - 1) / r.chunkSize)
+            try JobJournal.append(JobJournal.specLine(spec), to: journalURL(r.jobID))
+            state.addJob(JobRun(spec: spec, corpus: index, scheduler: JobScheduler(chunkCount: spec.chunkCount), started: now, doneAtStart: 0))
+            log("job \(r.jobID): \(index.count) documents in \(spec.chunkCount) chunks of \(r.chunkSize)")
+            answer(.ok, .jobSubmitReply(JobSubmitReply(jobID: r.jobID, chunks: spec.chunkCount)))
+            perform(state.handle(.tick(now: now)))
+        } catch {
+            log("job \(r.jobID): refused: \(error)")
+            let status = RPCStatus(.invalidArgument, "\(error)")
+            answer(status, .error(status))
+        }
+    }
+
+    func persistChunk(_ jobID: String, _ chunk: Int, _ v: Vectors) throws {
+        guard let job = state.jobs[jobID] else { return }
+        let data = NumpyFile.encode(Matrix(rows: v.rows, cols: v.dimension, data: v.data))
+        try VectorStore.writeDurably(data, to: Self.chunkURL(job.spec.outDir, chunk))
+        let crc = data.withUnsafeBytes { CRC32.checksum($0) }
+        try JobJournal.append(JobJournal.doneLine(chunk: chunk, rows: v.rows, crc: crc), to: journalURL(jobID))
+    }
+
+    /// Writes `url` through a temporary file, a piece at a time (`body` writes them and returns
+    /// the CRC-32 of what it wrote), then fsync and rename. Returns the CRC-32.
+    static func writeStreamed(to url: URL, _ body: (FileHandle) throws -> UInt32) throws -> UInt32 {
+        let tmp = url.appendingPathExtension("tmp")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else { throw ClusterError("\(tmp.path): cannot create (errno \(errno))") }
+        let crc: UInt32
+        do {
+            let h = try FileHandle(forWritingTo: tmp)
+            defer { try? h.close() }
+            crc = try body(h)
+            try h.synchronize()
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+        if rename(tmp.path, url.path) != 0 { throw ClusterError("\(url.path): rename failed (errno \(errno))") }
+        return crc
+    }
+
+    /// Streams the chunks into embeddings.npy (header first, then one chunk at a time through a
+    /// FileHandle: memory holds one chunk, not the output), writes ids.txt (a chunk of ids at a
+    /// time, from the corpus index) and manifest.json, journals `finished`.
+    func finishJob(_ jobID: String) throws {
+        guard let job = state.jobs[jobID] else { return }
+        let docCount = job.corpus.count
+        let out = URL(fileURLWithPath: job.spec.outDir)
+        let chunk0 = Self.chunkURL(job.spec.outDir, 0)
+        let dim = try NumpyFile.decode(try Data(contentsOf: chunk0), name: chunk0.path).cols
+        var rows = 0
+        var shards: [[String: Any]] = []
+        let crc = try Self.writeStreamed(to: out.appendingPathComponent("embeddings.npy")) { h in
+            let header = NumpyFile.header(rows: docCount, cols: dim)
+            try h.write(contentsOf: header)
+            var crc = header.withUnsafeBytes { CRC32.checksum($0) }
+            for c in 0..<job.spec.chunkCount {
+                let url = Self.chunkURL(job.spec.outDir, c)
+                let raw = try Data(contentsOf: url)
+                let m = try NumpyFile.decode(raw, name: url.path)
+                guard m.cols == dim else { throw ClusterError("\(url.path): \(m.cols) columns, chunk 0 has \(dim)") }
+                guard m.rows == job.range(c).count else { throw ClusterError("\(url.path): \(m.rows) rows for \(job.range(c).count) documents") }
+                rows += m.rows
+                let body = m.data.withUnsafeBytes { Data($0) }
+                try h.write(contentsOf: body)
+                crc = body.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
+                shards.append(["file": "chunks/" + url.lastPathComponent, "rows": m.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
+            }
+            guard rows == docCount else { throw ClusterError("output has \(rows) rows for \(docCount) documents") }
+            return crc
+        }
+        let idsCRC = try Self.writeStreamed(to: out.appendingPathComponent("ids.txt")) { h in
+            var crc: UInt32 = 0
+            for c in 0..<job.spec.chunkCount {
+                let ids = Data(try job.corpus.ids(in: job.range(c)).map { $0 + "\n" }.joined().utf8)
+                try h.write(contentsOf: ids)
+                crc = ids.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
+            }
+            return crc
+        }
+        let manifest: [String: Any] = [
+            "job_id": jobID, "corpus": job.spec.corpusPath, "model": job.spec.model, "rows": rows, "dimension": dim,
+            "chunk_size": job.spec.chunkSize, "shards": shards,
+            "embeddings": ["file": "embeddings.npy", "crc32": String(format: "%08x", crc)],
+            "ids": ["file": "ids.txt", "crc32": String(format: "%08x", idsCRC)],
+        ]
+        try VectorStore.writeDurably(try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys]),
+                                     to: out.appendingPathComponent("manifest.json"))
+        try JobJournal.append(JobJournal.finishedLine, to: journalURL(jobID))
+        log("job \(jobID): finished, \(rows) x \(dim) written to \(job.spec.outDir)")
+    }
+
+    /// Reloads unfinished jobs from their journals (after a coordinator restart), indexing each
+    /// one's corpus (at start-up, before the loop serves).
+    func resumeJobs() throws {
+        let jobsDir = dataDir.appendingPathComponent("jobs")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDir.path)) ?? []
+        for name in names.sorted() {
+            guard let text = try? String(contentsOf: journalURL(name), encoding: .utf8), let j = JobJournal.replay(text) else { continue }
+            do {
+                let corpus = try TextRecordIndex(path: j.spec.corpusPath)
+                guard corpus.count == j.spec.docCount else { log("job \(name): corpus changed size, not resumed"); continue }
+                // A chunk counts as done only when its file is there with the journaled checksum.
+                let done = Set(j.done.filter { c, rec in
+                    guard let d = try? Data(contentsOf: Self.chunkURL(j.spec.outDir, c)) else { return false }
+                    return d.withUnsafeBytes { CRC32.checksum($0) } == rec.crc
+                }.keys)
+                var run = JobRun(spec: j.spec, corpus: corpus, scheduler: JobScheduler(chunkCount: j.spec.chunkCount, alreadyDone: done),
+                                 started: Self.now(), doneAtStart: done.count)
+                if j.finished && done.count == j.spec.chunkCount { run.finishAnnounced = true }
+                state.addJob(run)
+                log("job \(name): resumed from its journal, \(done.count)/\(j.spec.chunkCount) chunks done")
+                if done.count == j.spec.chunkCount && !j.finished { try finishJob(name); state.markAnnounced(name) }
+            } catch {
+                log("job \(name): cannot resume: \(error)")
+            }
+        }
+    }
+}
