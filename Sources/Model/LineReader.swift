@@ -19,27 +19,63 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Memory-maps a file for reading (pages are read on first touch, so a file larger than memory
-/// streams through); a file that cannot be opened is a DataError naming it.
-public func mapFile(_ url: URL) throws -> Data {
-    do { return try Data(contentsOf: url, options: .alwaysMapped) } catch {
+/// Reads a UTF-8 text file and calls `body` with each line and its 1-based number; blank lines
+/// are skipped unless `keepBlank` (a final newline never makes an extra line).
+/// A trailing "\r" is removed. Invalid UTF-8 is an error naming the line.
+public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int) throws -> Void) throws {
+    try forEachLine(of: url, keepBlank: keepBlank) { line, n, _ in try body(line, n) }
+}
+
+/// Bytes `forEachLine(of:)` reads from the file at a time.
+let lineReaderBlockSize = 4 << 20
+
+/// `forEachLine(of:)` that also gives each line's byte range in the file (without "\n" or the trailing
+/// "\r"), so a reader can come back to it with `readBytes`. The file is read in blocks of a few MiB:
+/// memory stays flat however large the file is, and a file changed while it is read gives wrong
+/// lines or an error, never a crash (nothing is memory-mapped).
+public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int, Range<Int>) throws -> Void) throws {
+    let handle: FileHandle
+    do { handle = try FileHandle(forReadingFrom: url) } catch {
         throw DataError(file: url.path, "cannot read: \(error.localizedDescription)")
+    }
+    defer { try? handle.close() }
+    var pending = Data()      // the start of a line whose end is in a later block
+    var pendingOffset = 0     // its byte offset in the file
+    var nextLine = 1
+    while true {
+        let block: Data
+        do { block = try handle.read(upToCount: lineReaderBlockSize) ?? Data() } catch {
+            throw DataError(file: url.path, line: nextLine, "cannot read: \(error.localizedDescription)")
+        }
+        let atEnd = block.isEmpty
+        var buffer = pending
+        buffer.append(block)
+        let cut: Int
+        if atEnd {
+            cut = buffer.endIndex
+        } else if let newline = buffer.lastIndex(of: UInt8(ascii: "\n")) {
+            cut = newline + 1
+        } else {
+            pending = buffer
+            continue
+        }
+        let complete = buffer[buffer.startIndex..<cut]
+        nextLine += try forEachLine(in: complete, file: url, keepBlank: keepBlank, firstLine: nextLine) { line, n, r in
+            try body(line, n, (pendingOffset + r.lowerBound - buffer.startIndex)..<(pendingOffset + r.upperBound - buffer.startIndex))
+        }
+        pendingOffset += cut - buffer.startIndex
+        pending = Data(buffer[cut...])
+        if atEnd { return }
     }
 }
 
-/// Reads a UTF-8 text file and calls `body` with each line and its 1-based number; blank lines
-/// are skipped unless `keepBlank` (a final newline never makes an extra line).
-/// A trailing "\r" is removed. Invalid UTF-8 is an error naming the line. The file is memory-mapped,
-/// so a corpus larger than memory streams through page by page.
-public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int) throws -> Void) throws {
-    try forEachLine(in: try mapFile(url), file: url, keepBlank: keepBlank) { line, n, _ in try body(line, n) }
-}
-
-/// `forEachLine(of:)` over bytes already in memory or mapped (`data` holds the whole file `url`,
-/// named in errors); `body` also gets the line's byte range in `data` (without "\n" or the
-/// trailing "\r"), so a reader can come back to that line later.
-public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, _ body: (Substring, Int, Range<Data.Index>) throws -> Void) throws {
-    var lineNo = 0
+/// `forEachLine(of:)` over bytes in memory (`data`, lines of the file `url`, named in errors), numbering
+/// lines from `firstLine`; `body` also gets the line's byte range in `data` (without "\n" or the
+/// trailing "\r"). Returns the number of lines `data` holds (blank ones included).
+@discardableResult
+public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, firstLine: Int = 1,
+                        _ body: (Substring, Int, Range<Data.Index>) throws -> Void) throws -> Int {
+    var lineNo = firstLine - 1
     var start = data.startIndex
     let newline = UInt8(ascii: "\n")
     while start < data.endIndex {
@@ -55,6 +91,25 @@ public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, _
         if !keepBlank && line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
         try body(Substring(line), lineNo, slice.startIndex..<slice.endIndex)
     }
+    return lineNo - firstLine + 1
+}
+
+/// `count` bytes at `offset` of the open file `fd` (pread: positional, safe from any thread).
+/// Throws when the file no longer holds them.
+public func readBytes(fd: Int32, offset: Int, count: Int, file: String) throws -> Data {
+    var data = Data(count: count)
+    let got = data.withUnsafeMutableBytes { buf -> Int in
+        var done = 0
+        while done < count {
+            let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
+        }
+        return done
+    }
+    guard got == count else { throw DataError(file: file, "cannot read \(count) bytes at offset \(offset): the file is shorter (changed?)") }
+    return data
 }
 
 /// Parses one JSON-lines record into an object, or throws naming the file and line.

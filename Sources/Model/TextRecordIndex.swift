@@ -1,37 +1,48 @@
 import Foundation
 
-/// A read-only index of an input file of texts: the file is memory-mapped once and checked
-/// record by record exactly as `TextRecords.forEach` checks it (same rules, same errors naming
-/// file:line), but only the byte range of each record's line is kept, never its text. Texts and
-/// ids are parsed again, from the mapped bytes, for the records asked for; they equal
+/// A read-only index of an input file of texts: the file is read once and checked record by
+/// record exactly as `TextRecords.forEach` checks it (same rules, same errors naming file:line),
+/// but only the byte range of each record's line is kept, never its text. Texts and ids are read
+/// again (pread on the open file) and parsed for the records asked for; they equal
 /// `TextRecords.read`'s texts and ids at the same positions.
 ///
-/// Memory: 16 bytes a record (two Int arrays) plus the mapping, whose pages the kernel reads on
-/// demand and may drop again (they are clean file pages; they count in the resident set while
-/// mapped in). Immutable after `init`, so it can be built on one thread and read on another.
+/// Memory: 16 bytes a record (two Int arrays); nothing is memory-mapped, so a file changed or
+/// truncated under the index gives an error naming the line, never a crash. Immutable after
+/// `init`, so it can be built on one thread and read on another.
 public final class TextRecordIndex: Sendable {
     /// The indexed file, as given.
     public let path: String
-    private let data: Data
+    private let fd: Int32
     private let jsonLines: Bool
     /// Byte offset in the file and byte length of each record's line (without "\n" or "\r").
     private let starts: [Int]
     private let lengths: [Int]
+    /// 1-based line number of each record (JSON lines only; blank lines are skipped there).
+    private let lineNumbers: [Int]
 
-    /// Maps and checks the whole file; throws the first bad record as `TextRecords.read` would.
+    /// Reads and checks the whole file; throws the first bad record as `TextRecords.read` would.
     public init(path: String) throws {
-        let data = try TextRecords.map(path)
-        var starts: [Int] = [], lengths: [Int] = []
-        try TextRecords.forEach(in: data, path: path) { _, range in
-            starts.append(range.lowerBound - data.startIndex)
+        var starts: [Int] = [], lengths: [Int] = [], lineNumbers: [Int] = []
+        let jsonLines = TextRecords.isJSONLines(path)
+        try TextRecords.forEach(path) { _, range in
+            starts.append(range.lowerBound)
             lengths.append(range.count)
         }
+        if jsonLines {
+            // Line numbers, for errors about records that changed later: a second cheap pass.
+            try forEachLine(of: URL(fileURLWithPath: path)) { _, line, _ in lineNumbers.append(line) }
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataError(file: path, "cannot open: errno \(errno)") }
         self.path = path
-        self.data = data
-        jsonLines = TextRecords.isJSONLines(path)
+        self.fd = fd
+        self.jsonLines = jsonLines
         self.starts = starts
         self.lengths = lengths
+        self.lineNumbers = lineNumbers
     }
+
+    deinit { close(fd) }
 
     /// Number of records.
     public var count: Int { starts.count }
@@ -40,26 +51,33 @@ public final class TextRecordIndex: Sendable {
     /// texts (equal for plain text files; JSON syntax and escapes only add bytes).
     public func byteCount(in range: Range<Int>) -> Int { lengths[range].reduce(0, +) }
 
-    /// The records in `range` (positions 0..<count), parsed again from the file.
+    /// The records in `range` (positions 0..<count), read again from the file in one read.
     /// Throws only when the file changed after it was indexed.
-    public func records(in range: Range<Int>) throws -> [TextRecord] { try range.map(record) }
-
-    /// The texts of the records in `range`.
-    public func texts(in range: Range<Int>) throws -> [String] { try range.map { try record($0).text } }
-
-    /// The ids of the records in `range` (for plain text files, 1-based line numbers, with no parsing).
-    public func ids(in range: Range<Int>) throws -> [String] {
-        jsonLines ? try range.map { try record($0).id } : range.map { String($0 + 1) }
+    public func records(in range: Range<Int>) throws -> [TextRecord] {
+        guard let first = range.first, let last = range.last else { return [] }
+        let base = starts[first]
+        let bytes = try readBytes(fd: fd, offset: base, count: starts[last] + lengths[last] - base, file: path)
+        return try range.map { i in
+            let lo = bytes.startIndex + starts[i] - base
+            return try record(i, bytes[lo..<(lo + lengths[i])])
+        }
     }
 
-    private func record(_ i: Int) throws -> TextRecord {
-        let start = data.startIndex + starts[i]
-        if let line = String(data: data[start..<(start + lengths[i])], encoding: .utf8) {
+    /// The texts of the records in `range`.
+    public func texts(in range: Range<Int>) throws -> [String] { try records(in: range).map(\.text) }
+
+    /// The ids of the records in `range` (for plain text files, 1-based line numbers, with no reading).
+    public func ids(in range: Range<Int>) throws -> [String] {
+        jsonLines ? try records(in: range).map(\.id) : range.map { String($0 + 1) }
+    }
+
+    private func record(_ i: Int, _ bytes: Data) throws -> TextRecord {
+        if let line = String(data: bytes, encoding: .utf8) {
             if !jsonLines { return TextRecord(id: String(i + 1), text: line) }
             var seen = Set<String>()
             if let r = try? TextRecords.jsonRecord(Substring(line), path: path, line: 0, seen: &seen) { return r }
         }
-        let line = data[data.startIndex..<start].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let line = jsonLines ? lineNumbers[i] : i + 1
         throw DataError(file: path, line: line, "no longer the record indexed there: the file changed after it was indexed")
     }
 }

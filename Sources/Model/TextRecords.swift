@@ -26,32 +26,27 @@ public enum TextRecords {
         return n
     }
 
-    /// Streams the records of the file to `body`, in file order, one line in memory at a time
-    /// (plus the set of ids seen, for the duplicate check).
+    /// Streams the records of the file to `body`, in file order, one block of lines in memory at a
+    /// time (plus the set of ids seen, for the duplicate check).
     public static func forEach(_ path: String, _ body: (TextRecord) throws -> Void) throws {
-        try forEach(in: try map(path), path: path) { record, _ in try body(record) }
+        try forEach(path) { record, _ in try body(record) }
     }
 
     /// Whether `path` is read as BEIR JSON lines (else as one text per line).
     public static func isJSONLines(_ path: String) -> Bool { path.hasSuffix(".jsonl") || path.hasSuffix(".json") }
 
-    /// Memory-maps the input file, or throws naming it.
-    static func map(_ path: String) throws -> Data {
+    /// `forEach` that also gives the byte range of each record's line in the file.
+    public static func forEach(_ path: String, _ body: (TextRecord, Range<Int>) throws -> Void) throws {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ModelError.invalidInput("cannot read input file \(path)")
         }
-        return try mapFile(URL(fileURLWithPath: path))
-    }
-
-    /// The records of `data` (the bytes of the file `path`) with the byte range of each record's line.
-    static func forEach(in data: Data, path: String, _ body: (TextRecord, Range<Data.Index>) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         if !isJSONLines(path) {
-            try forEachLine(in: data, file: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), r) }
+            try forEachLine(of: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), r) }
             return
         }
         var seen = Set<String>()
-        try forEachLine(in: data, file: url) { line, n, r in try body(try jsonRecord(line, path: path, line: n, seen: &seen), r) }
+        try forEachLine(of: url) { line, n, r in try body(try jsonRecord(line, path: path, line: n, seen: &seen), r) }
     }
 
     /// One BEIR record from its JSON line ("title text", or the text alone without a title), checked
