@@ -55,11 +55,11 @@ def main():
         first = next(iter(models.values()))
         print(f"### {first.get('dataset', eset)} ({first.get('split')}, {first.get('queries')} queries, "
               f"{first.get('corpus')} documents)\n")
-        print("| model | training | " + " | ".join(METRICS) + " | seeds | training time |")
-        print("|---|---|" + "---|" * len(METRICS) + "---|---|")
-        if "full-de" in models:
-            m = models["full-de"]["metrics"]
-            print("| full DE | - | " + " | ".join(f"{m[k]:.4f}" for k in METRICS) + " | - | - |")
+        print("| model | training | " + " | ".join(METRICS) + " | nDCG@10 / full DE | seeds | training time |")
+        print("|---|---|" + "---|" * len(METRICS) + "---|---|---|")
+        full = models.get("full-de", {}).get("metrics")
+        if full:
+            print("| full DE | - | " + " | ".join(f"{full[k]:.4f}" for k in METRICS) + " | 100% | - | - |")
         groups = {}
         for name, r in runs.items():
             if name in models:
@@ -73,7 +73,9 @@ def main():
             known = [r["secs"] for r, _ in rows if r["secs"] is not None]
             secs = f"{statistics.fmean(known) / 60:.1f} min" if known else "-"
             seeds = ",".join(r["seed"] for r, _ in rows)
-            print(f"| {source_label(src, layers, copy)} | {tag}, copy {copy} | " + " | ".join(cells) + f" | {seeds} | {secs} |")
+            share = f"{100 * statistics.fmean(m['nDCG@10'] for _, m in rows) / full['nDCG@10']:.1f}%" if full else "-"
+            print(f"| {source_label(src, layers, copy)} | {tag}, copy {copy} | " + " | ".join(cells)
+                  + f" | {share} | {seeds} | {secs} |")
         print()
 
 
