@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Markdown table of a `scripts/infusion-table` output folder (the paper's knowledge-infusion table).
 
-  scripts/infusion_table.py DIR
+  scripts/infusion_table.py DIR [--compact METRIC]
 
 Reads DIR/runs.tsv (name tag layers copy source seed seconds, or - when unknown), DIR/eval/MODEL__SET.json (`strata eval --output`)
 and DIR/logs/bench-encoder-L*.log, and prints, for every evaluation set, one row per (training setting, source):
 Hits@10, MRR@10 and nDCG@10 as the mean over seeds with the sample standard deviation when there are several,
 the number of seeds, and the mean training time. The full DE (no training here) heads each table.
+With --compact METRIC (e.g. nDCG@10): one table, one row per (training setting, source), one column per set.
 """
 import glob, json, os, re, statistics, sys
 
@@ -28,9 +29,10 @@ def source_label(src, layers, copy):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and sys.argv[2] != "--compact"):
         sys.exit(__doc__)
     root = sys.argv[1]
+    compact = sys.argv[3] if len(sys.argv) == 4 else None
     runs = {}
     with open(os.path.join(root, "runs.tsv"), encoding="utf-8") as f:
         for line in f:
@@ -41,6 +43,24 @@ def main():
     for path in sorted(glob.glob(os.path.join(root, "eval", "*__*.json"))):
         model, eset = os.path.basename(path)[:-5].split("__", 1)
         evals.setdefault(eset, {})[model] = json.load(open(path, encoding="utf-8"))
+
+    order = lambda k: (k[0], k[1], k[2], 0 if k[3].startswith("ce.") else 1 if k[3] == "de" else 2, k[3])
+    if compact:
+        sets = sorted(evals)
+        print("| model | training | " + " | ".join(f"{s} {compact}" for s in sets) + " | seeds |")
+        print("|---|---|" + "---|" * len(sets) + "---|")
+        print("| full DE | - | " + " | ".join(f"{evals[s]['full-de']['metrics'][compact]:.4f}" if "full-de" in evals[s] else "-"
+                                            for s in sets) + " | - |")
+        keys = sorted({(r["tag"], r["layers"], r["copy"], r["src"]) for r in runs.values()}, key=order)
+        for key in keys:
+            names = [n for n, r in runs.items() if (r["tag"], r["layers"], r["copy"], r["src"]) == key]
+            cells = []
+            for s in sets:
+                vals = [evals[s][n]["metrics"][compact] for n in names if n in evals[s]]
+                cells.append(fmt(vals) if vals else "-")
+            seeds = ",".join(runs[n]["seed"] for n in names)
+            print(f"| {source_label(key[3], key[1], key[2])} | {key[0]}, copy {key[2]} | " + " | ".join(cells) + f" | {seeds} |")
+        return
 
     for log in sorted(glob.glob(os.path.join(root, "logs", "bench-encoder-L*.log"))):
         text = open(log, encoding="utf-8").read()
@@ -65,7 +85,6 @@ def main():
             if name in models:
                 key = (r["tag"], r["layers"], r["copy"], r["src"])
                 groups.setdefault(key, []).append((r, models[name]["metrics"]))
-        order = lambda k: (k[0], k[1], k[2], 0 if k[3].startswith("ce.") else 1 if k[3] == "de" else 2, k[3])
         for key in sorted(groups, key=order):
             tag, layers, copy, src = key
             rows = groups[key]
