@@ -24,13 +24,10 @@ public final class TextRecordIndex: Sendable {
     public init(path: String) throws {
         var starts: [Int] = [], lengths: [Int] = [], lineNumbers: [Int] = []
         let jsonLines = TextRecords.isJSONLines(path)
-        try TextRecords.forEach(path) { _, range in
+        try TextRecords.forEach(path) { _, line, range in
             starts.append(range.lowerBound)
             lengths.append(range.count)
-        }
-        if jsonLines {
-            // Line numbers, for errors about records that changed later: a second cheap pass.
-            try forEachLine(of: URL(fileURLWithPath: path)) { _, line, _ in lineNumbers.append(line) }
+            if jsonLines { lineNumbers.append(line) }   // for errors about records that changed later
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DataError(file: path, "cannot open: errno \(errno)") }

@@ -29,24 +29,24 @@ public enum TextRecords {
     /// Streams the records of the file to `body`, in file order, one block of lines in memory at a
     /// time (plus the set of ids seen, for the duplicate check).
     public static func forEach(_ path: String, _ body: (TextRecord) throws -> Void) throws {
-        try forEach(path) { record, _ in try body(record) }
+        try forEach(path) { record, _, _ in try body(record) }
     }
 
     /// Whether `path` is read as BEIR JSON lines (else as one text per line).
     public static func isJSONLines(_ path: String) -> Bool { path.hasSuffix(".jsonl") || path.hasSuffix(".json") }
 
-    /// `forEach` that also gives the byte range of each record's line in the file.
-    public static func forEach(_ path: String, _ body: (TextRecord, Range<Int>) throws -> Void) throws {
+    /// `forEach` that also gives each record's 1-based line number and the byte range of its line in the file.
+    public static func forEach(_ path: String, _ body: (TextRecord, Int, Range<Int>) throws -> Void) throws {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ModelError.invalidInput("cannot read input file \(path)")
         }
         let url = URL(fileURLWithPath: path)
         if !isJSONLines(path) {
-            try forEachLine(of: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), r) }
+            try forEachLine(of: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), n, r) }
             return
         }
         var seen = Set<String>()
-        try forEachLine(of: url) { line, n, r in try body(try jsonRecord(line, path: path, line: n, seen: &seen), r) }
+        try forEachLine(of: url) { line, n, r in try body(try jsonRecord(line, path: path, line: n, seen: &seen), n, r) }
     }
 
     /// One BEIR record from its JSON line ("title text", or the text alone without a title), checked

@@ -82,10 +82,10 @@ enum TrainCECommand: Subcommand {
                 source.classifier = nil
             } else {
                 try model.copy(from: source, embeddings: true, layers: 0..<layers, head: true)
-            }
-            if !fromScratch, source.classifier == nil, let pooler = source.pooler {   // a DE with a pooler: keep it, classifier fresh
-                model.param("pooler.dense.weight").update(from: pooler.weight, count: pooler.weight.count)
-                model.param("pooler.dense.bias").update(from: pooler.bias, count: pooler.bias.count)
+                if source.classifier == nil, let pooler = source.pooler {   // a DE with a pooler: keep it, classifier fresh
+                    model.param("pooler.dense.weight").update(from: pooler.weight, count: pooler.weight.count)
+                    model.param("pooler.dense.bias").update(from: pooler.bias, count: pooler.bias.count)
+                }
             }
             trainer = try Trainer(model: model, examples: examples, tokenizer: tok, options: options)
             template = source
