@@ -21,11 +21,30 @@ def fmt(values):
     return f"{mean:.4f} ± {statistics.stdev(values):.4f}"
 
 
-def source_label(src, layers, copy):
+def source_label(src, layers):
     k = f"DE-{layers}"
     if src.startswith("ce."):
         return f"{k} CE ({src[3:]})"
     return f"{k} DE" if src == "de" else f"{k} {src}"
+
+
+def setting(run):
+    """What a row of the table is: the training setting and the source, seeds apart."""
+    return (run["tag"], run["layers"], run["copy"], run["src"])
+
+
+def setting_order(key):
+    tag, layers, copy, src = key
+    return (tag, layers, copy, 0 if src.startswith("ce.") else 1 if src == "de" else 2, src)
+
+
+def grouped(runs, models):
+    """{setting: [(run, metrics)]} for the runs evaluated in `models` (model name -> eval JSON)."""
+    groups = {}
+    for name, r in runs.items():
+        if name in models:
+            groups.setdefault(setting(r), []).append((r, models[name]["metrics"]))
+    return groups
 
 
 def main():
@@ -44,22 +63,18 @@ def main():
         model, eset = os.path.basename(path)[:-5].split("__", 1)
         evals.setdefault(eset, {})[model] = json.load(open(path, encoding="utf-8"))
 
-    order = lambda k: (k[0], k[1], k[2], 0 if k[3].startswith("ce.") else 1 if k[3] == "de" else 2, k[3])
     if compact:
         sets = sorted(evals)
         print("| model | training | " + " | ".join(f"{s} {compact}" for s in sets) + " | seeds |")
         print("|---|---|" + "---|" * len(sets) + "---|")
         print("| full DE | - | " + " | ".join(f"{evals[s]['full-de']['metrics'][compact]:.4f}" if "full-de" in evals[s] else "-"
                                             for s in sets) + " | - |")
-        keys = sorted({(r["tag"], r["layers"], r["copy"], r["src"]) for r in runs.values()}, key=order)
-        for key in keys:
-            names = [n for n, r in runs.items() if (r["tag"], r["layers"], r["copy"], r["src"]) == key]
-            cells = []
-            for s in sets:
-                vals = [evals[s][n]["metrics"][compact] for n in names if n in evals[s]]
-                cells.append(fmt(vals) if vals else "-")
-            seeds = ",".join(runs[n]["seed"] for n in names)
-            print(f"| {source_label(key[3], key[1], key[2])} | {key[0]}, copy {key[2]} | " + " | ".join(cells) + f" | {seeds} |")
+        per_set = {s: grouped(runs, evals[s]) for s in sets}
+        for key in sorted({setting(r) for r in runs.values()}, key=setting_order):
+            cells = [fmt([m[compact] for _, m in per_set[s][key]]) if key in per_set[s] else "-" for s in sets]
+            seeds = ",".join(r["seed"] for r in runs.values() if setting(r) == key)
+            tag, layers, copy, src = key
+            print(f"| {source_label(src, layers)} | {tag}, copy {copy} | " + " | ".join(cells) + f" | {seeds} |")
         return
 
     for log in sorted(glob.glob(os.path.join(root, "logs", "bench-encoder-L*.log"))):
@@ -80,12 +95,8 @@ def main():
         full = models.get("full-de", {}).get("metrics")
         if full:
             print("| full DE | - | " + " | ".join(f"{full[k]:.4f}" for k in METRICS) + " | 100% | - | - |")
-        groups = {}
-        for name, r in runs.items():
-            if name in models:
-                key = (r["tag"], r["layers"], r["copy"], r["src"])
-                groups.setdefault(key, []).append((r, models[name]["metrics"]))
-        for key in sorted(groups, key=order):
+        groups = grouped(runs, models)
+        for key in sorted(groups, key=setting_order):
             tag, layers, copy, src = key
             rows = groups[key]
             cells = [fmt([m[k] for _, m in rows]) for k in METRICS]
@@ -93,7 +104,7 @@ def main():
             secs = f"{statistics.fmean(known) / 60:.1f} min" if known else "-"
             seeds = ",".join(r["seed"] for r, _ in rows)
             share = f"{100 * statistics.fmean(m['nDCG@10'] for _, m in rows) / full['nDCG@10']:.1f}%" if full else "-"
-            print(f"| {source_label(src, layers, copy)} | {tag}, copy {copy} | " + " | ".join(cells)
+            print(f"| {source_label(src, layers)} | {tag}, copy {copy} | " + " | ".join(cells)
                   + f" | {share} | {seeds} | {secs} |")
         print()
 
