@@ -69,7 +69,12 @@ final class EndToEndTests: XCTestCase {
             let expect = bruteForce(docs, qv.data[(qi * qv.cols)..<((qi + 1) * qv.cols)], k: 10)
             let got = lines.filter { $0[0] == Substring(String(qi + 1)) }
             XCTAssertEqual(got.map { String($0[2]) }, expect.map { ids[$0.0] }, "query \(qi + 1) ranking")
-            XCTAssertEqual(got.map { Float(String($0[4]))! }, expect.map(\.1), "query \(qi + 1) scores (bit for bit)")
+            // Scores agree to float rounding, not bit for bit: the workers embed each shard in its own
+            // batches, and OpenBLAS's sgemm (Haswell kernels, as OPENBLAS_CORETYPE selects on these
+            // machines) rounds a row differently depending on the matrix height it sits in.
+            for (g, e) in zip(got.map { Float(String($0[4]))! }, expect.map(\.1)) {
+                XCTAssertEqual(g, e, accuracy: 1e-5 * max(1, abs(e)), "query \(qi + 1) scores")
+            }
         }
 
         // Re-ranking path answers and orders by CE score.
