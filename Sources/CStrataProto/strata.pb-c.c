@@ -3071,7 +3071,7 @@ const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor =
   (ProtobufCMessageInit) strata__cluster_status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[30] =
 {
   {
     "request_id",
@@ -3105,6 +3105,18 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
     0,   /* quantifier_offset */
     offsetof(Strata__Envelope, status),
     &strata__status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "incarnation",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__Envelope, incarnation),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3423,41 +3435,42 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
   },
 };
 static const unsigned strata__envelope__field_indices_by_name[] = {
-  9,   /* field[9] = assign_shard_reply */
-  8,   /* field[8] = assign_shard_request */
-  27,   /* field[27] = cluster_status_reply */
-  26,   /* field[26] = cluster_status_request */
+  10,   /* field[10] = assign_shard_reply */
+  9,   /* field[9] = assign_shard_request */
+  28,   /* field[28] = cluster_status_reply */
+  27,   /* field[27] = cluster_status_request */
   1,   /* field[1] = deadline_unix_ms */
-  11,   /* field[11] = drop_shard_reply */
-  10,   /* field[10] = drop_shard_request */
-  13,   /* field[13] = embed_batch_reply */
-  12,   /* field[12] = embed_batch_request */
-  19,   /* field[19] = embed_chunk_reply */
-  18,   /* field[18] = embed_chunk_request */
-  28,   /* field[28] = error */
-  5,   /* field[5] = heartbeat */
-  25,   /* field[25] = job_status_reply */
-  24,   /* field[24] = job_status_request */
-  23,   /* field[23] = job_submit_reply */
-  22,   /* field[22] = job_submit_request */
-  7,   /* field[7] = load_model_reply */
-  6,   /* field[6] = load_model_request */
-  4,   /* field[4] = register_reply */
-  3,   /* field[3] = register_request */
+  12,   /* field[12] = drop_shard_reply */
+  11,   /* field[11] = drop_shard_request */
+  14,   /* field[14] = embed_batch_reply */
+  13,   /* field[13] = embed_batch_request */
+  20,   /* field[20] = embed_chunk_reply */
+  19,   /* field[19] = embed_chunk_request */
+  29,   /* field[29] = error */
+  6,   /* field[6] = heartbeat */
+  3,   /* field[3] = incarnation */
+  26,   /* field[26] = job_status_reply */
+  25,   /* field[25] = job_status_request */
+  24,   /* field[24] = job_submit_reply */
+  23,   /* field[23] = job_submit_request */
+  8,   /* field[8] = load_model_reply */
+  7,   /* field[7] = load_model_request */
+  5,   /* field[5] = register_reply */
+  4,   /* field[4] = register_request */
   0,   /* field[0] = request_id */
-  17,   /* field[17] = rerank_reply */
-  16,   /* field[16] = rerank_request */
-  21,   /* field[21] = search_reply */
-  20,   /* field[20] = search_request */
-  15,   /* field[15] = search_shard_reply */
-  14,   /* field[14] = search_shard_request */
+  18,   /* field[18] = rerank_reply */
+  17,   /* field[17] = rerank_request */
+  22,   /* field[22] = search_reply */
+  21,   /* field[21] = search_request */
+  16,   /* field[16] = search_shard_reply */
+  15,   /* field[15] = search_shard_request */
   2,   /* field[2] = status */
 };
 static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 10, 3 },
-  { 0, 29 }
+  { 10, 4 },
+  { 0, 30 }
 };
 const ProtobufCMessageDescriptor strata__envelope__descriptor =
 {
@@ -3467,7 +3480,7 @@ const ProtobufCMessageDescriptor strata__envelope__descriptor =
   "Strata__Envelope",
   "strata",
   sizeof(Strata__Envelope),
-  29,
+  30,
   strata__envelope__field_descriptors,
   strata__envelope__field_indices_by_name,
   2,  strata__envelope__number_ranges,

@@ -16,6 +16,8 @@ public final class CoordinatorServer {
     /// Corpora of submitted jobs being indexed off the loop, and who waits for each job's reply.
     let indexing: CorpusIndexing
     var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
+    /// Role checks and the incarnation filter (CoordinatorServerGate.swift).
+    var gate = CoordinatorGate()
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted
     /// corpora, with the corpus path, before the file is read: a test holds it to observe the
@@ -30,7 +32,7 @@ public final class CoordinatorServer {
         context = try Context()
         if let keys {
             guard let secret = keys.serverSecret else { throw ClusterError("server.key missing from the key directory") }
-            zap = try ZAPHandler(context: context, allowedClientKeys: keys.authorizedClients)
+            zap = try ZAPHandler(context: context, roles: try keys.coordinatorRoles())
             router = try context.socket(.router)
             try router.makeCurveServer(secretKey: secret)
         } else {
@@ -57,8 +59,8 @@ public final class CoordinatorServer {
         while !stop() {
             let readable = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))[0]
             if readable {
-                while let frames = try router.receiveMultipart(dontWait: true) {
-                    handleFrames(frames)
+                while let (frames, userID) = try router.receiveMultipart(dontWait: true, property: "User-Id") {
+                    handleFrames(frames, userID: userID)
                 }
             }
             // Indexes finished off the loop are picked up within one poll timeout.
@@ -71,7 +73,7 @@ public final class CoordinatorServer {
         }
     }
 
-    func handleFrames(_ frames: [[UInt8]]) {
+    func handleFrames(_ frames: [[UInt8]], userID: String? = nil) {
         guard frames.count == 2 else {
             log("dropped a message of \(frames.count) frames (expected routing id + one envelope)")
             if let id = frames.first { perform([.send(to: Peer(id), Envelope(requestID: 0, status: RPCStatus(.invalidArgument, "one envelope frame per message"), body: .error(RPCStatus(.invalidArgument, "one envelope frame per message"))))]) }
@@ -81,6 +83,7 @@ public final class CoordinatorServer {
         let t = Self.now()
         do {
             let env = try Wire.decode(frames[1])
+            guard admitted(peer, env, userID: userID) else { return }
             if case .jobSubmitRequest(let m) = env.body { return submitJob(peer, env.requestID, m, t) }
             perform(state.handle(.message(from: peer, env, now: t)))
         } catch let e as WireError {
@@ -94,7 +97,7 @@ public final class CoordinatorServer {
         for a in actions {
             switch a {
             case .send(let to, let env):
-                do { try router.send(multipart: [to.bytes, try Wire.encode(env)], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
+                do { try router.send(multipart: [to.bytes, try Wire.encode(gate.stamp(env))], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
             case .log(let s): log(s)
             case .persistChunk(let job, let chunk, let v):
                 do { try persistChunk(job, chunk, v) } catch {

@@ -18,10 +18,25 @@ extension CoordinatorServer {
         return String(format: "job-%08x", CRC32.checksum(key))
     }
 
-    /// A known job is answered at once. A new one has its corpus indexed on a background queue;
-    /// the reply (or the INVALID_ARGUMENT naming file:line) goes out when `jobIndexed` takes the
-    /// result. The same job submitted again meanwhile waits for that indexing, not a second one.
-    func submitJob(_ peer: Peer, _ requestID: UInt64, _ m: JobSubmitRequest, _ now: Double) {
+    /// The paths are confined first (`JobsRoot`: real paths inside --jobs-root, no overlap, else
+    /// PERMISSION_DENIED; no root, no jobs). A known job is answered at once. A new one, whose
+    /// output directory is free (`JobsRoot.checkOutputDirectory`), has its corpus indexed on a
+    /// background queue; the reply (or the INVALID_ARGUMENT naming file:line) goes out when
+    /// `jobIndexed` takes the result. The same job submitted again meanwhile waits for that
+    /// indexing, not a second one.
+    func submitJob(_ peer: Peer, _ requestID: UInt64, _ request: JobSubmitRequest, _ now: Double) {
+        func refuse(_ status: RPCStatus) {
+            log("job submission refused: \(status.message)")
+            perform([.send(to: peer, Envelope(requestID: requestID, status: status, body: .error(status)))])
+        }
+        guard let root = state.config.jobsRoot else {
+            return refuse(RPCStatus(.failedPrecondition, "this coordinator runs no jobs: it was started without --jobs-root DIR"))
+        }
+        let m: JobSubmitRequest
+        switch root.check(request, dataDir: dataDir.path) {
+        case .success(let r): m = r
+        case .failure(let status): return refuse(status)
+        }
         let chunkSize = m.chunkSize > 0 ? m.chunkSize : ProtocolConstants.jobChunkSize
         let id = Self.jobID(m, chunkSize: chunkSize)
         if let j = state.jobs[id] {
@@ -31,6 +46,7 @@ extension CoordinatorServer {
             awaitingIndex[id]!.append((peer, requestID))
             return
         }
+        if let status = JobsRoot.checkOutputDirectory(m.outDir, jobID: id) { return refuse(status) }
         awaitingIndex[id] = [(peer, requestID)]
         log("job \(id): indexing \(m.corpusPath) in the background")
         indexing.start(jobID: id, request: m, chunkSize: chunkSize)
@@ -46,6 +62,11 @@ extension CoordinatorServer {
         do {
             guard let index = r.index else { throw ClusterError(r.problem) }
             let m = r.request
+            // Another job may have taken the directory while this corpus was being indexed.
+            if let status = JobsRoot.checkOutputDirectory(m.outDir, jobID: r.jobID) {
+                log("job \(r.jobID): refused: \(status.message)")
+                return answer(status, .error(status))
+            }
             try FileManager.default.createDirectory(atPath: m.outDir + "/chunks", withIntermediateDirectories: true)
             let spec = JobJournal.Spec(jobID: r.jobID, corpusPath: m.corpusPath, model: m.model, outDir: m.outDir, chunkSize: r.chunkSize,
                                        docCount: index.count, chunkCount: (index.count + r.chunkSize - 1) / r.chunkSize)
@@ -146,6 +167,13 @@ extension CoordinatorServer {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDir.path)) ?? []
         for name in names.sorted() {
             guard let text = try? String(contentsOf: journalURL(name), encoding: .utf8), let j = JobJournal.replay(text) else { continue }
+            guard let root = state.config.jobsRoot,
+                  case .success(let r) = root.check(JobSubmitRequest(corpusPath: j.spec.corpusPath, model: j.spec.model, outDir: j.spec.outDir,
+                                                                     chunkSize: j.spec.chunkSize), dataDir: dataDir.path),
+                  r.corpusPath == j.spec.corpusPath, r.outDir == j.spec.outDir else {
+                log("job \(name): not resumed: its corpus or output is outside the jobs root \(state.config.jobsRoot?.path ?? "(none: started without --jobs-root)")")
+                continue
+            }
             do {
                 let corpus = try TextRecordIndex(path: j.spec.corpusPath)
                 guard corpus.count == j.spec.docCount else { log("job \(name): corpus changed size, not resumed"); continue }

@@ -40,6 +40,8 @@ public struct CoordinatorConfig: Sendable {
     /// Seconds after the first worker registers before shards are placed, so that workers starting
     /// together share the corpus instead of the first one embedding it all (0 = place at once).
     public var placementDelay = 0.0
+    /// Batch jobs' corpora and outputs must resolve inside this directory (nil: jobs are refused).
+    public var jobsRoot: JobsRoot?
     public init() {}
 }
 

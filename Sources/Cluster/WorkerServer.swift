@@ -33,7 +33,7 @@ public final class WorkerServer {
         let s = try context.socket(.dealer)
         try s.setRoutingID(Array(workerID.utf8))
         try s.setMaxMessageSize(Int64(ProtocolConstants.maxFrameBytes))
-        if let keys { try keys.secureClient(s) }
+        if let keys { try keys.secureWorker(s) }
         try s.connect(endpoint)
         let reg = RegisterRequest(workerID: workerID, protocolVersion: ProtocolConstants.protocolVersion, shardsHeld: service.shardsOnDisk())
         try s.send(try Wire.encode(Envelope(requestID: 1, body: .registerRequest(reg))))
@@ -72,7 +72,7 @@ public final class WorkerServer {
                     let service = self.service
                     compute.async {
                         guard let reply = service.handle(env, now: Date().timeIntervalSince1970) else { return }
-                        if let bytes = try? Wire.encode(reply) { _ = try? outbox.send(bytes) }
+                        if let bytes = try? Wire.encode(CoordinatorGate.echo(reply, of: env)) { _ = try? outbox.send(bytes) }
                     }
                 }
             }

@@ -19,7 +19,8 @@ enum Decoder {
         do {
             var status: RPCStatus? = nil
             if let s = env.pointee.status { status = try read(s) }
-            return Envelope(requestID: id, deadlineUnixMs: env.pointee.deadline_unix_ms, status: status, body: try body(env))
+            return Envelope(requestID: id, deadlineUnixMs: env.pointee.deadline_unix_ms, status: status, body: try body(env),
+                            incarnation: env.pointee.incarnation)
         } catch var e as WireError {
             e.requestID = id
             throw e

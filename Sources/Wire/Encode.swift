@@ -8,6 +8,7 @@ enum Encoder {
         let env: UnsafeMutablePointer<Strata__Envelope> = a.message(strata__envelope__init)
         env.pointee.request_id = e.requestID
         env.pointee.deadline_unix_ms = e.deadlineUnixMs
+        env.pointee.incarnation = e.incarnation
         if let s = e.status { env.pointee.status = try status(s, a) }
         try fill(env, e.body, a)
         let size = strata__envelope__get_packed_size(env)

@@ -450,7 +450,11 @@ public struct Envelope: Equatable, Sendable {
     /// Set on replies.
     public var status: RPCStatus?
     public var body: Body
-    public init(requestID: UInt64, deadlineUnixMs: Int64 = 0, status: RPCStatus? = nil, body: Body) {
+    /// The coordinator run a request comes from (0 = none); a worker's reply echoes it, and the
+    /// coordinator drops replies to another run's requests (request ids restart with each run).
+    public var incarnation: UInt64
+    public init(requestID: UInt64, deadlineUnixMs: Int64 = 0, status: RPCStatus? = nil, body: Body, incarnation: UInt64 = 0) {
         self.requestID = requestID; self.deadlineUnixMs = deadlineUnixMs; self.status = status; self.body = body
+        self.incarnation = incarnation
     }
 }

@@ -86,6 +86,17 @@ struct Arguments {
     }
 }
 
+extension Arguments {
+    /// A duration in seconds that must not be negative, or a usage error naming the flag.
+    func seconds(_ name: String, default def: Double, allowZero: Bool = true) throws -> Double {
+        let v = try double(name, default: def)!
+        guard allowZero ? v >= 0 : v > 0 else {
+            throw CLIError("\(command): --\(name) must be \(allowZero ? "0 or more" : "more than 0") seconds, got '\(string(name) ?? "")'", usage: true)
+        }
+        return v
+    }
+}
+
 /// Writes a line to standard error (progress, warnings).
 func note(_ message: String) {
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)

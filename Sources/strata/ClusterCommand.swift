@@ -34,7 +34,7 @@ enum ClusterCommand: Subcommand {
     static let summary = "start a local cluster (coordinator + N workers) serving a corpus"
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
-                             [--replication R] [--shards S] [--data-dir DIR] [--keys DIR]
+                             [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
                                 against single-process runs measured in the same run)
@@ -49,16 +49,19 @@ enum ClusterCommand: Subcommand {
       --shards S        number of shards (default 2 per worker)
       --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
       --keys DIR        CURVE keys from `strata keys gen` (encrypt and authenticate every socket)
+      --jobs-root DIR   batch jobs' corpora and outputs must resolve inside DIR (default: the working directory)
     """
 
     static func run(_ args: [String]) throws {
         if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
-                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys"])
+                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
         let corpus = absolutePath(try a.required("corpus"))
-        let model = try a.required("model")
+        let model = try resolveModelArgument(try a.required("model"), flag: "model")
+        let jobsRoot = absolutePath(a.string("jobs-root") ?? FileManager.default.currentDirectoryPath)
+        if a.string("jobs-root") == nil { note("cluster: batch jobs are confined to the working directory \(jobsRoot) (--jobs-root DIR to choose)") }
         let replication = try a.int("replication", default: 1, min: 1, max: 64)!
         let shards = try a.int("shards", default: n * ProtocolConstants.defaultShardsPerWorker, min: 1, max: 4096)!
         let dataDir = a.string("data-dir").map(absolutePath) ?? NSTemporaryDirectory() + "strata-cluster-\(getpid())"
@@ -69,8 +72,8 @@ enum ClusterCommand: Subcommand {
         try? FileManager.default.removeItem(atPath: endpointFile)
         var coordArgs = ["coordinator", "--bind", a.string("bind") ?? "tcp://127.0.0.1:0", "--data-dir", dataDir + "/coordinator",
                          "--corpus", corpus, "--model", model, "--replication", String(replication), "--shards", String(shards),
-                         "--endpoint-file", endpointFile]
-        if let ce = a.string("ce") { coordArgs += ["--ce", ce] }
+                         "--endpoint-file", endpointFile, "--jobs-root", jobsRoot]
+        if let ce = a.string("ce") { coordArgs += ["--ce", try resolveModelArgument(ce, flag: "ce")] }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
         var children: [Process] = []
         func spawn(_ args: [String]) throws {

@@ -6,29 +6,33 @@ enum CoordinatorCommand: Subcommand {
     static let name = "coordinator"
     static let summary = "run the cluster coordinator (search serving and batch jobs)"
     static let usage = """
-    usage: strata coordinator --bind tcp://*:PORT --data-dir DIR [--corpus FILE --model DIR [--ce DIR]
-                              [--shards S] [--replication R]] [--keys DIR] [--endpoint-file FILE] [--quiet]
+    usage: strata coordinator --data-dir DIR [--bind ADDR] [--corpus FILE --model DIR [--ce DIR]
+                              [--shards S] [--replication R]] [--keys DIR] [--jobs-root DIR]
+                              [--endpoint-file FILE] [--quiet]
 
-      --bind ADDR          ZeroMQ endpoint to serve on (workers and clients connect here)
+      --bind ADDR          ZeroMQ endpoint to serve on (workers and clients connect here; default
+                           \(defaultCoordinatorBind); another address without --keys prints a warning)
+      --jobs-root DIR      batch jobs' corpora and outputs must resolve inside DIR (without it: no jobs)
       --data-dir DIR       job journals live here; unfinished jobs resume on restart
       --corpus FILE        corpus to serve (.jsonl BEIR or a text per line), sharded over the workers
       --model DIR          dual encoder the workers embed the corpus and the queries with
       --ce DIR             cross encoder for re-ranking
       --shards S           number of shards (default 4);  --replication R  copies of each (default 1)
-      --keys DIR           CURVE: server.key and authorized_clients from `strata keys gen`
+      --keys DIR           CURVE: server.key, authorized_workers and authorized_clients from `strata keys gen`
       --endpoint-file F    write the bound endpoint (useful with port 0) to F
       --settle S           wait S seconds after the first worker registers before placing shards (default 1),
                            so that workers started together share the indexing
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle"],
+        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle", "jobs-root"],
                               flags: ["quiet"])
         var cfg = CoordinatorConfig()
         cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
         cfg.replication = try a.int("replication", default: 1, min: 1, max: 64)!
-        cfg.deModel = a.string("model")
-        cfg.ceModel = a.string("ce")
+        cfg.deModel = try a.string("model").map { try resolveModelArgument($0, flag: "model") }
+        cfg.ceModel = try a.string("ce").map { try resolveModelArgument($0, flag: "ce") }
+        cfg.jobsRoot = try jobsRootOption(a)
         cfg.placementDelay = try a.double("settle", default: 1.0)!
         if a.string("corpus") != nil && cfg.deModel == nil { throw CLIError("--corpus needs --model (the DE that embeds it)", usage: true) }
         let corpus = try a.string("corpus").map(CorpusReader.read) ?? []
@@ -41,11 +45,15 @@ enum CoordinatorCommand: Subcommand {
         }
         let quiet = a.flag("quiet")
         installStopSignals()
-        let server = try CoordinatorServer(bind: try a.required("bind"), dataDir: URL(fileURLWithPath: try a.required("data-dir")),
-                                           config: cfg, corpus: corpus, keys: try curveKeys(a),
+        let bind = a.string("bind") ?? defaultCoordinatorBind
+        let keys = try curveKeys(a)
+        warnUnsafeBind(bind, keys: keys != nil)
+        let server = try CoordinatorServer(bind: bind, dataDir: URL(fileURLWithPath: try a.required("data-dir")),
+                                           config: cfg, corpus: corpus, keys: keys,
                                            log: { if !quiet { note("coordinator: " + $0) } })
         if let f = a.string("endpoint-file") { try (server.endpoint + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
         note("coordinator: serving on \(server.endpoint) (\(corpus.count) documents in \(corpus.isEmpty ? 0 : cfg.shardCount) shards)")
+        note(cfg.jobsRoot.map { "coordinator: jobs confined to \($0.path)" } ?? "coordinator: no --jobs-root: batch jobs are refused")
         try server.run(until: { stopSignal != 0 })
         note("coordinator: stopped")
     }

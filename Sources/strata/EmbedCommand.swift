@@ -41,6 +41,10 @@ enum EmbedCommand: Subcommand {
             pooling = v
         }
         let layer = try a.int("layer", min: 0)
+        let input = try a.required("input")
+        // Before anything is read: the output (or its temporary file) must not be the input.
+        try refuseOutputOverInputs(output, flag: "output", inputs: [input])
+        try checkCanWrite(output, flag: "output")
         try applyThreads(a)
         let encoder = try Encoder.load(try a.required("model"))
         encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
@@ -50,7 +54,6 @@ enum EmbedCommand: Subcommand {
         // Two passes over the input: the first checks every line and counts the texts (so bad input
         // fails before any work and the .npy header knows its row count), the second streams them
         // through the encoder a chunk at a time; only one chunk of texts is held in memory.
-        let input = try a.required("input")
         let total = try TextRecords.count(input)
         let normalize: Bool? = a.flag("normalize") ? true : nil
         let sink = try EmbeddingSink(path: output, rows: total, cols: encoder.dimension)
@@ -91,38 +94,50 @@ final class EmbeddingSink {
         self.path = path
         tmp = path + ".partial"
         npy = path.hasSuffix(".npy")
-        guard FileManager.default.createFile(atPath: tmp, contents: npy ? NumpyFile.header(rows: rows, cols: cols) : Data()),
-              let h = FileHandle(forWritingAtPath: tmp) else { throw CLIError("cannot write \(tmp)") }
-        handle = h
-        handle.seekToEndOfFile()
+        // A fresh file (a stale one from a killed run is replaced; O_EXCL never writes through a link).
+        unlink(tmp)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CLIError("cannot write \(tmp): \(osReason())") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        if npy {
+            do { try handle.write(contentsOf: NumpyFile.header(rows: rows, cols: cols)) } catch {
+                let reason = describeError(error)
+                try? handle.close(); unlink(tmp)
+                throw CLIError("cannot write \(tmp): \(reason)")
+            }
+        }
     }
 
     func append(_ m: Matrix, ids: [String]) throws {
         if npy {
-            m.data.withUnsafeBytes { handle.write(Data($0)) }
+            try writeOrExplain(m.data.withUnsafeBytes { Data($0) })
         } else {
             var s = ""
             for r in 0..<m.rows {
                 let id = String(data: try JSONSerialization.data(withJSONObject: [ids[r]], options: [.fragmentsAllowed]), encoding: .utf8)!
                 s += "{\"_id\":\(id.dropFirst().dropLast()),\"embedding\":[" + m.row(r).map { "\($0)" }.joined(separator: ",") + "]}\n"
             }
-            handle.write(s.data(using: .utf8)!)
+            try writeOrExplain(Data(s.utf8))
         }
+    }
+
+    /// FileHandle's throwing write, with the OS's reason in the error.
+    private func writeOrExplain(_ d: Data) throws {
+        do { try handle.write(contentsOf: d) } catch { throw CLIError("cannot write \(tmp): \(describeError(error))") }
     }
 
     private var closed = false
 
     func finish() throws {
-        handle.synchronizeFile()
-        handle.closeFile()
+        do { try handle.synchronize(); try handle.close() } catch { throw CLIError("cannot write \(tmp): \(describeError(error))") }
         closed = true
-        if rename(tmp, path) != 0 { throw CLIError("cannot move \(tmp) to \(path) (errno \(errno))") }
+        if rename(tmp, path) != 0 { throw CLIError("cannot move \(tmp) to \(path): \(osReason())") }
     }
 
     /// Removes the temporary file of an unfinished run (no-op after `finish`).
     func discard() {
         guard !closed else { return }
-        handle.closeFile()
+        try? handle.close()
         closed = true
         try? FileManager.default.removeItem(atPath: tmp)
     }

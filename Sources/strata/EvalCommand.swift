@@ -40,6 +40,15 @@ enum EvalCommand: Subcommand {
         let batch = try a.int("batch", default: 32, min: 1)!
         let layer = try a.int("layer", min: 0)
         let cutoffs = try parseIntList(a.string("cutoffs") ?? "1,3,5,10,100", flag: "cutoffs", command: name)
+        // Before anything is read: no output may be one of the dataset's files, nor the other output.
+        let inputs = ["corpus.jsonl", "queries.jsonl", "qrels/\(split).tsv"].map { dataPath + "/" + $0 }
+        for flag in ["run", "output"] {
+            guard let p = a.string(flag) else { continue }
+            try refuseOutputOverInputs(p, flag: flag, inputs: inputs)
+            try checkCanWrite(p, flag: flag)
+        }
+        if let r = a.string("run"), let o = a.string("output") { try refuseOutputOverInputs(o, flag: "output", inputs: [r]) }
+        if a.string("run") != nil, a.string("run") == a.string("output") { throw CLIError("eval: --run and --output are the same file", usage: true) }
         let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
                                  maxQueries: try a.int("max-queries", min: 1))
         let model = try loadEvalModel(modelPath, batch: batch)
@@ -92,11 +101,17 @@ enum EvalCommand: Subcommand {
         timesLine += tRerank.map { String(format: ", re-rank %.2f s", $0) } ?? ", re-rank -"
         print(timesLine)
 
-        if let runPath = a.string("run") {
+        // The run goes to RUN.partial and is renamed into place only when everything else succeeded:
+        // a failed eval leaves no run file (nor a half-written one).
+        let runPath = a.string("run")
+        if let runPath {
             let runName = "strata-\(model.name)" + (layer.map { "-L\($0)" } ?? "") + (reranker.map { "-rerank-\($0.name)" } ?? "")
-            try writeTrecRun(final, queryOrder: ds.queries.map(\.id), runName: runName, to: URL(fileURLWithPath: runPath))
-            note("wrote \(runPath)")
+            do { try writeTrecRun(final, queryOrder: ds.queries.map(\.id), runName: runName, to: URL(fileURLWithPath: runPath + ".partial")) } catch {
+                unlink(runPath + ".partial")
+                throw CLIError("cannot write \(runPath).partial: \(describeError(error))")
+            }
         }
+        defer { if let runPath { unlink(runPath + ".partial") } }
         if let out = a.string("output") {
             var extra: [String: Any] = [
                 "dataset": dataset, "split": split, "model": model.name, "corpus": ds.corpus.count, "top": top,
@@ -109,8 +124,14 @@ enum EvalCommand: Subcommand {
                 for n in retrievalEval.names { first[n] = retrievalEval.mean[n] }
                 extra["first_stage_metrics"] = first
             }
-            try writeMetricsJSON(finalEval, extra: extra, to: URL(fileURLWithPath: out))
+            do { try writeMetricsJSON(finalEval, extra: extra, to: URL(fileURLWithPath: out)) } catch {
+                throw CLIError("cannot write \(out): \(describeError(error))")
+            }
             note("wrote \(out)")
+        }
+        if let runPath {
+            guard rename(runPath + ".partial", runPath) == 0 else { throw CLIError("cannot move \(runPath).partial to \(runPath): \(osReason())") }
+            note("wrote \(runPath)")
         }
     }
 }

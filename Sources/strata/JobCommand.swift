@@ -9,31 +9,36 @@ enum JobCommand: Subcommand {
     static let usage = """
     usage: strata job embed --coordinator ADDR --corpus FILE --model DIR --out DIR [--chunk-size N] [--keys DIR] [--timeout S]
 
-      Submits the job (paths as the coordinator and workers see them) and follows it to the end,
+      Submits the job (paths as the coordinator and workers see them; the corpus and DIR must lie
+      inside the coordinator's --jobs-root, and DIR must be new, empty or this same job's) and follows it to the end,
       with progress and ETA on stderr. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical
       to `strata embed --input FILE --output x.npy` with the same model), ids.txt, manifest.json
       (checksums) and chunks/chunk-NNNNN.npy. Submitting the same job again follows the existing one.
       --chunk-size N   documents per chunk (default \(ProtocolConstants.jobChunkSize), the batching unit of
                        `strata embed`; another size is identical only up to float rounding)
-      --timeout S      give up following after S seconds (default: never)
+      --model NAME     a model directory, a name in $STRATA_MODELS or a Hugging Face id in the local hub
+                       cache, resolved here to its directory (which the workers must see at the same path)
+      --timeout S      give up after S seconds, the submission included (default: never)
     """
 
     static func run(_ args: [String]) throws {
         guard args.first == "embed" else { throw CLIError("the only job kind is `embed` (strata job --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "job embed", options: ["coordinator", "corpus", "model", "out", "chunk-size", "keys", "timeout"])
-        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
-        let req = JobSubmitRequest(corpusPath: absolutePath(try a.required("corpus")), model: absolutePath(try a.required("model")),
-                                   outDir: absolutePath(try a.required("out")), chunkSize: try a.int("chunk-size", default: 0, min: 1, max: 1 << 20) ?? 0)
-        guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(req), timeout: 60) else { throw CLIError("unexpected reply") }
-        note("job \(sub.jobID): \(sub.chunks) chunks")
-        let limit = try a.double("timeout", default: 0)!
+        let limit = try a.seconds("timeout", default: 0)
         let start = Date()
+        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
+        let req = JobSubmitRequest(corpusPath: absolutePath(try a.required("corpus")), model: try resolveModelArgument(try a.required("model"), flag: "model"),
+                                   outDir: absolutePath(try a.required("out")), chunkSize: try a.int("chunk-size", default: 0, min: 1, max: 1 << 20) ?? 0)
+        let submitTimeout = limit > 0 ? min(60, limit) : 60
+        guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(req), timeout: submitTimeout) else { throw CLIError("unexpected reply") }
+        note("job \(sub.jobID): \(sub.chunks) chunks")
         var lastNote = Date.distantPast
         while true {
             if limit > 0 && Date().timeIntervalSince(start) > limit { throw CLIError("job \(sub.jobID) not finished after \(limit) s") }
             let status: JobStatusReply
             do {
-                guard case .jobStatusReply(let s) = try client.call(.jobStatusRequest(JobStatusRequest(jobID: sub.jobID)), timeout: 10) else { throw CLIError("unexpected reply") }
+                guard case .jobStatusReply(let s) = try client.call(.jobStatusRequest(JobStatusRequest(jobID: sub.jobID)),
+                                                                   timeout: limit > 0 ? max(0.05, min(10, limit - Date().timeIntervalSince(start))) : 10) else { throw CLIError("unexpected reply") }
                 status = s
             } catch let e as ClusterClient.ClientError {
                 note("job \(sub.jobID): \(e) (retrying)"); continue

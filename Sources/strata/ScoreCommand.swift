@@ -16,6 +16,10 @@ enum ScoreCommand: Subcommand {
     static func run(_ args: [String]) throws {
         let a = try Arguments(args, command: name, options: ["model", "input", "output", "batch", "threads"], flags: ["sigmoid"])
         let input = try a.required("input"), output = try a.required("output")
+        if output != "-" {
+            try refuseOutputOverInputs(output, flag: "output", inputs: [input])
+            try checkCanWrite(output, flag: "output")
+        }
         try applyThreads(a)
         let pairs = try readPairs(input)
         let encoder = try Encoder.load(try a.required("model"))
@@ -28,14 +32,14 @@ enum ScoreCommand: Subcommand {
         progress.finish()
         let text = scores.map { "\($0)" }.joined(separator: "\n") + (scores.isEmpty ? "" : "\n")
         if output == "-" { print(text, terminator: "") } else {
-            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            try writeFileAtomically(Data(text.utf8), to: output)
         }
     }
 
     /// Reads TSV (query<TAB>passage) or jsonl ({"query","passage"}) pairs; errors name the line.
     static func readPairs(_ path: String) throws -> [(String, String)] {
         let url = URL(fileURLWithPath: path)
-        guard FileManager.default.isReadableFile(atPath: path) else { throw CLIError("cannot read input file \(path)") }
+        guard access(path, R_OK) == 0 else { throw CLIError("cannot read input file \(path): \(osReason())") }
         var pairs: [(String, String)] = []
         try forEachLine(of: url) { line, n in
             if path.hasSuffix(".jsonl") {

@@ -25,7 +25,7 @@ enum SearchCommand: Subcommand {
         let a = try Arguments(args, command: name, options: ["coordinator", "top", "rerank-top", "keys", "timeout", "input", "run"], flags: ["rerank"])
         let k = try a.int("top", default: 10, min: 1, max: 10_000)!
         let rerankTop = try a.int("rerank-top", default: 0, min: 0, max: 10_000)!
-        let timeout = try a.double("timeout", default: ProtocolConstants.searchDeadline)!
+        let timeout = try a.seconds("timeout", default: ProtocolConstants.searchDeadline, allowZero: false)
         let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
         func ask(_ q: String) throws -> SearchReply {
             let req = SearchRequest(query: q, topK: k, rerank: a.flag("rerank"), rerankTop: rerankTop)

@@ -47,6 +47,6 @@ do {
     note("strata \(command.name): \(e.description)")
     exit(e.isUsage ? 2 : 1)
 } catch {
-    note("strata \(command.name): \(error)")
+    note("strata \(command.name): \(describeError(error))")
     exit(1)
 }

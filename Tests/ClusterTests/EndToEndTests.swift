@@ -166,7 +166,7 @@ final class EndToEndTests: XCTestCase {
         let de = try Strata.fixtureModel("tiny-de-legacy")
         let data = tmp.appendingPathComponent("coord"), jobs = data.appendingPathComponent("jobs")
         let epFile = tmp.appendingPathComponent("ep")
-        var coord = try Strata.spawn(["coordinator", "--bind", "tcp://127.0.0.1:0", "--data-dir", data.path, "--endpoint-file", epFile.path],
+        var coord = try Strata.spawn(["coordinator", "--bind", "tcp://127.0.0.1:0", "--data-dir", data.path, "--endpoint-file", epFile.path, "--jobs-root", tmp.path],
                                      log: tmp.appendingPathComponent("coord1.log"))
         processes.append(coord)
         var endpoint = ""
@@ -244,7 +244,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertLessThan(doneBefore, 40)
 
         // Restart on the same endpoint: it resumes from its journal; w1 wakes and re-registers by itself.
-        coord = try Strata.spawn(["coordinator", "--bind", endpoint, "--data-dir", data.path], log: tmp.appendingPathComponent("coord2.log"))
+        coord = try Strata.spawn(["coordinator", "--bind", endpoint, "--data-dir", data.path, "--jobs-root", tmp.path], log: tmp.appendingPathComponent("coord2.log"))
         processes.append(coord)
         kill(w1.processIdentifier, SIGCONT)
         let (sb, _, eb) = try Strata.run(job(corpusB, outB), timeout: 120)

@@ -25,6 +25,8 @@ final class LoopbackClusterTests: XCTestCase {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-loop-\(UUID().uuidString)")
         var cfg = CoordinatorConfig()
         cfg.shardCount = 3; cfg.deModel = "/models/de"; cfg.ceModel = "/models/ce"; cfg.searchDeadline = 5
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        cfg.jobsRoot = try JobsRoot(root.path)
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: corpus, keys: keys,
                                          indexingGate: indexingGate)
         let stop = Flag(), group = DispatchGroup()

@@ -83,15 +83,15 @@ final class PieceTests: XCTestCase {
 
     func testSecretKeyFilesArePrivate() throws {
         let dir = tempDir(); defer { try? FileManager.default.removeItem(at: dir) }
-        for _ in 0..<2 {  // a second generation replaces the files, still private
-            try CurveKeys.generate(into: dir)
-            for (name, mode) in [("server.key", 0o600), ("client.key", 0o600), ("server.pub", 0o644), ("authorized_clients", 0o644)] {
+        for force in [false, true] {  // a second generation (--force) replaces the files, still private
+            try CurveKeys.generate(into: dir, force: force)
+            for (name, mode) in [("server.key", 0o600), ("worker.key", 0o600), ("client.key", 0o600), ("server.pub", 0o644), ("authorized_clients", 0o644),
+                                 ("authorized_workers", 0o644)] {
                 let attrs = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)
-                XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue ?? -1, mode & ~Int(umaskValue()), name)
+                XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue ?? -1, mode, name)
             }
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(),
-                       ["authorized_clients", "client.key", "client.pub", "server.key", "server.pub"], "no temporary file left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), CurveKeys.fileNames.sorted(), "no temporary file left")
     }
 
     func umaskValue() -> mode_t { let m = umask(0o022); umask(m); return m }

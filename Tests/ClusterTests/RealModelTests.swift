@@ -37,7 +37,7 @@ final class RealModelTests: XCTestCase {
     func startCluster(_ extra: [String]) throws -> String {
         let ep = tmp.appendingPathComponent("ep")
         processes.append(try Strata.spawn(["coordinator", "--bind", "tcp://127.0.0.1:0", "--data-dir", tmp.appendingPathComponent("c").path,
-                                           "--endpoint-file", ep.path, "--settle", "0"] + extra, log: tmp.appendingPathComponent("c.log")))
+                                           "--endpoint-file", ep.path, "--settle", "0", "--jobs-root", tmp.path] + extra, log: tmp.appendingPathComponent("c.log")))
         var endpoint = ""
         XCTAssertTrue(Strata.waitFor(20) { endpoint = (try? String(contentsOf: ep, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""; return !endpoint.isEmpty })
         processes.append(try Strata.spawn(["worker", "--coordinator", endpoint, "--data-dir", tmp.appendingPathComponent("w").path], log: tmp.appendingPathComponent("w.log")))

@@ -54,7 +54,33 @@ final class WorkerStoreTests: XCTestCase {
         try Data("{\"hidden_size\": 16}".utf8).write(to: m.appendingPathComponent("config.json"))
         let b = StoreFingerprint.model(path: m.path)
         XCTAssertNotEqual(b, a)
-        XCTAssertNotEqual(StoreFingerprint.model(path: m.path + "/"), b, "the path is part of it")
+        let copy = dir.appendingPathComponent("copy")
+        try FileManager.default.copyItem(at: m, to: copy)
+        XCTAssertEqual(StoreFingerprint.model(path: copy.path), b, "the same files under another path are the same model")
         XCTAssertNotEqual(StoreFingerprint.texts(["ab", "c"]), StoreFingerprint.texts(["a", "bc"]))
+    }
+
+    /// Issue 12 fault 8: a model named by a name (here one in $STRATA_MODELS) is fingerprinted by
+    /// the files it resolves to, so another model installed under the same name re-embeds instead
+    /// of re-using the old model's vectors (the fingerprint used to hash the name only).
+    func testAnotherModelUnderTheSameNameIsNotReused() throws {
+        let models = dir.appendingPathComponent("models"), m = models.appendingPathComponent("my-model")
+        try FileManager.default.createDirectory(at: m, withIntermediateDirectories: true)
+        let old = ProcessInfo.processInfo.environment["STRATA_MODELS"]
+        setenv("STRATA_MODELS", models.path, 1)
+        defer { if let old { setenv("STRATA_MODELS", old, 1) } else { unsetenv("STRATA_MODELS") } }
+        func install(weight: UInt8) throws {
+            try Data("{\"hidden_size\": 8}".utf8).write(to: m.appendingPathComponent("config.json"))
+            let header = Array("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}".utf8)
+            var st = Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header)
+            st.append(contentsOf: [UInt8](repeating: weight, count: 16))
+            try st.write(to: m.appendingPathComponent("model.safetensors"))
+        }
+        let docs = makeCorpus(8)
+        try install(weight: 1)
+        XCTAssertEqual(assign(model: "my-model", docs: docs), 1, "first assignment embeds")
+        XCTAssertEqual(assign(model: "my-model", docs: docs), 0, "same model files: re-used")
+        try install(weight: 2)
+        XCTAssertEqual(assign(model: "my-model", docs: docs), 1, "another model under the same name: re-embedded, not the stale vectors")
     }
 }

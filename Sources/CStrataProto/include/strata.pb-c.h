@@ -537,6 +537,10 @@ struct  Strata__Envelope
    * replies only
    */
   Strata__Status *status;
+  /*
+   * the coordinator run (random at its start, never 0) a request comes from; replies echo it
+   */
+  uint64_t incarnation;
   Strata__Envelope__BodyCase body_case;
   union {
     Strata__RegisterRequest *register_request;
@@ -572,7 +576,7 @@ struct  Strata__Envelope
 };
 #define STRATA__ENVELOPE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__envelope__descriptor) \
-    , 0, 0, NULL, STRATA__ENVELOPE__BODY__NOT_SET, {0} }
+    , 0, 0, NULL, 0, STRATA__ENVELOPE__BODY__NOT_SET, {0} }
 
 
 /* Strata__Status methods */
