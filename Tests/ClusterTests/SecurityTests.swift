@@ -137,6 +137,9 @@ final class SecurityTests: XCTestCase {
         try Data("precious ids\n".utf8).write(to: foreign.appendingPathComponent("ids.txt"))
         let (_, c) = try startCoordinator(root: root)
         let before = snapshot(tmp)
+        // where root/../../x points (beside this test's directory)
+        let climbed = tmp.deletingLastPathComponent().appendingPathComponent("x").path
+        let climbedBefore = FileManager.default.fileExists(atPath: climbed)
 
         func refused(_ corpus: String, _ out: String, _ code: StatusCode, _ why: String, file: StaticString = #filePath, line: UInt = #line) {
             XCTAssertThrowsError(try c.call(.jobSubmitRequest(JobSubmitRequest(corpusPath: corpus, model: de, outDir: out, chunkSize: 4)), timeout: 10),
@@ -157,6 +160,7 @@ final class SecurityTests: XCTestCase {
                        before.filter { !$0.key.hasPrefix("coord-") && !$0.key.hasPrefix("w-") && !$0.key.hasSuffix(".log") },
                        "nothing written or changed anywhere, inside the root or out")
         XCTAssertEqual(try String(contentsOf: foreign.appendingPathComponent("ids.txt"), encoding: .utf8), "precious ids\n")
+        if !climbedBefore { XCTAssertFalse(FileManager.default.fileExists(atPath: climbed), "nothing created at \(climbed)") }
 
         // A job inside the root runs, and its own output directory is accepted again.
         let out = root.appendingPathComponent("good")
