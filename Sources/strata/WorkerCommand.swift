@@ -10,7 +10,7 @@ enum WorkerCommand: Subcommand {
 
       --coordinator ADDR   the coordinator's endpoint
       --data-dir DIR       where the worker keeps its shard stores (default: a temporary directory)
-      --keys DIR           CURVE: server.pub, client.pub and client.key from `strata keys gen`
+      --keys DIR           CURVE: server.pub, worker.pub and worker.key from `strata keys gen`
       --id ID              worker id (default host:pid:random)
       --quiet              no progress or event lines on stderr
     Heartbeats every second; reconnects with back-off when the coordinator goes silent.
