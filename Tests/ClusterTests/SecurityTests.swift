@@ -22,12 +22,16 @@ final class SecurityTests: XCTestCase {
         try? FileManager.default.removeItem(at: tmp)
     }
 
-    /// A raw DEALER (routing id `id`) authenticated with `pub`/`secret`: a peer that speaks the
-    /// protocol by hand.
-    func rawPeer(_ endpoint: String, _ keys: CurveKeys, worker: Bool, id: String) throws -> (Context, Socket) {
+    /// A raw DEALER (routing id `id`) authenticated with the key pair `role`.pub/.key of the key
+    /// directory `keys` (read here, so the test runs unchanged against older key code): a peer
+    /// that speaks the protocol by hand.
+    func rawPeer(_ endpoint: String, _ keys: URL, role: String, id: String) throws -> (Context, Socket) {
+        func read(_ name: String) throws -> String {
+            try String(contentsOf: keys.appendingPathComponent(name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let ctx = try Context(), s = try ctx.socket(.dealer)
         try s.setRoutingID(Array(id.utf8))
-        if worker { try keys.secureWorker(s) } else { try keys.secureClient(s) }
+        try s.makeCurveClient(serverKey: try read("server.pub"), publicKey: try read(role + ".pub"), secretKey: try read(role + ".key"))
         try s.setReceiveTimeout(milliseconds: 200)
         try s.connect(endpoint)
         return (ctx, s)
@@ -47,7 +51,7 @@ final class SecurityTests: XCTestCase {
         let de = try Strata.fixtureModel("tiny-de-legacy")
         let log = tmp.appendingPathComponent("up.log")
         processes.append(try Strata.spawn(["cluster", "up", "--workers", String(workers), "--corpus", corpus.path, "--model", de, "--keys", keys.path,
-                                           "--data-dir", tmp.appendingPathComponent("cl").path, "--jobs-root", tmp.path], log: log))
+                                           "--data-dir", tmp.appendingPathComponent("cl").path], log: log))
         return try XCTUnwrap(Strata.readyEndpoint(in: log), "the CURVE cluster became ready: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
@@ -57,12 +61,11 @@ final class SecurityTests: XCTestCase {
     func testClientKeyPosingAsWorkerGetsNoWork() throws {
         let keys = tmp.appendingPathComponent("keys")
         XCTAssertEqual(try Strata.run(["keys", "gen", "--out", keys.path]).0, 0)
-        let k = try CurveKeys.load(from: keys)
         let corpus = tmp.appendingPathComponent("corpus.jsonl")
         try writeCorpus(corpus, count: 40)
         let endpoint = try startCluster(keys: keys, corpus: corpus)
 
-        let (ctx, impostor) = try rawPeer(endpoint, k, worker: false, id: "impostor")
+        let (ctx, impostor) = try rawPeer(endpoint, keys, role: "client", id: "impostor")
         defer { impostor.close(); _ = ctx }
         try impostor.send(try Wire.encode(Envelope(requestID: 77, body: .registerRequest(
             RegisterRequest(workerID: "impostor", protocolVersion: ProtocolConstants.protocolVersion)))))
@@ -76,7 +79,7 @@ final class SecurityTests: XCTestCase {
         XCTAssertEqual(got.first?.status?.code, .permissionDenied, "\(String(describing: got.first))")
         for e in got {
             guard case .error(let s) = e.body, s.code == .permissionDenied else {
-                return XCTFail("the impostor was sent \(e.body.caseName) (request \(e.requestID))")
+                return XCTFail("the impostor was sent \(String(describing: e.body).prefix(60)) (request \(e.requestID))")
             }
         }
         XCTAssertEqual(got.count, 1, "one refusal, nothing else")
@@ -85,7 +88,7 @@ final class SecurityTests: XCTestCase {
         let (s1, out1, e1) = try Strata.run(["search", "--coordinator", endpoint, "--keys", keys.path, "--top", "3", "package tools"])
         XCTAssertEqual(s1, 0, e1)
         XCTAssertEqual(out1.split(separator: "\n").count, 3)
-        let (ctx2, workerAsClient) = try rawPeer(endpoint, k, worker: true, id: "wac")
+        let (ctx2, workerAsClient) = try rawPeer(endpoint, keys, role: "worker", id: "wac")
         defer { workerAsClient.close(); _ = ctx2 }
         try workerAsClient.send(try Wire.encode(Envelope(requestID: 5, body: .searchRequest(SearchRequest(query: "package", topK: 3)))))
         let refused = drain(workerAsClient, seconds: 2)
