@@ -30,10 +30,16 @@ enum CLI {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        // Both pipes drain at once: reading one to its end first would deadlock once the child
+        // fills the other pipe's buffer (64 KiB) and blocks writing to it.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let e = Box()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { e.data = err.fileHandleForReading.readDataToEndOfFile(); drained.signal() }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e.data, as: UTF8.self))
     }
 
     static func tempDir() throws -> URL {

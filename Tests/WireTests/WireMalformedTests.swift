@@ -17,16 +17,48 @@ final class WireMalformedTests: XCTestCase {
         assertInvalid([], "empty frame has no body")
     }
 
-    func testRandomFramesNeverCrash() {
+    /// What every random frame must give: either INVALID_ARGUMENT, or an envelope that is a fixed
+    /// point of encode/decode (what the decoder accepted is exactly what it would send on).
+    func testRandomFramesAreRejectedOrRoundTrip() throws {
         var rng = SplitMix64(seed: 0x5EED)
-        var decoded = 0, rejected = 0
-        for _ in 0..<3000 {
+        var rejected = 0
+        for i in 0..<3000 {
             let n = Int.random(in: 0..<64, using: &rng)
             let frame = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            do { _ = try Wire.decode(frame); decoded += 1 } catch is WireError { rejected += 1 } catch { XCTFail("unexpected error \(error)") }
+            try assertRejectedOrRoundTrips(frame, "random frame \(i)") { rejected += 1 }
         }
-        XCTAssertEqual(decoded + rejected, 3000)
         XCTAssertGreaterThan(rejected, 2000, "random bytes are almost never a valid envelope with a body")
+    }
+
+    /// Single-byte corruptions of valid frames: each is rejected as INVALID_ARGUMENT or decodes
+    /// to an envelope that round-trips.
+    func testCorruptedValidFramesAreRejectedOrRoundTrip() throws {
+        let samples: [Envelope] = [
+            Envelope(requestID: 42, body: .embedChunkRequest(EmbedChunkRequest(jobID: "job", chunkIndex: 3, model: "m", texts: ["alpha beta", "gamma"]))),
+            Envelope(requestID: 7, body: .searchShardRequest(SearchShardRequest(shardID: 2, k: 5, query: [1, 2, 3]))),
+            Envelope(requestID: 9, body: .embedBatchRequest(EmbedBatchRequest(model: "m", texts: ["a", "bc"]))),
+        ]
+        var rng = SplitMix64(seed: 0xC0FFEE)
+        for (si, env) in samples.enumerated() {
+            let bytes = try Wire.encode(env)
+            for pos in 0..<bytes.count {
+                var frame = bytes
+                frame[pos] ^= UInt8.random(in: 1...255, using: &rng)
+                try assertRejectedOrRoundTrips(frame, "sample \(si) byte \(pos)") {}
+            }
+        }
+    }
+
+    func assertRejectedOrRoundTrips(_ frame: [UInt8], _ what: String, file: StaticString = #filePath, line: UInt = #line,
+                                    onReject: () -> Void) throws {
+        let env: Envelope
+        do { env = try Wire.decode(frame) } catch let e as WireError {
+            XCTAssertEqual(e.code, .invalidArgument, "\(what): \(e)", file: file, line: line)
+            onReject()
+            return
+        }
+        let again = try Wire.decode(try Wire.encode(env))
+        XCTAssertEqual(again, env, "\(what): decoded envelope does not survive encode/decode", file: file, line: line)
     }
 
     func testEveryTruncationIsRejectedOrShorter() throws {
