@@ -28,13 +28,25 @@ public enum PeerRole: String, Sendable, CaseIterable {
         }
     }
 
-    /// True for a worker's answer to one of the coordinator's requests (these carry, echoed, the
-    /// incarnation of the coordinator run that sent the request).
+    /// True for a worker's answer to one of the coordinator's requests: these carry, echoed, the
+    /// incarnation of the coordinator run that sent the request (`CoordinatorGate.echo`). A
+    /// message a worker starts itself (register, heartbeat, or a later notice) is not one.
     public static func isWorkerReply(_ body: Body) -> Bool {
         switch body {
-        case .registerRequest, .heartbeat: return false
-        default: return required(for: body) == .worker
+        case .loadModelReply, .assignShardReply, .dropShardReply, .embedBatchReply, .searchShardReply,
+             .rerankReply, .embedChunkReply, .error:
+            return true
+        default:
+            return false
         }
+    }
+}
+
+extension Envelope {
+    /// The reply to this request: its request id and its incarnation (which the coordinator
+    /// checks), with `body` and `status`.
+    public func reply(_ body: Body, status: RPCStatus = .ok) -> Envelope {
+        Envelope(requestID: requestID, status: status, body: body, incarnation: incarnation)
     }
 }
 

@@ -94,3 +94,15 @@ final class GateTests: XCTestCase {
         }
     }
 }
+
+extension GateTests {
+    func testRepliesCarryTheRequestsIncarnation() {
+        let request = Envelope(requestID: 42, body: .dropShardRequest(DropShardRequest(shardID: 3)), incarnation: 99)
+        let r = request.reply(.dropShardReply(DropShardReply(shardID: 3)))
+        XCTAssertEqual([r.requestID, r.incarnation], [42, 99])
+        XCTAssertEqual(r.status, .ok)
+        XCTAssertEqual(CoordinatorGate.echo(Envelope(requestID: 42, body: .error(RPCStatus(.internalError))), of: request).incarnation, 99)
+        XCTAssertTrue(PeerRole.isWorkerReply(r.body))
+        XCTAssertFalse(PeerRole.isWorkerReply(.heartbeat(Heartbeat(workerID: "w", sequence: 1))))
+    }
+}
