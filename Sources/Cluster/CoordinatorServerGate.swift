@@ -14,7 +14,11 @@ extension CoordinatorServer {
             if let line { log(line) }
             return false
         case .deny(let reply):
-            log("refused \(env.body.caseName) from \(peer) (role \(userID ?? "none")): \(reply.status?.message ?? "")")
+            // The first few refusals, then every power of two: a refused peer cannot flood the log.
+            let n = gate.denied
+            if n <= 4 || n & (n - 1) == 0 {
+                log("refused \(env.body.caseName) from \(peer) (role \(userID ?? "none")): \(reply.status?.message ?? ""); \(n) refused so far")
+            }
             perform([.send(to: peer, reply)])
             return false
         }

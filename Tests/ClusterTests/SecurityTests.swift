@@ -227,4 +227,49 @@ final class SecurityTests: XCTestCase {
         let text = try String(contentsOf: log, encoding: .utf8)
         XCTAssertTrue(text.contains("WARNING") && text.contains("WITHOUT CURVE keys"), text)
     }
+
+    /// Fault 5 with real processes: a worker's late reply to the previous coordinator run
+    /// carries the same request id as the new run's request, and is dropped (and logged), not
+    /// taken as the answer.
+    func testLateReplyToThePreviousCoordinatorRunIsDropped() throws {
+        let de = try Strata.fixtureModel("tiny-de-legacy")
+        let ep = tmp.appendingPathComponent("ep")
+        func coordinator(_ bind: String, _ log: String) throws -> Process {
+            let p = try Strata.spawn(["coordinator", "--bind", bind, "--data-dir", tmp.appendingPathComponent("c").path, "--model", de,
+                                      "--endpoint-file", ep.path], log: tmp.appendingPathComponent(log))
+            processes.append(p)
+            return p
+        }
+        let a = try coordinator("tcp://127.0.0.1:0", "a.log")
+        var endpoint = ""
+        XCTAssertTrue(Strata.waitFor(20) { endpoint = (try? String(contentsOf: ep, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""; return !endpoint.isEmpty })
+        // a worker speaking the protocol by hand
+        let ctx = try Context(), w = try ctx.socket(.dealer)
+        defer { w.close(); _ = ctx }
+        try w.setRoutingID(Array("raw-worker".utf8))
+        try w.setReceiveTimeout(milliseconds: 200)
+        try w.connect(endpoint)
+        func registerAndGetLoad() throws -> Envelope {
+            try w.send(try Wire.encode(Envelope(requestID: 1, body: .registerRequest(RegisterRequest(workerID: "raw-worker", protocolVersion: ProtocolConstants.protocolVersion)))))
+            let got = drain(w, seconds: 2)
+            return try XCTUnwrap(got.first { if case .loadModelRequest = $0.body { return true }; return false }, "LoadModel after registering: \(got)")
+        }
+        let loadA = try registerAndGetLoad()
+        XCTAssertNotEqual(loadA.incarnation, 0, "the coordinator stamps its incarnation")
+        // the coordinator dies; a new run takes the same address
+        kill(a.processIdentifier, SIGKILL); a.waitUntilExit()
+        let b = try coordinator(endpoint, "b.log")
+        var loadB: Envelope?
+        XCTAssertTrue(Strata.waitFor(20) { loadB = try? registerAndGetLoad(); return loadB != nil }, "registered with the new run")
+        let newLoad = try XCTUnwrap(loadB)
+        XCTAssertEqual(newLoad.requestID, loadA.requestID, "request ids restart with each run: the collision")
+        XCTAssertNotEqual(newLoad.incarnation, loadA.incarnation)
+        // the late answer to run A's request reaches run B
+        let late = CoordinatorGate.echo(Envelope(requestID: loadA.requestID, status: .ok, body: .loadModelReply(LoadModelReply(name: "de", dimension: 3, crossEncoder: false))), of: loadA)
+        try w.send(try Wire.encode(late))
+        let log = tmp.appendingPathComponent("b.log")
+        XCTAssertTrue(Strata.waitFor(10) { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("dropped a reply to request \(loadA.requestID) of another coordinator run") },
+                      (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        _ = b
+    }
 }
