@@ -73,9 +73,10 @@ public struct JobsRoot: Sendable, Equatable {
             return denied("corpus \(m.corpusPath): \(Self.reason(e))")
         }
         guard contains(corpus) else { return denied("corpus \(m.corpusPath) resolves to \(corpus), outside the jobs root \(path)") }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: corpus, isDirectory: &isDir), !isDir.boolValue else {
-            return .failure(RPCStatus(.invalidArgument, "corpus \(m.corpusPath) is a directory, not a file"))
+        // A regular file only: a FIFO or a device would block or never end the (serial) indexing.
+        var st = stat()
+        guard stat(corpus, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            return .failure(RPCStatus(.invalidArgument, "corpus \(m.corpusPath) is not a regular file"))
         }
         guard let out = resolve(m.outDir) else { return denied("output directory \(m.outDir): cannot be resolved (a dangling link, `..` after a missing directory, or a component that is not a directory)") }
         guard contains(out) else { return denied("output directory \(m.outDir) resolves to \(out), outside the jobs root \(path)") }

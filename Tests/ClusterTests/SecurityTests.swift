@@ -121,7 +121,10 @@ final class SecurityTests: XCTestCase {
         var r: [String: Data] = [:]
         let e = FileManager.default.enumerator(atPath: dir.path)
         while let p = e?.nextObject() as? String {
-            r[p] = FileManager.default.contents(atPath: dir.appendingPathComponent(p).path) ?? Data()
+            let full = dir.appendingPathComponent(p).path
+            // contents of regular files only (never open a FIFO: that would wait for a writer)
+            let regular = (try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType) == .typeRegular
+            r[p] = regular ? FileManager.default.contents(atPath: full) ?? Data() : Data()
         }
         return r
     }
@@ -138,6 +141,7 @@ final class SecurityTests: XCTestCase {
         let foreign = root.appendingPathComponent("foreign")
         try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
         try Data("precious ids\n".utf8).write(to: foreign.appendingPathComponent("ids.txt"))
+        XCTAssertEqual(mkfifo(root.appendingPathComponent("fifo").path, 0o600), 0)
         let (_, c) = try startCoordinator(root: root)
         let before = snapshot(tmp)
         // where root/../../x points (beside this test's directory)
@@ -159,6 +163,8 @@ final class SecurityTests: XCTestCase {
         refused(inCorpus, root.path, .permissionDenied, "the root itself as output")
         refused(inCorpus, foreign.path, .alreadyExists, "an existing directory with another job's (or no job's) files")
         refused(foreign.appendingPathComponent("ids.txt").path, foreign.path, .permissionDenied, "the corpus inside the output")
+        refused(root.appendingPathComponent("fifo").path, root.appendingPathComponent("o3").path, .invalidArgument, "a FIFO as the corpus")
+        refused(root.appendingPathComponent("sub").path, root.appendingPathComponent("o4").path, .invalidArgument, "a directory as the corpus")
         XCTAssertEqual(snapshot(tmp).filter { !$0.key.hasPrefix("coord-") && !$0.key.hasPrefix("w-") && !$0.key.hasSuffix(".log") },
                        before.filter { !$0.key.hasPrefix("coord-") && !$0.key.hasPrefix("w-") && !$0.key.hasSuffix(".log") },
                        "nothing written or changed anywhere, inside the root or out")
