@@ -10,7 +10,7 @@ import Wire
 /// batch-job docs/s against single-process embedding, all measured in this run on this machine.
 func runClusterBench(_ args: [String]) throws {
     let a = try Arguments(args, command: "bench cluster", options: ["model", "corpus", "queries", "docs", "nqueries", "workers", "shards", "top"])
-    let modelPath = a.string("model") ?? ModelLocator.defaultDualEncoder.path
+    let modelPath = try resolveModelArgument(a.string("model") ?? ModelLocator.defaultDualEncoder.path, flag: "model")
     let docsMax = try a.int("docs", default: 500, min: 1)!
     let nq = try a.int("nqueries", default: 100, min: 1)!
     let k = try a.int("top", default: 10, min: 1, max: 1000)!
@@ -83,6 +83,7 @@ func runClusterBench(_ args: [String]) throws {
     for w in workerCounts {
         var cfg = CoordinatorConfig()
         cfg.deModel = modelPath
+        cfg.jobsRoot = try JobsRoot(tmp)  // the job's corpus and output are in tmp
         cfg.placementDelay = 1.0  // as `strata coordinator` (--settle): workers started together share the indexing
         cfg.shardCount = try a.int("shards", default: w * ProtocolConstants.defaultShardsPerWorker, min: 1)!
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: URL(fileURLWithPath: tmp + "/coord-\(w)"), config: cfg, corpus: corpus)
