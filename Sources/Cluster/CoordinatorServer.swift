@@ -16,6 +16,10 @@ public final class CoordinatorServer {
     /// Corpora of submitted jobs being indexed off the loop, and who waits for each job's reply.
     let indexing: CorpusIndexing
     var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
+    /// Dropped connections (CoordinatorServerOutput.swift / CoordinatorServerMonitor.swift).
+    var monitor: SocketMonitor?
+    var connections = ConnectionTable()
+    public var jobStepHook: JobStepHook?
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted
     /// corpora, with the corpus path, before the file is read: a test holds it to observe the
@@ -25,7 +29,7 @@ public final class CoordinatorServer {
         state = Coordinator(config: config, corpus: corpus)
         indexing = CorpusIndexing(gate: indexingGate)
         self.dataDir = dataDir
-        self.log = log
+        self.log = { log(LogLine.cap($0)) }
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         context = try Context()
         if let keys {
@@ -43,24 +47,27 @@ public final class CoordinatorServer {
         try router.setRouterHandover(true)
         try router.bind(bind)
         endpoint = try router.lastEndpoint
+        monitor = startMonitor()
         try resumeJobs()
     }
 
-    deinit { router.close(); zap?.stop() }
+    deinit { monitor?.stop(); router.close(); zap?.stop() }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
     /// Serves until `stop()` returns true (checked at every tick).
     public func run(until stop: () -> Bool) throws {
-        var poller = Poller([router])
+        var poller = Poller([router] + (monitor.map { [$0.socket] } ?? []))
         var lastTick = 0.0
         while !stop() {
-            let readable = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))[0]
-            if readable {
-                while let frames = try router.receiveMultipart(dontWait: true) {
+            let ready = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))
+            if ready[0] {
+                while let (frames, fd) = try router.receiveMultipartWithSource(dontWait: true) {
+                    if frames.count == 2 { connections.saw(Peer(frames[0]), fd: fd) }
                     handleFrames(frames)
                 }
             }
+            if ready.count > 1 && ready[1] { connectionEvents() }
             // Indexes finished off the loop are picked up within one poll timeout.
             for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
             let t = Self.now()
@@ -96,6 +103,7 @@ public final class CoordinatorServer {
             case .send(let to, let env):
                 do { try router.send(multipart: [to.bytes, try Wire.encode(env)], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
             case .log(let s): log(s)
+            case .failJob(let job, let error): journalFailure(job, error)
             case .persistChunk(let job, let chunk, let v):
                 do { try persistChunk(job, chunk, v) } catch {
                     log("job \(job): cannot write chunk \(chunk): \(error)"); state.failJob(job, "cannot write chunk \(chunk): \(error)")
