@@ -2,8 +2,9 @@ import Wire
 
 /// The coordinator as a pure state machine: membership (Paranoid-Pirate heartbeats, suspects
 /// whose connection dropped), the shard map, scatter-gather search and batch-job chunk leasing.
-/// It never touches a socket or a file: `handle` takes an event and returns the actions for the
-/// shell to perform (the shell reads a job's chunk texts through the `TextRecordIndex` it holds).
+/// It never touches a socket: `handle` takes an event and returns the actions for the shell to
+/// perform. Its one file access: a leased chunk's texts are read through the job's
+/// `TextRecordIndex` (one `pread`) when the chunk is sent.
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).

@@ -16,9 +16,10 @@ public final class CoordinatorServer {
     /// Corpora of submitted jobs being indexed off the loop, and who waits for each job's reply.
     let indexing: CorpusIndexing
     var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
-    /// Dropped connections (CoordinatorServerOutput.swift / CoordinatorServerMonitor.swift).
+    /// Dropped connections: the ROUTER's monitor and each peer's connection (CoordinatorServerMonitor.swift).
     var monitor: SocketMonitor?
     var connections = ConnectionTable()
+    /// Test hook at the end of a job (CoordinatorServerOutput.swift).
     public var jobStepHook: JobStepHook?
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted

@@ -116,6 +116,18 @@ final class CoordinatorFaultTests: XCTestCase {
         XCTAssertEqual(sim.clientInbox.last?.status?.code, .notFound)
     }
 
+    func testBackoffDoublesUpToItsCap() {
+        XCTAssertEqual((1...7).map { RetryState.delay(afterFailures: $0) }, [1, 2, 4, 8, 16, 30, 30])
+        var r = RetryState()
+        XCTAssertTrue(r.mayTry(now: 0, cap: 2))
+        r.failed("x", now: 10)
+        XCTAssertFalse(r.mayTry(now: 10.5, cap: 2), "waiting out the back-off")
+        XCTAssertTrue(r.mayTry(now: 11, cap: 2))
+        r.failed("y", now: 11)
+        XCTAssertFalse(r.mayTry(now: 1000, cap: 2), "capped")
+        XCTAssertEqual(r.lastError, "y")
+    }
+
     func testJournalReplaysAFailedJob() {
         let spec = JobJournal.Spec(jobID: "j", corpusPath: "/c", model: "/m", outDir: "/o", chunkSize: 10, docCount: 20, chunkCount: 2)
         let text = JobJournal.specLine(spec) + JobJournal.doneLine(chunk: 0, rows: 10, crc: 5) + JobJournal.failedLine("model /m:\nno\tfile")
