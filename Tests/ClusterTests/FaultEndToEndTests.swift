@@ -143,25 +143,34 @@ final class FaultEndToEndTests: XCTestCase {
     // MARK: fault 7
 
     /// kill -9 of one of two workers while a client queries back to back; returns, per query, the
-    /// time it started after the kill, its latency, and its missing shards.
+    /// time it started after the kill, its latency, and its missing shards ([-1]: the query failed).
+    /// For measurements with another model: STRATA_FAILOVER_MODEL=DIR, STRATA_FAILOVER_DOCS=N,
+    /// STRATA_FAILOVER_SECONDS=S (defaults: the tiny fixture, 400 documents, 8 s).
     func killDuringQueries(replication: Int) throws -> [(at: Double, latency: Double, missing: [Int])] {
-        let de = try Strata.fixtureModel("tiny-de-legacy")
+        let env = ProcessInfo.processInfo.environment
+        let de = try env["STRATA_FAILOVER_MODEL"] ?? Strata.fixtureModel("tiny-de-legacy")
+        let seconds = Double(env["STRATA_FAILOVER_SECONDS"] ?? "") ?? 8
         let corpus = tmp.appendingPathComponent("corpus-\(replication).jsonl")
-        try writeCorpus(corpus, count: 400)
+        try writeCorpus(corpus, count: Int(env["STRATA_FAILOVER_DOCS"] ?? "") ?? 400)
         let (endpoint, ws) = try startCluster(["--corpus", corpus.path, "--model", de, "--shards", "4", "--replication", String(replication)],
                                               workers: 2, tag: "r\(replication)")
         let c = try ClusterClient(endpoint: endpoint)
-        XCTAssertTrue(waitStatus(c, 60) { $0.ready && $0.workersLive == 2 && $0.shards.allSatisfy { $0.replicasReady == replication } }, "ready")
+        XCTAssertTrue(waitStatus(c, 600) { $0.ready && $0.workersLive == 2 && $0.shards.allSatisfy { $0.replicasReady == replication } }, "ready")
         for _ in 0..<3 { _ = try c.call(.searchRequest(SearchRequest(query: "warm up", topK: 10)), timeout: 10) }
         kill(ws[1].processIdentifier, SIGKILL)
         let kill0 = Date()
         var out: [(Double, Double, [Int])] = []
-        while Date().timeIntervalSince(kill0) < 8 {
+        while Date().timeIntervalSince(kill0) < seconds {
             let t0 = Date()
-            guard case .searchReply(let r) = try c.call(.searchRequest(SearchRequest(query: "network server daemon", topK: 10)), timeout: 30) else {
-                XCTFail("no reply"); break
+            var missing = [-1]
+            do {
+                if case .searchReply(let r) = try c.call(.searchRequest(SearchRequest(query: "network server daemon", topK: 10)), timeout: 30) {
+                    missing = r.missingShards
+                }
+            } catch {
+                print("query \(out.count) failed: \(error)")
             }
-            out.append((t0.timeIntervalSince(kill0), Date().timeIntervalSince(t0), r.missingShards))
+            out.append((t0.timeIntervalSince(kill0), Date().timeIntervalSince(t0), missing))
             usleep(20_000)
         }
         return out
@@ -175,10 +184,10 @@ final class FaultEndToEndTests: XCTestCase {
     func testKillNineOfAWorkerWithReplicationTwoLosesNoQuery() throws {
         let qs = try killDuringQueries(replication: 2)
         let worst = qs.map(\.latency).max() ?? 0
-        print(String(format: "kill -9, replication 2: %d queries in 8 s, none may be partial: %d partial, slowest %.0f ms, window %.2f s",
+        print(String(format: "kill -9, replication 2: %d queries after the kill, none may be partial: %d partial, slowest %.0f ms, window %.2f s",
                      qs.count, qs.filter { !$0.missing.isEmpty }.count, worst * 1000, Self.window(qs)))
         XCTAssertGreaterThan(qs.count, 20)
-        XCTAssertTrue(qs.allSatisfy { $0.missing.isEmpty }, "no query partial")
+        XCTAssertTrue(qs.allSatisfy { $0.missing.isEmpty }, "no query partial or failed")
         XCTAssertLessThan(worst, 2.0, "no query waits for the deadline")
     }
 
@@ -186,12 +195,12 @@ final class FaultEndToEndTests: XCTestCase {
         let qs = try killDuringQueries(replication: 1)
         let worst = qs.map(\.latency).max() ?? 0
         let missingSets = Set(qs.map(\.missing).filter { !$0.isEmpty })
-        print(String(format: "kill -9, replication 1: %d queries in 8 s, %d partial (missing %@), slowest %.0f ms, window %.2f s",
+        print(String(format: "kill -9, replication 1: %d queries after the kill, %d partial (missing %@), slowest %.0f ms, window %.2f s",
                      qs.count, qs.filter { !$0.missing.isEmpty }.count, "\(missingSets.sorted { $0.description < $1.description })", worst * 1000, Self.window(qs)))
         XCTAssertLessThan(worst, 2.0, "no query waits for the deadline")
         // The dead worker held 2 of the 4 shards; the live worker's 2 are never missing.
         XCTAssertLessThanOrEqual(missingSets.count, 1, "always the same shards missing: \(missingSets)")
-        XCTAssertTrue(missingSets.allSatisfy { $0.count <= 2 }, "never the live worker's shards: \(missingSets)")
+        XCTAssertTrue(missingSets.allSatisfy { $0.count <= 2 && !$0.contains(-1) }, "never the live worker's shards, no failed query: \(missingSets)")
         XCTAssertTrue(qs.suffix(3).allSatisfy { $0.missing.isEmpty }, "complete again once the shards moved to the survivor")
         XCTAssertLessThan(Self.window(qs), 6, "bounded window")
     }
