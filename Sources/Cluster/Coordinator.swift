@@ -120,7 +120,10 @@ public struct Coordinator: Sendable {
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
         guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
-        let live = liveWorkers
+        // Only a worker with the DE loaded, or loading it, can index: one whose load failed gets no
+        // shard (its AssignShard would only fail) until a retried load succeeds.
+        let de = ProtocolConstants.deModelName
+        let live = liveWorkers.filter { workers[$0]!.models.contains(de) || (loading[$0]?.contains(de) ?? false) }
         let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
         // Shards whose assignment failed wait out their back-off; past the cap they wait for a new worker.
         let waiting = Set(shardRetry.filter { !$0.value.mayTry(now: now, cap: ProtocolConstants.assignShardMaxAttempts) }.keys)

@@ -62,6 +62,24 @@ final class CoordinatorFaultTests: XCTestCase {
         XCTAssertEqual(sim.sent(Self.isLoad), 2 * ProtocolConstants.loadModelMaxAttempts)
     }
 
+    func testWorkerThatCannotLoadTheDEGetsNoShards() {
+        let corpus = makeCorpus(40)
+        let sim = SimCluster(corpus: corpus, shards: 2, replication: 1, placementDelay: 0.5)
+        // w1 is told a DE path it cannot load (its file system lacks it); w2 loads it.
+        sim.tamper = { w, env in
+            if w == Peer("w1"), case .loadModelReply(let m) = env.body, m.name == ProtocolConstants.deModelName {
+                return Envelope(requestID: env.requestID, status: RPCStatus(.notFound, "no model at /models/de on w1"), body: .error(RPCStatus(.notFound, "no model at /models/de on w1")))
+            }
+            return env
+        }
+        sim.addWorker("w1"); sim.addWorker("w2")
+        sim.advance(30)
+        XCTAssertTrue(sim.coordinator.ready, "every shard ended on w2")
+        XCTAssertTrue(sim.coordinator.shardMap.shards.allSatisfy { $0.ready == [Peer("w2")] })
+        guard let e = sim.search("lease", k: 5), case .searchReply(let r) = e.body else { return XCTFail("no reply") }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(corpus, "lease", k: 5))
+    }
+
     func testChunkFailingOnEveryTryFailsTheJobAfterTheCap() {
         let sim = SimCluster(corpus: [], shards: 1, replication: 1)
         sim.addWorker("w1")
