@@ -25,11 +25,12 @@ public struct Coordinator: Sendable {
     /// AssignShard failures per shard (back-off, cap).
     var shardRetry: [Int: RetryState] = [:]
     /// Indexing progress: when each (shard, worker) assignment was sent, how long the last
-    /// completed one of each shard took, and when indexing began.
+    /// completed one of each shard took, when indexing began, when each worker last finished one.
     var assignSent: [Int: [Peer: Double]] = [:]
     var shardDoneSeconds: [Int: Double] = [:]
     var indexingStart: Double?
     var indexedSinceStart = 0
+    var lastIndexedAt: [Peer: Double] = [:]
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -142,6 +143,7 @@ public struct Coordinator: Sendable {
         suspects[w] = nil
         for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
         for s in assignSent.keys { assignSent[s]![w] = nil }
+        lastIndexedAt[w] = nil
         shardMap.remove(worker: w)
         for id in jobs.keys.sorted() {
             let lost = jobs[id]!.scheduler.workerDied(w)

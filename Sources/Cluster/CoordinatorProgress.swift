@@ -9,12 +9,16 @@ extension Coordinator {
         assignSent[shard, default: [:]][w] = now
     }
 
-    /// Records a replica indexed; returns how long its assignment took (nil: not one we timed).
+    /// Records a replica indexed; returns how long the worker spent on it (nil: not one we timed).
+    /// A worker runs its requests one at a time, so an assignment queued behind another started
+    /// when that one ended: the time counts from there, not from when it was sent.
     mutating func noteIndexed(_ shard: Int, _ w: Peer, _ count: Int, _ now: Double) -> Double? {
-        guard let t0 = assignSent[shard]?.removeValue(forKey: w) else { return nil }
-        shardDoneSeconds[shard] = now - t0
+        guard let sent = assignSent[shard]?.removeValue(forKey: w) else { return nil }
+        let took = now - max(sent, lastIndexedAt[w] ?? sent)
+        lastIndexedAt[w] = now
+        shardDoneSeconds[shard] = took
         indexedSinceStart += count
-        return now - t0
+        return took
     }
 
     /// The ClusterStatusReply at `now`.

@@ -447,9 +447,9 @@ public struct ShardProgress: Equatable, Sendable {
     public var documents: Int
     public var replicasReady: Int
     public var replicasWanted: Int
-    /// How long the oldest unfinished assignment of the shard has run, seconds (0 = none).
+    /// Seconds since the oldest unfinished assignment of the shard was sent (0 = none).
     public var indexingSeconds: Double
-    /// How long the last completed assignment took, seconds (0 = none yet).
+    /// The worker's time on the last completed assignment, seconds (0 = none yet).
     public var doneSeconds: Double
 
     public init(shardID: Int, documents: Int, replicasReady: Int, replicasWanted: Int, indexingSeconds: Double = 0, doneSeconds: Double = 0) {

@@ -19,7 +19,7 @@ enum ClusterProgress {
     /// One line per shard.
     static func shardLine(_ p: ShardProgress) -> String {
         var line = String(format: "  shard %d: %d documents, %d/%d replicas ready", p.shardID, p.documents, p.replicasReady, p.replicasWanted)
-        if p.indexingSeconds > 0 { line += String(format: ", indexing for %.0f s", p.indexingSeconds) }
+        if p.indexingSeconds > 0 { line += String(format: ", assigned %.0f s ago", p.indexingSeconds) }
         if p.doneSeconds > 0 {
             line += String(format: ", last indexed in %.1f s (%.1f docs/s)", p.doneSeconds, Double(p.documents) / p.doneSeconds)
         }

@@ -526,11 +526,11 @@ struct  Strata__ShardProgress
   uint32_t replicas_ready;
   uint32_t replicas_wanted;
   /*
-   * how long the oldest unfinished assignment has run (0 = none)
+   * since the oldest unfinished assignment was sent (0 = none)
    */
   double indexing_seconds;
   /*
-   * how long the last completed assignment took (0 = none yet)
+   * the worker's time on the last completed assignment (0 = none yet)
    */
   double done_seconds;
 };
