@@ -46,6 +46,14 @@ final class FaultEndToEndTests: XCTestCase {
         }
     }
 
+    /// The latency bounds below are for optimized builds (scripts/test runs the release build); a
+    /// debug build embeds ~50x slower, so there they would measure the build, not the protocol.
+    func requireOptimizedBuild() throws {
+        #if DEBUG
+        throw XCTSkip("latency bounds are checked in release builds only (scripts/test): this is a debug build")
+        #endif
+    }
+
     static func percentile(_ xs: [Double], _ p: Double) -> Double {
         let s = xs.sorted()
         return s.isEmpty ? 0 : s[min(s.count - 1, Int((Double(s.count) * p).rounded(.up)) - 1)]
@@ -82,6 +90,7 @@ final class FaultEndToEndTests: XCTestCase {
     // MARK: faults 6 and 11
 
     func testCapsAndNormalSearchesBesideMaximalOnesStayCompleteAndFast() throws {
+        try requireOptimizedBuild()
         let de = try Strata.fixtureModel("tiny-de-legacy"), ce = try Strata.fixtureModel("tiny-ce")
         let corpus = tmp.appendingPathComponent("corpus.jsonl")
         try writeCorpus(corpus, count: 1500)
@@ -147,6 +156,7 @@ final class FaultEndToEndTests: XCTestCase {
     /// For measurements with another model: STRATA_FAILOVER_MODEL=DIR, STRATA_FAILOVER_DOCS=N,
     /// STRATA_FAILOVER_SECONDS=S (defaults: the tiny fixture, 400 documents, 8 s).
     func killDuringQueries(replication: Int) throws -> [(at: Double, latency: Double, missing: [Int])] {
+        try requireOptimizedBuild()
         let env = ProcessInfo.processInfo.environment
         let de = try env["STRATA_FAILOVER_MODEL"] ?? Strata.fixtureModel("tiny-de-legacy")
         let seconds = Double(env["STRATA_FAILOVER_SECONDS"] ?? "") ?? 8
