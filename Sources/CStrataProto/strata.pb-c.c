@@ -1267,6 +1267,141 @@ void   strata__cluster_status_reply__free_unpacked
   assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__shard_progress__init
+                     (Strata__ShardProgress         *message)
+{
+  static const Strata__ShardProgress init_value = STRATA__SHARD_PROGRESS__INIT;
+  *message = init_value;
+}
+size_t strata__shard_progress__get_packed_size
+                     (const Strata__ShardProgress *message)
+{
+  assert(message->base.descriptor == &strata__shard_progress__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__shard_progress__pack
+                     (const Strata__ShardProgress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__shard_progress__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__shard_progress__pack_to_buffer
+                     (const Strata__ShardProgress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__shard_progress__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__ShardProgress *
+       strata__shard_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__ShardProgress *)
+     protobuf_c_message_unpack (&strata__shard_progress__descriptor,
+                                allocator, len, data);
+}
+void   strata__shard_progress__free_unpacked
+                     (Strata__ShardProgress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__shard_progress__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__job_cancel_request__init
+                     (Strata__JobCancelRequest         *message)
+{
+  static const Strata__JobCancelRequest init_value = STRATA__JOB_CANCEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__job_cancel_request__get_packed_size
+                     (const Strata__JobCancelRequest *message)
+{
+  assert(message->base.descriptor == &strata__job_cancel_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__job_cancel_request__pack
+                     (const Strata__JobCancelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__job_cancel_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__job_cancel_request__pack_to_buffer
+                     (const Strata__JobCancelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__job_cancel_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JobCancelRequest *
+       strata__job_cancel_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JobCancelRequest *)
+     protobuf_c_message_unpack (&strata__job_cancel_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__job_cancel_request__free_unpacked
+                     (Strata__JobCancelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__job_cancel_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__job_cancel_reply__init
+                     (Strata__JobCancelReply         *message)
+{
+  static const Strata__JobCancelReply init_value = STRATA__JOB_CANCEL_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__job_cancel_reply__get_packed_size
+                     (const Strata__JobCancelReply *message)
+{
+  assert(message->base.descriptor == &strata__job_cancel_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__job_cancel_reply__pack
+                     (const Strata__JobCancelReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__job_cancel_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__job_cancel_reply__pack_to_buffer
+                     (const Strata__JobCancelReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__job_cancel_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JobCancelReply *
+       strata__job_cancel_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JobCancelReply *)
+     protobuf_c_message_unpack (&strata__job_cancel_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__job_cancel_reply__free_unpacked
+                     (Strata__JobCancelReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__job_cancel_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__envelope__init
                      (Strata__Envelope         *message)
 {
@@ -2994,7 +3129,7 @@ const ProtobufCMessageDescriptor strata__cluster_status_request__descriptor =
   (ProtobufCMessageInit) strata__cluster_status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__cluster_status_reply__field_descriptors[4] =
+static const ProtobufCFieldDescriptor strata__cluster_status_reply__field_descriptors[9] =
 {
   {
     "workers_live",
@@ -3044,17 +3179,83 @@ static const ProtobufCFieldDescriptor strata__cluster_status_reply__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "docs_total",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, docs_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "docs_ready",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, docs_ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "docs_per_second",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, docs_per_second),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eta_seconds",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ClusterStatusReply, eta_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shards",
+    24,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__ClusterStatusReply, n_shards),
+    offsetof(Strata__ClusterStatusReply, shards),
+    &strata__shard_progress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__cluster_status_reply__field_indices_by_name[] = {
+  6,   /* field[6] = docs_per_second */
+  5,   /* field[5] = docs_ready */
+  4,   /* field[4] = docs_total */
+  7,   /* field[7] = eta_seconds */
   3,   /* field[3] = ready */
+  8,   /* field[8] = shards */
   2,   /* field[2] = shards_ready */
   1,   /* field[1] = shards_total */
   0,   /* field[0] = workers_live */
 };
-static const ProtobufCIntRange strata__cluster_status_reply__number_ranges[1 + 1] =
+static const ProtobufCIntRange strata__cluster_status_reply__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 20, 4 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor =
 {
@@ -3064,14 +3265,219 @@ const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor =
   "Strata__ClusterStatusReply",
   "strata",
   sizeof(Strata__ClusterStatusReply),
-  4,
+  9,
   strata__cluster_status_reply__field_descriptors,
   strata__cluster_status_reply__field_indices_by_name,
-  1,  strata__cluster_status_reply__number_ranges,
+  2,  strata__cluster_status_reply__number_ranges,
   (ProtobufCMessageInit) strata__cluster_status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[30] =
+static const ProtobufCFieldDescriptor strata__shard_progress__field_descriptors[6] =
+{
+  {
+    "shard_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ShardProgress, shard_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "documents",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ShardProgress, documents),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replicas_ready",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ShardProgress, replicas_ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replicas_wanted",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ShardProgress, replicas_wanted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "indexing_seconds",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ShardProgress, indexing_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "done_seconds",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ShardProgress, done_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__shard_progress__field_indices_by_name[] = {
+  1,   /* field[1] = documents */
+  5,   /* field[5] = done_seconds */
+  4,   /* field[4] = indexing_seconds */
+  2,   /* field[2] = replicas_ready */
+  3,   /* field[3] = replicas_wanted */
+  0,   /* field[0] = shard_id */
+};
+static const ProtobufCIntRange strata__shard_progress__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor strata__shard_progress__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.ShardProgress",
+  "ShardProgress",
+  "Strata__ShardProgress",
+  "strata",
+  sizeof(Strata__ShardProgress),
+  6,
+  strata__shard_progress__field_descriptors,
+  strata__shard_progress__field_indices_by_name,
+  1,  strata__shard_progress__number_ranges,
+  (ProtobufCMessageInit) strata__shard_progress__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__job_cancel_request__field_descriptors[1] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobCancelRequest, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__job_cancel_request__field_indices_by_name[] = {
+  0,   /* field[0] = job_id */
+};
+static const ProtobufCIntRange strata__job_cancel_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__job_cancel_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JobCancelRequest",
+  "JobCancelRequest",
+  "Strata__JobCancelRequest",
+  "strata",
+  sizeof(Strata__JobCancelRequest),
+  1,
+  strata__job_cancel_request__field_descriptors,
+  strata__job_cancel_request__field_indices_by_name,
+  1,  strata__job_cancel_request__number_ranges,
+  (ProtobufCMessageInit) strata__job_cancel_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__job_cancel_reply__field_descriptors[3] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobCancelReply, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancelled",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobCancelReply, cancelled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JobCancelReply, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__job_cancel_reply__field_indices_by_name[] = {
+  1,   /* field[1] = cancelled */
+  2,   /* field[2] = error */
+  0,   /* field[0] = job_id */
+};
+static const ProtobufCIntRange strata__job_cancel_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__job_cancel_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JobCancelReply",
+  "JobCancelReply",
+  "Strata__JobCancelReply",
+  "strata",
+  sizeof(Strata__JobCancelReply),
+  3,
+  strata__job_cancel_reply__field_descriptors,
+  strata__job_cancel_reply__field_indices_by_name,
+  1,  strata__job_cancel_reply__number_ranges,
+  (ProtobufCMessageInit) strata__job_cancel_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[32] =
 {
   {
     "request_id",
@@ -3433,6 +3839,30 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[30] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "job_cancel_request",
+    36,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, job_cancel_request),
+    &strata__job_cancel_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_cancel_reply",
+    37,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, job_cancel_reply),
+    &strata__job_cancel_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__envelope__field_indices_by_name[] = {
   10,   /* field[10] = assign_shard_reply */
@@ -3449,6 +3879,8 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   29,   /* field[29] = error */
   6,   /* field[6] = heartbeat */
   3,   /* field[3] = incarnation */
+  31,   /* field[31] = job_cancel_reply */
+  30,   /* field[30] = job_cancel_request */
   26,   /* field[26] = job_status_reply */
   25,   /* field[25] = job_status_request */
   24,   /* field[24] = job_submit_reply */
@@ -3470,7 +3902,7 @@ static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 4 },
-  { 0, 30 }
+  { 0, 32 }
 };
 const ProtobufCMessageDescriptor strata__envelope__descriptor =
 {
@@ -3480,7 +3912,7 @@ const ProtobufCMessageDescriptor strata__envelope__descriptor =
   "Strata__Envelope",
   "strata",
   sizeof(Strata__Envelope),
-  30,
+  32,
   strata__envelope__field_descriptors,
   strata__envelope__field_indices_by_name,
   2,  strata__envelope__number_ranges,
@@ -3545,17 +3977,19 @@ const ProtobufCEnumDescriptor strata__status_code__descriptor =
   strata__status_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[6] =
+static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[7] =
 {
   { "RegisterWorker", &strata__register_request__descriptor, &strata__register_reply__descriptor },
   { "Ping", &strata__heartbeat__descriptor, &strata__heartbeat__descriptor },
   { "Search", &strata__search_request__descriptor, &strata__search_reply__descriptor },
   { "JobSubmit", &strata__job_submit_request__descriptor, &strata__job_submit_reply__descriptor },
   { "JobStatus", &strata__job_status_request__descriptor, &strata__job_status_reply__descriptor },
+  { "JobCancel", &strata__job_cancel_request__descriptor, &strata__job_cancel_reply__descriptor },
   { "ClusterStatus", &strata__cluster_status_request__descriptor, &strata__cluster_status_reply__descriptor },
 };
 const unsigned strata__coordinator__method_indices_by_name[] = {
-  5,        /* ClusterStatus */
+  6,        /* ClusterStatus */
+  5,        /* JobCancel */
   4,        /* JobStatus */
   3,        /* JobSubmit */
   1,        /* Ping */
@@ -3569,7 +4003,7 @@ const ProtobufCServiceDescriptor strata__coordinator__descriptor =
   "Coordinator",
   "Strata__Coordinator",
   "strata",
-  6,
+  7,
   strata__coordinator__method_descriptors,
   strata__coordinator__method_indices_by_name
 };
@@ -3613,13 +4047,21 @@ void strata__coordinator__job_status(ProtobufCService *service,
   assert(service->descriptor == &strata__coordinator__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void strata__coordinator__job_cancel(ProtobufCService *service,
+                                     const Strata__JobCancelRequest *input,
+                                     Strata__JobCancelReply_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void strata__coordinator__cluster_status(ProtobufCService *service,
                                          const Strata__ClusterStatusRequest *input,
                                          Strata__ClusterStatusReply_Closure closure,
                                          void *closure_data)
 {
   assert(service->descriptor == &strata__coordinator__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void strata__coordinator__init (Strata__Coordinator_Service *service,
                                 Strata__Coordinator_ServiceDestroy destroy)

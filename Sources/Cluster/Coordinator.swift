@@ -1,8 +1,10 @@
 import Wire
 
-/// The coordinator as a pure state machine: membership (Paranoid-Pirate heartbeats), the shard
-/// map, scatter-gather search and batch-job chunk leasing. It never touches a socket or a file:
-/// `handle` takes an event and returns the actions for the shell to perform.
+/// The coordinator as a pure state machine: membership (Paranoid-Pirate heartbeats, suspects
+/// whose connection dropped), the shard map, scatter-gather search and batch-job chunk leasing.
+/// It never touches a socket: `handle` takes an event and returns the actions for the shell to
+/// perform. Its one file access: a leased chunk's texts are read through the job's
+/// `TextRecordIndex` (one `pread`) when the chunk is sent.
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
@@ -16,6 +18,19 @@ public struct Coordinator: Sendable {
     var nextID: UInt64 = 1
     var roundRobin = 0
     var firstRegistration: Double?
+    /// Workers whose connection dropped, and since when (cleared by any message from them).
+    var suspects: [Peer: Double] = [:]
+    /// LoadModel failures per worker and model (back-off, cap).
+    var loadRetry: [LoadKey: RetryState] = [:]
+    /// AssignShard failures per shard (back-off, cap).
+    var shardRetry: [Int: RetryState] = [:]
+    /// Indexing progress: when each (shard, worker) assignment was sent, how long the last
+    /// completed one of each shard took, when indexing began, when each worker last finished one.
+    var assignSent: [Int: [Peer: Double]] = [:]
+    var shardDoneSeconds: [Int: Double] = [:]
+    var indexingStart: Double?
+    var indexedSinceStart = 0
+    var lastIndexedAt: [Peer: Double] = [:]
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -40,7 +55,10 @@ public struct Coordinator: Sendable {
         var out: [CoordinatorAction] = []
         switch event {
         case .message(let from, let env, let now):
-            if workers[from] != nil { workers[from]!.lastSeen = now }
+            if workers[from] != nil {
+                workers[from]!.lastSeen = now
+                if suspects.removeValue(forKey: from) != nil { out.append(.log("worker \(from) is speaking again: no longer suspect")) }
+            }
             receive(from, env, now, &out)
             dispatchChunks(now, &out)
         case .badFrame(let from, let error, _):
@@ -48,8 +66,11 @@ public struct Coordinator: Sendable {
             out.append(.send(to: from, Envelope(requestID: error.requestID ?? 0, status: error.status, body: .error(error.status))))
         case .tick(let now):
             tick(now, &out)
+        case .connectionLost(let peer, let now):
+            connectionLost(peer, now, &out)
         }
-        return out
+        // No log line is unbounded (a whole request once ended up in one).
+        return out.map { if case .log(let l) = $0 { return .log(LogLine.cap(l)) } else { return $0 } }
     }
 
     // MARK: membership
@@ -79,6 +100,10 @@ public struct Coordinator: Sendable {
             workerDied(from, now, &out)
         }
         workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now, held: Set(m.shardsHeld))
+        suspects[from] = nil
+        for k in loadRetry.keys where k.worker == from { loadRetry[k] = nil }
+        // A new worker may index a shard the others failed: give up-on shards another round.
+        for (sh, r) in shardRetry where r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) { shardRetry[sh] = nil }
         if firstRegistration == nil { firstRegistration = now }
         out.append(.log("worker \(from) registered (\(workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
@@ -96,10 +121,16 @@ public struct Coordinator: Sendable {
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
         guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
-        let live = liveWorkers
+        // Only a worker with the DE loaded, or loading it, can index: one whose load failed gets no
+        // shard (its AssignShard would only fail) until a retried load succeeds.
+        let de = ProtocolConstants.deModelName
+        let live = liveWorkers.filter { workers[$0]!.models.contains(de) || (loading[$0]?.contains(de) ?? false) }
         let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
-        for (s, w) in shardMap.fillReplicas(live: live, held: held) + shardMap.rebalance(live: live) {
+        // Shards whose assignment failed wait out their back-off; past the cap they wait for a new worker.
+        let waiting = Set(shardRetry.filter { !$0.value.mayTry(now: now, cap: ProtocolConstants.assignShardMaxAttempts) }.keys)
+        for (s, w) in shardMap.fillReplicas(live: live, held: held, skip: waiting) + shardMap.rebalance(live: live) {
             let shard = shardMap.shards[s]
+            noteAssigned(s, w, now)
             out.append(.log("assign shard \(s) (\(shard.range.count) docs) to \(w)"))
             send(w, .assignShardRequest(AssignShardRequest(shardID: s, model: ProtocolConstants.deModelName, firstDocIndex: shard.range.lowerBound,
                                                            documents: Array(corpus[shard.range]))), .assignShard(s), now, &out)
@@ -109,6 +140,10 @@ public struct Coordinator: Sendable {
     mutating func workerDied(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
         workers[w] = nil
         loading[w] = nil
+        suspects[w] = nil
+        for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
+        for s in assignSent.keys { assignSent[s]![w] = nil }
+        lastIndexedAt[w] = nil
         shardMap.remove(worker: w)
         for id in jobs.keys.sorted() {
             let lost = jobs[id]!.scheduler.workerDied(w)
@@ -117,7 +152,7 @@ public struct Coordinator: Sendable {
         let mine = outstanding.filter { $0.value.worker == w }.sorted { $0.key < $1.key }
         for (id, o) in mine {
             outstanding[id] = nil
-            requestFailed(o, RPCStatus(.unavailable, "worker \(w) died"), now, &out)
+            requestFailed(o, RPCStatus(.unavailable, "worker \(w) died"), now, &out, countsAsFailure: false)
         }
         placeShards(now, &out)
     }
@@ -129,17 +164,23 @@ public struct Coordinator: Sendable {
             if now - r.lastSeen > expiry {
                 out.append(.log("worker \(w) missed \(config.heartbeatLiveness) heartbeats: dead"))
                 workerDied(w, now, &out)
+            } else if let since = suspects[w], now - max(since, r.lastSeen) > config.suspectGrace {
+                out.append(.log("worker \(w): connection dropped and silent for \(config.suspectGrace) s: dead"))
+                workerDied(w, now, &out)
             } else if now - r.lastSent >= config.heartbeatInterval {
                 workers[w]!.lastSent = now
                 out.append(.send(to: w, Envelope(requestID: 0, body: .heartbeat(Heartbeat(workerID: "coordinator", sequence: UInt64(now * 1000))))))
             }
         }
         expireRequests(now, &out)
+        hedgeSlowRequests(now, &out)
         for id in searches.keys.sorted() where searches[id]!.deadline <= now { searchDeadline(id, now, &out) }
         for id in jobs.keys.sorted() {
             let late = jobs[id]!.scheduler.expire(now: now)
             if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
+            for c in late { chunkFailed(id, c, "lease expired after \(jobs[id]!.scheduler.leaseSeconds) s", now, &out) }
         }
+        retryServingLoads(now, &out)
         placeShards(now, &out)
         for (s, w) in shardMap.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
@@ -160,16 +201,13 @@ public struct Coordinator: Sendable {
     }
 
     /// Fails the LoadModel / AssignShard / DropShard requests past their deadline. A serving model
-    /// (DE/CE) whose load timed out is asked for again, so the worker can still become useful.
+    /// (DE/CE) whose load failed or timed out is asked for again after a back-off
+    /// (`retryServingLoads`), so the worker can still become useful.
     mutating func expireRequests(_ now: Double, _ out: inout [CoordinatorAction]) {
         for id in outstanding.keys.sorted() {
             guard let o = outstanding[id], let limit = timeout(o.purpose), now - o.sentAt > limit else { continue }
             outstanding[id] = nil
             requestFailed(o, RPCStatus(.deadlineExceeded, "no answer from \(o.worker) within \(limit) s"), now, &out)
-            if case .loadModel(let name) = o.purpose, workers[o.worker] != nil {
-                if name == ProtocolConstants.deModelName, let de = config.deModel { loadModel(o.worker, name, de, now, &out) }
-                if name == ProtocolConstants.ceModelName, let ce = config.ceModel { loadModel(o.worker, name, ce, now, &out) }
-            }
         }
     }
 
@@ -193,8 +231,10 @@ public struct Coordinator: Sendable {
             jobStatus(from, env.requestID, m.jobID, now, &out)
             return
         case .clusterStatusRequest:
-            reply(from, env.requestID, .clusterStatusReply(ClusterStatusReply(workersLive: workers.count, shardsTotal: corpus.isEmpty ? 0 : shardMap.shards.count,
-                                                                              shardsReady: corpus.isEmpty ? 0 : shardsReady, ready: ready)), &out)
+            reply(from, env.requestID, .clusterStatusReply(clusterStatus(now)), &out)
+            return
+        case .jobCancelRequest(let m):
+            cancelJob(from, env.requestID, m.jobID, &out)
             return
         default:
             break
@@ -216,8 +256,14 @@ public struct Coordinator: Sendable {
         case (.loadModel(let name), .loadModelReply):
             loading[from]?.remove(name)
             workers[from]?.models.insert(name)
+            loadRetry[LoadKey(worker: from, name: name)] = nil
         case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
-            if shardMap.markReady(shard: s, worker: from) { out.append(.log("shard \(s) ready on \(from)")) }
+            shardRetry[s] = nil
+            if shardMap.markReady(shard: s, worker: from) {
+                let took = noteIndexed(s, from, r.count, now)
+                let timing = took.map { t in String(format: " (%d documents in %.1f s", r.count, t) + (t > 0 ? String(format: ", %.1f docs/s)", Double(r.count) / t) : ")") }
+                out.append(.log("shard \(s) ready on \(from)" + (timing ?? "")))
+            }
         case (.dropShard, .dropShardReply):
             break
         case (.embedQuery(let sid), .embedBatchReply(let r)):
@@ -233,14 +279,26 @@ public struct Coordinator: Sendable {
         }
     }
 
-    /// Routes a failed worker request (error reply or dead worker).
-    mutating func requestFailed(_ o: Outstanding, _ status: RPCStatus, _ now: Double, _ out: inout [CoordinatorAction]) {
+    /// Routes a failed worker request (error reply, timeout, or dead worker: then
+    /// `countsAsFailure` is false, the request itself was not at fault).
+    mutating func requestFailed(_ o: Outstanding, _ status: RPCStatus, _ now: Double, _ out: inout [CoordinatorAction], countsAsFailure: Bool = true) {
         out.append(.log("request \(o.purpose) to \(o.worker) failed: \(status)"))
         switch o.purpose {
         case .loadModel(let name):
             loading[o.worker]?.remove(name)
+            if countsAsFailure { loadFailed(o.worker, name, status.message, now, &out) }
         case .assignShard(let s):
             shardMap.unassign(shard: s, worker: o.worker)
+            assignSent[s]?[o.worker] = nil
+            if countsAsFailure {
+                shardRetry[s, default: RetryState()].failed(status.message, now: now)
+                let r = shardRetry[s]!
+                if r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) {
+                    out.append(.log("shard \(s): \(r.failures) assignments failed (last: \(status.message)); waiting for a new worker"))
+                } else {
+                    out.append(.log(String(format: "shard %d: assignment failed %d time(s); next try in %.0f s", s, r.failures, r.nextTry - now)))
+                }
+            }
         case .dropShard:
             break
         case .embedQuery(let sid):
@@ -250,12 +308,13 @@ public struct Coordinator: Sendable {
         case .rerank(let sid, let part):
             sendRerank(sid, part, now, &out)
         case .chunk(let job, let chunk):
-            jobs[job]?.scheduler.release(chunk, by: o.worker)
+            guard jobs[job]?.scheduler.release(chunk, by: o.worker) == true else { return }
             // A chunk that cannot fit a frame fails the same way on every worker: fail the job
             // instead of leasing the chunk again and again.
-            if status.code == .resourceExhausted, jobs[job] != nil, jobs[job]!.error.isEmpty {
-                jobs[job]!.error = "chunk \(chunk): \(status.message)"
-                out.append(.log("job \(job) failed: chunk \(chunk): \(status.message)"))
+            if status.code == .resourceExhausted {
+                jobFailed(job, "chunk \(chunk): \(status.message)", &out)
+            } else if countsAsFailure {
+                chunkFailed(job, chunk, status.message, now, &out)
             }
         }
     }

@@ -6,12 +6,13 @@ extension Coordinator {
     mutating func dispatchChunks(_ now: Double, _ out: inout [CoordinatorAction]) {
         for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished && jobs[id]!.error.isEmpty {
             // The serving DE, when the job uses the same directory, is already loaded as "de".
-            let model = jobs[id]!.spec.model == config.deModel ? ProtocolConstants.deModelName : jobs[id]!.spec.model
-            for w in liveWorkers {
+            let model = modelName(jobs[id]!)
+            for w in liveWorkers where usable(w) {
                 let held = jobs.values.reduce(0) { $0 + $1.scheduler.leased(to: w).count }
                 guard held < ProtocolConstants.chunksPerWorker else { continue }
                 guard workers[w]!.models.contains(model) else {
-                    if !(loading[w]?.contains(model) ?? false) { loadModel(w, model, jobs[id]!.spec.model, now, &out) }
+                    // A failed load is tried again only after its back-off, and at most loadModelMaxAttempts times.
+                    if mayLoad(w, model, now) { loadModel(w, model, jobs[id]!.spec.model, now, &out) }
                     continue
                 }
                 guard let c = jobs[id]!.scheduler.lease(to: w, now: now) else { break }
@@ -19,8 +20,7 @@ extension Coordinator {
                 let texts: [String]
                 do { texts = try job.corpus.texts(in: job.range(c)) } catch {
                     jobs[id]!.scheduler.release(c, by: w)
-                    jobs[id]!.error = "chunk \(c): \(error)"
-                    out.append(.log("job \(id) failed: chunk \(c): \(error)"))
+                    jobFailed(id, "chunk \(c): \(error)", &out)
                     break
                 }
                 send(w, .embedChunkRequest(EmbedChunkRequest(jobID: id, chunkIndex: c, model: model, texts: texts)), .chunk(job: id, chunk: c), now, &out)
@@ -29,7 +29,7 @@ extension Coordinator {
     }
 
     mutating func chunkDone(_ o: Outstanding, _ jobID: String, _ chunk: Int, _ v: Vectors, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID] else { return }
+        guard var job = jobs[jobID], job.error.isEmpty else { return }
         guard v.rows == job.range(chunk).count else {
             requestFailed(o, RPCStatus(.internalError, "chunk \(chunk) came back with \(v.rows) rows, expected \(job.range(chunk).count)"), now, &out)
             return
@@ -82,7 +82,33 @@ extension Coordinator {
     public mutating func markAnnounced(_ jobID: String) { jobs[jobID]?.finishAnnounced = true }
 
     /// Marks a job failed (the shell could not write its output).
-    public mutating func failJob(_ jobID: String, _ error: String) { jobs[jobID]?.error = error }
+    public mutating func failJob(_ jobID: String, _ error: String) { jobs[jobID]?.error = LogLine.oneLine(error) }
+
+    /// A job fails (its model cannot load, a chunk failed too often, a client cancelled it): its
+    /// chunks are no longer leased, late replies are ignored, and the shell journals `failed` so
+    /// that the job is not resumed after a restart. A finished or already failed job is left as is.
+    mutating func jobFailed(_ jobID: String, _ error: String, _ out: inout [CoordinatorAction]) {
+        guard var job = jobs[jobID], job.error.isEmpty, !job.finishAnnounced else { return }
+        job.error = LogLine.oneLine(error)
+        job.scheduler.releaseAll()
+        jobs[jobID] = job
+        for (id, o) in outstanding {
+            if case .chunk(jobID, _) = o.purpose { outstanding[id] = nil }
+        }
+        out.append(.log("job \(jobID) failed: \(job.error)"))
+        out.append(.failJob(jobID: jobID, error: job.error))
+    }
+
+    /// JobCancelRequest: fails a running job ("cancelled by a client"); a finished or failed job is
+    /// left as it is (cancelled = false).
+    mutating func cancelJob(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ out: inout [CoordinatorAction]) {
+        guard let j = jobs[jobID] else {
+            fail(from, requestID, RPCStatus(.notFound, "no job \(jobID)"), &out); return
+        }
+        let running = j.error.isEmpty && !j.finishAnnounced
+        if running { jobFailed(jobID, "cancelled by a client", &out) }
+        reply(from, requestID, .jobCancelReply(JobCancelReply(jobID: jobID, cancelled: running, error: jobs[jobID]!.error)), &out)
+    }
 
     func jobStatus(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard let j = jobs[jobID] else {

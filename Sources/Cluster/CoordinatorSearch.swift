@@ -3,13 +3,26 @@ import Wire
 /// Scatter-gather search: embed the query once, one live replica per shard, exact merge,
 /// optional CE re-rank of the global top-N spread over workers, merge again.
 extension Coordinator {
-    static let maxTopK = 10_000
     /// Longest deadline a client may ask for, seconds.
     static let maxDeadline = 600.0
 
+    /// Why a search request is refused (INVALID_ARGUMENT), or nil: the caps keep one request from
+    /// holding the workers (`--max-top-k`, `--max-rerank`).
+    func invalidSearch(_ m: SearchRequest) -> String? {
+        if m.query.isEmpty { return "the query is empty" }
+        let maxK = min(config.maxTopK, ProtocolConstants.maxTopKLimit)
+        if m.topK < 1 || m.topK > maxK { return "top_k = \(m.topK) is not in 1...\(maxK) (this coordinator's --max-top-k)" }
+        if m.rerank && rerankDepth(m) > config.maxRerank {
+            return "re-rank depth \(rerankDepth(m)) (rerank_top, or top_k when larger than the default) is over \(config.maxRerank) "
+                + "(this coordinator's --max-rerank)"
+        }
+        if m.rerankTop > ProtocolConstants.maxTopKLimit { return "rerank_top = \(m.rerankTop) is over \(ProtocolConstants.maxTopKLimit)" }
+        return nil
+    }
+
     mutating func startSearch(_ client: Peer, _ env: Envelope, _ m: SearchRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard !m.query.isEmpty, m.topK >= 1, m.topK <= Self.maxTopK, m.rerankTop <= Self.maxTopK else {
-            fail(client, env.requestID, RPCStatus(.invalidArgument, "query must be non-empty and top_k in 1...\(Self.maxTopK)"), &out); return
+        if let why = invalidSearch(m) {
+            fail(client, env.requestID, RPCStatus(.invalidArgument, why), &out); return
         }
         guard config.deModel != nil, !corpus.isEmpty else {
             fail(client, env.requestID, RPCStatus(.failedPrecondition, "this coordinator serves no corpus"), &out); return
@@ -36,11 +49,15 @@ extension Coordinator {
         return c[roundRobin % c.count]
     }
 
-    func withModel(_ name: String) -> [Peer] { liveWorkers.filter { workers[$0]!.models.contains(name) } }
+    /// Usable workers (live, not suspect) with model `name` loaded.
+    func withModel(_ name: String) -> [Peer] { liveWorkers.filter { usable($0) && workers[$0]!.models.contains(name) } }
 
-    mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
+    /// Sends the query embedding to a worker not yet tried. With none left it fails the search,
+    /// unless an earlier try is still in flight (or this is a `hedge`: then the first try goes on).
+    mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction], hedge: Bool = false) {
         guard var s = searches[sid], s.phase == .embedding else { return }
         guard let w = pick(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
+            if hedge || inFlight({ $0 == .embedQuery(search: sid) }) { return }
             finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), now, &out); return
         }
         s.triedEmbed.insert(w)
@@ -61,16 +78,17 @@ extension Coordinator {
         if searches[sid]?.pendingShards.isEmpty == true { afterShards(sid, now, &out) }
     }
 
-    /// Sends (or re-sends) a shard's search to a ready replica not yet tried; none -> missing.
-    mutating func searchShard(_ sid: UInt64, _ shard: Int, _ now: Double, _ out: inout [CoordinatorAction]) {
+    /// Sends (or re-sends) a shard's search to a usable ready replica not yet tried. With none
+    /// left the shard is missing, unless an earlier try is still in flight (or this is a `hedge`).
+    mutating func searchShard(_ sid: UInt64, _ shard: Int, _ now: Double, _ out: inout [CoordinatorAction], hedge: Bool = false) {
         guard var s = searches[sid], s.phase == .searching, s.pendingShards.contains(shard) else { return }
-        let replicas = shardMap.readyReplicas(shard).filter { workers[$0] != nil }
+        let replicas = shardMap.readyReplicas(shard).filter(usable)
         if let w = pick(replicas, tried: s.triedShard[shard, default: []]) {
             s.triedShard[shard, default: []].insert(w)
             searches[sid] = s
             let k = s.request.rerank ? max(s.request.topK, rerankDepth(s.request)) : s.request.topK
             send(w, .searchShardRequest(SearchShardRequest(shardID: shard, k: k, query: s.query)), .searchShard(search: sid, shard: shard), now, &out, deadline: s.deadline)
-        } else {
+        } else if !hedge && !inFlight({ $0 == .searchShard(search: sid, shard: shard) }) {
             s.pendingShards.remove(shard)
             s.missing.insert(shard)
             searches[sid] = s

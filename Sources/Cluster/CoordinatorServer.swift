@@ -18,6 +18,11 @@ public final class CoordinatorServer {
     var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
     /// Role checks and the incarnation filter (CoordinatorServerGate.swift).
     var gate = CoordinatorGate()
+    /// Dropped connections: the ROUTER's monitor and each peer's connection (CoordinatorServerMonitor.swift).
+    var monitor: SocketMonitor?
+    var connections = ConnectionTable()
+    /// Test hook at the end of a job (CoordinatorServerOutput.swift).
+    public var jobStepHook: JobStepHook?
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted
     /// corpora, with the corpus path, before the file is read: a test holds it to observe the
@@ -27,7 +32,7 @@ public final class CoordinatorServer {
         state = Coordinator(config: config, corpus: corpus)
         indexing = CorpusIndexing(gate: indexingGate)
         self.dataDir = dataDir
-        self.log = log
+        self.log = { log(LogLine.cap($0)) }
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         context = try Context()
         if let keys {
@@ -45,24 +50,27 @@ public final class CoordinatorServer {
         try router.setRouterHandover(true)
         try router.bind(bind)
         endpoint = try router.lastEndpoint
+        monitor = startMonitor()
         try resumeJobs()
     }
 
-    deinit { router.close(); zap?.stop() }
+    deinit { monitor?.stop(); router.close(); zap?.stop() }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
     /// Serves until `stop()` returns true (checked at every tick).
     public func run(until stop: () -> Bool) throws {
-        var poller = Poller([router])
+        var poller = Poller([router] + (monitor.map { [$0.socket] } ?? []))
         var lastTick = 0.0
         while !stop() {
-            let readable = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))[0]
-            if readable {
-                while let (frames, userID) = try router.receiveMultipart(dontWait: true, property: "User-Id") {
-                    handleFrames(frames, userID: userID)
+            let ready = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))
+            if ready[0] {
+                while let m = try router.receiveMultipart(dontWait: true, property: "User-Id") {
+                    if m.frames.count == 2 { connections.saw(Peer(m.frames[0]), fd: m.sourceFD) }
+                    handleFrames(m.frames, userID: m.property)
                 }
             }
+            if ready.count > 1 && ready[1] { connectionEvents() }
             // Indexes finished off the loop are picked up within one poll timeout.
             for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
             let t = Self.now()
@@ -99,6 +107,7 @@ public final class CoordinatorServer {
             case .send(let to, let env):
                 do { try router.send(multipart: [to.bytes, try Wire.encode(gate.stamp(env))], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
             case .log(let s): log(s)
+            case .failJob(let job, let error): journalFailure(job, error)
             case .persistChunk(let job, let chunk, let v):
                 do { try persistChunk(job, chunk, v) } catch {
                     log("job \(job): cannot write chunk \(chunk): \(error)"); state.failJob(job, "cannot write chunk \(chunk): \(error)")

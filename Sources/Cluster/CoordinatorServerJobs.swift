@@ -134,7 +134,7 @@ extension CoordinatorServer {
                 let body = m.data.withUnsafeBytes { Data($0) }
                 try h.write(contentsOf: body)
                 crc = body.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
-                shards.append(["file": "chunks/" + url.lastPathComponent, "rows": m.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
+                shards.append(["chunk": c, "rows": m.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
             }
             guard rows == docCount else { throw ClusterError("output has \(rows) rows for \(docCount) documents") }
             return crc
@@ -156,8 +156,11 @@ extension CoordinatorServer {
         ]
         try VectorStore.writeDurably(try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys]),
                                      to: out.appendingPathComponent("manifest.json"))
+        try Self.fsyncDirectory(out)   // the three renames are durable before `finished` is journaled
         try JobJournal.append(JobJournal.finishedLine, to: journalURL(jobID))
         log("job \(jobID): finished, \(rows) x \(dim) written to \(job.spec.outDir)")
+        jobStepHook?(jobID, "assembled")
+        removeChunks(jobID, outDir: job.spec.outDir)
     }
 
     /// Reloads unfinished jobs from their journals (after a coordinator restart), indexing each
@@ -182,6 +185,7 @@ extension CoordinatorServer {
                     guard let d = try? Data(contentsOf: Self.chunkURL(j.spec.outDir, c)) else { return false }
                     return d.withUnsafeBytes { CRC32.checksum($0) } == rec.crc
                 }.keys)
+                if let ended = resumeEnded(j, corpus: corpus, done: done) { state.addJob(ended); continue }
                 var run = JobRun(spec: j.spec, corpus: corpus, scheduler: JobScheduler(chunkCount: j.spec.chunkCount, alreadyDone: done),
                                  started: Self.now(), doneAtStart: done.count)
                 if j.finished && done.count == j.spec.chunkCount { run.finishAnnounced = true }

@@ -9,6 +9,9 @@ public enum CoordinatorEvent: Sendable {
     case badFrame(from: Peer, WireError, now: Double)
     /// Time passes.
     case tick(now: Double)
+    /// The connection of `peer` dropped (the ROUTER's socket monitor saw it disconnect): a
+    /// worker becomes suspect at once.
+    case connectionLost(Peer, now: Double)
 }
 
 /// What the coordinator wants done; the shell performs these in order.
@@ -18,6 +21,9 @@ public enum CoordinatorAction: Sendable, Equatable {
     case persistChunk(jobID: String, chunk: Int, vectors: Vectors)
     /// Every chunk is persisted: assemble the output and append `finished` to the journal.
     case finishJob(jobID: String)
+    /// A job failed (or was cancelled): append `failed <error>` to its journal, so that it is not
+    /// resumed after a restart.
+    case failJob(jobID: String, error: String)
     case log(String)
 }
 
@@ -42,6 +48,13 @@ public struct CoordinatorConfig: Sendable {
     public var placementDelay = 0.0
     /// Batch jobs' corpora and outputs must resolve inside this directory (nil: jobs are refused).
     public var jobsRoot: JobsRoot?
+    /// Largest top_k and re-rank depth a search may ask for (INVALID_ARGUMENT past them).
+    public var maxTopK = ProtocolConstants.defaultMaxTopK
+    public var maxRerank = ProtocolConstants.defaultMaxRerank
+    /// Per-try budget of a query embedding or shard search before another replica is asked too.
+    public var searchTryBudget = ProtocolConstants.searchTryBudget
+    /// Seconds a suspect worker (its connection dropped) may stay silent before it is dead.
+    public var suspectGrace = ProtocolConstants.suspectGrace
     public init() {}
 }
 
@@ -90,6 +103,14 @@ struct Outstanding {
     var worker: Peer
     var purpose: Purpose
     var sentAt: Double
+    /// Another replica was already asked because this one was slow (at most once per request).
+    var hedged = false
+}
+
+/// A model on a worker, for LoadModel retries.
+struct LoadKey: Hashable {
+    var worker: Peer
+    var name: String
 }
 
 enum SearchPhase { case embedding, searching, reranking }

@@ -6,7 +6,9 @@ public struct JobScheduler: Sendable {
     public let chunkCount: Int
     public private(set) var done: Set<Int>
     public private(set) var leases: [Int: (worker: Peer, expires: Double)] = [:]
-    private var pending: [Int]   // ascending; the next chunk handed out is the smallest
+    private var pending: [Int]   // ascending; the next chunk handed out is the smallest ready one
+    /// Failures per chunk: a failed chunk is not leased again before its back-off has passed.
+    public private(set) var failures: [Int: RetryState] = [:]
     public let leaseSeconds: Double
 
     public init(chunkCount: Int, alreadyDone: Set<Int> = [], leaseSeconds: Double = ProtocolConstants.chunkLease) {
@@ -21,13 +23,24 @@ public struct JobScheduler: Sendable {
     /// Chunks currently leased to `worker`.
     public func leased(to worker: Peer) -> [Int] { leases.filter { $0.value.worker == worker }.map(\.key).sorted() }
 
-    /// Leases the next pending chunk to `worker`, or nil when none is pending.
+    /// Leases the next pending chunk to `worker` (skipping chunks waiting out a failure's
+    /// back-off), or nil when none is ready.
     public mutating func lease(to worker: Peer, now: Double) -> Int? {
-        guard !pending.isEmpty else { return nil }
-        let c = pending.removeFirst()
+        guard let i = pending.firstIndex(where: { (failures[$0]?.nextTry ?? 0) <= now }) else { return nil }
+        let c = pending.remove(at: i)
         leases[c] = (worker, now + leaseSeconds)
         return c
     }
+
+    /// Records a failure of `chunk` at `now` (it must already be released); returns its retry state.
+    @discardableResult
+    public mutating func noteFailure(_ chunk: Int, _ message: String, now: Double) -> RetryState {
+        failures[chunk, default: RetryState()].failed(message, now: now)
+        return failures[chunk]!
+    }
+
+    /// Releases every lease (the job stopped).
+    public mutating func releaseAll() { for c in leases.keys.sorted() { drop(c) } }
 
     /// Records a completion. Returns true when it is the first completion of that chunk.
     public mutating func complete(_ chunk: Int) -> Bool {

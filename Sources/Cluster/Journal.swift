@@ -4,6 +4,7 @@ import Foundation
 ///   `job <jobID>\t<corpus>\t<model>\t<outDir>\t<chunkSize>\t<docCount>\t<chunkCount>`
 ///   `done <chunk>\t<rows>\t<crc32 hex of the chunk file>`
 ///   `finished`
+///   `failed <error>` (the job failed or was cancelled: it is not resumed; one line, capped)
 /// Replay is pure (`JobJournal.replay`); a torn last line (crash mid-append) is ignored.
 public struct JobJournal: Equatable, Sendable {
     public struct Spec: Equatable, Sendable {
@@ -18,9 +19,11 @@ public struct JobJournal: Equatable, Sendable {
     /// chunk -> (rows, crc32)
     public var done: [Int: (rows: Int, crc: UInt32)]
     public var finished: Bool
+    /// Why the job failed (nil: it did not).
+    public var failed: String? = nil
 
     public static func == (a: JobJournal, b: JobJournal) -> Bool {
-        a.spec == b.spec && a.finished == b.finished && a.done.keys == b.done.keys
+        a.spec == b.spec && a.finished == b.finished && a.failed == b.failed && a.done.keys == b.done.keys
             && a.done.allSatisfy { b.done[$0.key]?.rows == $0.value.rows && b.done[$0.key]?.crc == $0.value.crc }
     }
 
@@ -29,6 +32,7 @@ public struct JobJournal: Equatable, Sendable {
     }
     public static func doneLine(chunk: Int, rows: Int, crc: UInt32) -> String { "done \(chunk)\t\(rows)\t\(String(crc, radix: 16))\n" }
     public static let finishedLine = "finished\n"
+    public static func failedLine(_ error: String) -> String { "failed \(LogLine.oneLine(error))\n" }
 
     /// Rebuilds a job's state from its journal text. Returns nil when there is no valid spec line.
     public static func replay(_ text: String) -> JobJournal? {
@@ -42,6 +46,7 @@ public struct JobJournal: Equatable, Sendable {
                            done: [:], finished: false)
         for line in lines.dropFirst() {
             if line == "finished" { j.finished = true; continue }
+            if line.hasPrefix("failed ") { j.failed = String(line.dropFirst(7)); continue }
             guard line.hasPrefix("done ") else { continue }
             let p = line.dropFirst(5).split(separator: "\t").map(String.init)
             guard p.count == 3, let c = Int(p[0]), let r = Int(p[1]), let crc = UInt32(p[2], radix: 16), c >= 0, c < cc else { continue }

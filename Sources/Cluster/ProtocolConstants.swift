@@ -35,6 +35,34 @@ public enum ProtocolConstants {
     public static let tickInterval = 0.05
     /// Default rerank depth when --rerank is asked without a depth.
     public static let defaultRerankTop = 50
+    /// Default caps on a search (`--max-top-k`, `--max-rerank`): past them a SearchRequest is
+    /// refused INVALID_ARGUMENT, so one request cannot hold the workers for long.
+    public static let defaultMaxTopK = 1000
+    public static let defaultMaxRerank = 200
+    /// The largest caps a coordinator may be configured with (the worker's own limit on k).
+    public static let maxTopKLimit = 10_000
+    /// Per-try budget of a query embedding or shard search, seconds: a request unanswered by then
+    /// is sent again to another ready replica not yet tried, within the same search deadline (the
+    /// first answer wins).
+    public static let searchTryBudget = 1.0
+    /// A worker whose connection dropped (ZMQ socket monitor) is suspect at once: no new work goes to
+    /// it, its search requests are retried elsewhere, and it is declared dead after this many seconds
+    /// of silence (a worker that reconnects and speaks again is cleared).
+    public static let suspectGrace = 2.0
+    /// Retries of a coordinator request that failed: the first after `retryInitial` seconds, doubling
+    /// up to `retryMax`; LoadModel is tried `loadModelMaxAttempts` times per worker and model (a job
+    /// fails when its model failed that often on every live worker), AssignShard
+    /// `assignShardMaxAttempts` times per shard (again after a new worker registers), a job chunk
+    /// `chunkMaxFailures` times (then the job fails).
+    public static let retryInitial = 1.0
+    public static let retryMax = 30.0
+    public static let loadModelMaxAttempts = 3
+    public static let assignShardMaxAttempts = 5
+    public static let chunkMaxFailures = 5
+    /// Longest log line, bytes: a longer one is cut there with a note of its full length.
+    public static let maxLogLineBytes = 4096
+    /// Longest job error kept (status replies, journal), bytes.
+    public static let maxJobErrorBytes = 2048
     /// Names under which workers load the models.
     public static let deModelName = "de"
     public static let ceModelName = "ce"

@@ -30,7 +30,8 @@ public struct ShardMap: Sendable {
     /// workers, least-loaded first (ties by peer id). Returns (shard, worker) pairs to send.
     /// `held`: shards each worker says it already has on disk; such a worker is preferred for
     /// them (no re-embedding after a coordinator restart) while its load stays within the even share.
-    public mutating func fillReplicas(live: [Peer], held: [Peer: Set<Int>] = [:]) -> [(shard: Int, worker: Peer)] {
+    /// Shards in `skip` (waiting out a retry back-off) get no new assignment now.
+    public mutating func fillReplicas(live: [Peer], held: [Peer: Set<Int>] = [:], skip: Set<Int> = []) -> [(shard: Int, worker: Peer)] {
         var out: [(Int, Peer)] = []
         let liveSet = Set(live)
         let want = min(replication, live.count)
@@ -38,7 +39,7 @@ public struct ShardMap: Sendable {
         for i in shards.indices {
             shards[i].assigned.removeAll { !liveSet.contains($0) }
             shards[i].ready = shards[i].ready.filter { liveSet.contains($0) }
-            while shards[i].assigned.count < want {
+            while shards[i].assigned.count < want && !skip.contains(i) {
                 let candidates = live.filter { !shards[i].assigned.contains($0) }
                 func key(_ w: Peer) -> (Int, Int, Peer) {
                     let l = load(of: w)

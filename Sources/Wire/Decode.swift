@@ -148,8 +148,24 @@ enum Decoder {
             return .clusterStatusRequest
         case STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY:
             let m = e.cluster_status_reply.pointee
+            var shards: [ShardProgress] = []
+            if m.n_shards > 0, let sp = m.shards {
+                shards = try (0..<m.n_shards).map { i in
+                    guard let q = sp[i] else { throw WireError(.invalidArgument, "shards[\(i)] missing") }
+                    return ShardProgress(shardID: Int(q.pointee.shard_id), documents: try int(q.pointee.documents, "shards[\(i)].documents"),
+                                         replicasReady: Int(q.pointee.replicas_ready), replicasWanted: Int(q.pointee.replicas_wanted),
+                                         indexingSeconds: q.pointee.indexing_seconds, doneSeconds: q.pointee.done_seconds)
+                }
+            }
             return .clusterStatusReply(ClusterStatusReply(workersLive: Int(m.workers_live), shardsTotal: Int(m.shards_total),
-                                                          shardsReady: Int(m.shards_ready), ready: m.ready != 0))
+                                                          shardsReady: Int(m.shards_ready), ready: m.ready != 0,
+                                                          docsTotal: try int(m.docs_total, "docs_total"), docsReady: try int(m.docs_ready, "docs_ready"),
+                                                          docsPerSecond: m.docs_per_second, etaSeconds: m.eta_seconds, shards: shards))
+        case STRATA__ENVELOPE__BODY_JOB_CANCEL_REQUEST:
+            return .jobCancelRequest(JobCancelRequest(jobID: try s(e.job_cancel_request.pointee.job_id, "job_id")))
+        case STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY:
+            let m = e.job_cancel_reply.pointee
+            return .jobCancelReply(JobCancelReply(jobID: try s(m.job_id, "job_id"), cancelled: m.cancelled != 0, error: try s(m.error, "error")))
         case STRATA__ENVELOPE__BODY_ERROR:
             return .error(try read(e.error))
         default:

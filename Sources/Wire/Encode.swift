@@ -213,7 +213,32 @@ enum Encoder {
             p.pointee.shards_total = try u32(m.shardsTotal, "shards_total")
             p.pointee.shards_ready = try u32(m.shardsReady, "shards_ready")
             p.pointee.ready = m.ready ? 1 : 0
+            p.pointee.docs_total = try u64(m.docsTotal, "docs_total")
+            p.pointee.docs_ready = try u64(m.docsReady, "docs_ready")
+            p.pointee.docs_per_second = m.docsPerSecond
+            p.pointee.eta_seconds = m.etaSeconds
+            p.pointee.n_shards = m.shards.count
+            p.pointee.shards = try a.array(m.shards.map { sp -> UnsafeMutablePointer<Strata__ShardProgress>? in
+                let q: UnsafeMutablePointer<Strata__ShardProgress> = a.message(strata__shard_progress__init)
+                q.pointee.shard_id = try u32(sp.shardID, "shards.shard_id")
+                q.pointee.documents = try u64(sp.documents, "shards.documents")
+                q.pointee.replicas_ready = try u32(sp.replicasReady, "shards.replicas_ready")
+                q.pointee.replicas_wanted = try u32(sp.replicasWanted, "shards.replicas_wanted")
+                q.pointee.indexing_seconds = sp.indexingSeconds
+                q.pointee.done_seconds = sp.doneSeconds
+                return q
+            })
             env.pointee.body_case = STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY; env.pointee.cluster_status_reply = p
+        case .jobCancelRequest(let m):
+            let p: UnsafeMutablePointer<Strata__JobCancelRequest> = a.message(strata__job_cancel_request__init)
+            p.pointee.job_id = try a.string(m.jobID, field: "job_id")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_JOB_CANCEL_REQUEST; env.pointee.job_cancel_request = p
+        case .jobCancelReply(let m):
+            let p: UnsafeMutablePointer<Strata__JobCancelReply> = a.message(strata__job_cancel_reply__init)
+            p.pointee.job_id = try a.string(m.jobID, field: "job_id")
+            p.pointee.cancelled = m.cancelled ? 1 : 0
+            p.pointee.error = try a.string(m.error, field: "error")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY; env.pointee.job_cancel_reply = p
         case .error(let s):
             env.pointee.body_case = STRATA__ENVELOPE__BODY_ERROR; env.pointee.error = try status(s, a)
         }

@@ -415,12 +415,74 @@ public struct ClusterStatusReply: Equatable, Sendable {
     public var shardsReady: Int
     /// Every shard is ready and a worker is up.
     public var ready: Bool
+    /// Documents in the served corpus.
+    public var docsTotal: Int
+    /// Documents in shards with a ready replica.
+    public var docsReady: Int
+    /// Indexing rate so far, documents per second (0 = unknown).
+    public var docsPerSecond: Double
+    /// Seconds until every shard is ready (-1 = unknown, 0 = ready).
+    public var etaSeconds: Double
+    /// Each shard's indexing state.
+    public var shards: [ShardProgress]
 
-    public init(workersLive: Int, shardsTotal: Int, shardsReady: Int, ready: Bool) {
+    public init(workersLive: Int, shardsTotal: Int, shardsReady: Int, ready: Bool, docsTotal: Int = 0, docsReady: Int = 0,
+                docsPerSecond: Double = 0, etaSeconds: Double = 0, shards: [ShardProgress] = []) {
         self.workersLive = workersLive
         self.shardsTotal = shardsTotal
         self.shardsReady = shardsReady
         self.ready = ready
+        self.docsTotal = docsTotal
+        self.docsReady = docsReady
+        self.docsPerSecond = docsPerSecond
+        self.etaSeconds = etaSeconds
+        self.shards = shards
+    }
+}
+
+/// One shard's indexing state (in ClusterStatusReply).
+public struct ShardProgress: Equatable, Sendable {
+    public var shardID: Int
+    /// Documents in the shard.
+    public var documents: Int
+    public var replicasReady: Int
+    public var replicasWanted: Int
+    /// Seconds since the oldest unfinished assignment of the shard was sent (0 = none).
+    public var indexingSeconds: Double
+    /// The worker's time on the last completed assignment, seconds (0 = none yet).
+    public var doneSeconds: Double
+
+    public init(shardID: Int, documents: Int, replicasReady: Int, replicasWanted: Int, indexingSeconds: Double = 0, doneSeconds: Double = 0) {
+        self.shardID = shardID
+        self.documents = documents
+        self.replicasReady = replicasReady
+        self.replicasWanted = replicasWanted
+        self.indexingSeconds = indexingSeconds
+        self.doneSeconds = doneSeconds
+    }
+}
+
+/// client -> coordinator: stop a job; it is journaled failed and not resumed.
+public struct JobCancelRequest: Equatable, Sendable {
+    public var jobID: String
+
+    public init(jobID: String) {
+        self.jobID = jobID
+    }
+}
+
+/// coordinator -> client: the job is stopped.
+public struct JobCancelReply: Equatable, Sendable {
+    public var jobID: String
+    /// False when the job had already finished or failed (nothing changed).
+    public var cancelled: Bool
+    /// The job's error after the call.
+    public var error: String
+
+    public init(jobID: String, cancelled: Bool, error: String) {
+        self.jobID = jobID
+        self.cancelled = cancelled
+        self.error = error
     }
 }
 
@@ -438,6 +500,7 @@ public enum Body: Equatable, Sendable {
     case jobSubmitRequest(JobSubmitRequest), jobSubmitReply(JobSubmitReply)
     case jobStatusRequest(JobStatusRequest), jobStatusReply(JobStatusReply)
     case clusterStatusRequest, clusterStatusReply(ClusterStatusReply)
+    case jobCancelRequest(JobCancelRequest), jobCancelReply(JobCancelReply)
     /// A reply that only reports a failure.
     case error(RPCStatus)
 }

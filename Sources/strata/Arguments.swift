@@ -1,4 +1,5 @@
 import Foundation
+import Cluster
 
 /// A command-line failure: printed as `strata: <message>` with exit status 2 (usage) or 1 (runtime).
 struct CLIError: Error, CustomStringConvertible {
@@ -97,9 +98,9 @@ extension Arguments {
     }
 }
 
-/// Writes a line to standard error (progress, warnings).
+/// Writes a line to standard error (progress, warnings), cut at `ProtocolConstants.maxLogLineBytes`.
 func note(_ message: String) {
-    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    FileHandle.standardError.write((LogLine.cap(message) + "\n").data(using: .utf8)!)
 }
 
 /// True when `--help` or `-h` appears among the arguments.

@@ -35,6 +35,7 @@ enum ClusterCommand: Subcommand {
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
+           strata cluster status --coordinator ADDR [--keys DIR]   (workers, shards, indexing progress with rate and ETA)
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
                                 against single-process runs measured in the same run)
@@ -50,13 +51,19 @@ enum ClusterCommand: Subcommand {
       --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
       --keys DIR        CURVE keys from `strata keys gen` (encrypt and authenticate every socket)
       --jobs-root DIR   batch jobs' corpora and outputs must resolve inside DIR (default: the working directory)
+      --max-top-k N     largest top_k a search may ask for (default \(ProtocolConstants.defaultMaxTopK))
+      --max-rerank N    largest re-rank depth (default \(ProtocolConstants.defaultMaxRerank))
+      While the shards are embedded it prints their progress on stderr (a line per shard ready; shards,
+      documents, docs/s and ETA at least every 10 s).
     """
 
     static func run(_ args: [String]) throws {
         if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
-        guard args.first == "up" else { throw CLIError("cluster actions: `up`, `bench` (strata cluster --help)", usage: true) }
+        if args.first == "status" { return try ClusterProgress.statusCommand(Array(args.dropFirst())) }
+        guard args.first == "up" else { throw CLIError("cluster actions: `up`, `status`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
-                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root"])
+                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
+                                        "max-top-k", "max-rerank"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
         let corpus = absolutePath(try a.required("corpus"))
         let model = try resolveModelArgument(try a.required("model"), flag: "model")
@@ -74,6 +81,9 @@ enum ClusterCommand: Subcommand {
                          "--corpus", corpus, "--model", model, "--replication", String(replication), "--shards", String(shards),
                          "--endpoint-file", endpointFile, "--jobs-root", jobsRoot]
         if let ce = a.string("ce") { coordArgs += ["--ce", try resolveModelArgument(ce, flag: "ce")] }
+        for cap in ["max-top-k", "max-rerank"] {
+            if let v = try a.int(cap, min: 1, max: ProtocolConstants.maxTopKLimit) { coordArgs += ["--\(cap)", String(v)] }
+        }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
         var children: [Process] = []
         func spawn(_ args: [String]) throws {
@@ -105,12 +115,16 @@ enum ClusterCommand: Subcommand {
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))
         var announced = false
+        var progress = ClusterProgress.Follower()
         while stopSignal == 0 {
             if !children[0].isRunning { note("cluster: the coordinator exited"); break }
-            if !announced, case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 2), s.ready {
-                print("ready \(endpoint)")
-                fflush(stdout)
-                announced = true
+            if !announced, case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 2) {
+                progress.update(s)
+                if s.ready {
+                    print("ready \(endpoint)")
+                    fflush(stdout)
+                    announced = true
+                }
             }
             usleep(announced ? 200_000 : 100_000)
         }

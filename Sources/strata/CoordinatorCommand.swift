@@ -22,10 +22,13 @@ enum CoordinatorCommand: Subcommand {
       --endpoint-file F    write the bound endpoint (useful with port 0) to F
       --settle S           wait S seconds after the first worker registers before placing shards (default 1),
                            so that workers started together share the indexing
+      --max-top-k N        largest top_k a search may ask for (default \(ProtocolConstants.defaultMaxTopK)); past it INVALID_ARGUMENT
+      --max-rerank N       largest re-rank depth (default \(ProtocolConstants.defaultMaxRerank)); past it INVALID_ARGUMENT
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle", "jobs-root"],
+        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
+                                                            "jobs-root", "max-top-k", "max-rerank"],
                               flags: ["quiet"])
         var cfg = CoordinatorConfig()
         cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
@@ -34,6 +37,8 @@ enum CoordinatorCommand: Subcommand {
         cfg.ceModel = try a.string("ce").map { try resolveModelArgument($0, flag: "ce") }
         cfg.jobsRoot = try jobsRootOption(a)
         cfg.placementDelay = try a.double("settle", default: 1.0)!
+        cfg.maxTopK = try a.int("max-top-k", default: ProtocolConstants.defaultMaxTopK, min: 1, max: ProtocolConstants.maxTopKLimit)!
+        cfg.maxRerank = try a.int("max-rerank", default: ProtocolConstants.defaultMaxRerank, min: 1, max: ProtocolConstants.maxTopKLimit)!
         if a.string("corpus") != nil && cfg.deModel == nil { throw CLIError("--corpus needs --model (the DE that embeds it)", usage: true) }
         let corpus = try a.string("corpus").map(CorpusReader.read) ?? []
         // A shard travels in one AssignShard frame: keep each well under the frame limit.

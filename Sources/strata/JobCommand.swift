@@ -8,12 +8,15 @@ enum JobCommand: Subcommand {
     static let summary = "run a batch embedding job on a cluster (resumable, fault tolerant)"
     static let usage = """
     usage: strata job embed --coordinator ADDR --corpus FILE --model DIR --out DIR [--chunk-size N] [--keys DIR] [--timeout S]
+           strata job status --coordinator ADDR [--keys DIR] JOB_ID    (progress, or the error that failed the job)
+           strata job cancel --coordinator ADDR [--keys DIR] JOB_ID    (stop it; journaled, not resumed after a restart)
 
       Submits the job (paths as the coordinator and workers see them; the corpus and DIR must lie
       inside the coordinator's --jobs-root, and DIR must be new, empty or this same job's) and follows it to the end,
       with progress and ETA on stderr. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical
       to `strata embed --input FILE --output x.npy` with the same model), ids.txt, manifest.json
-      (checksums) and chunks/chunk-NNNNN.npy. Submitting the same job again follows the existing one.
+      (checksums); the chunks/ written on the way are removed once the output is durable. Submitting the
+      same job again follows the existing one.
       --chunk-size N   documents per chunk (default \(ProtocolConstants.jobChunkSize), the batching unit of
                        `strata embed`; another size is identical only up to float rounding)
       --model NAME     a model directory, a name in $STRATA_MODELS or a Hugging Face id in the local hub
@@ -22,7 +25,8 @@ enum JobCommand: Subcommand {
     """
 
     static func run(_ args: [String]) throws {
-        guard args.first == "embed" else { throw CLIError("the only job kind is `embed` (strata job --help)", usage: true) }
+        if args.first == "cancel" || args.first == "status" { return try JobControl.run(args) }
+        guard args.first == "embed" else { throw CLIError("job actions: `embed`, `status`, `cancel` (strata job --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "job embed", options: ["coordinator", "corpus", "model", "out", "chunk-size", "keys", "timeout"])
         let limit = try a.seconds("timeout", default: 0)
         let start = Date()
@@ -33,6 +37,7 @@ enum JobCommand: Subcommand {
         guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(req), timeout: submitTimeout) else { throw CLIError("unexpected reply") }
         note("job \(sub.jobID): \(sub.chunks) chunks")
         var lastNote = Date.distantPast
+        var silent = 0   // status requests in a row left unanswered (each waited 10 s)
         while true {
             if limit > 0 && Date().timeIntervalSince(start) > limit { throw CLIError("job \(sub.jobID) not finished after \(limit) s") }
             let status: JobStatusReply
@@ -41,8 +46,13 @@ enum JobCommand: Subcommand {
                                                                    timeout: limit > 0 ? max(0.05, min(10, limit - Date().timeIntervalSince(start))) : 10) else { throw CLIError("unexpected reply") }
                 status = s
             } catch let e as ClusterClient.ClientError {
-                note("job \(sub.jobID): \(e) (retrying)"); continue
+                silent += 1
+                if silent >= JobControl.maxSilentPolls { throw CLIError("job \(sub.jobID): the coordinator did not answer \(silent) status requests in a row: \(e)") }
+                let pause = RetryState.delay(afterFailures: silent)
+                note("job \(sub.jobID): \(e) (retrying in \(Int(pause)) s, \(silent) of \(JobControl.maxSilentPolls))")
+                usleep(UInt32(pause * 1_000_000)); continue
             }
+            silent = 0
             if !status.error.isEmpty { throw CLIError("job \(sub.jobID) failed: \(status.error)") }
             if status.finished {
                 note(String(format: "job %@: done, %d documents in %.1f s -> %@", sub.jobID, status.docsTotal, Date().timeIntervalSince(start), req.outDir))

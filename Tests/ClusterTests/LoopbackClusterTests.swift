@@ -21,14 +21,16 @@ final class LoopbackClusterTests: XCTestCase {
     }
 
     func start(corpus: [Document], workers: Int, keys: CurveKeys? = nil, workerKeys: CurveKeys? = nil,
-               indexingGate: (@Sendable (String) -> Void)? = nil) throws -> Running {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-loop-\(UUID().uuidString)")
+               indexingGate: (@Sendable (String) -> Void)? = nil, root given: URL? = nil,
+               configure: (CoordinatorServer) -> Void = { _ in }) throws -> Running {
+        let root = given ?? FileManager.default.temporaryDirectory.appendingPathComponent("strata-loop-\(UUID().uuidString)")
         var cfg = CoordinatorConfig()
         cfg.shardCount = 3; cfg.deModel = "/models/de"; cfg.ceModel = "/models/ce"; cfg.searchDeadline = 5
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         cfg.jobsRoot = try JobsRoot(root.path)
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: corpus, keys: keys,
                                          indexingGate: indexingGate)
+        configure(server)
         let stop = Flag(), group = DispatchGroup()
         let endpoint = server.endpoint
         Thread.detachNewThread { group.enter(); try? server.run(until: { stop.value }); group.leave() }
@@ -42,10 +44,10 @@ final class LoopbackClusterTests: XCTestCase {
         return Running(endpoint: endpoint, stop: stop, done: group, root: root, workerStops: stops)
     }
 
-    func stopAll(_ r: Running) {
+    func stopAll(_ r: Running, keepFiles: Bool = false) {
         r.stop.set()
         _ = r.done.wait(timeout: .now() + 5)
-        try? FileManager.default.removeItem(at: r.root)
+        if !keepFiles { try? FileManager.default.removeItem(at: r.root) }
     }
 
     func waitReady(_ c: ClusterClient, seconds: Double = 10) throws -> ClusterStatusReply {

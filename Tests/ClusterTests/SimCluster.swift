@@ -41,6 +41,10 @@ final class SimCluster {
     var clientInbox: [Envelope] = []
     var persisted: [(job: String, chunk: Int, vectors: Vectors)] = []
     var finishedJobs: [String] = []
+    /// Jobs the coordinator asked to journal as failed, with the error.
+    var failedJobs: [(job: String, error: String)] = []
+    /// Every request the coordinator sent to a worker, in order (the worker and the body).
+    var sentToWorkers: [(worker: Peer, env: Envelope)] = []
     var logs: [String] = []
     let client = Peer("client")
     /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
@@ -81,10 +85,12 @@ final class SimCluster {
                 switch a {
                 case .send(let to, let env):
                     if to == client { clientInbox.append(wire(env)); continue }
+                    if workers[to] != nil, case .heartbeat = env.body {} else if workers[to] != nil { sentToWorkers.append((to, env)) }
                     guard let w = workers[to], !down.contains(to), !blackhole.contains(to) else { continue }
                     if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(tamper?(to, reply) ?? reply), now: now)) }
                 case .persistChunk(let job, let chunk, let v): persisted.append((job, chunk, v))
                 case .finishJob(let job): finishedJobs.append(job)
+                case .failJob(let job, let error): failedJobs.append((job, error))
                 case .log(let s): logs.append(s)
                 }
             }
@@ -104,12 +110,16 @@ final class SimCluster {
         }
     }
 
-    /// Sends a search from the client and returns the reply (after at most `wait` seconds of simulated time).
-    func search(_ q: String, k: Int, rerank: Bool = false, rerankTop: Int = 0, wait: Double = 3) -> Envelope? {
+    /// Requests of one kind sent to workers so far.
+    func sent(_ kind: (Body) -> Bool) -> Int { sentToWorkers.filter { kind($0.env.body) }.count }
+
+    /// Sends a search from the client and returns the reply (after at most `wait` seconds of
+    /// simulated time, advanced in steps of `step`).
+    func search(_ q: String, k: Int, rerank: Bool = false, rerankTop: Int = 0, wait: Double = 3, step: Double = 0.25) -> Envelope? {
         let id = nextClientID; nextClientID += 1
         run([.message(from: client, Envelope(requestID: id, body: .searchRequest(SearchRequest(query: q, topK: k, rerank: rerank, rerankTop: rerankTop))), now: now)])
         var waited = 0.0
-        while !clientInbox.contains(where: { $0.requestID == id }) && waited < wait { advance(0.25); waited += 0.25 }
+        while !clientInbox.contains(where: { $0.requestID == id }) && waited < wait { advance(step, step: step); waited += step }
         guard let i = clientInbox.firstIndex(where: { $0.requestID == id }) else { return nil }
         return clientInbox.remove(at: i)
     }

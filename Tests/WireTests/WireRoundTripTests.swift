@@ -33,6 +33,12 @@ final class WireRoundTripTests: XCTestCase {
         .jobStatusReply(JobStatusReply(jobID: "j", chunksTotal: 12, chunksDone: 5, docsDone: 500, docsTotal: 1200, finished: false, etaSeconds: 3.5, error: "")),
         .clusterStatusRequest,
         .clusterStatusReply(ClusterStatusReply(workersLive: 2, shardsTotal: 4, shardsReady: 3, ready: false)),
+        .clusterStatusReply(ClusterStatusReply(workersLive: 2, shardsTotal: 2, shardsReady: 1, ready: false, docsTotal: 10, docsReady: 4,
+                                               docsPerSecond: 2.5, etaSeconds: 2.4,
+                                               shards: [ShardProgress(shardID: 0, documents: 4, replicasReady: 1, replicasWanted: 1, doneSeconds: 1.6),
+                                                        ShardProgress(shardID: 1, documents: 6, replicasReady: 0, replicasWanted: 2, indexingSeconds: 0.5)])),
+        .jobCancelRequest(JobCancelRequest(jobID: "j")),
+        .jobCancelReply(JobCancelReply(jobID: "j", cancelled: true, error: "cancelled by a client")),
         .error(RPCStatus(.deadlineExceeded, "too late")),
     ]
 

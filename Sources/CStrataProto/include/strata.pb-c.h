@@ -43,6 +43,9 @@ typedef struct Strata__JobStatusRequest Strata__JobStatusRequest;
 typedef struct Strata__JobStatusReply Strata__JobStatusReply;
 typedef struct Strata__ClusterStatusRequest Strata__ClusterStatusRequest;
 typedef struct Strata__ClusterStatusReply Strata__ClusterStatusReply;
+typedef struct Strata__ShardProgress Strata__ShardProgress;
+typedef struct Strata__JobCancelRequest Strata__JobCancelRequest;
+typedef struct Strata__JobCancelReply Strata__JobCancelReply;
 typedef struct Strata__Envelope Strata__Envelope;
 
 
@@ -485,10 +488,87 @@ struct  Strata__ClusterStatusReply
    */
   uint32_t shards_ready;
   protobuf_c_boolean ready;
+  /*
+   * Indexing progress (fields >= 20: faults, issue 12).
+   */
+  /*
+   * documents in the served corpus
+   */
+  uint64_t docs_total;
+  /*
+   * documents in shards with a ready replica
+   */
+  uint64_t docs_ready;
+  /*
+   * indexing rate so far (0 = unknown)
+   */
+  double docs_per_second;
+  /*
+   * until every shard is ready (-1 = unknown, 0 = ready)
+   */
+  double eta_seconds;
+  size_t n_shards;
+  Strata__ShardProgress **shards;
 };
 #define STRATA__CLUSTER_STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__cluster_status_reply__descriptor) \
-    , 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
+
+
+/*
+ * One shard's indexing state, for `strata cluster status` and `cluster up`'s progress lines.
+ */
+struct  Strata__ShardProgress
+{
+  ProtobufCMessage base;
+  uint32_t shard_id;
+  uint64_t documents;
+  uint32_t replicas_ready;
+  uint32_t replicas_wanted;
+  /*
+   * since the oldest unfinished assignment was sent (0 = none)
+   */
+  double indexing_seconds;
+  /*
+   * the worker's time on the last completed assignment (0 = none yet)
+   */
+  double done_seconds;
+};
+#define STRATA__SHARD_PROGRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__shard_progress__descriptor) \
+    , 0, 0, 0, 0, 0, 0 }
+
+
+/*
+ * Client -> coordinator: stop a job (its leased chunks are abandoned; the journal says `failed`,
+ * so it is not resumed after a restart). Cancelling a finished or failed job changes nothing.
+ */
+struct  Strata__JobCancelRequest
+{
+  ProtobufCMessage base;
+  char *job_id;
+};
+#define STRATA__JOB_CANCEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__job_cancel_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Strata__JobCancelReply
+{
+  ProtobufCMessage base;
+  char *job_id;
+  /*
+   * false: the job had already finished or failed
+   */
+  protobuf_c_boolean cancelled;
+  /*
+   * the job's error after the call
+   */
+  char *error;
+};
+#define STRATA__JOB_CANCEL_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__job_cancel_reply__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -518,7 +598,9 @@ typedef enum {
   STRATA__ENVELOPE__BODY_JOB_STATUS_REPLY = 32,
   STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REQUEST = 33,
   STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY = 34,
-  STRATA__ENVELOPE__BODY_ERROR = 35
+  STRATA__ENVELOPE__BODY_ERROR = 35,
+  STRATA__ENVELOPE__BODY_JOB_CANCEL_REQUEST = 36,
+  STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY = 37
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__ENVELOPE__BODY__CASE)
 } Strata__Envelope__BodyCase;
 
@@ -572,6 +654,8 @@ struct  Strata__Envelope
      * a reply that is only a failure status
      */
     Strata__Status *error;
+    Strata__JobCancelRequest *job_cancel_request;
+    Strata__JobCancelReply *job_cancel_reply;
   };
 };
 #define STRATA__ENVELOPE__INIT \
@@ -1111,6 +1195,63 @@ Strata__ClusterStatusReply *
 void   strata__cluster_status_reply__free_unpacked
                      (Strata__ClusterStatusReply *message,
                       ProtobufCAllocator *allocator);
+/* Strata__ShardProgress methods */
+void   strata__shard_progress__init
+                     (Strata__ShardProgress         *message);
+size_t strata__shard_progress__get_packed_size
+                     (const Strata__ShardProgress   *message);
+size_t strata__shard_progress__pack
+                     (const Strata__ShardProgress   *message,
+                      uint8_t             *out);
+size_t strata__shard_progress__pack_to_buffer
+                     (const Strata__ShardProgress   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__ShardProgress *
+       strata__shard_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__shard_progress__free_unpacked
+                     (Strata__ShardProgress *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JobCancelRequest methods */
+void   strata__job_cancel_request__init
+                     (Strata__JobCancelRequest         *message);
+size_t strata__job_cancel_request__get_packed_size
+                     (const Strata__JobCancelRequest   *message);
+size_t strata__job_cancel_request__pack
+                     (const Strata__JobCancelRequest   *message,
+                      uint8_t             *out);
+size_t strata__job_cancel_request__pack_to_buffer
+                     (const Strata__JobCancelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JobCancelRequest *
+       strata__job_cancel_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__job_cancel_request__free_unpacked
+                     (Strata__JobCancelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JobCancelReply methods */
+void   strata__job_cancel_reply__init
+                     (Strata__JobCancelReply         *message);
+size_t strata__job_cancel_reply__get_packed_size
+                     (const Strata__JobCancelReply   *message);
+size_t strata__job_cancel_reply__pack
+                     (const Strata__JobCancelReply   *message,
+                      uint8_t             *out);
+size_t strata__job_cancel_reply__pack_to_buffer
+                     (const Strata__JobCancelReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JobCancelReply *
+       strata__job_cancel_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__job_cancel_reply__free_unpacked
+                     (Strata__JobCancelReply *message,
+                      ProtobufCAllocator *allocator);
 /* Strata__Envelope methods */
 void   strata__envelope__init
                      (Strata__Envelope         *message);
@@ -1216,6 +1357,15 @@ typedef void (*Strata__ClusterStatusRequest_Closure)
 typedef void (*Strata__ClusterStatusReply_Closure)
                  (const Strata__ClusterStatusReply *message,
                   void *closure_data);
+typedef void (*Strata__ShardProgress_Closure)
+                 (const Strata__ShardProgress *message,
+                  void *closure_data);
+typedef void (*Strata__JobCancelRequest_Closure)
+                 (const Strata__JobCancelRequest *message,
+                  void *closure_data);
+typedef void (*Strata__JobCancelReply_Closure)
+                 (const Strata__JobCancelReply *message,
+                  void *closure_data);
 typedef void (*Strata__Envelope_Closure)
                  (const Strata__Envelope *message,
                   void *closure_data);
@@ -1246,6 +1396,10 @@ struct Strata__Coordinator_Service
                      const Strata__JobStatusRequest *input,
                      Strata__JobStatusReply_Closure closure,
                      void *closure_data);
+  void (*job_cancel)(Strata__Coordinator_Service *service,
+                     const Strata__JobCancelRequest *input,
+                     Strata__JobCancelReply_Closure closure,
+                     void *closure_data);
   void (*cluster_status)(Strata__Coordinator_Service *service,
                          const Strata__ClusterStatusRequest *input,
                          Strata__ClusterStatusReply_Closure closure,
@@ -1263,6 +1417,7 @@ void strata__coordinator__init (Strata__Coordinator_Service *service,
       function_prefix__ ## search,\
       function_prefix__ ## job_submit,\
       function_prefix__ ## job_status,\
+      function_prefix__ ## job_cancel,\
       function_prefix__ ## cluster_status  }
 void strata__coordinator__register_worker(ProtobufCService *service,
                                           const Strata__RegisterRequest *input,
@@ -1283,6 +1438,10 @@ void strata__coordinator__job_submit(ProtobufCService *service,
 void strata__coordinator__job_status(ProtobufCService *service,
                                      const Strata__JobStatusRequest *input,
                                      Strata__JobStatusReply_Closure closure,
+                                     void *closure_data);
+void strata__coordinator__job_cancel(ProtobufCService *service,
+                                     const Strata__JobCancelRequest *input,
+                                     Strata__JobCancelReply_Closure closure,
                                      void *closure_data);
 void strata__coordinator__cluster_status(ProtobufCService *service,
                                          const Strata__ClusterStatusRequest *input,
@@ -1395,6 +1554,9 @@ extern const ProtobufCMessageDescriptor strata__job_status_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_status_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__cluster_status_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__shard_progress__descriptor;
+extern const ProtobufCMessageDescriptor strata__job_cancel_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__job_cancel_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__envelope__descriptor;
 extern const ProtobufCServiceDescriptor strata__coordinator__descriptor;
 extern const ProtobufCServiceDescriptor strata__worker__descriptor;

@@ -1,0 +1,70 @@
+import Wire
+
+/// Bounded retries of the coordinator's requests to workers: LoadModel (per worker and model) and
+/// job chunks (per chunk), each with exponential back-off and a cap (`RetryState`); past the cap a
+/// job fails with the worker's own message. AssignShard's retries are in `placeShards`.
+extension Coordinator {
+    /// True when LoadModel of `name` may be sent to `w` now (not loading, under the cap, past the back-off).
+    func mayLoad(_ w: Peer, _ name: String, _ now: Double) -> Bool {
+        guard !(loading[w]?.contains(name) ?? false) else { return false }
+        return loadRetry[LoadKey(worker: w, name: name)]?.mayTry(now: now, cap: ProtocolConstants.loadModelMaxAttempts) ?? true
+    }
+
+    /// A LoadModel failed (error reply or timeout): back off, and fail the jobs whose model no live
+    /// worker could load.
+    mutating func loadFailed(_ w: Peer, _ name: String, _ message: String, _ now: Double, _ out: inout [CoordinatorAction]) {
+        let key = LoadKey(worker: w, name: name)
+        loadRetry[key, default: RetryState()].failed(message, now: now)
+        let r = loadRetry[key]!
+        let cap = ProtocolConstants.loadModelMaxAttempts
+        if r.exhausted(cap: cap) {
+            out.append(.log("model '\(name)' failed to load on \(w) \(r.failures) times: giving up on this worker (last: \(message))"))
+        } else {
+            out.append(.log(String(format: "model '%@' failed to load on %@ (try %d of %d); next try in %.0f s", name, w.description, r.failures, cap, r.nextTry - now)))
+        }
+        failJobsWithUnloadableModels(&out)
+    }
+
+    /// Serving models (DE/CE) whose load failed on a worker are asked for again once the back-off
+    /// has passed, up to the cap.
+    mutating func retryServingLoads(_ now: Double, _ out: inout [CoordinatorAction]) {
+        for w in liveWorkers {
+            for (name, path) in [(ProtocolConstants.deModelName, config.deModel), (ProtocolConstants.ceModelName, config.ceModel)] {
+                guard let path, workers[w]?.models.contains(name) == false, loadRetry[LoadKey(worker: w, name: name)] != nil,
+                      mayLoad(w, name, now) else { continue }
+                loadModel(w, name, path, now, &out)
+            }
+        }
+    }
+
+    /// The name a job's model is loaded under on the workers (the serving DE's directory is "de").
+    func modelName(_ job: JobRun) -> String { job.spec.model == config.deModel ? ProtocolConstants.deModelName : job.spec.model }
+
+    /// Fails every running job whose model has failed to load `loadModelMaxAttempts` times on every
+    /// live worker, with the last worker's message (which names the file).
+    mutating func failJobsWithUnloadableModels(_ out: inout [CoordinatorAction]) {
+        let live = liveWorkers
+        guard !live.isEmpty else { return }
+        for id in jobs.keys.sorted() where jobs[id]!.error.isEmpty && !jobs[id]!.finishAnnounced {
+            let name = modelName(jobs[id]!)
+            let states = live.map { loadRetry[LoadKey(worker: $0, name: name)] }
+            guard states.allSatisfy({ $0?.exhausted(cap: ProtocolConstants.loadModelMaxAttempts) ?? false }) else { continue }
+            let last = states.compactMap { $0?.lastError }.last ?? ""
+            jobFailed(id, "model \(jobs[id]!.spec.model) could not be loaded (\(ProtocolConstants.loadModelMaxAttempts) tries on each of "
+                      + "\(live.count) worker(s)): \(last)", &out)
+        }
+    }
+
+    /// A chunk failed on a worker (error reply or lease expiry): it waits out a back-off before it
+    /// is leased again; past `chunkMaxFailures` the job fails.
+    mutating func chunkFailed(_ job: String, _ chunk: Int, _ message: String, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard jobs[job] != nil, jobs[job]!.error.isEmpty else { return }
+        let r = jobs[job]!.scheduler.noteFailure(chunk, message, now: now)
+        if r.exhausted(cap: ProtocolConstants.chunkMaxFailures) {
+            jobFailed(job, "chunk \(chunk) failed \(r.failures) times (last: \(message))", &out)
+        } else {
+            out.append(.log(String(format: "job %@: chunk %d failed (%d of %d): %@; next try in %.0f s", job, chunk, r.failures,
+                                   ProtocolConstants.chunkMaxFailures, message, r.nextTry - now)))
+        }
+    }
+}
