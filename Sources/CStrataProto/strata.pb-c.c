@@ -1267,6 +1267,186 @@ void   strata__cluster_status_reply__free_unpacked
   assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__embed_texts_request__init
+                     (Strata__EmbedTextsRequest         *message)
+{
+  static const Strata__EmbedTextsRequest init_value = STRATA__EMBED_TEXTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__embed_texts_request__get_packed_size
+                     (const Strata__EmbedTextsRequest *message)
+{
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_texts_request__pack
+                     (const Strata__EmbedTextsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_texts_request__pack_to_buffer
+                     (const Strata__EmbedTextsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedTextsRequest *
+       strata__embed_texts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedTextsRequest *)
+     protobuf_c_message_unpack (&strata__embed_texts_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_texts_request__free_unpacked
+                     (Strata__EmbedTextsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__embed_texts_reply__init
+                     (Strata__EmbedTextsReply         *message)
+{
+  static const Strata__EmbedTextsReply init_value = STRATA__EMBED_TEXTS_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__embed_texts_reply__get_packed_size
+                     (const Strata__EmbedTextsReply *message)
+{
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_texts_reply__pack
+                     (const Strata__EmbedTextsReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_texts_reply__pack_to_buffer
+                     (const Strata__EmbedTextsReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedTextsReply *
+       strata__embed_texts_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedTextsReply *)
+     protobuf_c_message_unpack (&strata__embed_texts_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_texts_reply__free_unpacked
+                     (Strata__EmbedTextsReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__rerank_texts_request__init
+                     (Strata__RerankTextsRequest         *message)
+{
+  static const Strata__RerankTextsRequest init_value = STRATA__RERANK_TEXTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__rerank_texts_request__get_packed_size
+                     (const Strata__RerankTextsRequest *message)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__rerank_texts_request__pack
+                     (const Strata__RerankTextsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__rerank_texts_request__pack_to_buffer
+                     (const Strata__RerankTextsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RerankTextsRequest *
+       strata__rerank_texts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RerankTextsRequest *)
+     protobuf_c_message_unpack (&strata__rerank_texts_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__rerank_texts_request__free_unpacked
+                     (Strata__RerankTextsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__rerank_texts_reply__init
+                     (Strata__RerankTextsReply         *message)
+{
+  static const Strata__RerankTextsReply init_value = STRATA__RERANK_TEXTS_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__rerank_texts_reply__get_packed_size
+                     (const Strata__RerankTextsReply *message)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__rerank_texts_reply__pack
+                     (const Strata__RerankTextsReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__rerank_texts_reply__pack_to_buffer
+                     (const Strata__RerankTextsReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RerankTextsReply *
+       strata__rerank_texts_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RerankTextsReply *)
+     protobuf_c_message_unpack (&strata__rerank_texts_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__rerank_texts_reply__free_unpacked
+                     (Strata__RerankTextsReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__envelope__init
                      (Strata__Envelope         *message)
 {
@@ -3071,7 +3251,250 @@ const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor =
   (ProtobufCMessageInit) strata__cluster_status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
+static const ProtobufCFieldDescriptor strata__embed_texts_request__field_descriptors[2] =
+{
+  {
+    "texts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Strata__EmbedTextsRequest, n_texts),
+    offsetof(Strata__EmbedTextsRequest, texts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "truncate",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsRequest, truncate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_texts_request__field_indices_by_name[] = {
+  0,   /* field[0] = texts */
+  1,   /* field[1] = truncate */
+};
+static const ProtobufCIntRange strata__embed_texts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__embed_texts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedTextsRequest",
+  "EmbedTextsRequest",
+  "Strata__EmbedTextsRequest",
+  "strata",
+  sizeof(Strata__EmbedTextsRequest),
+  2,
+  strata__embed_texts_request__field_descriptors,
+  strata__embed_texts_request__field_indices_by_name,
+  1,  strata__embed_texts_request__number_ranges,
+  (ProtobufCMessageInit) strata__embed_texts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__embed_texts_reply__field_descriptors[4] =
+{
+  {
+    "rows",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vectors",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, vectors),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_tokens",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, prompt_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_texts_reply__field_indices_by_name[] = {
+  1,   /* field[1] = dimension */
+  3,   /* field[3] = prompt_tokens */
+  0,   /* field[0] = rows */
+  2,   /* field[2] = vectors */
+};
+static const ProtobufCIntRange strata__embed_texts_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__embed_texts_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedTextsReply",
+  "EmbedTextsReply",
+  "Strata__EmbedTextsReply",
+  "strata",
+  sizeof(Strata__EmbedTextsReply),
+  4,
+  strata__embed_texts_reply__field_descriptors,
+  strata__embed_texts_reply__field_indices_by_name,
+  1,  strata__embed_texts_reply__number_ranges,
+  (ProtobufCMessageInit) strata__embed_texts_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__rerank_texts_request__field_descriptors[3] =
+{
+  {
+    "query",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankTextsRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "texts",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Strata__RerankTextsRequest, n_texts),
+    offsetof(Strata__RerankTextsRequest, texts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "truncate",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankTextsRequest, truncate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__rerank_texts_request__field_indices_by_name[] = {
+  0,   /* field[0] = query */
+  1,   /* field[1] = texts */
+  2,   /* field[2] = truncate */
+};
+static const ProtobufCIntRange strata__rerank_texts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__rerank_texts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RerankTextsRequest",
+  "RerankTextsRequest",
+  "Strata__RerankTextsRequest",
+  "strata",
+  sizeof(Strata__RerankTextsRequest),
+  3,
+  strata__rerank_texts_request__field_descriptors,
+  strata__rerank_texts_request__field_indices_by_name,
+  1,  strata__rerank_texts_request__number_ranges,
+  (ProtobufCMessageInit) strata__rerank_texts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__rerank_texts_reply__field_descriptors[2] =
+{
+  {
+    "scores",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Strata__RerankTextsReply, n_scores),
+    offsetof(Strata__RerankTextsReply, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_tokens",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankTextsReply, prompt_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__rerank_texts_reply__field_indices_by_name[] = {
+  1,   /* field[1] = prompt_tokens */
+  0,   /* field[0] = scores */
+};
+static const ProtobufCIntRange strata__rerank_texts_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__rerank_texts_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RerankTextsReply",
+  "RerankTextsReply",
+  "Strata__RerankTextsReply",
+  "strata",
+  sizeof(Strata__RerankTextsReply),
+  2,
+  strata__rerank_texts_reply__field_descriptors,
+  strata__rerank_texts_reply__field_indices_by_name,
+  1,  strata__rerank_texts_reply__number_ranges,
+  (ProtobufCMessageInit) strata__rerank_texts_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[33] =
 {
   {
     "request_id",
@@ -3421,6 +3844,54 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "embed_texts_request",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_texts_request),
+    &strata__embed_texts_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_texts_reply",
+    39,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_texts_reply),
+    &strata__embed_texts_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_texts_request",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, rerank_texts_request),
+    &strata__rerank_texts_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_texts_reply",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, rerank_texts_reply),
+    &strata__rerank_texts_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__envelope__field_indices_by_name[] = {
   9,   /* field[9] = assign_shard_reply */
@@ -3434,6 +3905,8 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   12,   /* field[12] = embed_batch_request */
   19,   /* field[19] = embed_chunk_reply */
   18,   /* field[18] = embed_chunk_request */
+  30,   /* field[30] = embed_texts_reply */
+  29,   /* field[29] = embed_texts_request */
   28,   /* field[28] = error */
   5,   /* field[5] = heartbeat */
   25,   /* field[25] = job_status_reply */
@@ -3447,17 +3920,20 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   0,   /* field[0] = request_id */
   17,   /* field[17] = rerank_reply */
   16,   /* field[16] = rerank_request */
+  32,   /* field[32] = rerank_texts_reply */
+  31,   /* field[31] = rerank_texts_request */
   21,   /* field[21] = search_reply */
   20,   /* field[20] = search_request */
   15,   /* field[15] = search_shard_reply */
   14,   /* field[14] = search_shard_request */
   2,   /* field[2] = status */
 };
-static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
+static const ProtobufCIntRange strata__envelope__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 10, 3 },
-  { 0, 29 }
+  { 38, 29 },
+  { 0, 33 }
 };
 const ProtobufCMessageDescriptor strata__envelope__descriptor =
 {
@@ -3467,10 +3943,10 @@ const ProtobufCMessageDescriptor strata__envelope__descriptor =
   "Strata__Envelope",
   "strata",
   sizeof(Strata__Envelope),
-  29,
+  33,
   strata__envelope__field_descriptors,
   strata__envelope__field_indices_by_name,
-  2,  strata__envelope__number_ranges,
+  3,  strata__envelope__number_ranges,
   (ProtobufCMessageInit) strata__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3532,7 +4008,7 @@ const ProtobufCEnumDescriptor strata__status_code__descriptor =
   strata__status_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[6] =
+static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[8] =
 {
   { "RegisterWorker", &strata__register_request__descriptor, &strata__register_reply__descriptor },
   { "Ping", &strata__heartbeat__descriptor, &strata__heartbeat__descriptor },
@@ -3540,13 +4016,17 @@ static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[6
   { "JobSubmit", &strata__job_submit_request__descriptor, &strata__job_submit_reply__descriptor },
   { "JobStatus", &strata__job_status_request__descriptor, &strata__job_status_reply__descriptor },
   { "ClusterStatus", &strata__cluster_status_request__descriptor, &strata__cluster_status_reply__descriptor },
+  { "EmbedTexts", &strata__embed_texts_request__descriptor, &strata__embed_texts_reply__descriptor },
+  { "RerankTexts", &strata__rerank_texts_request__descriptor, &strata__rerank_texts_reply__descriptor },
 };
 const unsigned strata__coordinator__method_indices_by_name[] = {
   5,        /* ClusterStatus */
+  6,        /* EmbedTexts */
   4,        /* JobStatus */
   3,        /* JobSubmit */
   1,        /* Ping */
   0,        /* RegisterWorker */
+  7,        /* RerankTexts */
   2         /* Search */
 };
 const ProtobufCServiceDescriptor strata__coordinator__descriptor =
@@ -3556,7 +4036,7 @@ const ProtobufCServiceDescriptor strata__coordinator__descriptor =
   "Coordinator",
   "Strata__Coordinator",
   "strata",
-  6,
+  8,
   strata__coordinator__method_descriptors,
   strata__coordinator__method_indices_by_name
 };
@@ -3607,6 +4087,22 @@ void strata__coordinator__cluster_status(ProtobufCService *service,
 {
   assert(service->descriptor == &strata__coordinator__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__embed_texts(ProtobufCService *service,
+                                      const Strata__EmbedTextsRequest *input,
+                                      Strata__EmbedTextsReply_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__rerank_texts(ProtobufCService *service,
+                                       const Strata__RerankTextsRequest *input,
+                                       Strata__RerankTextsReply_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void strata__coordinator__init (Strata__Coordinator_Service *service,
                                 Strata__Coordinator_ServiceDestroy destroy)

@@ -16,6 +16,13 @@ public final class CoordinatorServer {
     /// Corpora of submitted jobs being indexed off the loop, and who waits for each job's reply.
     let indexing: CorpusIndexing
     var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
+    /// Client requests from other threads (HTTP), and the completions of those in flight by their
+    /// synthetic peer (CoordinatorServerServing.swift).
+    var gateway: ClientGateway?
+    var gatewayPeers: [Peer: ClientGateway.Completion] = [:]
+    var nextGatewayPeer: UInt64 = 0
+    /// Embedding dimension of the served DE, read from its config.json (for /info).
+    var servingDimension: Int?
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted
     /// corpora, with the corpus path, before the file is read: a test holds it to observe the
@@ -52,22 +59,27 @@ public final class CoordinatorServer {
 
     /// Serves until `stop()` returns true (checked at every tick).
     public func run(until stop: () -> Bool) throws {
-        var poller = Poller([router])
         var lastTick = 0.0
-        while !stop() {
-            let readable = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))[0]
-            if readable {
-                while let frames = try router.receiveMultipart(dontWait: true) {
-                    handleFrames(frames)
-                }
+        while !stop() { try step(&lastTick) }
+    }
+
+    /// One turn of the event loop: wait for the ROUTER (or the gateway's wake-up) up to one tick,
+    /// handle what arrived, and tick the state machine when a tick interval has passed.
+    func step(_ lastTick: inout Double) throws {
+        var poller = Poller(gateway.map { [router, $0.receiver] } ?? [router])
+        let readable = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))
+        if readable[0] {
+            while let frames = try router.receiveMultipart(dontWait: true) {
+                handleFrames(frames)
             }
-            // Indexes finished off the loop are picked up within one poll timeout.
-            for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
-            let t = Self.now()
-            if t - lastTick >= ProtocolConstants.tickInterval {
-                lastTick = t
-                perform(state.handle(.tick(now: t)))
-            }
+        }
+        if gateway != nil { serveGateway(Self.now()) }
+        // Indexes finished off the loop are picked up within one poll timeout.
+        for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
+        let t = Self.now()
+        if t - lastTick >= ProtocolConstants.tickInterval {
+            lastTick = t
+            perform(state.handle(.tick(now: t)))
         }
     }
 
@@ -94,6 +106,7 @@ public final class CoordinatorServer {
         for a in actions {
             switch a {
             case .send(let to, let env):
+                if let done = gatewayPeers.removeValue(forKey: to) { done(env); continue }
                 do { try router.send(multipart: [to.bytes, try Wire.encode(env)], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
             case .log(let s): log(s)
             case .persistChunk(let job, let chunk, let v):

@@ -149,6 +149,20 @@ enum Decoder {
             let m = e.cluster_status_reply.pointee
             return .clusterStatusReply(ClusterStatusReply(workersLive: Int(m.workers_live), shardsTotal: Int(m.shards_total),
                                                           shardsReady: Int(m.shards_ready), ready: m.ready != 0))
+        case STRATA__ENVELOPE__BODY_EMBED_TEXTS_REQUEST:
+            let m = e.embed_texts_request.pointee
+            return .embedTextsRequest(EmbedTextsRequest(texts: try CRead.strings(m.n_texts, m.texts, "texts"), truncate: m.truncate != 0))
+        case STRATA__ENVELOPE__BODY_EMBED_TEXTS_REPLY:
+            let m = e.embed_texts_reply.pointee
+            return .embedTextsReply(EmbedTextsReply(vectors: try vectors(rows: m.rows, dimension: m.dimension, m.vectors),
+                                                    promptTokens: try int(m.prompt_tokens, "prompt_tokens")))
+        case STRATA__ENVELOPE__BODY_RERANK_TEXTS_REQUEST:
+            let m = e.rerank_texts_request.pointee
+            return .rerankTextsRequest(RerankTextsRequest(query: try s(m.query, "query"), texts: try CRead.strings(m.n_texts, m.texts, "texts"),
+                                                          truncate: m.truncate != 0))
+        case STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY:
+            let m = e.rerank_texts_reply.pointee
+            return .rerankTextsReply(RerankTextsReply(scores: CRead.array(m.n_scores, m.scores), promptTokens: try int(m.prompt_tokens, "prompt_tokens")))
         case STRATA__ENVELOPE__BODY_ERROR:
             return .error(try read(e.error))
         default:

@@ -424,6 +424,61 @@ public struct ClusterStatusReply: Equatable, Sendable {
     }
 }
 
+/// client -> coordinator: embed texts with the served DE (HTTP /v1/embeddings, /embed, or ZeroMQ).
+public struct EmbedTextsRequest: Equatable, Sendable {
+    /// Texts to embed, in order.
+    public var texts: [String]
+    /// Cut texts over the model's max length instead of refusing them.
+    public var truncate: Bool
+
+    public init(texts: [String], truncate: Bool = false) {
+        self.texts = texts
+        self.truncate = truncate
+    }
+}
+
+/// coordinator -> client: the embeddings and the tokens they took.
+public struct EmbedTextsReply: Equatable, Sendable {
+    /// [texts.count, dimension], the model's own embedding.
+    public var vectors: Vectors
+    /// Tokens embedded (after truncation), special tokens included.
+    public var promptTokens: Int
+
+    public init(vectors: Vectors, promptTokens: Int) {
+        self.vectors = vectors
+        self.promptTokens = promptTokens
+    }
+}
+
+/// client -> coordinator: cross-encoder scores of (query, text) pairs (HTTP /rerank, or ZeroMQ).
+public struct RerankTextsRequest: Equatable, Sendable {
+    /// The query.
+    public var query: String
+    /// Texts to score against it.
+    public var texts: [String]
+    /// Cut pairs over the model's max length instead of refusing them.
+    public var truncate: Bool
+
+    public init(query: String, texts: [String], truncate: Bool = false) {
+        self.query = query
+        self.texts = texts
+        self.truncate = truncate
+    }
+}
+
+/// coordinator -> client: raw CE logits aligned with the texts.
+public struct RerankTextsReply: Equatable, Sendable {
+    /// Raw logits, aligned with the request's texts.
+    public var scores: [Float]
+    /// Tokens scored (after truncation), special tokens included.
+    public var promptTokens: Int
+
+    public init(scores: [Float], promptTokens: Int) {
+        self.scores = scores
+        self.promptTokens = promptTokens
+    }
+}
+
 /// The body of an envelope: exactly one message.
 public enum Body: Equatable, Sendable {
     case registerRequest(RegisterRequest), registerReply(RegisterReply), heartbeat(Heartbeat)
@@ -438,6 +493,8 @@ public enum Body: Equatable, Sendable {
     case jobSubmitRequest(JobSubmitRequest), jobSubmitReply(JobSubmitReply)
     case jobStatusRequest(JobStatusRequest), jobStatusReply(JobStatusReply)
     case clusterStatusRequest, clusterStatusReply(ClusterStatusReply)
+    case embedTextsRequest(EmbedTextsRequest), embedTextsReply(EmbedTextsReply)
+    case rerankTextsRequest(RerankTextsRequest), rerankTextsReply(RerankTextsReply)
     /// A reply that only reports a failure.
     case error(RPCStatus)
 }

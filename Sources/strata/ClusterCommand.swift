@@ -35,6 +35,8 @@ enum ClusterCommand: Subcommand {
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR]
+                             [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
+                             [--max-concurrent-requests N] [--auto-truncate] [--grace S]
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
                                 against single-process runs measured in the same run)
@@ -49,13 +51,18 @@ enum ClusterCommand: Subcommand {
       --shards S        number of shards (default 2 per worker)
       --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
       --keys DIR        CURVE keys from `strata keys gen` (encrypt and authenticate every socket)
+      --http HOST:PORT  the coordinator also serves HTTP (see `strata coordinator --help`); prints
+                        `http http://HOST:PORT` before `ready`. The other serving flags go to the coordinator.
+      On SIGINT/SIGTERM the coordinator drains first (up to --grace seconds, default 10), then the workers stop.
     """
 
     static func run(_ args: [String]) throws {
         if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
-                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys"])
+                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys",
+                                         "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"],
+                              flags: ["auto-truncate"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
         let corpus = absolutePath(try a.required("corpus"))
         let model = try a.required("model")
@@ -72,6 +79,14 @@ enum ClusterCommand: Subcommand {
                          "--endpoint-file", endpointFile]
         if let ce = a.string("ce") { coordArgs += ["--ce", ce] }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
+        let httpFile = dataDir + "/coordinator.http"
+        try? FileManager.default.removeItem(atPath: httpFile)
+        if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
+        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"] {
+            if let v = a.string(o) { coordArgs += ["--" + o, v] }
+        }
+        if a.flag("auto-truncate") { coordArgs.append("--auto-truncate") }
+        let grace = try a.double("grace", default: 10)!
         var children: [Process] = []
         func spawn(_ args: [String]) throws {
             let p = Process()
@@ -81,6 +96,12 @@ enum ClusterCommand: Subcommand {
             children.append(p)
         }
         func stopChildren() {
+            // The coordinator first: it drains (answers what is in flight) while the workers still run.
+            if let c = children.first, c.isRunning {
+                kill(c.processIdentifier, SIGTERM)
+                let end = Date().addingTimeInterval(grace + 5)
+                while c.isRunning && Date() < end { usleep(20_000) }
+            }
             for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) }
             let end = Date().addingTimeInterval(5)
             while children.contains(where: { $0.isRunning }) && Date() < end { usleep(20_000) }
@@ -105,6 +126,9 @@ enum ClusterCommand: Subcommand {
         while stopSignal == 0 {
             if !children[0].isRunning { note("cluster: the coordinator exited"); break }
             if !announced, case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 2), s.ready {
+                if let http = (try? String(contentsOfFile: httpFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) {
+                    print("http \(http)")
+                }
                 print("ready \(endpoint)")
                 fflush(stdout)
                 announced = true

@@ -1,5 +1,6 @@
 import Foundation
 import Cluster
+import Serving
 
 /// `strata coordinator`: membership, shard map, scatter-gather search and batch jobs.
 enum CoordinatorCommand: Subcommand {
@@ -8,6 +9,8 @@ enum CoordinatorCommand: Subcommand {
     static let usage = """
     usage: strata coordinator --bind tcp://*:PORT --data-dir DIR [--corpus FILE --model DIR [--ce DIR]
                               [--shards S] [--replication R]] [--keys DIR] [--endpoint-file FILE] [--quiet]
+                              [--http HOST:PORT [--http-endpoint-file FILE]] [--max-client-batch N] [--max-body-bytes N]
+                              [--max-concurrent-requests N] [--auto-truncate] [--grace S]
 
       --bind ADDR          ZeroMQ endpoint to serve on (workers and clients connect here)
       --data-dir DIR       job journals live here; unfinished jobs resume on restart
@@ -19,11 +22,22 @@ enum CoordinatorCommand: Subcommand {
       --endpoint-file F    write the bound endpoint (useful with port 0) to F
       --settle S           wait S seconds after the first worker registers before placing shards (default 1),
                            so that workers started together share the indexing
+      --http HOST:PORT     also serve HTTP (OpenAI /v1/embeddings, TEI /embed and /rerank, /search, /health,
+                           /ready, /info, /metrics); HOST defaults to 127.0.0.1 (":8080" or "8080"), port 0 picks one
+      --http-endpoint-file F  write the bound HTTP address (http://HOST:PORT) to F
+      --max-client-batch N texts in one embed/rerank request (default 64; HTTP 413 / RESOURCE_EXHAUSTED past it)
+      --max-body-bytes N   largest HTTP request body (default 2 MiB; 413 past it)
+      --max-concurrent-requests N  client requests in flight (default 256); past it HTTP 429 / RESOURCE_EXHAUSTED at once
+      --auto-truncate      cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE
+      --grace S            on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up
+                           to S seconds (default 10), then exit 0
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle"],
-                              flags: ["quiet"])
+        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
+                                                                   "http", "http-endpoint-file", "max-client-batch", "max-body-bytes",
+                                                                   "max-concurrent-requests", "grace"],
+                              flags: ["quiet", "auto-truncate"])
         var cfg = CoordinatorConfig()
         cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
         cfg.replication = try a.int("replication", default: 1, min: 1, max: 64)!
@@ -44,10 +58,53 @@ enum CoordinatorCommand: Subcommand {
         let server = try CoordinatorServer(bind: try a.required("bind"), dataDir: URL(fileURLWithPath: try a.required("data-dir")),
                                            config: cfg, corpus: corpus, keys: try curveKeys(a),
                                            log: { if !quiet { note("coordinator: " + $0) } })
+        let serving = try servingSetup(a, server)
         if let f = a.string("endpoint-file") { try (server.endpoint + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
         note("coordinator: serving on \(server.endpoint) (\(corpus.count) documents in \(corpus.isEmpty ? 0 : cfg.shardCount) shards)")
         try server.run(until: { stopSignal != 0 })
+        // Graceful drain: /ready turns 503, no new request is taken, those in flight finish.
+        note("coordinator: stopping: draining for up to \(serving.grace) s")
+        serving.door?.beginDrain()
+        try server.drain(grace: serving.grace)
+        serving.door?.stop()
         note("coordinator: stopped")
     }
 }
 
+
+extension CoordinatorCommand {
+    /// Serving limits, and the HTTP front door when `--http` is given.
+    static func servingSetup(_ a: Arguments, _ server: CoordinatorServer) throws -> (door: HTTPFrontDoor?, grace: Double) {
+        var limits = ServingLimits()
+        limits.maxClientBatch = try a.int("max-client-batch", default: limits.maxClientBatch, min: 1, max: 100_000)!
+        limits.maxConcurrentRequests = try a.int("max-concurrent-requests", default: limits.maxConcurrentRequests, min: 1, max: 1_000_000)!
+        limits.autoTruncate = a.flag("auto-truncate")
+        let grace = try a.double("grace", default: 10)!
+        guard grace >= 0 else { throw CLIError("--grace must be >= 0 seconds", usage: true) }
+        server.configureServing(limits)
+        guard let http = a.string("http") else { return (nil, grace) }
+        let (host, port) = try parseHostPort(http)
+        var options = HTTPFrontDoor.Options()
+        options.maxClientBatch = limits.maxClientBatch
+        options.maxBodyBytes = try a.int("max-body-bytes", default: options.maxBodyBytes, min: 1024, max: 1 << 30)!
+        options.modelName = a.string("model").map { URL(fileURLWithPath: $0).lastPathComponent } ?? "strata"
+        let door = try HTTPFrontDoor(host: host, port: port, gateway: try server.openGateway(), options: options)
+        let address = "http://\(door.host):\(door.port)"
+        if let f = a.string("http-endpoint-file") { try (address + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
+        note("coordinator: HTTP on \(address)")
+        return (door, grace)
+    }
+
+    /// "HOST:PORT", ":PORT" or "PORT" (host 127.0.0.1: loopback unless asked otherwise).
+    static func parseHostPort(_ s: String) throws -> (String, Int) {
+        var host = "127.0.0.1", portText = s
+        if let colon = s.lastIndex(of: ":") {
+            portText = String(s[s.index(after: colon)...])
+            if colon != s.startIndex { host = String(s[..<colon]) }
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw CLIError("--http \(s): expected HOST:PORT with a port in 0...65535", usage: true)
+        }
+        return (host, port)
+    }
+}

@@ -34,6 +34,10 @@ final class WireRoundTripTests: XCTestCase {
         .clusterStatusRequest,
         .clusterStatusReply(ClusterStatusReply(workersLive: 2, shardsTotal: 4, shardsReady: 3, ready: false)),
         .error(RPCStatus(.deadlineExceeded, "too late")),
+        .embedTextsRequest(EmbedTextsRequest(texts: ["a", "b c"], truncate: true)),
+        .embedTextsReply(EmbedTextsReply(vectors: vecs, promptTokens: 17)),
+        .rerankTextsRequest(RerankTextsRequest(query: "q", texts: ["x", "y"], truncate: false)),
+        .rerankTextsReply(RerankTextsReply(scores: [0.5, -2], promptTokens: 9)),
     ]
 
     func testEveryBodyRoundTrips() throws {
