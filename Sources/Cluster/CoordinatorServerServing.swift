@@ -112,7 +112,10 @@ extension CoordinatorServer {
         perform(state.abandonClientRequests(RPCStatus(.unavailable, "the coordinator shut down before answering")))
         let s = RPCStatus(.unavailable, "the coordinator has stopped")
         for item in gateway?.close() ?? [] {
-            if case .call(let env, let done) = item { done(Envelope(requestID: env.requestID, status: s, body: .error(s))) }
+            switch item {
+            case .call(let env, let done): done(Envelope(requestID: env.requestID, status: s, body: .error(s)))
+            case .inspect(let f): f(self)
+            }
         }
         for (_, done) in gatewayPeers { done(Envelope(requestID: 0, status: s, body: .error(s))) }
         gatewayPeers = [:]

@@ -18,6 +18,22 @@ public final class HTTPServer: @unchecked Sendable {
     private var daemon: OpaquePointer?
     private var listenFD: Int32
     private let lock = NSLock()
+    /// Requests begun and not yet completed (answered and sent, or dropped).
+    private var active = 0
+
+    func requestBegan() { lock.lock(); active += 1; lock.unlock() }
+    func requestEnded() { lock.lock(); active -= 1; lock.unlock() }
+
+    /// Requests in progress (from their headers until their response is sent).
+    public var activeRequests: Int { lock.lock(); defer { lock.unlock() }; return active }
+
+    /// Waits until no request is in progress or `timeout` seconds pass; true when idle.
+    @discardableResult
+    public func waitIdle(timeout: Double) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while activeRequests > 0 && Date() < end { usleep(5_000) }
+        return activeRequests == 0
+    }
 
     /// Binds `host:port` (IPv4; "localhost" is 127.0.0.1; port 0 picks a free port) and starts serving.
     public init(host: String, port: Int, maxBodyBytes: Int, connectionTimeout: Int = 60, handler: @escaping Handler) throws {
@@ -140,6 +156,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
             pending.tooLarge = true
         }
         conCls.pointee = Unmanaged.passRetained(pending).toOpaque()
+        server.requestBegan()
         if pending.tooLarge {
             // Refuse before reading the body; libmicrohttpd closes the connection after the reply.
             pending.answered = true
@@ -168,8 +185,9 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
 
 /// libmicrohttpd calls this when a request is over (answered or dropped): frees its `PendingRequest`.
 private let requestCompleted: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
-                                              MHD_RequestTerminationCode) -> Void = { _, _, conCls, _ in
+                                              MHD_RequestTerminationCode) -> Void = { cls, _, conCls, _ in
     guard let conCls, let p = conCls.pointee else { return }
+    if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().requestEnded() }
     Unmanaged<PendingRequest>.fromOpaque(p).release()
     conCls.pointee = nil
 }

@@ -50,17 +50,21 @@ public final class HTTPFrontDoor: @unchecked Sendable {
 
     final class WeakBox: @unchecked Sendable { weak var door: HTTPFrontDoor? }
 
-    /// Drain starts: /ready answers 503, new requests get 503, and no new connection is accepted.
+    /// Drain starts: /ready and every new embed/rerank/search request answer 503 (so a load
+    /// balancer takes this server out while what is in flight finishes); /health stays 200.
     public func beginDrain() {
         lock.lock(); draining = true; lock.unlock()
-        server?.quiesce()
     }
 
     var isDraining: Bool { lock.lock(); defer { lock.unlock() }; return draining }
 
-    /// Stops the server (after the coordinator has answered every request it was handed).
-    public func stop() {
+    /// Stops the server once the coordinator has answered every request it was handed: no new
+    /// connection is accepted, the answers being sent go out (up to `timeout` seconds), then
+    /// every connection closes.
+    public func stop(timeout: Double = 5) {
         lock.lock(); let s = server; server = nil; lock.unlock()
+        s?.quiesce()
+        s?.waitIdle(timeout: timeout)
         s?.stop()
     }
 
