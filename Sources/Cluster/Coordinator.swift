@@ -17,7 +17,7 @@ public struct Coordinator: Sendable {
     var roundRobin = 0
     var firstRegistration: Double?
     /// Client embed/rerank calls, limits, draining (CoordinatorServing.swift).
-    public internal(set) var serving = ServingState()
+    public var serving = ServingState()
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
