@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Kernels"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model"]),
         .testTarget(name: "CLITests", dependencies: []),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "HTTP", "Cluster", "Wire"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "HTTP", "Cluster", "Wire", "Model", "Tokenizer"]),
     ]
 )
