@@ -2745,7 +2745,7 @@ const ProtobufCMessageDescriptor strata__search_request__descriptor =
   (ProtobufCMessageInit) strata__search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[7] =
+static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[8] =
 {
   {
     "hits",
@@ -2831,9 +2831,22 @@ static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[7]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "first_stage_scores",
+    30,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Strata__SearchReply, n_first_stage_scores),
+    offsetof(Strata__SearchReply, first_stage_scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__search_reply__field_indices_by_name[] = {
   3,   /* field[3] = embed_ms */
+  7,   /* field[7] = first_stage_scores */
   0,   /* field[0] = hits */
   2,   /* field[2] = missing_shards */
   1,   /* field[1] = partial */
@@ -2841,10 +2854,11 @@ static const unsigned strata__search_reply__field_indices_by_name[] = {
   4,   /* field[4] = search_ms */
   6,   /* field[6] = total_ms */
 };
-static const ProtobufCIntRange strata__search_reply__number_ranges[1 + 1] =
+static const ProtobufCIntRange strata__search_reply__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 30, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor strata__search_reply__descriptor =
 {
@@ -2854,10 +2868,10 @@ const ProtobufCMessageDescriptor strata__search_reply__descriptor =
   "Strata__SearchReply",
   "strata",
   sizeof(Strata__SearchReply),
-  7,
+  8,
   strata__search_reply__field_descriptors,
   strata__search_reply__field_indices_by_name,
-  1,  strata__search_reply__number_ranges,
+  2,  strata__search_reply__number_ranges,
   (ProtobufCMessageInit) strata__search_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

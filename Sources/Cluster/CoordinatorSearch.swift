@@ -167,6 +167,7 @@ extension Coordinator {
         guard status.code == .ok else { fail(s.client, s.clientRequestID, status, &out); return }
         var hits: [Hit]
         var rerankMs = 0.0
+        var firstStage: [Float] = []
         if s.phase == .reranking && !rerankFailed {
             var rescored: [Hit] = []
             for (p, range) in s.rerankParts.enumerated() {
@@ -176,11 +177,14 @@ extension Coordinator {
             }
             hits = TopK.merge([rescored], k: s.request.topK)
             rerankMs = (now - s.rerankStart) * 1000
+            let dense = Dictionary(s.candidates.map { ($0.docIndex, $0.score) }, uniquingKeysWith: { a, _ in a })
+            firstStage = hits.map { dense[$0.docIndex] ?? .nan }
         } else {
             hits = Array(s.candidates.prefix(s.request.topK))
         }
         let answer = SearchReply(hits: hits, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
-                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000)
+                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000,
+                                firstStageScores: firstStage)
         reply(s.client, s.clientRequestID, .searchReply(answer), &out)
     }
 }

@@ -115,8 +115,8 @@ extension HTTPFrontDoor {
 
     /// POST /search (Strata): `{"query", "top_k"? (10), "rerank"? (false), "rerank_top"?}` ->
     /// `{"hits": [{"id", "score", "rank", "rerank_score"?}], "partial", "missing_shards", "timings_ms"}`.
-    /// `score` is what the hits are ranked by: the CE logit when re-ranked (then also given as
-    /// `rerank_score`), else the DE inner product.
+    /// `score` is the first-stage (DE inner product) score; `rerank_score`, when the hits were
+    /// re-ranked, is the CE logit they are ranked by.
     func search(_ req: HTTPRequest) throws -> HTTPResponse {
         let j = try JSONIn(req.body)
         guard let query = try j.string("query"), !query.isEmpty else { throw RequestError.badRequest("'query' must be a non-empty string") }
@@ -129,12 +129,14 @@ extension HTTPFrontDoor {
                                                   arrived: req.arrived) else {
             throw RequestError(status: 500, type: "internal", message: "the coordinator answered a search with another message")
         }
-        let reranked = rerank && r.rerankMs > 0
+        // Re-ranked hits carry the CE logit as their score and the DE score beside it.
+        let reranked = r.firstStageScores.count == r.hits.count && !r.hits.isEmpty
         var o = JSONOut()
         o.raw("{"); o.key("hits", first: true); o.raw("[")
         for (n, h) in r.hits.enumerated() {
             if n > 0 { o.raw(",") }
-            o.raw("{"); o.key("id", first: true); o.string(h.docID); o.key("score"); o.number(h.score); o.key("rank"); o.number(n + 1)
+            o.raw("{"); o.key("id", first: true); o.string(h.docID)
+            o.key("score"); o.number(reranked ? r.firstStageScores[n] : h.score); o.key("rank"); o.number(n + 1)
             if reranked { o.key("rerank_score"); o.number(h.score) }
             o.raw("}")
         }

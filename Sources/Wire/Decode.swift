@@ -128,7 +128,8 @@ enum Decoder {
             let m = e.search_reply.pointee
             return .searchReply(SearchReply(hits: try hits(m.n_hits, m.hits), partial: m.partial != 0,
                                             missingShards: CRead.array(m.n_missing_shards, m.missing_shards).map { Int($0) },
-                                            embedMs: m.embed_ms, searchMs: m.search_ms, rerankMs: m.rerank_ms, totalMs: m.total_ms))
+                                            embedMs: m.embed_ms, searchMs: m.search_ms, rerankMs: m.rerank_ms, totalMs: m.total_ms,
+                                            firstStageScores: CRead.array(m.n_first_stage_scores, m.first_stage_scores)))
         case STRATA__ENVELOPE__BODY_JOB_SUBMIT_REQUEST:
             let m = e.job_submit_request.pointee
             return .jobSubmitRequest(JobSubmitRequest(corpusPath: try s(m.corpus_path, "corpus_path"), model: try s(m.model, "model"),

@@ -175,6 +175,8 @@ enum Encoder {
             p.pointee.missing_shards = a.array(try m.missingShards.map { try u32($0, "missing_shards") })
             p.pointee.embed_ms = m.embedMs; p.pointee.search_ms = m.searchMs
             p.pointee.rerank_ms = m.rerankMs; p.pointee.total_ms = m.totalMs
+            p.pointee.n_first_stage_scores = m.firstStageScores.count
+            p.pointee.first_stage_scores = a.array(m.firstStageScores)
             env.pointee.body_case = STRATA__ENVELOPE__BODY_SEARCH_REPLY; env.pointee.search_reply = p
         case .jobSubmitRequest(let m):
             let p: UnsafeMutablePointer<Strata__JobSubmitRequest> = a.message(strata__job_submit_request__init)

@@ -320,8 +320,12 @@ public struct SearchReply: Equatable, Sendable {
     public var rerankMs: Double
     /// Time inside the coordinator, ms.
     public var totalMs: Double
+    /// When re-ranked: each hit's first-stage (DE) score, aligned with `hits` (whose scores are the CE's); else empty.
+    public var firstStageScores: [Float]
 
-    public init(hits: [Hit], partial: Bool = false, missingShards: [Int] = [], embedMs: Double = 0, searchMs: Double = 0, rerankMs: Double = 0, totalMs: Double = 0) {
+    public init(hits: [Hit], partial: Bool = false, missingShards: [Int] = [], embedMs: Double = 0, searchMs: Double = 0, rerankMs: Double = 0, totalMs: Double = 0,
+                firstStageScores: [Float] = []) {
+        self.firstStageScores = firstStageScores
         self.hits = hits
         self.partial = partial
         self.missingShards = missingShards

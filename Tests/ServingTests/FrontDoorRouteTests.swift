@@ -107,9 +107,21 @@ final class FrontDoorRouteTests: XCTestCase {
             XCTAssertEqual(r.status, 200, r.text)
             let hits = try XCTUnwrap(r.object["hits"] as? [[String: Any]])
             XCTAssertEqual(hits.map { $0["id"] as? String }, z.hits.map(\.docID))
-            XCTAssertEqual(hits.map { ($0["score"] as? NSNumber)?.floatValue }, z.hits.map(\.score))
             XCTAssertEqual(hits.map { $0["rank"] as? Int }, Array(1...5))
-            XCTAssertEqual(hits.allSatisfy { $0["rerank_score"] != nil }, rerank)
+            if rerank {
+                // Ranked by the CE; `score` is each hit's DE score (the engine's dot product with the query).
+                XCTAssertEqual(hits.map { ($0["rerank_score"] as? NSNumber)?.floatValue }, z.hits.map(\.score))
+                let q = GateEngine.vector("audio kernel")
+                let corpus = Fixtures.corpus(30)
+                for h in hits {
+                    let d = corpus.first { $0.id == h["id"] as? String }!
+                    let dot = zip(q, GateEngine.vector(d.text)).reduce(0) { $0 + $1.0 * $1.1 }
+                    XCTAssertEqual((h["score"] as? NSNumber)?.floatValue ?? .nan, dot, accuracy: 1e-4)
+                }
+            } else {
+                XCTAssertEqual(hits.map { ($0["score"] as? NSNumber)?.floatValue }, z.hits.map(\.score))
+                XCTAssertTrue(hits.allSatisfy { $0["rerank_score"] == nil })
+            }
             XCTAssertEqual(r.object["partial"] as? Bool, false)
             XCTAssertEqual((r.object["missing_shards"] as? [Any])?.count, 0)
             let t = try XCTUnwrap(r.object["timings_ms"] as? [String: Any])

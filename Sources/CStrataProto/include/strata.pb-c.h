@@ -404,10 +404,15 @@ struct  Strata__SearchReply
   double search_ms;
   double rerank_ms;
   double total_ms;
+  /*
+   * when re-ranked: each hit's DE score, aligned with hits
+   */
+  size_t n_first_stage_scores;
+  float *first_stage_scores;
 };
 #define STRATA__SEARCH_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__search_reply__descriptor) \
-    , 0,NULL, 0, 0,NULL, 0, 0, 0, 0 }
+    , 0,NULL, 0, 0,NULL, 0, 0, 0, 0, 0,NULL }
 
 
 struct  Strata__JobSubmitRequest
