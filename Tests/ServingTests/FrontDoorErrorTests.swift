@@ -126,3 +126,56 @@ final class FrontDoorErrorTests: XCTestCase {
         XCTAssertEqual(cluster.loopDone.wait(timeout: .now() + 10), .success, "the drain did not end")
     }
 }
+
+/// The body limit enforced while the body is received (a chunked body has no Content-Length to
+/// refuse it by), over a raw TCP connection.
+final class BodyLimitTests: XCTestCase {
+    func rawExchange(port: Int, _ request: [UInt8]) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        XCTAssertEqual(rc, 0)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }   // the server may close once it has answered
+            sent += n
+        }
+        var reply = [UInt8](repeating: 0, count: 65536), got = 0
+        while got < reply.count {
+            let n = reply[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            got += n
+            if String(decoding: reply[..<got], as: UTF8.self).contains("\"error_type\"") || String(decoding: reply[..<got], as: UTF8.self).hasSuffix("]") { break }
+        }
+        return String(decoding: reply[..<got], as: UTF8.self)
+    }
+
+    func testAChunkedBodyOverTheLimitIs413AndAChunkedBodyUnderItIsServed() throws {
+        let cluster = try ServingCluster(options: { $0.maxBodyBytes = 2048 })
+        defer { cluster.shutdown() }
+        try cluster.waitReady()
+        func chunked(_ body: String) -> [UInt8] {
+            var r = "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            var rest = Substring(body)
+            while !rest.isEmpty {
+                let piece = rest.prefix(500)
+                rest = rest.dropFirst(piece.count)
+                r += String(piece.utf8.count, radix: 16) + "\r\n" + piece + "\r\n"
+            }
+            return Array((r + "0\r\n\r\n").utf8)
+        }
+        let big = try rawExchange(port: cluster.door.port, chunked("{\"inputs\": \"" + String(repeating: "a ", count: 3000) + "\"}"))
+        XCTAssertTrue(big.hasPrefix("HTTP/1.1 413"), big)
+        XCTAssertTrue(big.contains("payload_too_large"), big)
+        let small = try rawExchange(port: cluster.door.port, chunked("{\"inputs\": \"" + String(repeating: "a ", count: 300) + "\", \"truncate\": true}"))
+        XCTAssertTrue(small.hasPrefix("HTTP/1.1 200"), small)
+    }
+}
