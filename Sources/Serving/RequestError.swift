@@ -33,7 +33,7 @@ struct RequestError: Error {
     var response: HTTPResponse {
         var j = JSONOut()
         j.raw("{"); j.key("error", first: true); j.string(message); j.key("error_type"); j.string(type); j.raw("}")
-        // 503 while draining and 429: tell clients to come back (and close so they reconnect elsewhere).
+        // 429: tell the client when to come back. (While draining, HTTPFrontDoor adds Connection: close.)
         var headers: [(String, String)] = []
         if status == 429 { headers.append(("Retry-After", "1")) }
         return HTTPResponse(status: status, body: j.bytes, headers: headers)
