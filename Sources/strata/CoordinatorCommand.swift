@@ -92,6 +92,10 @@ extension CoordinatorCommand {
         let address = "http://\(door.host):\(door.port)"
         if let f = a.string("http-endpoint-file") { try (address + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
         note("coordinator: HTTP on \(address)")
+        if !door.host.hasPrefix("127.") {
+            note("coordinator: warning: HTTP has no TLS and no authentication (CURVE keys guard only ZeroMQ): \(door.host) is reachable "
+                 + "beyond this host; put a proxy with TLS and authentication in front of it")
+        }
         return (door, grace)
     }
 
