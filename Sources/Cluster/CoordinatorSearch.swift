@@ -40,7 +40,7 @@ extension Coordinator {
 
     mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid], s.phase == .embedding else { return }
-        guard let w = pick(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
+        guard let w = pickLeastBusy(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
             finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), now, &out); return
         }
         s.triedEmbed.insert(w)

@@ -142,7 +142,24 @@ extension Coordinator {
         sendClientCall(id, now, &out)
     }
 
-    /// Sends (or re-sends, after a worker failed) a call to a live worker with the model, not yet tried.
+    /// The least busy live worker of `candidates` not in `tried`: fewest job chunks leased, then
+    /// fewest requests outstanding; ties round-robin. (A worker embedding a chunk answers nothing
+    /// else until it is done, so a query sent there waits for the whole chunk.)
+    mutating func pickLeastBusy(_ candidates: [Peer], tried: Set<Peer>) -> Peer? {
+        let c = candidates.filter { !tried.contains($0) }
+        guard !c.isEmpty else { return nil }
+        var chunks: [Peer: Int] = [:], requests: [Peer: Int] = [:]
+        for o in outstanding.values {
+            if case .chunk = o.purpose { chunks[o.worker, default: 0] += 1 } else { requests[o.worker, default: 0] += 1 }
+        }
+        func load(_ w: Peer) -> (Int, Int) { (chunks[w] ?? 0, requests[w] ?? 0) }
+        let best = c.map(load).min { $0 < $1 }!
+        let ties = c.filter { load($0) == best }
+        roundRobin &+= 1
+        return ties[roundRobin % ties.count]
+    }
+
+    /// Sends (or re-sends, after a worker failed) a call to the least busy live worker with the model, not yet tried.
     mutating func sendClientCall(_ id: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var c = serving.calls[id] else { return }
         let model: String
@@ -150,7 +167,7 @@ extension Coordinator {
         case .embed: model = ProtocolConstants.deModelName
         case .rerank: model = ProtocolConstants.ceModelName
         }
-        guard let w = pick(withModel(model), tried: c.tried) else {
+        guard let w = pickLeastBusy(withModel(model), tried: c.tried) else {
             finishClientCall(id, .failure(RPCStatus(.unavailable, c.tried.isEmpty ? "no live worker has the model loaded yet" : "every worker tried failed")), &out)
             return
         }

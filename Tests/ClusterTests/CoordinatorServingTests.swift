@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Cluster
+import Model
 import Tokenizer
 import Wire
 
@@ -105,6 +106,28 @@ final class CoordinatorServingTests: XCTestCase {
         let r = try XCTUnwrap(s.clientInbox.last, "the call was not answered after w1 died")
         guard case .embedTextsReply(let m) = r.body else { return XCTFail("\(r)") }
         XCTAssertEqual(m.vectors.data, HashEngine.vector("x"))
+    }
+
+    func testClientCallsAndQueryEmbeddingsAvoidAWorkerBusyWithAJobChunk() throws {
+        let s = sim()
+        s.addWorker("w2")
+        s.advance(2)
+        // One job chunk, leased to w1, which never answers it (and so answers nothing else either).
+        s.blackhole.insert(Peer("w1"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-busy-\(UUID().uuidString).txt")
+        try Data((0..<10).map { "text \($0)\n" }.joined().utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let spec = JobJournal.Spec(jobID: "j", corpusPath: file.path, model: "/models/de", outDir: "/out", chunkSize: 10, docCount: 10, chunkCount: 1)
+        s.coordinator.addJob(JobRun(spec: spec, corpus: try TextRecordIndex(path: file.path), scheduler: JobScheduler(chunkCount: 1, alreadyDone: [], leaseSeconds: 60),
+                                    started: s.now, doneAtStart: 0))
+        s.advance(0.25)
+        XCTAssertEqual(s.coordinator.jobs["j"]?.scheduler.leased(to: Peer("w1")), [0])
+        // Every call goes to w2 (round-robin would send every other one to w1, where it would hang).
+        for i in 0..<6 {
+            guard case .embedTextsReply? = call(s, .embedTextsRequest(EmbedTextsRequest(texts: ["q\(i)"])), deadline: s.now + 1, wait: 0.25)?.body else {
+                return XCTFail("embed call \(i) was not answered: sent to the busy worker?")
+            }
+        }
     }
 
     func testDrainRefusesNewRequestsAndFinishesThoseInFlight() throws {
