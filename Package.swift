@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
+        .systemLibrary(name: "CMicroHTTPD", path: "Sources/CMicroHTTPD"),
         .target(name: "CStrataProto", dependencies: ["CProtobufC"], path: "Sources/CStrataProto",
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
 
@@ -27,11 +28,13 @@ let package = Package(
         .target(name: "Train", dependencies: ["Model", "Kernels", "Tokenizer"]),
         .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
         .target(name: "Wire", dependencies: ["CStrataProto", "CProtobufC"]),
-        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index", "Kernels"]),
+        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index", "Kernels", "Tokenizer"]),
+        .target(name: "HTTP", dependencies: ["CMicroHTTPD"]),
+        .target(name: "Serving", dependencies: ["HTTP", "Cluster", "Wire"]),
 
         // MARK: tools
         .executableTarget(name: "strata",
-                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster"]),
+                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster", "HTTP", "Serving"]),
 
         // MARK: tests
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -44,5 +47,6 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Kernels"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model"]),
         .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "HTTP", "Cluster", "Wire", "Model", "Tokenizer"]),
     ]
 )

@@ -1402,6 +1402,186 @@ void   strata__job_cancel_reply__free_unpacked
   assert(message->base.descriptor == &strata__job_cancel_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__embed_texts_request__init
+                     (Strata__EmbedTextsRequest         *message)
+{
+  static const Strata__EmbedTextsRequest init_value = STRATA__EMBED_TEXTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__embed_texts_request__get_packed_size
+                     (const Strata__EmbedTextsRequest *message)
+{
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_texts_request__pack
+                     (const Strata__EmbedTextsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_texts_request__pack_to_buffer
+                     (const Strata__EmbedTextsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedTextsRequest *
+       strata__embed_texts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedTextsRequest *)
+     protobuf_c_message_unpack (&strata__embed_texts_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_texts_request__free_unpacked
+                     (Strata__EmbedTextsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_texts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__embed_texts_reply__init
+                     (Strata__EmbedTextsReply         *message)
+{
+  static const Strata__EmbedTextsReply init_value = STRATA__EMBED_TEXTS_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__embed_texts_reply__get_packed_size
+                     (const Strata__EmbedTextsReply *message)
+{
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__embed_texts_reply__pack
+                     (const Strata__EmbedTextsReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__embed_texts_reply__pack_to_buffer
+                     (const Strata__EmbedTextsReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__EmbedTextsReply *
+       strata__embed_texts_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__EmbedTextsReply *)
+     protobuf_c_message_unpack (&strata__embed_texts_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__embed_texts_reply__free_unpacked
+                     (Strata__EmbedTextsReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__embed_texts_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__rerank_texts_request__init
+                     (Strata__RerankTextsRequest         *message)
+{
+  static const Strata__RerankTextsRequest init_value = STRATA__RERANK_TEXTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__rerank_texts_request__get_packed_size
+                     (const Strata__RerankTextsRequest *message)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__rerank_texts_request__pack
+                     (const Strata__RerankTextsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__rerank_texts_request__pack_to_buffer
+                     (const Strata__RerankTextsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RerankTextsRequest *
+       strata__rerank_texts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RerankTextsRequest *)
+     protobuf_c_message_unpack (&strata__rerank_texts_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__rerank_texts_request__free_unpacked
+                     (Strata__RerankTextsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__rerank_texts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__rerank_texts_reply__init
+                     (Strata__RerankTextsReply         *message)
+{
+  static const Strata__RerankTextsReply init_value = STRATA__RERANK_TEXTS_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__rerank_texts_reply__get_packed_size
+                     (const Strata__RerankTextsReply *message)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__rerank_texts_reply__pack
+                     (const Strata__RerankTextsReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__rerank_texts_reply__pack_to_buffer
+                     (const Strata__RerankTextsReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RerankTextsReply *
+       strata__rerank_texts_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RerankTextsReply *)
+     protobuf_c_message_unpack (&strata__rerank_texts_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__rerank_texts_reply__free_unpacked
+                     (Strata__RerankTextsReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__envelope__init
                      (Strata__Envelope         *message)
 {
@@ -2700,7 +2880,7 @@ const ProtobufCMessageDescriptor strata__search_request__descriptor =
   (ProtobufCMessageInit) strata__search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[7] =
+static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[8] =
 {
   {
     "hits",
@@ -2786,9 +2966,22 @@ static const ProtobufCFieldDescriptor strata__search_reply__field_descriptors[7]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "first_stage_scores",
+    30,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Strata__SearchReply, n_first_stage_scores),
+    offsetof(Strata__SearchReply, first_stage_scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__search_reply__field_indices_by_name[] = {
   3,   /* field[3] = embed_ms */
+  7,   /* field[7] = first_stage_scores */
   0,   /* field[0] = hits */
   2,   /* field[2] = missing_shards */
   1,   /* field[1] = partial */
@@ -2796,10 +2989,11 @@ static const unsigned strata__search_reply__field_indices_by_name[] = {
   4,   /* field[4] = search_ms */
   6,   /* field[6] = total_ms */
 };
-static const ProtobufCIntRange strata__search_reply__number_ranges[1 + 1] =
+static const ProtobufCIntRange strata__search_reply__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 30, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor strata__search_reply__descriptor =
 {
@@ -2809,10 +3003,10 @@ const ProtobufCMessageDescriptor strata__search_reply__descriptor =
   "Strata__SearchReply",
   "strata",
   sizeof(Strata__SearchReply),
-  7,
+  8,
   strata__search_reply__field_descriptors,
   strata__search_reply__field_indices_by_name,
-  1,  strata__search_reply__number_ranges,
+  2,  strata__search_reply__number_ranges,
   (ProtobufCMessageInit) strata__search_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3477,7 +3671,250 @@ const ProtobufCMessageDescriptor strata__job_cancel_reply__descriptor =
   (ProtobufCMessageInit) strata__job_cancel_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[32] =
+static const ProtobufCFieldDescriptor strata__embed_texts_request__field_descriptors[2] =
+{
+  {
+    "texts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Strata__EmbedTextsRequest, n_texts),
+    offsetof(Strata__EmbedTextsRequest, texts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "truncate",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsRequest, truncate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_texts_request__field_indices_by_name[] = {
+  0,   /* field[0] = texts */
+  1,   /* field[1] = truncate */
+};
+static const ProtobufCIntRange strata__embed_texts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__embed_texts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedTextsRequest",
+  "EmbedTextsRequest",
+  "Strata__EmbedTextsRequest",
+  "strata",
+  sizeof(Strata__EmbedTextsRequest),
+  2,
+  strata__embed_texts_request__field_descriptors,
+  strata__embed_texts_request__field_indices_by_name,
+  1,  strata__embed_texts_request__number_ranges,
+  (ProtobufCMessageInit) strata__embed_texts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__embed_texts_reply__field_descriptors[4] =
+{
+  {
+    "rows",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vectors",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, vectors),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_tokens",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__EmbedTextsReply, prompt_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__embed_texts_reply__field_indices_by_name[] = {
+  1,   /* field[1] = dimension */
+  3,   /* field[3] = prompt_tokens */
+  0,   /* field[0] = rows */
+  2,   /* field[2] = vectors */
+};
+static const ProtobufCIntRange strata__embed_texts_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__embed_texts_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.EmbedTextsReply",
+  "EmbedTextsReply",
+  "Strata__EmbedTextsReply",
+  "strata",
+  sizeof(Strata__EmbedTextsReply),
+  4,
+  strata__embed_texts_reply__field_descriptors,
+  strata__embed_texts_reply__field_indices_by_name,
+  1,  strata__embed_texts_reply__number_ranges,
+  (ProtobufCMessageInit) strata__embed_texts_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__rerank_texts_request__field_descriptors[3] =
+{
+  {
+    "query",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankTextsRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "texts",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Strata__RerankTextsRequest, n_texts),
+    offsetof(Strata__RerankTextsRequest, texts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "truncate",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankTextsRequest, truncate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__rerank_texts_request__field_indices_by_name[] = {
+  0,   /* field[0] = query */
+  1,   /* field[1] = texts */
+  2,   /* field[2] = truncate */
+};
+static const ProtobufCIntRange strata__rerank_texts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__rerank_texts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RerankTextsRequest",
+  "RerankTextsRequest",
+  "Strata__RerankTextsRequest",
+  "strata",
+  sizeof(Strata__RerankTextsRequest),
+  3,
+  strata__rerank_texts_request__field_descriptors,
+  strata__rerank_texts_request__field_indices_by_name,
+  1,  strata__rerank_texts_request__number_ranges,
+  (ProtobufCMessageInit) strata__rerank_texts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__rerank_texts_reply__field_descriptors[2] =
+{
+  {
+    "scores",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Strata__RerankTextsReply, n_scores),
+    offsetof(Strata__RerankTextsReply, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_tokens",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RerankTextsReply, prompt_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__rerank_texts_reply__field_indices_by_name[] = {
+  1,   /* field[1] = prompt_tokens */
+  0,   /* field[0] = scores */
+};
+static const ProtobufCIntRange strata__rerank_texts_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__rerank_texts_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RerankTextsReply",
+  "RerankTextsReply",
+  "Strata__RerankTextsReply",
+  "strata",
+  sizeof(Strata__RerankTextsReply),
+  2,
+  strata__rerank_texts_reply__field_descriptors,
+  strata__rerank_texts_reply__field_indices_by_name,
+  1,  strata__rerank_texts_reply__number_ranges,
+  (ProtobufCMessageInit) strata__rerank_texts_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[36] =
 {
   {
     "request_id",
@@ -3863,6 +4300,54 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[32] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "embed_texts_request",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_texts_request),
+    &strata__embed_texts_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_texts_reply",
+    39,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, embed_texts_reply),
+    &strata__embed_texts_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_texts_request",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, rerank_texts_request),
+    &strata__rerank_texts_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rerank_texts_reply",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, rerank_texts_reply),
+    &strata__rerank_texts_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__envelope__field_indices_by_name[] = {
   10,   /* field[10] = assign_shard_reply */
@@ -3876,6 +4361,8 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   13,   /* field[13] = embed_batch_request */
   20,   /* field[20] = embed_chunk_reply */
   19,   /* field[19] = embed_chunk_request */
+  33,   /* field[33] = embed_texts_reply */
+  32,   /* field[32] = embed_texts_request */
   29,   /* field[29] = error */
   6,   /* field[6] = heartbeat */
   3,   /* field[3] = incarnation */
@@ -3892,6 +4379,8 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   0,   /* field[0] = request_id */
   18,   /* field[18] = rerank_reply */
   17,   /* field[17] = rerank_request */
+  35,   /* field[35] = rerank_texts_reply */
+  34,   /* field[34] = rerank_texts_request */
   22,   /* field[22] = search_reply */
   21,   /* field[21] = search_request */
   16,   /* field[16] = search_shard_reply */
@@ -3902,7 +4391,7 @@ static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 4 },
-  { 0, 32 }
+  { 0, 36 }
 };
 const ProtobufCMessageDescriptor strata__envelope__descriptor =
 {
@@ -3912,7 +4401,7 @@ const ProtobufCMessageDescriptor strata__envelope__descriptor =
   "Strata__Envelope",
   "strata",
   sizeof(Strata__Envelope),
-  32,
+  36,
   strata__envelope__field_descriptors,
   strata__envelope__field_indices_by_name,
   2,  strata__envelope__number_ranges,
@@ -3977,7 +4466,7 @@ const ProtobufCEnumDescriptor strata__status_code__descriptor =
   strata__status_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[7] =
+static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[9] =
 {
   { "RegisterWorker", &strata__register_request__descriptor, &strata__register_reply__descriptor },
   { "Ping", &strata__heartbeat__descriptor, &strata__heartbeat__descriptor },
@@ -3986,14 +4475,18 @@ static const ProtobufCMethodDescriptor strata__coordinator__method_descriptors[7
   { "JobStatus", &strata__job_status_request__descriptor, &strata__job_status_reply__descriptor },
   { "JobCancel", &strata__job_cancel_request__descriptor, &strata__job_cancel_reply__descriptor },
   { "ClusterStatus", &strata__cluster_status_request__descriptor, &strata__cluster_status_reply__descriptor },
+  { "EmbedTexts", &strata__embed_texts_request__descriptor, &strata__embed_texts_reply__descriptor },
+  { "RerankTexts", &strata__rerank_texts_request__descriptor, &strata__rerank_texts_reply__descriptor },
 };
 const unsigned strata__coordinator__method_indices_by_name[] = {
   6,        /* ClusterStatus */
+  7,        /* EmbedTexts */
   5,        /* JobCancel */
   4,        /* JobStatus */
   3,        /* JobSubmit */
   1,        /* Ping */
   0,        /* RegisterWorker */
+  8,        /* RerankTexts */
   2         /* Search */
 };
 const ProtobufCServiceDescriptor strata__coordinator__descriptor =
@@ -4003,7 +4496,7 @@ const ProtobufCServiceDescriptor strata__coordinator__descriptor =
   "Coordinator",
   "Strata__Coordinator",
   "strata",
-  7,
+  9,
   strata__coordinator__method_descriptors,
   strata__coordinator__method_indices_by_name
 };
@@ -4062,6 +4555,22 @@ void strata__coordinator__cluster_status(ProtobufCService *service,
 {
   assert(service->descriptor == &strata__coordinator__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__embed_texts(ProtobufCService *service,
+                                      const Strata__EmbedTextsRequest *input,
+                                      Strata__EmbedTextsReply_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void strata__coordinator__rerank_texts(ProtobufCService *service,
+                                       const Strata__RerankTextsRequest *input,
+                                       Strata__RerankTextsReply_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &strata__coordinator__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void strata__coordinator__init (Strata__Coordinator_Service *service,
                                 Strata__Coordinator_ServiceDestroy destroy)

@@ -31,6 +31,8 @@ public struct Coordinator: Sendable {
     var indexingStart: Double?
     var indexedSinceStart = 0
     var lastIndexedAt: [Peer: Double] = [:]
+    /// Client embed/rerank calls, limits, draining (CoordinatorServing.swift).
+    public var serving = ServingState()
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -174,6 +176,7 @@ public struct Coordinator: Sendable {
         }
         expireRequests(now, &out)
         hedgeSlowRequests(now, &out)
+        expireClientCalls(now, &out)
         for id in searches.keys.sorted() where searches[id]!.deadline <= now { searchDeadline(id, now, &out) }
         for id in jobs.keys.sorted() {
             let late = jobs[id]!.scheduler.expire(now: now)
@@ -196,7 +199,7 @@ public struct Coordinator: Sendable {
         case .loadModel: return config.loadModelTimeout
         case .assignShard(let s): return config.assignShardTimeout + config.assignShardTimeoutPerDocument * Double(shardMap.shards[s].range.count)
         case .dropShard: return config.dropShardTimeout
-        case .embedQuery, .searchShard, .rerank, .chunk: return nil
+        case .embedQuery, .searchShard, .rerank, .chunk, .serving: return nil
         }
     }
 
@@ -225,7 +228,13 @@ public struct Coordinator: Sendable {
             }
             return
         case .searchRequest(let m):
-            startSearch(from, env, m, now, &out)
+            if admitClient(from, env.requestID, &out) { startSearch(from, env, m, now, &out) }
+            return
+        case .embedTextsRequest(let m):
+            startEmbedTexts(from, env, m, now, &out)
+            return
+        case .rerankTextsRequest(let m):
+            startRerankTexts(from, env, m, now, &out)
             return
         case .jobStatusRequest(let m):
             jobStatus(from, env.requestID, m.jobID, now, &out)
@@ -253,6 +262,8 @@ public struct Coordinator: Sendable {
         }
         if case .error(let s) = env.body { requestFailed(o, s, now, &out); return }
         switch (o.purpose, env.body) {
+        case (.serving(let id), _):
+            clientCallAnswered(o, id, env.body, now, &out)
         case (.loadModel(let name), .loadModelReply):
             loading[from]?.remove(name)
             workers[from]?.models.insert(name)
@@ -307,6 +318,8 @@ public struct Coordinator: Sendable {
             searchShard(sid, shard, now, &out)
         case .rerank(let sid, let part):
             sendRerank(sid, part, now, &out)
+        case .serving(let id):
+            clientCallFailed(id, status, now, &out)
         case .chunk(let job, let chunk):
             guard jobs[job]?.scheduler.release(chunk, by: o.worker) == true else { return }
             // A chunk that cannot fit a frame fails the same way on every worker: fail the job

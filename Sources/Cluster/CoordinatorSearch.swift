@@ -56,7 +56,7 @@ extension Coordinator {
     /// unless an earlier try is still in flight (or this is a `hedge`: then the first try goes on).
     mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction], hedge: Bool = false) {
         guard var s = searches[sid], s.phase == .embedding else { return }
-        guard let w = pick(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
+        guard let w = pickLeastBusy(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
             if hedge || inFlight({ $0 == .embedQuery(search: sid) }) { return }
             finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), now, &out); return
         }
@@ -185,6 +185,7 @@ extension Coordinator {
         guard status.code == .ok else { fail(s.client, s.clientRequestID, status, &out); return }
         var hits: [Hit]
         var rerankMs = 0.0
+        var firstStage: [Float] = []
         if s.phase == .reranking && !rerankFailed {
             var rescored: [Hit] = []
             for (p, range) in s.rerankParts.enumerated() {
@@ -194,11 +195,14 @@ extension Coordinator {
             }
             hits = TopK.merge([rescored], k: s.request.topK)
             rerankMs = (now - s.rerankStart) * 1000
+            let dense = Dictionary(s.candidates.map { ($0.docIndex, $0.score) }, uniquingKeysWith: { a, _ in a })
+            firstStage = hits.map { dense[$0.docIndex] ?? .nan }
         } else {
             hits = Array(s.candidates.prefix(s.request.topK))
         }
         let answer = SearchReply(hits: hits, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
-                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000)
+                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000,
+                                firstStageScores: firstStage)
         reply(s.client, s.clientRequestID, .searchReply(answer), &out)
     }
 }

@@ -23,6 +23,13 @@ public final class CoordinatorServer {
     var connections = ConnectionTable()
     /// Test hook at the end of a job (CoordinatorServerOutput.swift).
     public var jobStepHook: JobStepHook?
+    /// Client requests from other threads (HTTP), and the completions of those in flight by their
+    /// synthetic peer (CoordinatorServerServing.swift).
+    var gateway: ClientGateway?
+    var gatewayPeers: [Peer: ClientGateway.Completion] = [:]
+    var nextGatewayPeer: UInt64 = 0
+    /// Embedding dimension of the served DE, read from its config.json (for /info).
+    var servingDimension: Int?
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted
     /// corpora, with the corpus path, before the file is read: a test holds it to observe the
@@ -60,24 +67,30 @@ public final class CoordinatorServer {
 
     /// Serves until `stop()` returns true (checked at every tick).
     public func run(until stop: () -> Bool) throws {
-        var poller = Poller([router] + (monitor.map { [$0.socket] } ?? []))
         var lastTick = 0.0
-        while !stop() {
-            let ready = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))
-            if ready[0] {
-                while let m = try router.receiveMultipart(dontWait: true, property: "User-Id") {
-                    if m.frames.count == 2 { connections.saw(Peer(m.frames[0]), fd: m.sourceFD) }
-                    handleFrames(m.frames, userID: m.property)
-                }
+        while !stop() { try step(&lastTick) }
+    }
+
+    /// One turn of the event loop: wait for the ROUTER (or the monitor's connection events, or the
+    /// gateway's wake-up) up to one tick, handle what arrived, and tick the state machine when a
+    /// tick interval has passed.
+    func step(_ lastTick: inout Double) throws {
+        var poller = Poller([router] + (monitor.map { [$0.socket] } ?? []) + (gateway.map { [$0.receiver] } ?? []))
+        let ready = try poller.poll(timeoutMilliseconds: Int(ProtocolConstants.tickInterval * 1000))
+        if monitor != nil && ready[1] { connectionEvents() }
+        if ready[0] {
+            while let m = try router.receiveMultipart(dontWait: true, property: "User-Id") {
+                if m.frames.count == 2 { connections.saw(Peer(m.frames[0]), fd: m.sourceFD) }
+                handleFrames(m.frames, userID: m.property)
             }
-            if ready.count > 1 && ready[1] { connectionEvents() }
-            // Indexes finished off the loop are picked up within one poll timeout.
-            for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
-            let t = Self.now()
-            if t - lastTick >= ProtocolConstants.tickInterval {
-                lastTick = t
-                perform(state.handle(.tick(now: t)))
-            }
+        }
+        if gateway != nil { serveGateway(Self.now()) }
+        // Indexes finished off the loop are picked up within one poll timeout.
+        for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
+        let t = Self.now()
+        if t - lastTick >= ProtocolConstants.tickInterval {
+            lastTick = t
+            perform(state.handle(.tick(now: t)))
         }
     }
 
@@ -105,6 +118,7 @@ public final class CoordinatorServer {
         for a in actions {
             switch a {
             case .send(let to, let env):
+                if let done = gatewayPeers.removeValue(forKey: to) { done(env); continue }
                 do { try router.send(multipart: [to.bytes, try Wire.encode(gate.stamp(env))], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
             case .log(let s): log(s)
             case .failJob(let job, let error): journalFailure(job, error)

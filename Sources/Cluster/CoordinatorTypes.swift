@@ -97,6 +97,8 @@ enum Purpose: Equatable {
     case searchShard(search: UInt64, shard: Int)
     case rerank(search: UInt64, part: Int)
     case chunk(job: String, chunk: Int)
+    /// A client's embed or rerank call (CoordinatorServing.swift).
+    case serving(UInt64)
 }
 
 struct Outstanding {

@@ -19,11 +19,11 @@ public enum PeerRole: String, Sendable, CaseIterable {
              .loadModelReply, .assignShardReply, .dropShardReply, .embedBatchReply, .searchShardReply,
              .rerankReply, .embedChunkReply, .error:
             return .worker
-        case .searchRequest, .jobSubmitRequest, .jobStatusRequest, .clusterStatusRequest:
+        case .searchRequest, .jobSubmitRequest, .jobStatusRequest, .jobCancelRequest, .clusterStatusRequest:
             return .client
         case .registerReply, .loadModelRequest, .assignShardRequest, .dropShardRequest, .embedBatchRequest,
              .searchShardRequest, .rerankRequest, .embedChunkRequest, .searchReply, .jobSubmitReply,
-             .jobStatusReply, .clusterStatusReply:
+             .jobStatusReply, .jobCancelReply, .clusterStatusReply:
             return nil
         }
     }

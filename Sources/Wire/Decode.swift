@@ -129,7 +129,8 @@ enum Decoder {
             let m = e.search_reply.pointee
             return .searchReply(SearchReply(hits: try hits(m.n_hits, m.hits), partial: m.partial != 0,
                                             missingShards: CRead.array(m.n_missing_shards, m.missing_shards).map { Int($0) },
-                                            embedMs: m.embed_ms, searchMs: m.search_ms, rerankMs: m.rerank_ms, totalMs: m.total_ms))
+                                            embedMs: m.embed_ms, searchMs: m.search_ms, rerankMs: m.rerank_ms, totalMs: m.total_ms,
+                                            firstStageScores: CRead.array(m.n_first_stage_scores, m.first_stage_scores)))
         case STRATA__ENVELOPE__BODY_JOB_SUBMIT_REQUEST:
             let m = e.job_submit_request.pointee
             return .jobSubmitRequest(JobSubmitRequest(corpusPath: try s(m.corpus_path, "corpus_path"), model: try s(m.model, "model"),
@@ -166,6 +167,20 @@ enum Decoder {
         case STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY:
             let m = e.job_cancel_reply.pointee
             return .jobCancelReply(JobCancelReply(jobID: try s(m.job_id, "job_id"), cancelled: m.cancelled != 0, error: try s(m.error, "error")))
+        case STRATA__ENVELOPE__BODY_EMBED_TEXTS_REQUEST:
+            let m = e.embed_texts_request.pointee
+            return .embedTextsRequest(EmbedTextsRequest(texts: try CRead.strings(m.n_texts, m.texts, "texts"), truncate: m.truncate != 0))
+        case STRATA__ENVELOPE__BODY_EMBED_TEXTS_REPLY:
+            let m = e.embed_texts_reply.pointee
+            return .embedTextsReply(EmbedTextsReply(vectors: try vectors(rows: m.rows, dimension: m.dimension, m.vectors),
+                                                    promptTokens: try int(m.prompt_tokens, "prompt_tokens")))
+        case STRATA__ENVELOPE__BODY_RERANK_TEXTS_REQUEST:
+            let m = e.rerank_texts_request.pointee
+            return .rerankTextsRequest(RerankTextsRequest(query: try s(m.query, "query"), texts: try CRead.strings(m.n_texts, m.texts, "texts"),
+                                                          truncate: m.truncate != 0))
+        case STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY:
+            let m = e.rerank_texts_reply.pointee
+            return .rerankTextsReply(RerankTextsReply(scores: CRead.array(m.n_scores, m.scores), promptTokens: try int(m.prompt_tokens, "prompt_tokens")))
         case STRATA__ENVELOPE__BODY_ERROR:
             return .error(try read(e.error))
         default:

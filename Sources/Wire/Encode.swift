@@ -176,6 +176,8 @@ enum Encoder {
             p.pointee.missing_shards = a.array(try m.missingShards.map { try u32($0, "missing_shards") })
             p.pointee.embed_ms = m.embedMs; p.pointee.search_ms = m.searchMs
             p.pointee.rerank_ms = m.rerankMs; p.pointee.total_ms = m.totalMs
+            p.pointee.n_first_stage_scores = m.firstStageScores.count
+            p.pointee.first_stage_scores = a.array(m.firstStageScores)
             env.pointee.body_case = STRATA__ENVELOPE__BODY_SEARCH_REPLY; env.pointee.search_reply = p
         case .jobSubmitRequest(let m):
             let p: UnsafeMutablePointer<Strata__JobSubmitRequest> = a.message(strata__job_submit_request__init)
@@ -239,6 +241,32 @@ enum Encoder {
             p.pointee.cancelled = m.cancelled ? 1 : 0
             p.pointee.error = try a.string(m.error, field: "error")
             env.pointee.body_case = STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY; env.pointee.job_cancel_reply = p
+        case .embedTextsRequest(let m):
+            let p: UnsafeMutablePointer<Strata__EmbedTextsRequest> = a.message(strata__embed_texts_request__init)
+            p.pointee.n_texts = m.texts.count
+            p.pointee.texts = try a.strings(m.texts, field: "texts")
+            p.pointee.truncate = m.truncate ? 1 : 0
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_EMBED_TEXTS_REQUEST; env.pointee.embed_texts_request = p
+        case .embedTextsReply(let m):
+            let p: UnsafeMutablePointer<Strata__EmbedTextsReply> = a.message(strata__embed_texts_reply__init)
+            p.pointee.rows = try u32(m.vectors.rows, "rows")
+            p.pointee.dimension = try u32(m.vectors.dimension, "dimension")
+            p.pointee.vectors = a.floats(m.vectors.data)
+            p.pointee.prompt_tokens = try u64(m.promptTokens, "prompt_tokens")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_EMBED_TEXTS_REPLY; env.pointee.embed_texts_reply = p
+        case .rerankTextsRequest(let m):
+            let p: UnsafeMutablePointer<Strata__RerankTextsRequest> = a.message(strata__rerank_texts_request__init)
+            p.pointee.query = try a.string(m.query, field: "query")
+            p.pointee.n_texts = m.texts.count
+            p.pointee.texts = try a.strings(m.texts, field: "texts")
+            p.pointee.truncate = m.truncate ? 1 : 0
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_RERANK_TEXTS_REQUEST; env.pointee.rerank_texts_request = p
+        case .rerankTextsReply(let m):
+            let p: UnsafeMutablePointer<Strata__RerankTextsReply> = a.message(strata__rerank_texts_reply__init)
+            p.pointee.n_scores = m.scores.count
+            p.pointee.scores = a.array(m.scores)
+            p.pointee.prompt_tokens = try u64(m.promptTokens, "prompt_tokens")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY; env.pointee.rerank_texts_reply = p
         case .error(let s):
             env.pointee.body_case = STRATA__ENVELOPE__BODY_ERROR; env.pointee.error = try status(s, a)
         }

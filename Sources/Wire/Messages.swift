@@ -320,8 +320,12 @@ public struct SearchReply: Equatable, Sendable {
     public var rerankMs: Double
     /// Time inside the coordinator, ms.
     public var totalMs: Double
+    /// When re-ranked: each hit's first-stage (DE) score, aligned with `hits` (whose scores are the CE's); else empty.
+    public var firstStageScores: [Float]
 
-    public init(hits: [Hit], partial: Bool = false, missingShards: [Int] = [], embedMs: Double = 0, searchMs: Double = 0, rerankMs: Double = 0, totalMs: Double = 0) {
+    public init(hits: [Hit], partial: Bool = false, missingShards: [Int] = [], embedMs: Double = 0, searchMs: Double = 0, rerankMs: Double = 0, totalMs: Double = 0,
+                firstStageScores: [Float] = []) {
+        self.firstStageScores = firstStageScores
         self.hits = hits
         self.partial = partial
         self.missingShards = missingShards
@@ -486,6 +490,61 @@ public struct JobCancelReply: Equatable, Sendable {
     }
 }
 
+/// client -> coordinator: embed texts with the served DE (HTTP /v1/embeddings, /embed, or ZeroMQ).
+public struct EmbedTextsRequest: Equatable, Sendable {
+    /// Texts to embed, in order.
+    public var texts: [String]
+    /// Cut texts over the model's max length instead of refusing them.
+    public var truncate: Bool
+
+    public init(texts: [String], truncate: Bool = false) {
+        self.texts = texts
+        self.truncate = truncate
+    }
+}
+
+/// coordinator -> client: the embeddings and the tokens they took.
+public struct EmbedTextsReply: Equatable, Sendable {
+    /// [texts.count, dimension], the model's own embedding.
+    public var vectors: Vectors
+    /// Tokens embedded (after truncation), special tokens included.
+    public var promptTokens: Int
+
+    public init(vectors: Vectors, promptTokens: Int) {
+        self.vectors = vectors
+        self.promptTokens = promptTokens
+    }
+}
+
+/// client -> coordinator: cross-encoder scores of (query, text) pairs (HTTP /rerank, or ZeroMQ).
+public struct RerankTextsRequest: Equatable, Sendable {
+    /// The query.
+    public var query: String
+    /// Texts to score against it.
+    public var texts: [String]
+    /// Cut pairs over the model's max length instead of refusing them.
+    public var truncate: Bool
+
+    public init(query: String, texts: [String], truncate: Bool = false) {
+        self.query = query
+        self.texts = texts
+        self.truncate = truncate
+    }
+}
+
+/// coordinator -> client: raw CE logits aligned with the texts.
+public struct RerankTextsReply: Equatable, Sendable {
+    /// Raw logits, aligned with the request's texts.
+    public var scores: [Float]
+    /// Tokens scored (after truncation), special tokens included.
+    public var promptTokens: Int
+
+    public init(scores: [Float], promptTokens: Int) {
+        self.scores = scores
+        self.promptTokens = promptTokens
+    }
+}
+
 /// The body of an envelope: exactly one message.
 public enum Body: Equatable, Sendable {
     case registerRequest(RegisterRequest), registerReply(RegisterReply), heartbeat(Heartbeat)
@@ -501,6 +560,8 @@ public enum Body: Equatable, Sendable {
     case jobStatusRequest(JobStatusRequest), jobStatusReply(JobStatusReply)
     case clusterStatusRequest, clusterStatusReply(ClusterStatusReply)
     case jobCancelRequest(JobCancelRequest), jobCancelReply(JobCancelReply)
+    case embedTextsRequest(EmbedTextsRequest), embedTextsReply(EmbedTextsReply)
+    case rerankTextsRequest(RerankTextsRequest), rerankTextsReply(RerankTextsReply)
     /// A reply that only reports a failure.
     case error(RPCStatus)
 }

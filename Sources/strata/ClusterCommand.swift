@@ -35,6 +35,8 @@ enum ClusterCommand: Subcommand {
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
+                             [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
+                             [--max-concurrent-requests N] [--auto-truncate] [--grace S]
            strata cluster status --coordinator ADDR [--keys DIR]   (workers, shards, indexing progress with rate and ETA)
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
@@ -55,6 +57,9 @@ enum ClusterCommand: Subcommand {
       --max-rerank N    largest re-rank depth (default \(ProtocolConstants.defaultMaxRerank))
       While the shards are embedded it prints their progress on stderr (a line per shard ready; shards,
       documents, docs/s and ETA at least every 10 s).
+      --http HOST:PORT  the coordinator also serves HTTP (see `strata coordinator --help`); prints
+                        `http http://HOST:PORT` before `ready`. The other serving flags go to the coordinator.
+      On SIGINT/SIGTERM the coordinator drains first (up to --grace seconds, default 10), then the workers stop.
     """
 
     static func run(_ args: [String]) throws {
@@ -63,7 +68,9 @@ enum ClusterCommand: Subcommand {
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `status`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
                               options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
-                                        "max-top-k", "max-rerank"])
+                                        "max-top-k", "max-rerank",
+                                        "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"],
+                              flags: ["auto-truncate"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
         let corpus = absolutePath(try a.required("corpus"))
         let model = try resolveModelArgument(try a.required("model"), flag: "model")
@@ -85,6 +92,14 @@ enum ClusterCommand: Subcommand {
             if let v = try a.int(cap, min: 1, max: ProtocolConstants.maxTopKLimit) { coordArgs += ["--\(cap)", String(v)] }
         }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
+        let httpFile = dataDir + "/coordinator.http"
+        try? FileManager.default.removeItem(atPath: httpFile)
+        if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
+        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"] {
+            if let v = a.string(o) { coordArgs += ["--" + o, v] }
+        }
+        if a.flag("auto-truncate") { coordArgs.append("--auto-truncate") }
+        let grace = try a.double("grace", default: 10)!
         var children: [Process] = []
         func spawn(_ args: [String]) throws {
             let p = Process()
@@ -94,6 +109,12 @@ enum ClusterCommand: Subcommand {
             children.append(p)
         }
         func stopChildren() {
+            // The coordinator first: it drains (answers what is in flight) while the workers still run.
+            if let c = children.first, c.isRunning {
+                kill(c.processIdentifier, SIGTERM)
+                let end = Date().addingTimeInterval(grace + 5)
+                while c.isRunning && Date() < end { usleep(20_000) }
+            }
             for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) }
             let end = Date().addingTimeInterval(5)
             while children.contains(where: { $0.isRunning }) && Date() < end { usleep(20_000) }
@@ -121,6 +142,9 @@ enum ClusterCommand: Subcommand {
             if !announced, case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 2) {
                 progress.update(s)
                 if s.ready {
+                    if let http = (try? String(contentsOfFile: httpFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) {
+                        print("http \(http)")
+                    }
                     print("ready \(endpoint)")
                     fflush(stdout)
                     announced = true

@@ -1,5 +1,6 @@
 import Foundation
 import Cluster
+import Serving
 
 /// `strata coordinator`: membership, shard map, scatter-gather search and batch jobs.
 enum CoordinatorCommand: Subcommand {
@@ -8,7 +9,9 @@ enum CoordinatorCommand: Subcommand {
     static let usage = """
     usage: strata coordinator --data-dir DIR [--bind ADDR] [--corpus FILE --model DIR [--ce DIR]
                               [--shards S] [--replication R]] [--keys DIR] [--jobs-root DIR]
-                              [--endpoint-file FILE] [--quiet]
+                              [--endpoint-file FILE] [--quiet] [--max-top-k N] [--max-rerank N]
+                              [--http HOST:PORT [--http-endpoint-file FILE]] [--max-client-batch N] [--max-body-bytes N]
+                              [--max-concurrent-requests N] [--auto-truncate] [--grace S]
 
       --bind ADDR          ZeroMQ endpoint to serve on (workers and clients connect here; default
                            \(defaultCoordinatorBind); another address without --keys prints a warning)
@@ -24,12 +27,23 @@ enum CoordinatorCommand: Subcommand {
                            so that workers started together share the indexing
       --max-top-k N        largest top_k a search may ask for (default \(ProtocolConstants.defaultMaxTopK)); past it INVALID_ARGUMENT
       --max-rerank N       largest re-rank depth (default \(ProtocolConstants.defaultMaxRerank)); past it INVALID_ARGUMENT
+      --http HOST:PORT     also serve HTTP (OpenAI /v1/embeddings, TEI /embed and /rerank, /search, /health,
+                           /ready, /info, /metrics); HOST defaults to 127.0.0.1 (":8080" or "8080"), port 0 picks one
+      --http-endpoint-file F  write the bound HTTP address (http://HOST:PORT) to F
+      --max-client-batch N texts in one embed/rerank request (default 64; HTTP 413 / RESOURCE_EXHAUSTED past it)
+      --max-body-bytes N   largest HTTP request body (default 2 MiB; 413 past it)
+      --max-concurrent-requests N  client requests in flight (default 256); past it HTTP 429 / RESOURCE_EXHAUSTED at once
+      --auto-truncate      cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE
+      --grace S            on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up
+                           to S seconds (default 10), then exit 0
     """
 
     static func run(_ args: [String]) throws {
         let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
-                                                            "jobs-root", "max-top-k", "max-rerank"],
-                              flags: ["quiet"])
+                                                            "jobs-root", "max-top-k", "max-rerank",
+                                                            "http", "http-endpoint-file", "max-client-batch", "max-body-bytes",
+                                                            "max-concurrent-requests", "grace"],
+                              flags: ["quiet", "auto-truncate"])
         var cfg = CoordinatorConfig()
         cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
         cfg.replication = try a.int("replication", default: 1, min: 1, max: 64)!
@@ -56,11 +70,58 @@ enum CoordinatorCommand: Subcommand {
         let server = try CoordinatorServer(bind: bind, dataDir: URL(fileURLWithPath: try a.required("data-dir")),
                                            config: cfg, corpus: corpus, keys: keys,
                                            log: { if !quiet { note("coordinator: " + $0) } })
+        let serving = try servingSetup(a, server)
         if let f = a.string("endpoint-file") { try (server.endpoint + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
         note("coordinator: serving on \(server.endpoint) (\(corpus.count) documents in \(corpus.isEmpty ? 0 : cfg.shardCount) shards)")
         note(cfg.jobsRoot.map { "coordinator: jobs confined to \($0.path)" } ?? "coordinator: no --jobs-root: batch jobs are refused")
         try server.run(until: { stopSignal != 0 })
+        // Graceful drain: /ready turns 503, no new request is taken, those in flight finish.
+        note("coordinator: stopping: draining for up to \(serving.grace) s")
+        serving.door?.beginDrain()
+        try server.drain(grace: serving.grace)
+        serving.door?.stop()
         note("coordinator: stopped")
     }
 }
 
+
+extension CoordinatorCommand {
+    /// Serving limits, and the HTTP front door when `--http` is given.
+    static func servingSetup(_ a: Arguments, _ server: CoordinatorServer) throws -> (door: HTTPFrontDoor?, grace: Double) {
+        var limits = ServingLimits()
+        limits.maxClientBatch = try a.int("max-client-batch", default: limits.maxClientBatch, min: 1, max: 100_000)!
+        limits.maxConcurrentRequests = try a.int("max-concurrent-requests", default: limits.maxConcurrentRequests, min: 1, max: 1_000_000)!
+        limits.autoTruncate = a.flag("auto-truncate")
+        let grace = try a.double("grace", default: 10)!
+        guard grace >= 0 else { throw CLIError("--grace must be >= 0 seconds", usage: true) }
+        server.configureServing(limits)
+        guard let http = a.string("http") else { return (nil, grace) }
+        let (host, port) = try parseHostPort(http)
+        var options = HTTPFrontDoor.Options()
+        options.maxClientBatch = limits.maxClientBatch
+        options.maxBodyBytes = try a.int("max-body-bytes", default: options.maxBodyBytes, min: 1024, max: 1 << 30)!
+        options.modelName = a.string("model").map { URL(fileURLWithPath: $0).lastPathComponent } ?? "strata"
+        let door = try HTTPFrontDoor(host: host, port: port, gateway: try server.openGateway(), options: options)
+        let address = "http://\(door.host):\(door.port)"
+        if let f = a.string("http-endpoint-file") { try (address + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
+        note("coordinator: HTTP on \(address)")
+        if !door.host.hasPrefix("127.") {
+            note("coordinator: warning: HTTP has no TLS and no authentication (CURVE keys guard only ZeroMQ): \(door.host) is reachable "
+                 + "beyond this host; put a proxy with TLS and authentication in front of it")
+        }
+        return (door, grace)
+    }
+
+    /// "HOST:PORT", ":PORT" or "PORT" (host 127.0.0.1: loopback unless asked otherwise).
+    static func parseHostPort(_ s: String) throws -> (String, Int) {
+        var host = "127.0.0.1", portText = s
+        if let colon = s.lastIndex(of: ":") {
+            portText = String(s[s.index(after: colon)...])
+            if colon != s.startIndex { host = String(s[..<colon]) }
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw CLIError("--http \(s): expected HOST:PORT with a port in 0...65535", usage: true)
+        }
+        return (host, port)
+    }
+}

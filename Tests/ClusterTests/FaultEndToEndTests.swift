@@ -63,10 +63,17 @@ final class FaultEndToEndTests: XCTestCase {
 
     func testBadModelJobFailsWithinAMinuteNamingTheFile() throws {
         _ = try Strata.fixtureModel("tiny-de-legacy")
-        let (endpoint, _) = try startCluster([], workers: 2)
+        let (endpoint, _) = try startCluster(["--jobs-root", tmp.path], workers: 2)
         let corpus = tmp.appendingPathComponent("corpus.jsonl")
         try writeCorpus(corpus, count: 30)
-        let missing = tmp.appendingPathComponent("no-such-model").path
+        // A model directory the client resolves (config and vocabulary are there) whose weights
+        // file the workers cannot load: it is cut short.
+        let good = URL(fileURLWithPath: try Strata.fixtureModel("tiny-de-legacy"))
+        let broken = tmp.appendingPathComponent("broken-model")
+        try FileManager.default.copyItem(at: good, to: broken)
+        let weights = broken.appendingPathComponent("model.safetensors")
+        try Data(try Data(contentsOf: weights).prefix(100)).write(to: weights)
+        let missing = broken.path
         let t0 = Date()
         let (s, _, e) = try Strata.run(["job", "embed", "--coordinator", endpoint, "--corpus", corpus.path, "--model", missing,
                                         "--out", tmp.appendingPathComponent("out").path, "--chunk-size", "10"], timeout: 90)

@@ -31,6 +31,7 @@ extension LoopbackClusterTests {
     func restarted(_ root: URL) throws -> Coordinator {
         var cfg = CoordinatorConfig()
         cfg.shardCount = 3; cfg.deModel = "/models/de"
+        cfg.jobsRoot = try JobsRoot(root.path)
         return try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: []).state
     }
 

@@ -40,6 +40,11 @@ final class WireRoundTripTests: XCTestCase {
         .jobCancelRequest(JobCancelRequest(jobID: "j")),
         .jobCancelReply(JobCancelReply(jobID: "j", cancelled: true, error: "cancelled by a client")),
         .error(RPCStatus(.deadlineExceeded, "too late")),
+        .embedTextsRequest(EmbedTextsRequest(texts: ["a", "b c"], truncate: true)),
+        .searchReply(SearchReply(hits: hits, rerankMs: 4, totalMs: 9, firstStageScores: hits.map { $0.score - 1 })),
+        .embedTextsReply(EmbedTextsReply(vectors: vecs, promptTokens: 17)),
+        .rerankTextsRequest(RerankTextsRequest(query: "q", texts: ["x", "y"], truncate: false)),
+        .rerankTextsReply(RerankTextsReply(scores: [0.5, -2], promptTokens: 9)),
     ]
 
     func testEveryBodyRoundTrips() throws {

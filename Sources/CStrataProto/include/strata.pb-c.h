@@ -46,6 +46,10 @@ typedef struct Strata__ClusterStatusReply Strata__ClusterStatusReply;
 typedef struct Strata__ShardProgress Strata__ShardProgress;
 typedef struct Strata__JobCancelRequest Strata__JobCancelRequest;
 typedef struct Strata__JobCancelReply Strata__JobCancelReply;
+typedef struct Strata__EmbedTextsRequest Strata__EmbedTextsRequest;
+typedef struct Strata__EmbedTextsReply Strata__EmbedTextsReply;
+typedef struct Strata__RerankTextsRequest Strata__RerankTextsRequest;
+typedef struct Strata__RerankTextsReply Strata__RerankTextsReply;
 typedef struct Strata__Envelope Strata__Envelope;
 
 
@@ -403,10 +407,15 @@ struct  Strata__SearchReply
   double search_ms;
   double rerank_ms;
   double total_ms;
+  /*
+   * when re-ranked: each hit's DE score, aligned with hits
+   */
+  size_t n_first_stage_scores;
+  float *first_stage_scores;
 };
 #define STRATA__SEARCH_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__search_reply__descriptor) \
-    , 0,NULL, 0, 0,NULL, 0, 0, 0, 0 }
+    , 0,NULL, 0, 0,NULL, 0, 0, 0, 0, 0,NULL }
 
 
 struct  Strata__JobSubmitRequest
@@ -571,6 +580,75 @@ struct  Strata__JobCancelReply
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Client -> coordinator (HTTP /v1/embeddings and /embed, or a ZeroMQ client): embed texts with
+ * the served DE. The coordinator checks limits and sends them to a worker as an EmbedBatchRequest.
+ */
+struct  Strata__EmbedTextsRequest
+{
+  ProtobufCMessage base;
+  size_t n_texts;
+  char **texts;
+  /*
+   * cut texts over the model's max length instead of refusing them
+   */
+  protobuf_c_boolean truncate;
+};
+#define STRATA__EMBED_TEXTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__embed_texts_request__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Strata__EmbedTextsReply
+{
+  ProtobufCMessage base;
+  uint32_t rows;
+  uint32_t dimension;
+  /*
+   * float32 LE [rows, dimension], the model's own embedding
+   */
+  ProtobufCBinaryData vectors;
+  /*
+   * tokens embedded (after truncation), [CLS]/[SEP] included
+   */
+  uint64_t prompt_tokens;
+};
+#define STRATA__EMBED_TEXTS_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__embed_texts_reply__descriptor) \
+    , 0, 0, {0,NULL}, 0 }
+
+
+/*
+ * Client -> coordinator (HTTP /rerank, or a ZeroMQ client): CE scores of (query, text) pairs.
+ */
+struct  Strata__RerankTextsRequest
+{
+  ProtobufCMessage base;
+  char *query;
+  size_t n_texts;
+  char **texts;
+  protobuf_c_boolean truncate;
+};
+#define STRATA__RERANK_TEXTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__rerank_texts_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0 }
+
+
+struct  Strata__RerankTextsReply
+{
+  ProtobufCMessage base;
+  /*
+   * raw CE logits, aligned with texts
+   */
+  size_t n_scores;
+  float *scores;
+  uint64_t prompt_tokens;
+};
+#define STRATA__RERANK_TEXTS_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__rerank_texts_reply__descriptor) \
+    , 0,NULL, 0 }
+
+
 typedef enum {
   STRATA__ENVELOPE__BODY__NOT_SET = 0,
   STRATA__ENVELOPE__BODY_REGISTER_REQUEST = 10,
@@ -600,7 +678,11 @@ typedef enum {
   STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY = 34,
   STRATA__ENVELOPE__BODY_ERROR = 35,
   STRATA__ENVELOPE__BODY_JOB_CANCEL_REQUEST = 36,
-  STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY = 37
+  STRATA__ENVELOPE__BODY_JOB_CANCEL_REPLY = 37,
+  STRATA__ENVELOPE__BODY_EMBED_TEXTS_REQUEST = 38,
+  STRATA__ENVELOPE__BODY_EMBED_TEXTS_REPLY = 39,
+  STRATA__ENVELOPE__BODY_RERANK_TEXTS_REQUEST = 40,
+  STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY = 41
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__ENVELOPE__BODY__CASE)
 } Strata__Envelope__BodyCase;
 
@@ -656,6 +738,10 @@ struct  Strata__Envelope
     Strata__Status *error;
     Strata__JobCancelRequest *job_cancel_request;
     Strata__JobCancelReply *job_cancel_reply;
+    Strata__EmbedTextsRequest *embed_texts_request;
+    Strata__EmbedTextsReply *embed_texts_reply;
+    Strata__RerankTextsRequest *rerank_texts_request;
+    Strata__RerankTextsReply *rerank_texts_reply;
   };
 };
 #define STRATA__ENVELOPE__INIT \
@@ -1252,6 +1338,82 @@ Strata__JobCancelReply *
 void   strata__job_cancel_reply__free_unpacked
                      (Strata__JobCancelReply *message,
                       ProtobufCAllocator *allocator);
+/* Strata__EmbedTextsRequest methods */
+void   strata__embed_texts_request__init
+                     (Strata__EmbedTextsRequest         *message);
+size_t strata__embed_texts_request__get_packed_size
+                     (const Strata__EmbedTextsRequest   *message);
+size_t strata__embed_texts_request__pack
+                     (const Strata__EmbedTextsRequest   *message,
+                      uint8_t             *out);
+size_t strata__embed_texts_request__pack_to_buffer
+                     (const Strata__EmbedTextsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__EmbedTextsRequest *
+       strata__embed_texts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__embed_texts_request__free_unpacked
+                     (Strata__EmbedTextsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__EmbedTextsReply methods */
+void   strata__embed_texts_reply__init
+                     (Strata__EmbedTextsReply         *message);
+size_t strata__embed_texts_reply__get_packed_size
+                     (const Strata__EmbedTextsReply   *message);
+size_t strata__embed_texts_reply__pack
+                     (const Strata__EmbedTextsReply   *message,
+                      uint8_t             *out);
+size_t strata__embed_texts_reply__pack_to_buffer
+                     (const Strata__EmbedTextsReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__EmbedTextsReply *
+       strata__embed_texts_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__embed_texts_reply__free_unpacked
+                     (Strata__EmbedTextsReply *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__RerankTextsRequest methods */
+void   strata__rerank_texts_request__init
+                     (Strata__RerankTextsRequest         *message);
+size_t strata__rerank_texts_request__get_packed_size
+                     (const Strata__RerankTextsRequest   *message);
+size_t strata__rerank_texts_request__pack
+                     (const Strata__RerankTextsRequest   *message,
+                      uint8_t             *out);
+size_t strata__rerank_texts_request__pack_to_buffer
+                     (const Strata__RerankTextsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RerankTextsRequest *
+       strata__rerank_texts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__rerank_texts_request__free_unpacked
+                     (Strata__RerankTextsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__RerankTextsReply methods */
+void   strata__rerank_texts_reply__init
+                     (Strata__RerankTextsReply         *message);
+size_t strata__rerank_texts_reply__get_packed_size
+                     (const Strata__RerankTextsReply   *message);
+size_t strata__rerank_texts_reply__pack
+                     (const Strata__RerankTextsReply   *message,
+                      uint8_t             *out);
+size_t strata__rerank_texts_reply__pack_to_buffer
+                     (const Strata__RerankTextsReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RerankTextsReply *
+       strata__rerank_texts_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__rerank_texts_reply__free_unpacked
+                     (Strata__RerankTextsReply *message,
+                      ProtobufCAllocator *allocator);
 /* Strata__Envelope methods */
 void   strata__envelope__init
                      (Strata__Envelope         *message);
@@ -1366,6 +1528,18 @@ typedef void (*Strata__JobCancelRequest_Closure)
 typedef void (*Strata__JobCancelReply_Closure)
                  (const Strata__JobCancelReply *message,
                   void *closure_data);
+typedef void (*Strata__EmbedTextsRequest_Closure)
+                 (const Strata__EmbedTextsRequest *message,
+                  void *closure_data);
+typedef void (*Strata__EmbedTextsReply_Closure)
+                 (const Strata__EmbedTextsReply *message,
+                  void *closure_data);
+typedef void (*Strata__RerankTextsRequest_Closure)
+                 (const Strata__RerankTextsRequest *message,
+                  void *closure_data);
+typedef void (*Strata__RerankTextsReply_Closure)
+                 (const Strata__RerankTextsReply *message,
+                  void *closure_data);
 typedef void (*Strata__Envelope_Closure)
                  (const Strata__Envelope *message,
                   void *closure_data);
@@ -1404,6 +1578,14 @@ struct Strata__Coordinator_Service
                          const Strata__ClusterStatusRequest *input,
                          Strata__ClusterStatusReply_Closure closure,
                          void *closure_data);
+  void (*embed_texts)(Strata__Coordinator_Service *service,
+                      const Strata__EmbedTextsRequest *input,
+                      Strata__EmbedTextsReply_Closure closure,
+                      void *closure_data);
+  void (*rerank_texts)(Strata__Coordinator_Service *service,
+                       const Strata__RerankTextsRequest *input,
+                       Strata__RerankTextsReply_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Strata__Coordinator_ServiceDestroy)(Strata__Coordinator_Service *);
 void strata__coordinator__init (Strata__Coordinator_Service *service,
@@ -1418,7 +1600,9 @@ void strata__coordinator__init (Strata__Coordinator_Service *service,
       function_prefix__ ## job_submit,\
       function_prefix__ ## job_status,\
       function_prefix__ ## job_cancel,\
-      function_prefix__ ## cluster_status  }
+      function_prefix__ ## cluster_status,\
+      function_prefix__ ## embed_texts,\
+      function_prefix__ ## rerank_texts  }
 void strata__coordinator__register_worker(ProtobufCService *service,
                                           const Strata__RegisterRequest *input,
                                           Strata__RegisterReply_Closure closure,
@@ -1447,6 +1631,14 @@ void strata__coordinator__cluster_status(ProtobufCService *service,
                                          const Strata__ClusterStatusRequest *input,
                                          Strata__ClusterStatusReply_Closure closure,
                                          void *closure_data);
+void strata__coordinator__embed_texts(ProtobufCService *service,
+                                      const Strata__EmbedTextsRequest *input,
+                                      Strata__EmbedTextsReply_Closure closure,
+                                      void *closure_data);
+void strata__coordinator__rerank_texts(ProtobufCService *service,
+                                       const Strata__RerankTextsRequest *input,
+                                       Strata__RerankTextsReply_Closure closure,
+                                       void *closure_data);
 typedef struct Strata__Worker_Service Strata__Worker_Service;
 struct Strata__Worker_Service
 {
@@ -1557,6 +1749,10 @@ extern const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor
 extern const ProtobufCMessageDescriptor strata__shard_progress__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_cancel_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_cancel_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__embed_texts_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__embed_texts_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__rerank_texts_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__rerank_texts_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__envelope__descriptor;
 extern const ProtobufCServiceDescriptor strata__coordinator__descriptor;
 extern const ProtobufCServiceDescriptor strata__worker__descriptor;

@@ -1,0 +1,232 @@
+import Tokenizer
+import Wire
+
+/// Limits on client requests (HTTP and ZeroMQ alike), set from the coordinator's flags.
+public struct ServingLimits: Sendable {
+    /// Most texts in one embed or rerank request (TEI's `--max-client-batch-size`).
+    public var maxClientBatch = 64
+    /// Client requests (search, embed, rerank) in flight at once; past it a request is refused
+    /// at once with RESOURCE_EXHAUSTED (HTTP 429).
+    public var maxConcurrentRequests = 256
+    /// Truncate inputs over the model's max length even when the request does not ask to.
+    public var autoTruncate = false
+    /// Deadline of an embed or rerank request that carries none, seconds.
+    public var defaultDeadline = ProtocolConstants.searchDeadline
+    public init() {}
+}
+
+/// The coordinator's part of serving embed and rerank requests: limits, the tokenizers that
+/// count tokens (nil when the model directory is not readable here: no length check, 0 tokens),
+/// the calls in flight, and whether the coordinator is draining.
+public struct ServingState: Sendable {
+    public var limits = ServingLimits()
+    public var deTokenizer: BertTokenizer?
+    public var ceTokenizer: BertTokenizer?
+    /// Set on SIGTERM: new client requests are refused with UNAVAILABLE.
+    public internal(set) var draining = false
+    var calls: [UInt64: ClientCall] = [:]
+    public init() {}
+}
+
+enum ClientCallKind {
+    case embed(EmbedTextsRequest)
+    case rerank(RerankTextsRequest)
+}
+
+struct ClientCall {
+    var client: Peer
+    var clientRequestID: UInt64
+    var kind: ClientCallKind
+    var deadline: Double
+    var promptTokens: Int
+    var tried: Set<Peer> = []
+}
+
+extension Coordinator {
+    /// Client requests being answered now (searches, embeds, reranks).
+    public var clientRequestsInFlight: Int { searches.count + serving.calls.count }
+
+    /// Starts draining: from now on new client requests get UNAVAILABLE.
+    public mutating func beginDrain() { serving.draining = true }
+
+    /// Admits a client request or refuses it at once (draining: UNAVAILABLE; over
+    /// `maxConcurrentRequests`: RESOURCE_EXHAUSTED). True when admitted.
+    mutating func admitClient(_ client: Peer, _ requestID: UInt64, _ out: inout [CoordinatorAction]) -> Bool {
+        if serving.draining {
+            fail(client, requestID, RPCStatus(.unavailable, "the coordinator is shutting down"), &out); return false
+        }
+        if clientRequestsInFlight >= serving.limits.maxConcurrentRequests {
+            fail(client, requestID, RPCStatus(.resourceExhausted,
+                                              "overloaded: \(clientRequestsInFlight) requests in flight (--max-concurrent-requests \(serving.limits.maxConcurrentRequests))"), &out)
+            return false
+        }
+        return true
+    }
+
+    /// The request's deadline: the client's (capped), else the default. Nil (and the client
+    /// answered DEADLINE_EXCEEDED) when it has already passed: time spent queued counts.
+    mutating func clientDeadline(_ client: Peer, _ env: Envelope, _ now: Double, _ out: inout [CoordinatorAction]) -> Double? {
+        var deadline = now + serving.limits.defaultDeadline
+        if env.deadlineUnixMs > 0 { deadline = min(now + Self.maxDeadline, Double(env.deadlineUnixMs) / 1000) }
+        guard deadline > now else {
+            fail(client, env.requestID, RPCStatus(.deadlineExceeded, "the deadline passed before the request was served"), &out); return nil
+        }
+        return deadline
+    }
+
+    /// Tokens of `text` as the DE embeds it (special tokens included), and whether it is over the max length.
+    static func measure(_ tok: BertTokenizer?, _ text: String) -> (tokens: Int, over: Bool) {
+        guard let tok else { return (0, false) }
+        let n = tok.encode(text, maxLength: tok.maxLength + 1).ids.count
+        return (min(n, tok.maxLength), n > tok.maxLength)
+    }
+
+    /// Tokens of the (query, text) pair as the CE scores it, and whether it is over the max length.
+    static func measurePair(_ tok: BertTokenizer?, _ query: [Int32], _ text: String) -> (tokens: Int, over: Bool) {
+        guard let tok else { return (0, false) }
+        // [CLS] q [SEP] t [SEP]: the query's and the text's own encodings less one shared [CLS].
+        let n = query.count + tok.encode(text, maxLength: tok.maxLength + 1).ids.count - 1
+        return (min(n, tok.maxLength), n > tok.maxLength)
+    }
+
+    mutating func startEmbedTexts(_ client: Peer, _ env: Envelope, _ m: EmbedTextsRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard admitClient(client, env.requestID, &out) else { return }
+        guard config.deModel != nil else {
+            fail(client, env.requestID, RPCStatus(.failedPrecondition, "this coordinator serves no embedding model (--model)"), &out); return
+        }
+        guard !m.texts.isEmpty else { fail(client, env.requestID, RPCStatus(.invalidArgument, "no texts to embed"), &out); return }
+        guard m.texts.count <= serving.limits.maxClientBatch else {
+            fail(client, env.requestID, RPCStatus(.resourceExhausted, "\(m.texts.count) texts: the batch limit is \(serving.limits.maxClientBatch) (--max-client-batch)"), &out); return
+        }
+        var tokens = 0
+        for (i, t) in m.texts.enumerated() {
+            guard !t.isEmpty else { fail(client, env.requestID, RPCStatus(.invalidArgument, "text \(i) is empty"), &out); return }
+            let (n, over) = Self.measure(serving.deTokenizer, t)
+            if over && !(m.truncate || serving.limits.autoTruncate) {
+                fail(client, env.requestID, RPCStatus(.outOfRange, "text \(i) is over the model's \(serving.deTokenizer!.maxLength)-token limit; "
+                                                       + "ask for truncate or start the coordinator with --auto-truncate"), &out); return
+            }
+            tokens += n
+        }
+        guard let deadline = clientDeadline(client, env, now, &out) else { return }
+        let id = nextID; nextID += 1
+        serving.calls[id] = ClientCall(client: client, clientRequestID: env.requestID, kind: .embed(m), deadline: deadline, promptTokens: tokens)
+        sendClientCall(id, now, &out)
+    }
+
+    mutating func startRerankTexts(_ client: Peer, _ env: Envelope, _ m: RerankTextsRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard admitClient(client, env.requestID, &out) else { return }
+        guard config.ceModel != nil else {
+            fail(client, env.requestID, RPCStatus(.failedPrecondition, "re-ranking asked but no cross encoder is configured (--ce)"), &out); return
+        }
+        guard !m.query.isEmpty, !m.texts.isEmpty else {
+            fail(client, env.requestID, RPCStatus(.invalidArgument, "a rerank needs a non-empty query and at least one text"), &out); return
+        }
+        guard m.texts.count <= serving.limits.maxClientBatch else {
+            fail(client, env.requestID, RPCStatus(.resourceExhausted, "\(m.texts.count) texts: the batch limit is \(serving.limits.maxClientBatch) (--max-client-batch)"), &out); return
+        }
+        let q = serving.ceTokenizer.map { $0.encode(m.query, maxLength: $0.maxLength + 1).ids } ?? []
+        var tokens = 0
+        for (i, t) in m.texts.enumerated() {
+            guard !t.isEmpty else { fail(client, env.requestID, RPCStatus(.invalidArgument, "text \(i) is empty"), &out); return }
+            let (n, over) = Self.measurePair(serving.ceTokenizer, q, t)
+            if over && !(m.truncate || serving.limits.autoTruncate) {
+                fail(client, env.requestID, RPCStatus(.outOfRange, "query and text \(i) are over the cross encoder's \(serving.ceTokenizer!.maxLength)-token limit; "
+                                                       + "ask for truncate or start the coordinator with --auto-truncate"), &out); return
+            }
+            tokens += n
+        }
+        guard let deadline = clientDeadline(client, env, now, &out) else { return }
+        let id = nextID; nextID += 1
+        serving.calls[id] = ClientCall(client: client, clientRequestID: env.requestID, kind: .rerank(m), deadline: deadline, promptTokens: tokens)
+        sendClientCall(id, now, &out)
+    }
+
+    /// The least busy live worker of `candidates` not in `tried`: fewest job chunks leased, then
+    /// fewest requests outstanding; ties round-robin. (A worker embedding a chunk answers nothing
+    /// else until it is done, so a query sent there waits for the whole chunk.)
+    mutating func pickLeastBusy(_ candidates: [Peer], tried: Set<Peer>) -> Peer? {
+        let c = candidates.filter { !tried.contains($0) }
+        guard !c.isEmpty else { return nil }
+        var chunks: [Peer: Int] = [:], requests: [Peer: Int] = [:]
+        for o in outstanding.values {
+            if case .chunk = o.purpose { chunks[o.worker, default: 0] += 1 } else { requests[o.worker, default: 0] += 1 }
+        }
+        func load(_ w: Peer) -> (Int, Int) { (chunks[w] ?? 0, requests[w] ?? 0) }
+        let best = c.map(load).min { $0 < $1 }!
+        let ties = c.filter { load($0) == best }
+        roundRobin &+= 1
+        return ties[roundRobin % ties.count]
+    }
+
+    /// Sends (or re-sends, after a worker failed) a call to the least busy live worker with the model, not yet tried.
+    mutating func sendClientCall(_ id: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard var c = serving.calls[id] else { return }
+        let model: String
+        switch c.kind {
+        case .embed: model = ProtocolConstants.deModelName
+        case .rerank: model = ProtocolConstants.ceModelName
+        }
+        guard let w = pickLeastBusy(withModel(model), tried: c.tried) else {
+            finishClientCall(id, .failure(RPCStatus(.unavailable, c.tried.isEmpty ? "no live worker has the model loaded yet" : "every worker tried failed")), &out)
+            return
+        }
+        c.tried.insert(w)
+        serving.calls[id] = c
+        switch c.kind {
+        case .embed(let m):
+            send(w, .embedBatchRequest(EmbedBatchRequest(model: model, texts: m.texts)), .serving(id), now, &out, deadline: c.deadline)
+        case .rerank(let m):
+            let passages = m.texts.enumerated().map { Document(id: String($0.offset), text: $0.element) }
+            send(w, .rerankRequest(RerankRequest(model: model, query: m.query, passages: passages)), .serving(id), now, &out, deadline: c.deadline)
+        }
+    }
+
+    /// A worker's reply to a client call.
+    mutating func clientCallAnswered(_ o: Outstanding, _ id: UInt64, _ body: Body, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard let c = serving.calls[id] else { return }
+        switch (c.kind, body) {
+        case (.embed(let m), .embedBatchReply(let r)) where r.vectors.rows == m.texts.count:
+            finishClientCall(id, .success(.embedTextsReply(EmbedTextsReply(vectors: r.vectors, promptTokens: c.promptTokens))), &out)
+        case (.rerank(let m), .rerankReply(let r)) where r.scores.count == m.texts.count:
+            finishClientCall(id, .success(.rerankTextsReply(RerankTextsReply(scores: r.scores, promptTokens: c.promptTokens))), &out)
+        default:
+            requestFailed(o, RPCStatus(.internalError, "unexpected reply \(body) to a client call"), now, &out)
+        }
+    }
+
+    /// A worker request of a client call failed: a dead or unreachable worker is retried on another;
+    /// an error the worker reports about the request itself goes back to the client.
+    mutating func clientCallFailed(_ id: UInt64, _ status: RPCStatus, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard serving.calls[id] != nil else { return }
+        if (status.code == .unavailable || status.code == .internalError) && now < serving.calls[id]!.deadline {
+            sendClientCall(id, now, &out)
+        } else {
+            finishClientCall(id, .failure(status), &out)
+        }
+    }
+
+    /// Answers client calls past their deadline with DEADLINE_EXCEEDED.
+    mutating func expireClientCalls(_ now: Double, _ out: inout [CoordinatorAction]) {
+        for id in serving.calls.keys.sorted() where serving.calls[id]!.deadline <= now {
+            finishClientCall(id, .failure(RPCStatus(.deadlineExceeded, "no answer before the deadline")), &out)
+        }
+    }
+
+    /// Answers every client request in flight with `status` (the end of a drain's grace period).
+    public mutating func abandonClientRequests(_ status: RPCStatus) -> [CoordinatorAction] {
+        var out: [CoordinatorAction] = []
+        for id in serving.calls.keys.sorted() { finishClientCall(id, .failure(status), &out) }
+        for sid in searches.keys.sorted() { finishSearch(sid, status: status, 0, &out) }
+        return out
+    }
+
+    mutating func finishClientCall(_ id: UInt64, _ result: Result<Body, RPCStatus>, _ out: inout [CoordinatorAction]) {
+        guard let c = serving.calls.removeValue(forKey: id) else { return }
+        for (rid, o) in outstanding where o.purpose == .serving(id) { outstanding[rid] = nil }
+        switch result {
+        case .success(let body): reply(c.client, c.clientRequestID, body, &out)
+        case .failure(let s): fail(c.client, c.clientRequestID, s, &out)
+        }
+    }
+}
