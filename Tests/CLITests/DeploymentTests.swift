@@ -278,7 +278,8 @@ final class DeploymentTests: XCTestCase {
     // MARK: Slurm
 
     /// cluster/slurm/test-local on a real single-node Slurm: the batch job's embeddings.npy is
-    /// byte-identical to `strata embed`, also after scancel mid-job and resubmission.
+    /// byte-identical to `strata embed`, also after scancel mid-job and resubmission; the serving
+    /// script publishes an address that answers searches.
     func testSlurmBatchJobMatchesStrataEmbed() throws {
         #if DEBUG
         throw XCTSkip("the Slurm test runs in release builds (scripts/test): a debug `strata embed` of its 36,000 documents takes minutes")
@@ -297,6 +298,14 @@ final class DeploymentTests: XCTestCase {
                                           "--strata", CLI.binary.path])
         XCTAssertEqual(plain.status, 0, plain.output)
         XCTAssertTrue(plain.output.contains("PASS: "), plain.output)
+
+        // The serving script: address file written once ready, searches answered, file gone after scancel.
+        let serve = try Self.run(script, ["--serve", "--corpus", CLI.repo.appendingPathComponent("cluster/sample/corpus.jsonl").path,
+                                          "--model", model, "--out", dir.appendingPathComponent("serve").path, "--strata", CLI.binary.path])
+        XCTAssertEqual(serve.status, 0, serve.output)
+        XCTAssertTrue(serve.output.contains("PASS: strata-serve.sbatch"), serve.output)
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("serve/run.trec"), encoding: .utf8)
+            .split(separator: "\n").count, 100)
 
         // Enough 4096-document chunks (the default, byte-identical chunking) that the job is still
         // running when its first chunk is journaled: 36,000 documents, 9 chunks.
