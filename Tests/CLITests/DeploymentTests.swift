@@ -13,7 +13,7 @@ final class DeploymentTests: XCTestCase {
     /// chatty child can never block on a full pipe.
     static func run(_ program: String, _ args: [String], cwd: URL? = nil) throws -> Run {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
         defer { try? FileManager.default.removeItem(at: log) }
         let h = try FileHandle(forWritingTo: log)
         let p = Process()

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Model
+import Model
 
 /// Inputs found by scripts/fuzz (libFuzzer) that crashed a reader: each must now be a clear
 /// corrupt-file error. (Before the fixes every one of them trapped the process.)
