@@ -3,7 +3,7 @@
 import Foundation
 import Model
 
-private let scratch = "/tmp/strata-fuzz-st-\(getpid()).safetensors"
+private let scratch = (ProcessInfo.processInfo.environment["STRATA_FUZZ_SCRATCH"] ?? "/tmp") + "/st-\(getpid()).safetensors"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -4,7 +4,7 @@
 import Foundation
 import Model
 
-private let scratch = "/tmp/strata-fuzz-records-\(getpid())"
+private let scratch = (ProcessInfo.processInfo.environment["STRATA_FUZZ_SCRATCH"] ?? "/tmp") + "/records-\(getpid())"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTextRecords(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
