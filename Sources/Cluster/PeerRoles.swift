@@ -19,11 +19,12 @@ public enum PeerRole: String, Sendable, CaseIterable {
              .loadModelReply, .assignShardReply, .dropShardReply, .embedBatchReply, .searchShardReply,
              .rerankReply, .embedChunkReply, .error:
             return .worker
-        case .searchRequest, .jobSubmitRequest, .jobStatusRequest, .jobCancelRequest, .clusterStatusRequest:
+        case .searchRequest, .jobSubmitRequest, .jobStatusRequest, .jobCancelRequest, .clusterStatusRequest,
+             .embedTextsRequest, .rerankTextsRequest:
             return .client
         case .registerReply, .loadModelRequest, .assignShardRequest, .dropShardRequest, .embedBatchRequest,
              .searchShardRequest, .rerankRequest, .embedChunkRequest, .searchReply, .jobSubmitReply,
-             .jobStatusReply, .jobCancelReply, .clusterStatusReply:
+             .jobStatusReply, .jobCancelReply, .clusterStatusReply, .embedTextsReply, .rerankTextsReply:
             return nil
         }
     }

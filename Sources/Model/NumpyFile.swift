@@ -41,7 +41,9 @@ public enum NumpyFile {
         let major = d[d.startIndex + 6]
         let hlen: Int, start: Int
         if major == 1 { hlen = Int(d[d.startIndex + 8]) | Int(d[d.startIndex + 9]) << 8; start = 10 }
-        else { hlen = d.subdata(in: 8..<12).withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self).littleEndian) }; start = 12 }
+        else if (major == 2 || major == 3) && d.count >= 12 {
+            hlen = d.subdata(in: 8..<12).withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self).littleEndian) }; start = 12
+        } else { throw ModelError.corruptFile(file: path, reason: "unsupported .npy version \(major) or truncated header") }
         guard start + hlen <= d.count, let header = String(data: d.subdata(in: start..<(start + hlen)), encoding: .ascii) else {
             throw ModelError.corruptFile(file: path, reason: "truncated .npy header")
         }
@@ -50,9 +52,11 @@ public enum NumpyFile {
             throw ModelError.corruptFile(file: path, reason: "only C-order little-endian float32 arrays are read (header: \(header))")
         }
         let dims = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard dims.count == 2 else { throw ModelError.corruptFile(file: path, reason: "expected a 2-d array, header: \(header)") }
+        guard dims.count == 2, dims[0] >= 0, dims[1] >= 0 else { throw ModelError.corruptFile(file: path, reason: "expected a 2-d array, header: \(header)") }
         let body = start + hlen
-        guard d.count - body == dims[0] * dims[1] * 4 else {
+        let (values, o1) = dims[0].multipliedReportingOverflow(by: dims[1])
+        let (bytes, o2) = values.multipliedReportingOverflow(by: 4)
+        guard !o1, !o2, d.count - body == bytes else {
             throw ModelError.corruptFile(file: path, reason: "\(d.count - body) data bytes for shape \(dims)")
         }
         var m = Matrix(rows: dims[0], cols: dims[1])

@@ -39,10 +39,12 @@ public final class SafeTensorsFile {
         }
         base = p
         do {
-            let n = Int(p.loadUnaligned(as: UInt64.self).littleEndian)
-            guard n > 1, n <= size - 8, n < 100 << 20 else {
-                throw ModelError.corruptFile(file: path, reason: "header length \(n) does not fit a \(size)-byte file")
+            // Checked as the file's UInt64 before any conversion: a length past Int.max must be an error, not a trap.
+            let raw = p.loadUnaligned(as: UInt64.self).littleEndian
+            guard raw > 1, raw <= UInt64(size - 8), raw < 100 << 20 else {
+                throw ModelError.corruptFile(file: path, reason: "header length \(raw) does not fit a \(size)-byte file")
             }
+            let n = Int(raw)
             dataStart = 8 + n
             let headerData = Data(bytes: p + 8, count: n)
             guard let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
@@ -59,7 +61,7 @@ public final class SafeTensorsFile {
                       let shape = d["shape"] as? [Int], let offs = d["data_offsets"] as? [Int], offs.count == 2 else {
                     throw ModelError.corruptFile(file: path, reason: "bad header entry for tensor '\(name)'")
                 }
-                guard shape.allSatisfy({ $0 >= 0 }), offs[0] >= 0, offs[0] <= offs[1], dataStart + offs[1] <= size else {
+                guard shape.allSatisfy({ $0 >= 0 }), offs[0] >= 0, offs[0] <= offs[1], offs[1] <= size - dataStart else {
                     throw ModelError.corruptFile(file: path, reason: "tensor '\(name)' data \(offs) lies outside the file (truncated?)")
                 }
                 if let width = SafeTensorsFile.byteWidth(dtype) {
