@@ -1267,6 +1267,96 @@ void   strata__cluster_status_reply__free_unpacked
   assert(message->base.descriptor == &strata__cluster_status_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__worker_leaving_request__init
+                     (Strata__WorkerLeavingRequest         *message)
+{
+  static const Strata__WorkerLeavingRequest init_value = STRATA__WORKER_LEAVING_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__worker_leaving_request__get_packed_size
+                     (const Strata__WorkerLeavingRequest *message)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__worker_leaving_request__pack
+                     (const Strata__WorkerLeavingRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__worker_leaving_request__pack_to_buffer
+                     (const Strata__WorkerLeavingRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__WorkerLeavingRequest *
+       strata__worker_leaving_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__WorkerLeavingRequest *)
+     protobuf_c_message_unpack (&strata__worker_leaving_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__worker_leaving_request__free_unpacked
+                     (Strata__WorkerLeavingRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__worker_leaving_reply__init
+                     (Strata__WorkerLeavingReply         *message)
+{
+  static const Strata__WorkerLeavingReply init_value = STRATA__WORKER_LEAVING_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__worker_leaving_reply__get_packed_size
+                     (const Strata__WorkerLeavingReply *message)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__worker_leaving_reply__pack
+                     (const Strata__WorkerLeavingReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__worker_leaving_reply__pack_to_buffer
+                     (const Strata__WorkerLeavingReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__WorkerLeavingReply *
+       strata__worker_leaving_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__WorkerLeavingReply *)
+     protobuf_c_message_unpack (&strata__worker_leaving_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__worker_leaving_reply__free_unpacked
+                     (Strata__WorkerLeavingReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__envelope__init
                      (Strata__Envelope         *message)
 {
@@ -3071,7 +3161,109 @@ const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor =
   (ProtobufCMessageInit) strata__cluster_status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
+static const ProtobufCFieldDescriptor strata__worker_leaving_request__field_descriptors[1] =
+{
+  {
+    "worker_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingRequest, worker_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__worker_leaving_request__field_indices_by_name[] = {
+  0,   /* field[0] = worker_id */
+};
+static const ProtobufCIntRange strata__worker_leaving_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__worker_leaving_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.WorkerLeavingRequest",
+  "WorkerLeavingRequest",
+  "Strata__WorkerLeavingRequest",
+  "strata",
+  sizeof(Strata__WorkerLeavingRequest),
+  1,
+  strata__worker_leaving_request__field_descriptors,
+  strata__worker_leaving_request__field_indices_by_name,
+  1,  strata__worker_leaving_request__number_ranges,
+  (ProtobufCMessageInit) strata__worker_leaving_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__worker_leaving_reply__field_descriptors[3] =
+{
+  {
+    "shards_moved",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingReply, shards_moved),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "complete",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingReply, complete),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingReply, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__worker_leaving_reply__field_indices_by_name[] = {
+  1,   /* field[1] = complete */
+  2,   /* field[2] = message */
+  0,   /* field[0] = shards_moved */
+};
+static const ProtobufCIntRange strata__worker_leaving_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__worker_leaving_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.WorkerLeavingReply",
+  "WorkerLeavingReply",
+  "Strata__WorkerLeavingReply",
+  "strata",
+  sizeof(Strata__WorkerLeavingReply),
+  3,
+  strata__worker_leaving_reply__field_descriptors,
+  strata__worker_leaving_reply__field_indices_by_name,
+  1,  strata__worker_leaving_reply__number_ranges,
+  (ProtobufCMessageInit) strata__worker_leaving_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[31] =
 {
   {
     "request_id",
@@ -3421,6 +3613,30 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[29] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "worker_leaving_request",
+    42,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, worker_leaving_request),
+    &strata__worker_leaving_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worker_leaving_reply",
+    43,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, worker_leaving_reply),
+    &strata__worker_leaving_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__envelope__field_indices_by_name[] = {
   9,   /* field[9] = assign_shard_reply */
@@ -3452,12 +3668,15 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   15,   /* field[15] = search_shard_reply */
   14,   /* field[14] = search_shard_request */
   2,   /* field[2] = status */
+  30,   /* field[30] = worker_leaving_reply */
+  29,   /* field[29] = worker_leaving_request */
 };
-static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
+static const ProtobufCIntRange strata__envelope__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 10, 3 },
-  { 0, 29 }
+  { 42, 29 },
+  { 0, 31 }
 };
 const ProtobufCMessageDescriptor strata__envelope__descriptor =
 {
@@ -3467,10 +3686,10 @@ const ProtobufCMessageDescriptor strata__envelope__descriptor =
   "Strata__Envelope",
   "strata",
   sizeof(Strata__Envelope),
-  29,
+  31,
   strata__envelope__field_descriptors,
   strata__envelope__field_indices_by_name,
-  2,  strata__envelope__number_ranges,
+  3,  strata__envelope__number_ranges,
   (ProtobufCMessageInit) strata__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -149,6 +149,11 @@ enum Decoder {
             let m = e.cluster_status_reply.pointee
             return .clusterStatusReply(ClusterStatusReply(workersLive: Int(m.workers_live), shardsTotal: Int(m.shards_total),
                                                           shardsReady: Int(m.shards_ready), ready: m.ready != 0))
+        case STRATA__ENVELOPE__BODY_WORKER_LEAVING_REQUEST:
+            return .workerLeavingRequest(WorkerLeavingRequest(workerID: try s(e.worker_leaving_request.pointee.worker_id, "worker_id")))
+        case STRATA__ENVELOPE__BODY_WORKER_LEAVING_REPLY:
+            let m = e.worker_leaving_reply.pointee
+            return .workerLeavingReply(WorkerLeavingReply(shardsMoved: Int(m.shards_moved), complete: m.complete != 0, message: try s(m.message, "message")))
         case STRATA__ENVELOPE__BODY_ERROR:
             return .error(try read(e.error))
         default:

@@ -213,6 +213,16 @@ enum Encoder {
             p.pointee.shards_ready = try u32(m.shardsReady, "shards_ready")
             p.pointee.ready = m.ready ? 1 : 0
             env.pointee.body_case = STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY; env.pointee.cluster_status_reply = p
+        case .workerLeavingRequest(let m):
+            let p: UnsafeMutablePointer<Strata__WorkerLeavingRequest> = a.message(strata__worker_leaving_request__init)
+            p.pointee.worker_id = try a.string(m.workerID, field: "worker_id")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_WORKER_LEAVING_REQUEST; env.pointee.worker_leaving_request = p
+        case .workerLeavingReply(let m):
+            let p: UnsafeMutablePointer<Strata__WorkerLeavingReply> = a.message(strata__worker_leaving_reply__init)
+            p.pointee.shards_moved = try u32(m.shardsMoved, "shards_moved")
+            p.pointee.complete = m.complete ? 1 : 0
+            p.pointee.message = try a.string(m.message, field: "message")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_WORKER_LEAVING_REPLY; env.pointee.worker_leaving_reply = p
         case .error(let s):
             env.pointee.body_case = STRATA__ENVELOPE__BODY_ERROR; env.pointee.error = try status(s, a)
         }

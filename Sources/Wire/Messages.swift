@@ -424,6 +424,31 @@ public struct ClusterStatusReply: Equatable, Sendable {
     }
 }
 
+/// worker -> coordinator on SIGTERM: the worker is leaving; move its shards, send it nothing new.
+public struct WorkerLeavingRequest: Equatable, Sendable {
+    /// The leaving worker's id (as registered).
+    public var workerID: String
+
+    public init(workerID: String) {
+        self.workerID = workerID
+    }
+}
+
+/// coordinator -> worker: its shards are served elsewhere (or the drain timed out); it may exit.
+public struct WorkerLeavingReply: Equatable, Sendable {
+    /// Shards of the leaving worker now served by other replicas.
+    public var shardsMoved: Int
+    /// False when the drain timed out with shards left only on the worker.
+    public var complete: Bool
+    public var message: String
+
+    public init(shardsMoved: Int, complete: Bool, message: String) {
+        self.shardsMoved = shardsMoved
+        self.complete = complete
+        self.message = message
+    }
+}
+
 /// The body of an envelope: exactly one message.
 public enum Body: Equatable, Sendable {
     case registerRequest(RegisterRequest), registerReply(RegisterReply), heartbeat(Heartbeat)
@@ -438,6 +463,7 @@ public enum Body: Equatable, Sendable {
     case jobSubmitRequest(JobSubmitRequest), jobSubmitReply(JobSubmitReply)
     case jobStatusRequest(JobStatusRequest), jobStatusReply(JobStatusReply)
     case clusterStatusRequest, clusterStatusReply(ClusterStatusReply)
+    case workerLeavingRequest(WorkerLeavingRequest), workerLeavingReply(WorkerLeavingReply)
     /// A reply that only reports a failure.
     case error(RPCStatus)
 }

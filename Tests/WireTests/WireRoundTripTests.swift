@@ -34,6 +34,8 @@ final class WireRoundTripTests: XCTestCase {
         .clusterStatusRequest,
         .clusterStatusReply(ClusterStatusReply(workersLive: 2, shardsTotal: 4, shardsReady: 3, ready: false)),
         .error(RPCStatus(.deadlineExceeded, "too late")),
+        .workerLeavingRequest(WorkerLeavingRequest(workerID: "host:9:1")),
+        .workerLeavingReply(WorkerLeavingReply(shardsMoved: 3, complete: false, message: "drain timed out")),
     ]
 
     func testEveryBodyRoundTrips() throws {

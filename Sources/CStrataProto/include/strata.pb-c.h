@@ -43,6 +43,8 @@ typedef struct Strata__JobStatusRequest Strata__JobStatusRequest;
 typedef struct Strata__JobStatusReply Strata__JobStatusReply;
 typedef struct Strata__ClusterStatusRequest Strata__ClusterStatusRequest;
 typedef struct Strata__ClusterStatusReply Strata__ClusterStatusReply;
+typedef struct Strata__WorkerLeavingRequest Strata__WorkerLeavingRequest;
+typedef struct Strata__WorkerLeavingReply Strata__WorkerLeavingReply;
 typedef struct Strata__Envelope Strata__Envelope;
 
 
@@ -491,6 +493,39 @@ struct  Strata__ClusterStatusReply
     , 0, 0, 0, 0 }
 
 
+/*
+ * Worker -> coordinator on SIGTERM: "I am leaving". The coordinator stops sending it new work,
+ * places its shards on other replicas, and replies once they are ready (or its drain timed out);
+ * the worker then finishes what it holds and exits.
+ */
+struct  Strata__WorkerLeavingRequest
+{
+  ProtobufCMessage base;
+  char *worker_id;
+};
+#define STRATA__WORKER_LEAVING_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__worker_leaving_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Strata__WorkerLeavingReply
+{
+  ProtobufCMessage base;
+  /*
+   * shards of the leaving worker now served by other replicas
+   */
+  uint32_t shards_moved;
+  /*
+   * false: the drain timed out with shards left only on the worker
+   */
+  protobuf_c_boolean complete;
+  char *message;
+};
+#define STRATA__WORKER_LEAVING_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__worker_leaving_reply__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string }
+
+
 typedef enum {
   STRATA__ENVELOPE__BODY__NOT_SET = 0,
   STRATA__ENVELOPE__BODY_REGISTER_REQUEST = 10,
@@ -518,7 +553,9 @@ typedef enum {
   STRATA__ENVELOPE__BODY_JOB_STATUS_REPLY = 32,
   STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REQUEST = 33,
   STRATA__ENVELOPE__BODY_CLUSTER_STATUS_REPLY = 34,
-  STRATA__ENVELOPE__BODY_ERROR = 35
+  STRATA__ENVELOPE__BODY_ERROR = 35,
+  STRATA__ENVELOPE__BODY_WORKER_LEAVING_REQUEST = 42,
+  STRATA__ENVELOPE__BODY_WORKER_LEAVING_REPLY = 43
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__ENVELOPE__BODY__CASE)
 } Strata__Envelope__BodyCase;
 
@@ -568,6 +605,8 @@ struct  Strata__Envelope
      * a reply that is only a failure status
      */
     Strata__Status *error;
+    Strata__WorkerLeavingRequest *worker_leaving_request;
+    Strata__WorkerLeavingReply *worker_leaving_reply;
   };
 };
 #define STRATA__ENVELOPE__INIT \
@@ -1107,6 +1146,44 @@ Strata__ClusterStatusReply *
 void   strata__cluster_status_reply__free_unpacked
                      (Strata__ClusterStatusReply *message,
                       ProtobufCAllocator *allocator);
+/* Strata__WorkerLeavingRequest methods */
+void   strata__worker_leaving_request__init
+                     (Strata__WorkerLeavingRequest         *message);
+size_t strata__worker_leaving_request__get_packed_size
+                     (const Strata__WorkerLeavingRequest   *message);
+size_t strata__worker_leaving_request__pack
+                     (const Strata__WorkerLeavingRequest   *message,
+                      uint8_t             *out);
+size_t strata__worker_leaving_request__pack_to_buffer
+                     (const Strata__WorkerLeavingRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__WorkerLeavingRequest *
+       strata__worker_leaving_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__worker_leaving_request__free_unpacked
+                     (Strata__WorkerLeavingRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__WorkerLeavingReply methods */
+void   strata__worker_leaving_reply__init
+                     (Strata__WorkerLeavingReply         *message);
+size_t strata__worker_leaving_reply__get_packed_size
+                     (const Strata__WorkerLeavingReply   *message);
+size_t strata__worker_leaving_reply__pack
+                     (const Strata__WorkerLeavingReply   *message,
+                      uint8_t             *out);
+size_t strata__worker_leaving_reply__pack_to_buffer
+                     (const Strata__WorkerLeavingReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__WorkerLeavingReply *
+       strata__worker_leaving_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__worker_leaving_reply__free_unpacked
+                     (Strata__WorkerLeavingReply *message,
+                      ProtobufCAllocator *allocator);
 /* Strata__Envelope methods */
 void   strata__envelope__init
                      (Strata__Envelope         *message);
@@ -1211,6 +1288,12 @@ typedef void (*Strata__ClusterStatusRequest_Closure)
                   void *closure_data);
 typedef void (*Strata__ClusterStatusReply_Closure)
                  (const Strata__ClusterStatusReply *message,
+                  void *closure_data);
+typedef void (*Strata__WorkerLeavingRequest_Closure)
+                 (const Strata__WorkerLeavingRequest *message,
+                  void *closure_data);
+typedef void (*Strata__WorkerLeavingReply_Closure)
+                 (const Strata__WorkerLeavingReply *message,
                   void *closure_data);
 typedef void (*Strata__Envelope_Closure)
                  (const Strata__Envelope *message,
@@ -1391,6 +1474,8 @@ extern const ProtobufCMessageDescriptor strata__job_status_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_status_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__cluster_status_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__cluster_status_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__worker_leaving_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__worker_leaving_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__envelope__descriptor;
 extern const ProtobufCServiceDescriptor strata__coordinator__descriptor;
 extern const ProtobufCServiceDescriptor strata__worker__descriptor;
