@@ -7,7 +7,7 @@ public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
     public let corpus: [Document]
-    public private(set) var shardMap: ShardMap
+    public internal(set) var shardMap: ShardMap
     var workers: [Peer: WorkerRecord] = [:]
     var loading: [Peer: Set<String>] = [:]
     var outstanding: [UInt64: Outstanding] = [:]
@@ -16,6 +16,8 @@ public struct Coordinator: Sendable {
     var nextID: UInt64 = 1
     var roundRobin = 0
     var firstRegistration: Double?
+    /// Workers draining (CoordinatorDrain.swift).
+    var leaving: [Peer: LeavingWorker] = [:]
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -96,6 +98,7 @@ public struct Coordinator: Sendable {
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
         guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
+        guard leaving.isEmpty else { return }   // a drain places the leaving worker's shards itself
         let live = liveWorkers
         let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
         for (s, w) in shardMap.fillReplicas(live: live, held: held) + shardMap.rebalance(live: live) {
@@ -108,6 +111,7 @@ public struct Coordinator: Sendable {
 
     mutating func workerDied(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
         workers[w] = nil
+        leaving[w] = nil
         loading[w] = nil
         shardMap.remove(worker: w)
         for id in jobs.keys.sorted() {
@@ -140,6 +144,7 @@ public struct Coordinator: Sendable {
             let late = jobs[id]!.scheduler.expire(now: now)
             if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
         }
+        drainTick(now, &out)
         placeShards(now, &out)
         for (s, w) in shardMap.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
@@ -191,6 +196,9 @@ public struct Coordinator: Sendable {
             return
         case .jobStatusRequest(let m):
             jobStatus(from, env.requestID, m.jobID, now, &out)
+            return
+        case .workerLeavingRequest(let m):
+            workerLeaving(from, env.requestID, m, now, &out)
             return
         case .clusterStatusRequest:
             reply(from, env.requestID, .clusterStatusReply(ClusterStatusReply(workersLive: workers.count, shardsTotal: corpus.isEmpty ? 0 : shardMap.shards.count,

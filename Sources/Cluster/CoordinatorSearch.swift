@@ -36,7 +36,7 @@ extension Coordinator {
         return c[roundRobin % c.count]
     }
 
-    func withModel(_ name: String) -> [Peer] { liveWorkers.filter { workers[$0]!.models.contains(name) } }
+    func withModel(_ name: String) -> [Peer] { servingWorkers(withModel: name) }
 
     mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid], s.phase == .embedding else { return }

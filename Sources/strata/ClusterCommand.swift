@@ -81,7 +81,8 @@ enum ClusterCommand: Subcommand {
             children.append(p)
         }
         func stopChildren() {
-            for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+            // The whole cluster stops: workers stop at once (SIGINT) instead of draining (SIGTERM).
+            for p in children where p.isRunning { kill(p.processIdentifier, p === children[0] ? SIGTERM : SIGINT) }
             let end = Date().addingTimeInterval(5)
             while children.contains(where: { $0.isRunning }) && Date() < end { usleep(20_000) }
             for p in children where p.isRunning { kill(p.processIdentifier, SIGKILL) }

@@ -45,6 +45,8 @@ final class SimCluster {
     let client = Peer("client")
     /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
     var tamper: ((Peer, Envelope) -> Envelope)?
+    /// Every message the coordinator sent to a worker, in order (dropped ones included).
+    var sentToWorkers: [(to: Peer, envelope: Envelope)] = []
     var nextClientID: UInt64 = 1
     let root: URL
 
@@ -81,6 +83,7 @@ final class SimCluster {
                 switch a {
                 case .send(let to, let env):
                     if to == client { clientInbox.append(wire(env)); continue }
+                    sentToWorkers.append((to, env))
                     guard let w = workers[to], !down.contains(to), !blackhole.contains(to) else { continue }
                     if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(tamper?(to, reply) ?? reply), now: now)) }
                 case .persistChunk(let job, let chunk, let v): persisted.append((job, chunk, v))
