@@ -1619,7 +1619,7 @@ const ProtobufCMessageDescriptor strata__heartbeat__descriptor =
   (ProtobufCMessageInit) strata__heartbeat__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__load_model_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor strata__load_model_request__field_descriptors[4] =
 {
   {
     "name",
@@ -1645,15 +1645,42 @@ static const ProtobufCFieldDescriptor strata__load_model_request__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "layer_embedding",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelRequest, layer_embedding),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_layer",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelRequest, embed_layer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__load_model_request__field_indices_by_name[] = {
+  3,   /* field[3] = embed_layer */
+  2,   /* field[2] = layer_embedding */
   0,   /* field[0] = name */
   1,   /* field[1] = path */
 };
-static const ProtobufCIntRange strata__load_model_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange strata__load_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 40, 2 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor strata__load_model_request__descriptor =
 {
@@ -1663,10 +1690,10 @@ const ProtobufCMessageDescriptor strata__load_model_request__descriptor =
   "Strata__LoadModelRequest",
   "strata",
   sizeof(Strata__LoadModelRequest),
-  2,
+  4,
   strata__load_model_request__field_descriptors,
   strata__load_model_request__field_indices_by_name,
-  1,  strata__load_model_request__number_ranges,
+  2,  strata__load_model_request__number_ranges,
   (ProtobufCMessageInit) strata__load_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -92,7 +92,8 @@ public struct Coordinator: Sendable {
 
     mutating func loadModel(_ w: Peer, _ name: String, _ path: String, _ now: Double, _ out: inout [CoordinatorAction]) {
         loading[w, default: []].insert(name)
-        send(w, .loadModelRequest(LoadModelRequest(name: name, path: path)), .loadModel(name), now, &out)
+        let layer = name == ProtocolConstants.deModelName ? config.retrievalLayer : nil
+        send(w, .loadModelRequest(LoadModelRequest(name: name, path: path, embedLayer: layer)), .loadModel(name), now, &out)
     }
 
     /// Fills missing replicas and rebalances onto new workers.

@@ -6,7 +6,8 @@ extension Coordinator {
     mutating func dispatchChunks(_ now: Double, _ out: inout [CoordinatorAction]) {
         for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished && jobs[id]!.error.isEmpty {
             // The serving DE, when the job uses the same directory, is already loaded as "de".
-            let model = jobs[id]!.spec.model == config.deModel ? ProtocolConstants.deModelName : jobs[id]!.spec.model
+            // (Not when "de" embeds with a retrieval layer: a job gets the model's own embedding.)
+            let model = jobs[id]!.spec.model == config.deModel && config.retrievalLayer == nil ? ProtocolConstants.deModelName : jobs[id]!.spec.model
             for w in servingWorkers {
                 let held = jobs.values.reduce(0) { $0 + $1.scheduler.leased(to: w).count }
                 guard held < ProtocolConstants.chunksPerWorker else { continue }

@@ -5,6 +5,9 @@ import Wire
 public protocol InferenceEngine: AnyObject {
     /// Loads the model directory `path` under `name`; returns its embedding dimension and kind.
     func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool)
+    /// `loadModel(name:path:)`, and when `embedLayer` is set, `embed` under `name` gives that
+    /// layer's mean-pooled (a CE: self-pair), L2-normalised embeddings instead of the model's own.
+    func loadModel(name: String, path: String, embedLayer: Int?) throws -> (dimension: Int, crossEncoder: Bool)
     /// Embeddings [texts.count, dimension] of the model's standard embedding (DE: its pooling; CE: self-pair).
     func embed(model: String, texts: [String]) throws -> Vectors
     /// Cross-encoder scores of (query, passage) pairs.
@@ -30,6 +33,10 @@ public protocol InferenceEngine: AnyObject {
 /// Defaults for engines without a tokenizer of their own (tests): a token estimate from the
 /// UTF-8 length, serving calls that forward to `embed` / `score`, and fixed groups of 32 in order.
 public extension InferenceEngine {
+    func loadModel(name: String, path: String, embedLayer: Int?) throws -> (dimension: Int, crossEncoder: Bool) {
+        guard embedLayer == nil else { throw EngineError(.unimplemented, "this engine has no layer-k embeddings") }
+        return try loadModel(name: name, path: path)
+    }
     func tokenCount(model: String, text: String) -> Int { 2 + text.utf8.count / 4 }
     func pairTokenCount(model: String, query: String, passage: String) -> Int { 3 + (query.utf8.count + passage.utf8.count) / 4 }
     func embedServing(model: String, texts: [String], maxBatchTokens: Int) throws -> Vectors { try embed(model: model, texts: texts) }

@@ -30,9 +30,35 @@ extension ModelEngine {
         return try body()
     }
 
+    /// Loads `path` under `name`, sharing the encoder of another name loaded from the same
+    /// directory (one CE for both stages: "de" with a layer, "ce" for scores, one model in memory).
+    public func loadModel(name: String, path: String, embedLayer: Int?) throws -> (dimension: Int, crossEncoder: Bool) {
+        if encoders[name] == nil {
+            let dir = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+            if let shared = encoders.values.first(where: { $0.directory.resolvingSymlinksInPath().standardizedFileURL.path == dir }) {
+                encoders[name] = shared
+            } else {
+                encoders[name] = try Encoder.load(path)
+            }
+        }
+        let e = encoders[name]!
+        if let k = embedLayer {
+            guard (0...e.numLayers).contains(k) else {
+                encoders[name] = nil
+                throw EngineError(.invalidArgument, "layer \(k) is out of range: \(path) has layers 0...\(e.numLayers)")
+            }
+            embedLayers[name] = k
+        }
+        return (e.dimension, e.kind == .crossEncoder)
+    }
+
+    /// Distinct encoders in memory (shared ones counted once).
+    public var encodersInMemory: Int { Set(encoders.values.map { ObjectIdentifier($0) }).count }
+
     public func embedServing(model: String, texts: [String], maxBatchTokens: Int) throws -> Vectors {
         let e = try encoder(model)
-        let m = try withServingLimits(e, maxBatchTokens) { try e.embed(texts) }
+        let k = embedLayers[model]
+        let m = try withServingLimits(e, maxBatchTokens) { try e.embed(texts, layer: k, normalize: k == nil ? nil : true) }
         return Vectors(rows: m.rows, dimension: m.cols, data: m.data)
     }
 

@@ -58,7 +58,7 @@ public final class WorkerService {
         do {
             switch item.request.body {
             case .loadModelRequest(let m):
-                let info = try load(m.name, m.path)
+                let info = try load(m.name, m.path, embedLayer: m.embedLayer)
                 return item.ok(.loadModelReply(LoadModelReply(name: m.name, dimension: info.dimension, crossEncoder: info.crossEncoder)))
             case .dropShardRequest(let m):
                 stores[m.shardID] = nil
@@ -189,12 +189,13 @@ public final class WorkerService {
         if crossEncoder && !m.crossEncoder { throw EngineError(.failedPrecondition, "model '\(name)' is not a cross encoder") }
     }
 
-    func load(_ name: String, _ path: String) throws -> (dimension: Int, crossEncoder: Bool) {
+    func load(_ name: String, _ path: String, embedLayer: Int? = nil) throws -> (dimension: Int, crossEncoder: Bool) {
         if let m = models[name] { return m }
         do {
-            let info = try engine.loadModel(name: name, path: path)
+            let info = try engine.loadModel(name: name, path: path, embedLayer: embedLayer)
             models[name] = info
-            fingerprints[name] = StoreFingerprint.model(path: path)
+            // A store embedded with a layer is not the model's own embedding: another fingerprint.
+            fingerprints[name] = StoreFingerprint.model(path: path) ^ (embedLayer.map { CRC32.checksum(Array("layer \($0)".utf8)) } ?? 0)
             return info
         } catch let e as EngineError { throw e } catch {
             throw EngineError(.notFound, "cannot load model \(path): \(error)")

@@ -77,7 +77,8 @@ enum Decoder {
             return .heartbeat(Heartbeat(workerID: try s(m.worker_id, "worker_id"), sequence: m.sequence))
         case STRATA__ENVELOPE__BODY_LOAD_MODEL_REQUEST:
             let m = e.load_model_request.pointee
-            return .loadModelRequest(LoadModelRequest(name: try s(m.name, "name"), path: try s(m.path, "path")))
+            return .loadModelRequest(LoadModelRequest(name: try s(m.name, "name"), path: try s(m.path, "path"),
+                                                      embedLayer: m.layer_embedding != 0 ? Int(m.embed_layer) : nil))
         case STRATA__ENVELOPE__BODY_LOAD_MODEL_REPLY:
             let m = e.load_model_reply.pointee
             return .loadModelReply(LoadModelReply(name: try s(m.name, "name"), dimension: Int(m.dimension), crossEncoder: m.cross_encoder != 0))

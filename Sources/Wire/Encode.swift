@@ -77,6 +77,8 @@ enum Encoder {
             let p: UnsafeMutablePointer<Strata__LoadModelRequest> = a.message(strata__load_model_request__init)
             p.pointee.name = try a.string(m.name, field: "name")
             p.pointee.path = try a.string(m.path, field: "path")
+            p.pointee.layer_embedding = m.embedLayer != nil ? 1 : 0
+            p.pointee.embed_layer = try u32(m.embedLayer ?? 0, "embed_layer")
             env.pointee.body_case = STRATA__ENVELOPE__BODY_LOAD_MODEL_REQUEST; env.pointee.load_model_request = p
         case .loadModelReply(let m):
             let p: UnsafeMutablePointer<Strata__LoadModelReply> = a.message(strata__load_model_reply__init)

@@ -94,10 +94,14 @@ public struct LoadModelRequest: Equatable, Sendable {
     public var name: String
     /// Model directory as the worker sees it.
     public var path: String
+    /// When set, embed with this layer's mean-pooled hidden states (a CE: its self-pair),
+    /// L2-normalised, instead of the model's own embedding (one CE for both stages).
+    public var embedLayer: Int?
 
-    public init(name: String, path: String) {
+    public init(name: String, path: String, embedLayer: Int? = nil) {
         self.name = name
         self.path = path
+        self.embedLayer = embedLayer
     }
 }
 

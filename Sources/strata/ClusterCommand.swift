@@ -34,7 +34,7 @@ enum ClusterCommand: Subcommand {
     static let summary = "start a local cluster (coordinator + N workers) serving a corpus"
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
-                             [--replication R] [--shards S] [--data-dir DIR] [--keys DIR]
+                             [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--retrieval-layer K]
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
                                 against single-process runs measured in the same run)
@@ -45,6 +45,8 @@ enum ClusterCommand: Subcommand {
       then stops every process it started.
       --bind ADDR       coordinator endpoint (default tcp://127.0.0.1:0, an ephemeral port)
       --ce DIR          cross encoder for `strata search --rerank`
+      --retrieval-layer K  one CE for both stages: --model is a cross encoder; its layer-K self-pair
+                        embeddings index the corpus and the queries, and it re-ranks (one model per worker)
       --replication R   copies of each shard (default 1)
       --shards S        number of shards (default 2 per worker)
       --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
@@ -55,7 +57,7 @@ enum ClusterCommand: Subcommand {
         if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
-                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys"])
+                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "retrieval-layer"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
         let corpus = absolutePath(try a.required("corpus"))
         let model = try a.required("model")
@@ -71,6 +73,7 @@ enum ClusterCommand: Subcommand {
                          "--corpus", corpus, "--model", model, "--replication", String(replication), "--shards", String(shards),
                          "--endpoint-file", endpointFile]
         if let ce = a.string("ce") { coordArgs += ["--ce", ce] }
+        if let k = try a.int("retrieval-layer", min: 0, max: 1024) { coordArgs += ["--retrieval-layer", String(k)] }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
         var children: [Process] = []
         func spawn(_ args: [String]) throws {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Cluster
 import Wire
+import Model
 
 /// The worker's compute order (issue 9 items 2-3, issue 12 fault 6): serving work before job
 /// chunks (which run one engine batch at a time), waiting embed / re-rank requests gathered into
@@ -233,5 +234,35 @@ final class WorkerSchedulerTests: XCTestCase {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end { if condition() { return true }; usleep(10_000) }
         return condition()
+    }
+}
+
+/// One CE for both stages (issue 9 item 8): "de" loaded from a CE with a retrieval layer embeds
+/// with that layer's normalised self-pair embeddings, "ce" scores, and the two share one encoder.
+final class OneCrossEncoderTests: XCTestCase {
+    func testRetrievalLayerEmbeddingsAndScoresShareOneModel() throws {
+        let ce = try Strata.fixtureModel("tiny-ce")
+        let engine = ModelEngine()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-onece-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = WorkerService(engine: engine, dataDir: dir)
+        XCTAssertEqual(w.handle(Envelope(requestID: 1, body: .loadModelRequest(LoadModelRequest(name: "de", path: ce, embedLayer: 1))), now: 0)?.status?.code, .ok)
+        XCTAssertEqual(w.handle(Envelope(requestID: 2, body: .loadModelRequest(LoadModelRequest(name: "ce", path: ce))), now: 0)?.status?.code, .ok)
+        XCTAssertEqual(engine.encodersInMemory, 1, "one model in memory")
+        let texts = ["debian kernel module", "a python library for fonts"]
+        guard case .embedBatchReply(let r)? = w.handle(Envelope(requestID: 3, body: .embedBatchRequest(EmbedBatchRequest(model: "de", texts: texts))), now: 0)?.body
+        else { return XCTFail() }
+        let encoder = try Encoder.load(ce)
+        let expect = try encoder.embed(texts, layer: 1, normalize: true)
+        for (a, b) in zip(r.vectors.data, expect.data) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        XCTAssertNotEqual(r.vectors.data, try encoder.embed(texts).data, "not the model's own (last layer) embedding")
+        guard case .rerankReply(let s)? = w.handle(Envelope(requestID: 4, body: .rerankRequest(RerankRequest(model: "ce", query: "kernel", passages: texts.map { Document(id: "", text: $0) }))), now: 0)?.body
+        else { return XCTFail() }
+        let scores = try encoder.score(texts.map { ("kernel", $0) })
+        for (a, b) in zip(s.scores, scores) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        // a layer the model does not have is refused, naming it
+        let bad = w.handle(Envelope(requestID: 5, body: .loadModelRequest(LoadModelRequest(name: "x", path: ce, embedLayer: 99))), now: 0)
+        XCTAssertEqual(bad?.status?.code, .invalidArgument)
+        XCTAssertTrue(bad?.status?.message.contains("layer 99") ?? false)
     }
 }

@@ -12,6 +12,8 @@ final class WireRoundTripTests: XCTestCase {
         .registerReply(RegisterReply(heartbeatIntervalMs: 1000, heartbeatLiveness: 3)),
         .heartbeat(Heartbeat(workerID: "w", sequence: .max)),
         .loadModelRequest(LoadModelRequest(name: "de", path: "/models/x")),
+        .loadModelRequest(LoadModelRequest(name: "de", path: "/models/ce", embedLayer: 0)),
+        .loadModelRequest(LoadModelRequest(name: "de", path: "/models/ce", embedLayer: 3)),
         .loadModelReply(LoadModelReply(name: "ce", dimension: 384, crossEncoder: true)),
         .assignShardRequest(AssignShardRequest(shardID: 3, model: "de", firstDocIndex: 100, documents: docs)),
         .assignShardReply(AssignShardReply(shardID: 3, count: 2, dimension: 384)),

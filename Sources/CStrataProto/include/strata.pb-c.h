@@ -151,10 +151,16 @@ struct  Strata__LoadModelRequest
    * model directory as the worker sees it
    */
   char *path;
+  /*
+   * One CE for both stages (issue 9 item 8): embed with layer embed_layer's mean-pooled hidden
+   * states (a CE: its self-pair), L2-normalised, instead of the model's own embedding.
+   */
+  protobuf_c_boolean layer_embedding;
+  uint32_t embed_layer;
 };
 #define STRATA__LOAD_MODEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__load_model_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Strata__LoadModelReply
