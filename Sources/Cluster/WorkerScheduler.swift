@@ -8,7 +8,8 @@ import Wire
 /// (`WorkerService.maxBatchTokens`), and so are waiting re-rank requests; a request larger than the
 /// budget advances a slice at a time and goes to the back of the serving queue between slices.
 /// A request past its deadline is answered DEADLINE_EXCEEDED instead of being (further) computed.
-/// No sockets: replies go to `deliver`, on the compute thread.
+/// Shard searches (no model needed) run on a serial search queue of their own. No sockets:
+/// replies go to `deliver`, on the compute thread or the search queue.
 public final class WorkerScheduler: @unchecked Sendable {
     let service: WorkerService
     let deliver: (Envelope) -> Void
@@ -16,6 +17,7 @@ public final class WorkerScheduler: @unchecked Sendable {
     private var serving: [WorkItem] = []
     private var bulk: [WorkItem] = []
     private var busy = false
+    private var searching = 0
     private var stopping = false
     private var started = false
     private var exited = false
@@ -28,9 +30,21 @@ public final class WorkerScheduler: @unchecked Sendable {
         self.deliver = deliver
     }
 
+    /// Shard searches: they need no model, so they run on their own serial queue and never wait
+    /// behind a forward pass (`deliver` must then be safe to call from two threads).
+    private let searchQueue = DispatchQueue(label: "strata.worker.search")
+
     /// Queues a decoded request (any thread). Messages that need no answer are dropped.
     public func submit(_ request: Envelope) {
         guard let item = WorkItem(request) else { return }
+        if case .searchShardRequest = request.body {
+            cond.lock(); searching += 1; cond.unlock()
+            searchQueue.async { [self] in
+                deliver(item.expired(Date().timeIntervalSince1970) ? item.deadlineExceeded("while it waited") : service.respond(item))
+                cond.lock(); searching -= 1; cond.broadcast(); cond.unlock()
+            }
+            return
+        }
         cond.lock()
         if item.lane == .serving { serving.append(item) } else { bulk.append(item) }
         cond.signal()
@@ -40,7 +54,7 @@ public final class WorkerScheduler: @unchecked Sendable {
     /// True when nothing is queued or running.
     public var idle: Bool {
         cond.lock(); defer { cond.unlock() }
-        return serving.isEmpty && bulk.isEmpty && !busy
+        return serving.isEmpty && bulk.isEmpty && !busy && searching == 0
     }
 
     /// Starts the compute thread.

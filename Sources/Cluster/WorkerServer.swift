@@ -34,9 +34,11 @@ public final class WorkerServer {
         try inbox.bind(address)
         outbox = try context.socket(.pair)
         try outbox.connect(address)
-        let out = outbox
+        let out = outbox, sendLock = NSLock()
         scheduler = WorkerScheduler(service: service, deliver: { reply in
-            if let bytes = try? Wire.encode(reply) { _ = try? out.send(bytes) }
+            // called from the compute thread and the search queue: one sender at a time
+            guard let bytes = try? Wire.encode(reply) else { return }
+            sendLock.lock(); _ = try? out.send(bytes); sendLock.unlock()
         })
     }
 

@@ -5,11 +5,20 @@ import Wire
 /// SearchShard, Rerank, EmbedChunk, AssignShard, DropShard and LoadModel. No sockets: the
 /// shell hands it decoded envelopes (through `WorkerScheduler`, which orders and gathers them)
 /// and sends back what it returns. Every request is idempotent (assigning a shard already held
-/// with the same documents re-uses its store). Not thread-safe: one compute thread calls it.
+/// with the same documents re-uses its store). One compute thread calls it, except that
+/// SearchShard (`respond`) may run on another thread at the same time (the stores are locked).
 public final class WorkerService {
     public let engine: InferenceEngine
     public let dataDir: URL
-    public private(set) var stores: [Int: VectorStore] = [:]
+    /// Shard stores by shard id. Written only by the compute thread; read also by the search
+    /// thread (SearchShard needs no model and does not wait behind the compute thread), so every
+    /// access holds `storeLock`.
+    public private(set) var stores: [Int: VectorStore] {
+        get { storeLock.lock(); defer { storeLock.unlock() }; return storeTable }
+        set { storeLock.lock(); storeTable = newValue; storeLock.unlock() }
+    }
+    private var storeTable: [Int: VectorStore] = [:]
+    private let storeLock = NSLock()
     var models: [String: (dimension: Int, crossEncoder: Bool)] = [:]
     /// `StoreFingerprint.model` of each loaded model's directory.
     var fingerprints: [String: UInt32] = [:]

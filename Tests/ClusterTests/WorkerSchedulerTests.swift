@@ -140,6 +140,26 @@ final class WorkerSchedulerTests: XCTestCase {
         XCTAssertEqual(engine.recorded.prefix(3), ["embed 32", "serve 1", "embed 32"])
     }
 
+    /// Shard searches need no model: one is answered while the compute thread is still inside a
+    /// chunk's engine call (the test holds that call until the answer has come).
+    func testShardSearchIsAnsweredWhileAChunkBatchIsInTheEngine() {
+        let engine = RecordingEngine()
+        let (service, s, replies) = makeWorker(engine)
+        let docs = makeCorpus(20)
+        XCTAssertEqual(service.handle(Envelope(requestID: 50, body: .assignShardRequest(AssignShardRequest(shardID: 0, model: "de", firstDocIndex: 0, documents: docs))), now: 0)?.status?.code, .ok)
+        let gate = DispatchSemaphore(value: 0)
+        engine.gate = gate
+        s.start()
+        defer { gate.signal(); gate.signal(); gate.signal(); s.stop() }
+        s.submit(chunkRequest(1, count: 40))
+        XCTAssertEqual(engine.entered.wait(timeout: .now() + 10), .success, "the chunk is in the engine")
+        s.submit(Envelope(requestID: 2, body: .searchShardRequest(SearchShardRequest(shardID: 0, k: 5, query: HashEngine.vector("kernel")))))
+        XCTAssertTrue(waitFor(10) { !replies.all.isEmpty }, "answered while the engine call is held")
+        guard case .searchShardReply(let r)? = replies.all.first?.body else { return XCTFail("\(replies.all)") }
+        XCTAssertEqual(r.hits, SimCluster.bruteForce(docs, "kernel", k: 5))
+        XCTAssertFalse(s.idle, "the chunk is still running")
+    }
+
     /// A re-rank larger than the budget advances slice by slice; once its deadline passed it is
     /// answered DEADLINE_EXCEEDED and the engine does no more of it. Serving work behind it goes
     /// between its slices.
