@@ -110,9 +110,9 @@ extension Coordinator {
         s.phase = .reranking
         s.rerankStart = now
         let parts = min(ce.count, s.candidates.count)
-        s.rerankParts = RerankSplit.ranges(lengths: s.candidates.map { s.request.query.utf8.count + corpus[$0.docIndex].text.utf8.count }, parts: parts)
+        s.rerankParts = (0..<parts).map { (s.candidates.count * $0 / parts)..<(s.candidates.count * ($0 + 1) / parts) }
         searches[sid] = s
-        for p in s.rerankParts.indices { sendRerank(sid, p, now, &out) }
+        for p in 0..<parts { sendRerank(sid, p, now, &out) }
     }
 
     mutating func sendRerank(_ sid: UInt64, _ part: Int, _ now: Double, _ out: inout [CoordinatorAction]) {

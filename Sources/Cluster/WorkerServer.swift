@@ -16,7 +16,8 @@ public final class WorkerServer {
     let context: Context
     let scheduler: WorkerScheduler
     let inbox: Socket          // this loop's end of the PAIR
-    let outbox: Socket         // the compute thread's end
+    let outbox: Socket         // the compute thread's and the search queue's end
+    let outboxLock = NSLock()  // one user of `outbox` at a time
     var log: (String) -> Void
     /// Longest a drain waits for the coordinator's reply and then for work in hand, seconds.
     public var drainTimeout = 120.0
@@ -34,7 +35,7 @@ public final class WorkerServer {
         try inbox.bind(address)
         outbox = try context.socket(.pair)
         try outbox.connect(address)
-        let out = outbox, sendLock = NSLock()
+        let out = outbox, sendLock = outboxLock
         scheduler = WorkerScheduler(service: service, deliver: { reply in
             // called from the compute thread and the search queue: one sender at a time
             guard let bytes = try? Wire.encode(reply) else { return }
@@ -63,7 +64,11 @@ public final class WorkerServer {
         var leaveSent: Double?
         var leaveAnswered = false
         scheduler.start()
-        defer { scheduler.stop(); outbox.close(); dealer.close() }
+        defer {
+            scheduler.stop()
+            outboxLock.lock(); outbox.close(); outboxLock.unlock()
+            dealer.close()
+        }
         log("worker \(workerID) connecting to \(endpoint)")
         func forwardReplies(_ now: Double) throws {
             while let frames = try inbox.receiveMultipart(dontWait: true) {

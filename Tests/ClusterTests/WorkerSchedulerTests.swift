@@ -286,30 +286,3 @@ final class OneCrossEncoderTests: XCTestCase {
         XCTAssertTrue(bad?.status?.message.contains("layer 99") ?? false)
     }
 }
-
-/// The coordinator's re-rank split: contiguous parts with about equal text, one per CE worker.
-final class RerankSplitTests: XCTestCase {
-    func testPartsCoverEverythingContiguouslyWithEqualText() {
-        XCTAssertEqual(RerankSplit.ranges(lengths: Array(repeating: 10, count: 50), parts: 2), [0..<25, 25..<50])
-        // one long passage first: it gets a part nearly to itself
-        XCTAssertEqual(RerankSplit.ranges(lengths: [900] + Array(repeating: 100, count: 9), parts: 2), [0..<1, 1..<10])
-        XCTAssertEqual(RerankSplit.ranges(lengths: [5, 5], parts: 4), [0..<1, 1..<2], "no more parts than candidates")
-        XCTAssertEqual(RerankSplit.ranges(lengths: [], parts: 3), [])
-        var rng = SystemRandomNumberGenerator()
-        for _ in 0..<200 {
-            let n = Int.random(in: 1...60, using: &rng), p = Int.random(in: 1...6, using: &rng)
-            let lengths = (0..<n).map { _ in Int.random(in: 0...500, using: &rng) }
-            let r = RerankSplit.ranges(lengths: lengths, parts: p)
-            XCTAssertEqual(r.count, min(n, p))
-            XCTAssertEqual(r.first?.lowerBound, 0); XCTAssertEqual(r.last?.upperBound, n)
-            for (a, b) in zip(r, r.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound) }
-            XCTAssertTrue(r.allSatisfy { !$0.isEmpty })
-            // no part exceeds an equal share by more than its largest item
-            let total = lengths.map { max(1, $0) }.reduce(0, +)
-            for range in r {
-                let sum = range.map { max(1, lengths[$0]) }.reduce(0, +)
-                XCTAssertLessThanOrEqual(sum, (total + r.count - 1) / r.count + 500, "\(lengths) \(r)")
-            }
-        }
-    }
-}
