@@ -1582,6 +1582,96 @@ void   strata__rerank_texts_reply__free_unpacked
   assert(message->base.descriptor == &strata__rerank_texts_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__worker_leaving_request__init
+                     (Strata__WorkerLeavingRequest         *message)
+{
+  static const Strata__WorkerLeavingRequest init_value = STRATA__WORKER_LEAVING_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__worker_leaving_request__get_packed_size
+                     (const Strata__WorkerLeavingRequest *message)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__worker_leaving_request__pack
+                     (const Strata__WorkerLeavingRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__worker_leaving_request__pack_to_buffer
+                     (const Strata__WorkerLeavingRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__WorkerLeavingRequest *
+       strata__worker_leaving_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__WorkerLeavingRequest *)
+     protobuf_c_message_unpack (&strata__worker_leaving_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__worker_leaving_request__free_unpacked
+                     (Strata__WorkerLeavingRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__worker_leaving_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__worker_leaving_reply__init
+                     (Strata__WorkerLeavingReply         *message)
+{
+  static const Strata__WorkerLeavingReply init_value = STRATA__WORKER_LEAVING_REPLY__INIT;
+  *message = init_value;
+}
+size_t strata__worker_leaving_reply__get_packed_size
+                     (const Strata__WorkerLeavingReply *message)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__worker_leaving_reply__pack
+                     (const Strata__WorkerLeavingReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__worker_leaving_reply__pack_to_buffer
+                     (const Strata__WorkerLeavingReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__WorkerLeavingReply *
+       strata__worker_leaving_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__WorkerLeavingReply *)
+     protobuf_c_message_unpack (&strata__worker_leaving_reply__descriptor,
+                                allocator, len, data);
+}
+void   strata__worker_leaving_reply__free_unpacked
+                     (Strata__WorkerLeavingReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__worker_leaving_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__envelope__init
                      (Strata__Envelope         *message)
 {
@@ -1844,7 +1934,7 @@ const ProtobufCMessageDescriptor strata__heartbeat__descriptor =
   (ProtobufCMessageInit) strata__heartbeat__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__load_model_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor strata__load_model_request__field_descriptors[4] =
 {
   {
     "name",
@@ -1870,15 +1960,42 @@ static const ProtobufCFieldDescriptor strata__load_model_request__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "layer_embedding",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelRequest, layer_embedding),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "embed_layer",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__LoadModelRequest, embed_layer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__load_model_request__field_indices_by_name[] = {
+  3,   /* field[3] = embed_layer */
+  2,   /* field[2] = layer_embedding */
   0,   /* field[0] = name */
   1,   /* field[1] = path */
 };
-static const ProtobufCIntRange strata__load_model_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange strata__load_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 40, 2 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor strata__load_model_request__descriptor =
 {
@@ -1888,10 +2005,10 @@ const ProtobufCMessageDescriptor strata__load_model_request__descriptor =
   "Strata__LoadModelRequest",
   "strata",
   sizeof(Strata__LoadModelRequest),
-  2,
+  4,
   strata__load_model_request__field_descriptors,
   strata__load_model_request__field_indices_by_name,
-  1,  strata__load_model_request__number_ranges,
+  2,  strata__load_model_request__number_ranges,
   (ProtobufCMessageInit) strata__load_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3914,7 +4031,109 @@ const ProtobufCMessageDescriptor strata__rerank_texts_reply__descriptor =
   (ProtobufCMessageInit) strata__rerank_texts_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[36] =
+static const ProtobufCFieldDescriptor strata__worker_leaving_request__field_descriptors[1] =
+{
+  {
+    "worker_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingRequest, worker_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__worker_leaving_request__field_indices_by_name[] = {
+  0,   /* field[0] = worker_id */
+};
+static const ProtobufCIntRange strata__worker_leaving_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__worker_leaving_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.WorkerLeavingRequest",
+  "WorkerLeavingRequest",
+  "Strata__WorkerLeavingRequest",
+  "strata",
+  sizeof(Strata__WorkerLeavingRequest),
+  1,
+  strata__worker_leaving_request__field_descriptors,
+  strata__worker_leaving_request__field_indices_by_name,
+  1,  strata__worker_leaving_request__number_ranges,
+  (ProtobufCMessageInit) strata__worker_leaving_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__worker_leaving_reply__field_descriptors[3] =
+{
+  {
+    "shards_moved",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingReply, shards_moved),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "complete",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingReply, complete),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerLeavingReply, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__worker_leaving_reply__field_indices_by_name[] = {
+  1,   /* field[1] = complete */
+  2,   /* field[2] = message */
+  0,   /* field[0] = shards_moved */
+};
+static const ProtobufCIntRange strata__worker_leaving_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__worker_leaving_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.WorkerLeavingReply",
+  "WorkerLeavingReply",
+  "Strata__WorkerLeavingReply",
+  "strata",
+  sizeof(Strata__WorkerLeavingReply),
+  3,
+  strata__worker_leaving_reply__field_descriptors,
+  strata__worker_leaving_reply__field_indices_by_name,
+  1,  strata__worker_leaving_reply__number_ranges,
+  (ProtobufCMessageInit) strata__worker_leaving_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[38] =
 {
   {
     "request_id",
@@ -4348,6 +4567,30 @@ static const ProtobufCFieldDescriptor strata__envelope__field_descriptors[36] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "worker_leaving_request",
+    42,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, worker_leaving_request),
+    &strata__worker_leaving_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worker_leaving_reply",
+    43,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__Envelope, body_case),
+    offsetof(Strata__Envelope, worker_leaving_reply),
+    &strata__worker_leaving_reply__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__envelope__field_indices_by_name[] = {
   10,   /* field[10] = assign_shard_reply */
@@ -4386,12 +4629,14 @@ static const unsigned strata__envelope__field_indices_by_name[] = {
   16,   /* field[16] = search_shard_reply */
   15,   /* field[15] = search_shard_request */
   2,   /* field[2] = status */
+  37,   /* field[37] = worker_leaving_reply */
+  36,   /* field[36] = worker_leaving_request */
 };
 static const ProtobufCIntRange strata__envelope__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 4 },
-  { 0, 36 }
+  { 0, 38 }
 };
 const ProtobufCMessageDescriptor strata__envelope__descriptor =
 {
@@ -4401,7 +4646,7 @@ const ProtobufCMessageDescriptor strata__envelope__descriptor =
   "Strata__Envelope",
   "strata",
   sizeof(Strata__Envelope),
-  36,
+  38,
   strata__envelope__field_descriptors,
   strata__envelope__field_indices_by_name,
   2,  strata__envelope__number_ranges,

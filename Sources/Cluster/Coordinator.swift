@@ -9,7 +9,7 @@ public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
     public let corpus: [Document]
-    public private(set) var shardMap: ShardMap
+    public internal(set) var shardMap: ShardMap
     var workers: [Peer: WorkerRecord] = [:]
     var loading: [Peer: Set<String>] = [:]
     var outstanding: [UInt64: Outstanding] = [:]
@@ -33,6 +33,8 @@ public struct Coordinator: Sendable {
     var lastIndexedAt: [Peer: Double] = [:]
     /// Client embed/rerank calls, limits, draining (CoordinatorServing.swift).
     public var serving = ServingState()
+    /// Workers draining (CoordinatorDrain.swift).
+    var leaving: [Peer: LeavingWorker] = [:]
 
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
@@ -117,12 +119,14 @@ public struct Coordinator: Sendable {
 
     mutating func loadModel(_ w: Peer, _ name: String, _ path: String, _ now: Double, _ out: inout [CoordinatorAction]) {
         loading[w, default: []].insert(name)
-        send(w, .loadModelRequest(LoadModelRequest(name: name, path: path)), .loadModel(name), now, &out)
+        let layer = name == ProtocolConstants.deModelName ? config.retrievalLayer : nil
+        send(w, .loadModelRequest(LoadModelRequest(name: name, path: path, embedLayer: layer)), .loadModel(name), now, &out)
     }
 
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
         guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
+        guard leaving.isEmpty else { return }   // a drain places the leaving worker's shards itself
         // Only a worker with the DE loaded, or loading it, can index: one whose load failed gets no
         // shard (its AssignShard would only fail) until a retried load succeeds.
         let de = ProtocolConstants.deModelName
@@ -141,6 +145,7 @@ public struct Coordinator: Sendable {
 
     mutating func workerDied(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
         workers[w] = nil
+        leaving[w] = nil
         loading[w] = nil
         suspects[w] = nil
         for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
@@ -184,6 +189,7 @@ public struct Coordinator: Sendable {
             for c in late { chunkFailed(id, c, "lease expired after \(jobs[id]!.scheduler.leaseSeconds) s", now, &out) }
         }
         retryServingLoads(now, &out)
+        drainTick(now, &out)
         placeShards(now, &out)
         for (s, w) in shardMap.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
@@ -238,6 +244,9 @@ public struct Coordinator: Sendable {
             return
         case .jobStatusRequest(let m):
             jobStatus(from, env.requestID, m.jobID, now, &out)
+            return
+        case .workerLeavingRequest(let m):
+            workerLeaving(from, env.requestID, m, now, &out)
             return
         case .clusterStatusRequest:
             reply(from, env.requestID, .clusterStatusReply(clusterStatus(now)), &out)

@@ -7,7 +7,7 @@ extension Coordinator {
         for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished && jobs[id]!.error.isEmpty {
             // The serving DE, when the job uses the same directory, is already loaded as "de".
             let model = modelName(jobs[id]!)
-            for w in liveWorkers where usable(w) {
+            for w in servingWorkers where usable(w) {
                 let held = jobs.values.reduce(0) { $0 + $1.scheduler.leased(to: w).count }
                 guard held < ProtocolConstants.chunksPerWorker else { continue }
                 guard workers[w]!.models.contains(model) else {

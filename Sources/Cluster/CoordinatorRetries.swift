@@ -38,7 +38,10 @@ extension Coordinator {
     }
 
     /// The name a job's model is loaded under on the workers (the serving DE's directory is "de").
-    func modelName(_ job: JobRun) -> String { job.spec.model == config.deModel ? ProtocolConstants.deModelName : job.spec.model }
+    /// (Not when "de" embeds with a retrieval layer: a job gets the model's own embedding.)
+    func modelName(_ job: JobRun) -> String {
+        job.spec.model == config.deModel && config.retrievalLayer == nil ? ProtocolConstants.deModelName : job.spec.model
+    }
 
     /// Fails every running job whose model has failed to load `loadModelMaxAttempts` times on every
     /// live worker, with the last worker's message (which names the file).

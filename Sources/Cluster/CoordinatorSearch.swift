@@ -49,8 +49,9 @@ extension Coordinator {
         return c[roundRobin % c.count]
     }
 
-    /// Usable workers (live, not suspect) with model `name` loaded.
-    func withModel(_ name: String) -> [Peer] { liveWorkers.filter { usable($0) && workers[$0]!.models.contains(name) } }
+    /// Usable workers (live, not suspect) with model `name` loaded; leaving workers only when no
+    /// other has the model (`servingWorkers(withModel:)`).
+    func withModel(_ name: String) -> [Peer] { servingWorkers(withModel: name).filter { usable($0) } }
 
     /// Sends the query embedding to a worker not yet tried. With none left it fails the search,
     /// unless an earlier try is still in flight (or this is a `hedge`: then the first try goes on).

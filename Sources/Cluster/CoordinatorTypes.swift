@@ -36,6 +36,8 @@ public struct CoordinatorConfig: Sendable {
     /// Model directories (as the workers see them) for serving: the DE and an optional CE.
     public var deModel: String?
     public var ceModel: String?
+    /// One CE for both stages: the "de" model is embedded with this layer's hidden states (worker).
+    public var retrievalLayer: Int?
     public var searchDeadline = ProtocolConstants.searchDeadline
     public var chunkLease = ProtocolConstants.chunkLease
     /// Deadlines of LoadModel, AssignShard (base + per document) and DropShard requests, seconds.

@@ -7,6 +7,8 @@ import Wire
 /// a CE), the same call `strata embed` makes, so chunks embed exactly as a single-process run does.
 public final class ModelEngine: InferenceEngine {
     var encoders: [String: Encoder] = [:]
+    /// Names whose `embed` is a layer's embedding (one CE for both stages; ModelEngine+Serving.swift).
+    var embedLayers: [String: Int] = [:]
     public init() {}
 
     public func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {
@@ -22,7 +24,8 @@ public final class ModelEngine: InferenceEngine {
     }
 
     public func embed(model: String, texts: [String]) throws -> Vectors {
-        let m = try encoder(model).embed(texts)
+        let k = embedLayers[model]
+        let m = try encoder(model).embed(texts, layer: k, normalize: k == nil ? nil : true)
         return Vectors(rows: m.rows, dimension: m.cols, data: m.data)
     }
 

@@ -121,6 +121,31 @@ public struct ShardMap: Sendable {
         for i in shards.indices { shards[i].assigned.removeAll { $0 == worker }; shards[i].ready.remove(worker) }
     }
 
+    /// Worker drain (CoordinatorDrain.swift): copies each shard `leaving` holds onto `targets`
+    /// (least loaded first) until it has min(replication, possible) replicas besides `leaving`,
+    /// which stays assigned and ready (serving the shard) meanwhile, first in line to be dropped.
+    /// A shard whose other replicas are all ready lets `leaving` go (it is no longer assigned).
+    /// Returns the new (shard, worker) assignments to send and the shards `leaving` released.
+    public mutating func handOver(from leaving: Peer, to targets: [Peer]) -> (assign: [(shard: Int, worker: Peer)], released: [Int]) {
+        var assign: [(Int, Peer)] = [], released: [Int] = []
+        for i in shards.indices where shards[i].assigned.contains(leaving) {
+            shards[i].assigned.removeAll { $0 == leaving }
+            shards[i].assigned.insert(leaving, at: 0)
+            while shards[i].assigned.count - 1 < replication {
+                guard let t = targets.filter({ !shards[i].assigned.contains($0) }).min(by: { (load(of: $0), $0) < (load(of: $1), $1) }) else { break }
+                shards[i].assigned.append(t)
+                assign.append((i, t))
+            }
+            let others = shards[i].assigned.dropFirst()
+            if !others.isEmpty && others.allSatisfy({ shards[i].ready.contains($0) }) {
+                shards[i].assigned.removeFirst()
+                shards[i].ready.remove(leaving)
+                released.append(i)
+            }
+        }
+        return (assign, released)
+    }
+
     /// Ready replicas of a shard, in a stable order.
     public func readyReplicas(_ shard: Int) -> [Peer] { shards[shard].ready.sorted() }
 }

@@ -78,7 +78,8 @@ enum Decoder {
             return .heartbeat(Heartbeat(workerID: try s(m.worker_id, "worker_id"), sequence: m.sequence))
         case STRATA__ENVELOPE__BODY_LOAD_MODEL_REQUEST:
             let m = e.load_model_request.pointee
-            return .loadModelRequest(LoadModelRequest(name: try s(m.name, "name"), path: try s(m.path, "path")))
+            return .loadModelRequest(LoadModelRequest(name: try s(m.name, "name"), path: try s(m.path, "path"),
+                                                      embedLayer: m.layer_embedding != 0 ? Int(m.embed_layer) : nil))
         case STRATA__ENVELOPE__BODY_LOAD_MODEL_REPLY:
             let m = e.load_model_reply.pointee
             return .loadModelReply(LoadModelReply(name: try s(m.name, "name"), dimension: Int(m.dimension), crossEncoder: m.cross_encoder != 0))
@@ -181,6 +182,11 @@ enum Decoder {
         case STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY:
             let m = e.rerank_texts_reply.pointee
             return .rerankTextsReply(RerankTextsReply(scores: CRead.array(m.n_scores, m.scores), promptTokens: try int(m.prompt_tokens, "prompt_tokens")))
+        case STRATA__ENVELOPE__BODY_WORKER_LEAVING_REQUEST:
+            return .workerLeavingRequest(WorkerLeavingRequest(workerID: try s(e.worker_leaving_request.pointee.worker_id, "worker_id")))
+        case STRATA__ENVELOPE__BODY_WORKER_LEAVING_REPLY:
+            let m = e.worker_leaving_reply.pointee
+            return .workerLeavingReply(WorkerLeavingReply(shardsMoved: Int(m.shards_moved), complete: m.complete != 0, message: try s(m.message, "message")))
         case STRATA__ENVELOPE__BODY_ERROR:
             return .error(try read(e.error))
         default:

@@ -78,6 +78,8 @@ enum Encoder {
             let p: UnsafeMutablePointer<Strata__LoadModelRequest> = a.message(strata__load_model_request__init)
             p.pointee.name = try a.string(m.name, field: "name")
             p.pointee.path = try a.string(m.path, field: "path")
+            p.pointee.layer_embedding = m.embedLayer != nil ? 1 : 0
+            p.pointee.embed_layer = try u32(m.embedLayer ?? 0, "embed_layer")
             env.pointee.body_case = STRATA__ENVELOPE__BODY_LOAD_MODEL_REQUEST; env.pointee.load_model_request = p
         case .loadModelReply(let m):
             let p: UnsafeMutablePointer<Strata__LoadModelReply> = a.message(strata__load_model_reply__init)
@@ -267,6 +269,16 @@ enum Encoder {
             p.pointee.scores = a.array(m.scores)
             p.pointee.prompt_tokens = try u64(m.promptTokens, "prompt_tokens")
             env.pointee.body_case = STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY; env.pointee.rerank_texts_reply = p
+        case .workerLeavingRequest(let m):
+            let p: UnsafeMutablePointer<Strata__WorkerLeavingRequest> = a.message(strata__worker_leaving_request__init)
+            p.pointee.worker_id = try a.string(m.workerID, field: "worker_id")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_WORKER_LEAVING_REQUEST; env.pointee.worker_leaving_request = p
+        case .workerLeavingReply(let m):
+            let p: UnsafeMutablePointer<Strata__WorkerLeavingReply> = a.message(strata__worker_leaving_reply__init)
+            p.pointee.shards_moved = try u32(m.shardsMoved, "shards_moved")
+            p.pointee.complete = m.complete ? 1 : 0
+            p.pointee.message = try a.string(m.message, field: "message")
+            env.pointee.body_case = STRATA__ENVELOPE__BODY_WORKER_LEAVING_REPLY; env.pointee.worker_leaving_reply = p
         case .error(let s):
             env.pointee.body_case = STRATA__ENVELOPE__BODY_ERROR; env.pointee.error = try status(s, a)
         }

@@ -94,10 +94,14 @@ public struct LoadModelRequest: Equatable, Sendable {
     public var name: String
     /// Model directory as the worker sees it.
     public var path: String
+    /// When set, embed with this layer's mean-pooled hidden states (a CE: its self-pair),
+    /// L2-normalised, instead of the model's own embedding (one CE for both stages).
+    public var embedLayer: Int?
 
-    public init(name: String, path: String) {
+    public init(name: String, path: String, embedLayer: Int? = nil) {
         self.name = name
         self.path = path
+        self.embedLayer = embedLayer
     }
 }
 
@@ -545,6 +549,31 @@ public struct RerankTextsReply: Equatable, Sendable {
     }
 }
 
+/// worker -> coordinator on SIGTERM: the worker is leaving; move its shards, send it nothing new.
+public struct WorkerLeavingRequest: Equatable, Sendable {
+    /// The leaving worker's id (as registered).
+    public var workerID: String
+
+    public init(workerID: String) {
+        self.workerID = workerID
+    }
+}
+
+/// coordinator -> worker: its shards are served elsewhere (or the drain timed out); it may exit.
+public struct WorkerLeavingReply: Equatable, Sendable {
+    /// Shards of the leaving worker now served by other replicas.
+    public var shardsMoved: Int
+    /// False when the drain timed out with shards left only on the worker.
+    public var complete: Bool
+    public var message: String
+
+    public init(shardsMoved: Int, complete: Bool, message: String) {
+        self.shardsMoved = shardsMoved
+        self.complete = complete
+        self.message = message
+    }
+}
+
 /// The body of an envelope: exactly one message.
 public enum Body: Equatable, Sendable {
     case registerRequest(RegisterRequest), registerReply(RegisterReply), heartbeat(Heartbeat)
@@ -562,6 +591,7 @@ public enum Body: Equatable, Sendable {
     case jobCancelRequest(JobCancelRequest), jobCancelReply(JobCancelReply)
     case embedTextsRequest(EmbedTextsRequest), embedTextsReply(EmbedTextsReply)
     case rerankTextsRequest(RerankTextsRequest), rerankTextsReply(RerankTextsReply)
+    case workerLeavingRequest(WorkerLeavingRequest), workerLeavingReply(WorkerLeavingReply)
     /// A reply that only reports a failure.
     case error(RPCStatus)
 }

@@ -35,7 +35,7 @@ enum ClusterCommand: Subcommand {
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
-                             [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
+                             [--retrieval-layer K] [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
                              [--max-concurrent-requests N] [--auto-truncate] [--grace S]
            strata cluster status --coordinator ADDR [--keys DIR]   (workers, shards, indexing progress with rate and ETA)
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
@@ -48,6 +48,8 @@ enum ClusterCommand: Subcommand {
       then stops every process it started.
       --bind ADDR       coordinator endpoint (default tcp://127.0.0.1:0, an ephemeral port)
       --ce DIR          cross encoder for `strata search --rerank`
+      --retrieval-layer K  one CE for both stages: --model is a cross encoder; its layer-K self-pair
+                        embeddings index the corpus and the queries, and it re-ranks (one model per worker)
       --replication R   copies of each shard (default 1)
       --shards S        number of shards (default 2 per worker)
       --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
@@ -68,7 +70,7 @@ enum ClusterCommand: Subcommand {
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `status`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
                               options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
-                                        "max-top-k", "max-rerank",
+                                        "max-top-k", "max-rerank", "retrieval-layer",
                                         "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"],
                               flags: ["auto-truncate"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
@@ -91,6 +93,7 @@ enum ClusterCommand: Subcommand {
         for cap in ["max-top-k", "max-rerank"] {
             if let v = try a.int(cap, min: 1, max: ProtocolConstants.maxTopKLimit) { coordArgs += ["--\(cap)", String(v)] }
         }
+        if let k = try a.int("retrieval-layer", min: 0, max: 1024) { coordArgs += ["--retrieval-layer", String(k)] }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
         let httpFile = dataDir + "/coordinator.http"
         try? FileManager.default.removeItem(atPath: httpFile)
@@ -115,7 +118,8 @@ enum ClusterCommand: Subcommand {
                 let end = Date().addingTimeInterval(grace + 5)
                 while c.isRunning && Date() < end { usleep(20_000) }
             }
-            for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+            // Then the workers stop at once (SIGINT) instead of draining (SIGTERM): the whole cluster stops.
+            for p in children where p.isRunning { kill(p.processIdentifier, SIGINT) }
             let end = Date().addingTimeInterval(5)
             while children.contains(where: { $0.isRunning }) && Date() < end { usleep(20_000) }
             for p in children where p.isRunning { kill(p.processIdentifier, SIGKILL) }

@@ -8,7 +8,7 @@ enum CoordinatorCommand: Subcommand {
     static let summary = "run the cluster coordinator (search serving and batch jobs)"
     static let usage = """
     usage: strata coordinator --data-dir DIR [--bind ADDR] [--corpus FILE --model DIR [--ce DIR]
-                              [--shards S] [--replication R]] [--keys DIR] [--jobs-root DIR]
+                              [--shards S] [--replication R] [--retrieval-layer K]] [--keys DIR] [--jobs-root DIR]
                               [--endpoint-file FILE] [--quiet] [--max-top-k N] [--max-rerank N]
                               [--http HOST:PORT [--http-endpoint-file FILE]] [--max-client-batch N] [--max-body-bytes N]
                               [--max-concurrent-requests N] [--auto-truncate] [--grace S]
@@ -20,6 +20,9 @@ enum CoordinatorCommand: Subcommand {
       --corpus FILE        corpus to serve (.jsonl BEIR or a text per line), sharded over the workers
       --model DIR          dual encoder the workers embed the corpus and the queries with
       --ce DIR             cross encoder for re-ranking
+      --retrieval-layer K  one CE for both stages: --model is a cross encoder whose layer-K self-pair
+                           embeddings (mean-pooled, L2-normalised) index the corpus and the queries;
+                           the same CE re-ranks (--ce defaults to --model), loaded once per worker
       --shards S           number of shards (default 4);  --replication R  copies of each (default 1)
       --keys DIR           CURVE: server.key, authorized_workers and authorized_clients from `strata keys gen`
       --endpoint-file F    write the bound endpoint (useful with port 0) to F
@@ -40,7 +43,7 @@ enum CoordinatorCommand: Subcommand {
 
     static func run(_ args: [String]) throws {
         let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
-                                                            "jobs-root", "max-top-k", "max-rerank",
+                                                            "jobs-root", "max-top-k", "max-rerank", "retrieval-layer",
                                                             "http", "http-endpoint-file", "max-client-batch", "max-body-bytes",
                                                             "max-concurrent-requests", "grace"],
                               flags: ["quiet", "auto-truncate"])
@@ -50,6 +53,11 @@ enum CoordinatorCommand: Subcommand {
         cfg.deModel = try a.string("model").map { try resolveModelArgument($0, flag: "model") }
         cfg.ceModel = try a.string("ce").map { try resolveModelArgument($0, flag: "ce") }
         cfg.jobsRoot = try jobsRootOption(a)
+        cfg.retrievalLayer = try a.int("retrieval-layer", min: 0, max: 1024)
+        if cfg.retrievalLayer != nil {
+            guard cfg.deModel != nil else { throw CLIError("--retrieval-layer needs --model (the cross encoder)", usage: true) }
+            if cfg.ceModel == nil { cfg.ceModel = cfg.deModel }
+        }
         cfg.placementDelay = try a.double("settle", default: 1.0)!
         cfg.maxTopK = try a.int("max-top-k", default: ProtocolConstants.defaultMaxTopK, min: 1, max: ProtocolConstants.maxTopKLimit)!
         cfg.maxRerank = try a.int("max-rerank", default: ProtocolConstants.defaultMaxRerank, min: 1, max: ProtocolConstants.maxTopKLimit)!

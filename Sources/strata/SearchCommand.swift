@@ -53,8 +53,9 @@ enum SearchCommand: Subcommand {
             // Eval's writer: ranks as trec_eval ranks (score descending, ties by docid descending).
             try writeTrecRun(run, queryOrder: order, runName: "strata", to: URL(fileURLWithPath: runPath))
             latencies.sort()
-            let p50 = latencies.isEmpty ? 0 : latencies[latencies.count / 2]
-            note(String(format: "search: %d queries -> %@ (p50 %.1f ms%@)", queries.count, runPath, p50, partial > 0 ? ", \(partial) partial" : ""))
+            func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
+            note(String(format: "search: %d queries -> %@ (p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%@)", queries.count, runPath,
+                        pct(0.5), pct(0.9), pct(0.99), latencies.last ?? 0, partial > 0 ? ", \(partial) partial" : ""))
             return
         }
         guard let q = a.positionals.first, a.positionals.count == 1 else { throw CLIError("give one query (quoted), or --input FILE --run FILE", usage: true) }

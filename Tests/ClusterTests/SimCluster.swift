@@ -49,6 +49,8 @@ final class SimCluster {
     let client = Peer("client")
     /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
     var tamper: ((Peer, Envelope) -> Envelope)?
+    /// Every message the coordinator sent to a worker, in order (dropped ones included).
+    var sentToWorkers: [(to: Peer, envelope: Envelope)] = []
     var nextClientID: UInt64 = 1
     let root: URL
 

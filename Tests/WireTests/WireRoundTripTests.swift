@@ -12,6 +12,8 @@ final class WireRoundTripTests: XCTestCase {
         .registerReply(RegisterReply(heartbeatIntervalMs: 1000, heartbeatLiveness: 3)),
         .heartbeat(Heartbeat(workerID: "w", sequence: .max)),
         .loadModelRequest(LoadModelRequest(name: "de", path: "/models/x")),
+        .loadModelRequest(LoadModelRequest(name: "de", path: "/models/ce", embedLayer: 0)),
+        .loadModelRequest(LoadModelRequest(name: "de", path: "/models/ce", embedLayer: 3)),
         .loadModelReply(LoadModelReply(name: "ce", dimension: 384, crossEncoder: true)),
         .assignShardRequest(AssignShardRequest(shardID: 3, model: "de", firstDocIndex: 100, documents: docs)),
         .assignShardReply(AssignShardReply(shardID: 3, count: 2, dimension: 384)),
@@ -45,6 +47,8 @@ final class WireRoundTripTests: XCTestCase {
         .embedTextsReply(EmbedTextsReply(vectors: vecs, promptTokens: 17)),
         .rerankTextsRequest(RerankTextsRequest(query: "q", texts: ["x", "y"], truncate: false)),
         .rerankTextsReply(RerankTextsReply(scores: [0.5, -2], promptTokens: 9)),
+        .workerLeavingRequest(WorkerLeavingRequest(workerID: "host:9:1")),
+        .workerLeavingReply(WorkerLeavingReply(shardsMoved: 3, complete: false, message: "drain timed out")),
     ]
 
     func testEveryBodyRoundTrips() throws {

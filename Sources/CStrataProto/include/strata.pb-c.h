@@ -50,6 +50,8 @@ typedef struct Strata__EmbedTextsRequest Strata__EmbedTextsRequest;
 typedef struct Strata__EmbedTextsReply Strata__EmbedTextsReply;
 typedef struct Strata__RerankTextsRequest Strata__RerankTextsRequest;
 typedef struct Strata__RerankTextsReply Strata__RerankTextsReply;
+typedef struct Strata__WorkerLeavingRequest Strata__WorkerLeavingRequest;
+typedef struct Strata__WorkerLeavingReply Strata__WorkerLeavingReply;
 typedef struct Strata__Envelope Strata__Envelope;
 
 
@@ -156,10 +158,16 @@ struct  Strata__LoadModelRequest
    * model directory as the worker sees it
    */
   char *path;
+  /*
+   * One CE for both stages (issue 9 item 8): embed with layer embed_layer's mean-pooled hidden
+   * states (a CE: its self-pair), L2-normalised, instead of the model's own embedding.
+   */
+  protobuf_c_boolean layer_embedding;
+  uint32_t embed_layer;
 };
 #define STRATA__LOAD_MODEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__load_model_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Strata__LoadModelReply
@@ -649,6 +657,39 @@ struct  Strata__RerankTextsReply
     , 0,NULL, 0 }
 
 
+/*
+ * Worker -> coordinator on SIGTERM: "I am leaving". The coordinator stops sending it new work,
+ * places its shards on other replicas, and replies once they are ready (or its drain timed out);
+ * the worker then finishes what it holds and exits.
+ */
+struct  Strata__WorkerLeavingRequest
+{
+  ProtobufCMessage base;
+  char *worker_id;
+};
+#define STRATA__WORKER_LEAVING_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__worker_leaving_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Strata__WorkerLeavingReply
+{
+  ProtobufCMessage base;
+  /*
+   * shards of the leaving worker now served by other replicas
+   */
+  uint32_t shards_moved;
+  /*
+   * false: the drain timed out with shards left only on the worker
+   */
+  protobuf_c_boolean complete;
+  char *message;
+};
+#define STRATA__WORKER_LEAVING_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__worker_leaving_reply__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string }
+
+
 typedef enum {
   STRATA__ENVELOPE__BODY__NOT_SET = 0,
   STRATA__ENVELOPE__BODY_REGISTER_REQUEST = 10,
@@ -682,7 +723,9 @@ typedef enum {
   STRATA__ENVELOPE__BODY_EMBED_TEXTS_REQUEST = 38,
   STRATA__ENVELOPE__BODY_EMBED_TEXTS_REPLY = 39,
   STRATA__ENVELOPE__BODY_RERANK_TEXTS_REQUEST = 40,
-  STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY = 41
+  STRATA__ENVELOPE__BODY_RERANK_TEXTS_REPLY = 41,
+  STRATA__ENVELOPE__BODY_WORKER_LEAVING_REQUEST = 42,
+  STRATA__ENVELOPE__BODY_WORKER_LEAVING_REPLY = 43
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__ENVELOPE__BODY__CASE)
 } Strata__Envelope__BodyCase;
 
@@ -742,6 +785,8 @@ struct  Strata__Envelope
     Strata__EmbedTextsReply *embed_texts_reply;
     Strata__RerankTextsRequest *rerank_texts_request;
     Strata__RerankTextsReply *rerank_texts_reply;
+    Strata__WorkerLeavingRequest *worker_leaving_request;
+    Strata__WorkerLeavingReply *worker_leaving_reply;
   };
 };
 #define STRATA__ENVELOPE__INIT \
@@ -1414,6 +1459,44 @@ Strata__RerankTextsReply *
 void   strata__rerank_texts_reply__free_unpacked
                      (Strata__RerankTextsReply *message,
                       ProtobufCAllocator *allocator);
+/* Strata__WorkerLeavingRequest methods */
+void   strata__worker_leaving_request__init
+                     (Strata__WorkerLeavingRequest         *message);
+size_t strata__worker_leaving_request__get_packed_size
+                     (const Strata__WorkerLeavingRequest   *message);
+size_t strata__worker_leaving_request__pack
+                     (const Strata__WorkerLeavingRequest   *message,
+                      uint8_t             *out);
+size_t strata__worker_leaving_request__pack_to_buffer
+                     (const Strata__WorkerLeavingRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__WorkerLeavingRequest *
+       strata__worker_leaving_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__worker_leaving_request__free_unpacked
+                     (Strata__WorkerLeavingRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__WorkerLeavingReply methods */
+void   strata__worker_leaving_reply__init
+                     (Strata__WorkerLeavingReply         *message);
+size_t strata__worker_leaving_reply__get_packed_size
+                     (const Strata__WorkerLeavingReply   *message);
+size_t strata__worker_leaving_reply__pack
+                     (const Strata__WorkerLeavingReply   *message,
+                      uint8_t             *out);
+size_t strata__worker_leaving_reply__pack_to_buffer
+                     (const Strata__WorkerLeavingReply   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__WorkerLeavingReply *
+       strata__worker_leaving_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__worker_leaving_reply__free_unpacked
+                     (Strata__WorkerLeavingReply *message,
+                      ProtobufCAllocator *allocator);
 /* Strata__Envelope methods */
 void   strata__envelope__init
                      (Strata__Envelope         *message);
@@ -1539,6 +1622,12 @@ typedef void (*Strata__RerankTextsRequest_Closure)
                   void *closure_data);
 typedef void (*Strata__RerankTextsReply_Closure)
                  (const Strata__RerankTextsReply *message,
+                  void *closure_data);
+typedef void (*Strata__WorkerLeavingRequest_Closure)
+                 (const Strata__WorkerLeavingRequest *message,
+                  void *closure_data);
+typedef void (*Strata__WorkerLeavingReply_Closure)
+                 (const Strata__WorkerLeavingReply *message,
                   void *closure_data);
 typedef void (*Strata__Envelope_Closure)
                  (const Strata__Envelope *message,
@@ -1753,6 +1842,8 @@ extern const ProtobufCMessageDescriptor strata__embed_texts_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__embed_texts_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__rerank_texts_request__descriptor;
 extern const ProtobufCMessageDescriptor strata__rerank_texts_reply__descriptor;
+extern const ProtobufCMessageDescriptor strata__worker_leaving_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__worker_leaving_reply__descriptor;
 extern const ProtobufCMessageDescriptor strata__envelope__descriptor;
 extern const ProtobufCServiceDescriptor strata__coordinator__descriptor;
 extern const ProtobufCServiceDescriptor strata__worker__descriptor;
