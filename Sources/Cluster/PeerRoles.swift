@@ -15,7 +15,7 @@ public enum PeerRole: String, Sendable, CaseIterable {
     /// a role here (fail closed).
     public static func required(for body: Body) -> PeerRole? {
         switch body {
-        case .registerRequest, .heartbeat,
+        case .registerRequest, .heartbeat, .workerLeavingRequest,
              .loadModelReply, .assignShardReply, .dropShardReply, .embedBatchReply, .searchShardReply,
              .rerankReply, .embedChunkReply, .error:
             return .worker
@@ -24,7 +24,8 @@ public enum PeerRole: String, Sendable, CaseIterable {
             return .client
         case .registerReply, .loadModelRequest, .assignShardRequest, .dropShardRequest, .embedBatchRequest,
              .searchShardRequest, .rerankRequest, .embedChunkRequest, .searchReply, .jobSubmitReply,
-             .jobStatusReply, .jobCancelReply, .clusterStatusReply, .embedTextsReply, .rerankTextsReply:
+             .jobStatusReply, .jobCancelReply, .clusterStatusReply, .embedTextsReply, .rerankTextsReply,
+             .workerLeavingReply:
             return nil
         }
     }

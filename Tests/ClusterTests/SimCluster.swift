@@ -43,14 +43,12 @@ final class SimCluster {
     var finishedJobs: [String] = []
     /// Jobs the coordinator asked to journal as failed, with the error.
     var failedJobs: [(job: String, error: String)] = []
-    /// Every request the coordinator sent to a worker, in order (the worker and the body).
-    var sentToWorkers: [(worker: Peer, env: Envelope)] = []
     var logs: [String] = []
     let client = Peer("client")
     /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
     var tamper: ((Peer, Envelope) -> Envelope)?
     /// Every message the coordinator sent to a worker, in order (dropped ones included).
-    var sentToWorkers: [(to: Peer, envelope: Envelope)] = []
+    var sentToWorkers: [(to: Peer, env: Envelope)] = []
     var nextClientID: UInt64 = 1
     let root: URL
 
@@ -87,7 +85,7 @@ final class SimCluster {
                 switch a {
                 case .send(let to, let env):
                     if to == client { clientInbox.append(wire(env)); continue }
-                    if workers[to] != nil, case .heartbeat = env.body {} else if workers[to] != nil { sentToWorkers.append((to, env)) }
+                    sentToWorkers.append((to, env))
                     guard let w = workers[to], !down.contains(to), !blackhole.contains(to) else { continue }
                     if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(tamper?(to, reply) ?? reply), now: now)) }
                 case .persistChunk(let job, let chunk, let v): persisted.append((job, chunk, v))

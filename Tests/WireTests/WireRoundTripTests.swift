@@ -59,6 +59,27 @@ final class WireRoundTripTests: XCTestCase {
         }
     }
 
+    /// `bodies` covers every case of the Envelope's `oneof body` in proto/strata.proto, read from the
+    /// schema itself: a message added to the proto without a round-trip sample fails here.
+    func testBodiesCoverEveryMessageOfTheSchema() throws {
+        let proto = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("proto/strata.proto")
+        let text = try String(contentsOf: proto, encoding: .utf8)
+        let start = try XCTUnwrap(text.range(of: "oneof body {"), "no `oneof body` in \(proto.path)")
+        let end = try XCTUnwrap(text.range(of: "}", range: start.upperBound..<text.endIndex))
+        let schema = Set(text[start.upperBound..<end.lowerBound].split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            return words.count >= 4 && words[2] == "=" ? String(words[1]) : nil
+        })
+        XCTAssertGreaterThanOrEqual(schema.count, 34, "the oneof was read: \(schema.sorted())")
+        let sampled = Set(Self.bodies.map { body -> String in
+            let camel = Mirror(reflecting: body).children.first?.label ?? String(describing: body)
+            return camel.reduce(into: "") { s, c in s += c.isUppercase ? "_" + c.lowercased() : String(c) }
+        })
+        XCTAssertEqual(schema.subtracting(sampled).sorted(), [], "oneof cases without a round-trip sample")
+        XCTAssertEqual(sampled.subtracting(schema).sorted(), [], "samples whose case is not in the schema")
+    }
+
     func testVectorsAreCopiedBitForBit() throws {
         let values: [Float] = [.nan, -.nan, .infinity, 1.0000001, Float(bitPattern: 0x0000_0001)]
         let env = Envelope(requestID: 1, body: .embedBatchReply(EmbedBatchReply(vectors: Vectors(rows: 1, dimension: 5, data: values))))
