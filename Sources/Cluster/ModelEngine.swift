@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Model
 import Wire
 
@@ -7,11 +8,13 @@ import Wire
 /// a CE), the same call `strata embed` makes, so chunks embed exactly as a single-process run does.
 public final class ModelEngine: InferenceEngine {
     var encoders: [String: Encoder] = [:]
-    public init() {}
+    /// Precision every model is loaded in (weights converted when loaded).
+    public let precision: Precision
+    public init(precision: Precision = .fp32) { self.precision = precision }
 
     public func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {
         if let e = encoders[name] { return (e.dimension, e.kind == .crossEncoder) }
-        let e = try Encoder.load(path)
+        let e = try Encoder.load(path, precision: precision)
         encoders[name] = e
         return (e.dimension, e.kind == .crossEncoder)
     }

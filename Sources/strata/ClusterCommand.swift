@@ -35,6 +35,7 @@ enum ClusterCommand: Subcommand {
     static let usage = """
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR]
+                             [--precision fp32|bf16|int8]
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
                                 against single-process runs measured in the same run)
@@ -49,14 +50,16 @@ enum ClusterCommand: Subcommand {
       --shards S        number of shards (default 2 per worker)
       --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
       --keys DIR        CURVE keys from `strata keys gen` (encrypt and authenticate every socket)
+      --precision P     fp32 (default), bf16 or int8: passed to every worker (`strata worker --precision`)
     """
 
     static func run(_ args: [String]) throws {
         if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
-                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys"])
+                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "precision"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
+        _ = try PrecisionOption.parse(a)   // checked here; each worker gets the flag as given
         let corpus = absolutePath(try a.required("corpus"))
         let model = try a.required("model")
         let replication = try a.int("replication", default: 1, min: 1, max: 64)!
@@ -98,6 +101,7 @@ enum ClusterCommand: Subcommand {
         for i in 0..<n {
             var w = ["worker", "--coordinator", endpoint, "--data-dir", dataDir + "/worker-\(i)"]
             if let k = a.string("keys") { w += ["--keys", absolutePath(k)] }
+            if let p = a.string("precision") { w += ["--precision", p] }
             try spawn(w)
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))
