@@ -132,6 +132,32 @@ final class QuantizedKernelTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 C ports of GELU and softmax give the same bits as the Swift loops (the portable path).
+    func testActivationPortsGiveTheSameBitsAsTheSwiftKernels() throws {
+        guard ReducedPrecisionKernels.cpuHasInt8SIMD || ReducedPrecisionKernels.cpuHasBF16SIMD else {
+            throw XCTSkip("this CPU lacks AVX-512: only the Swift activation kernels exist here")
+        }
+        for n in [1, 5, 15, 16, 17, 33, 128, 131, 1536] {
+            let x = randoms(n * 3, scale: 12)
+            var portable = x, simd = x
+            ReducedPrecisionKernels.forcePortable(true)
+            geluInPlace(&portable, count: x.count)
+            ReducedPrecisionKernels.forcePortable(false)
+            geluInPlace(&simd, count: x.count)
+            XCTAssertEqual(simd, portable, "gelu n \(n * 3)")
+            // softmax over 3 rows of n columns in a buffer with a wider stride (entries past n untouched)
+            let ld = n + 3
+            let y = randoms(3 * ld, scale: 30)
+            var sp = y, ss = y
+            ReducedPrecisionKernels.forcePortable(true)
+            softmaxRows(&sp, rows: 3, cols: n, ld: ld, scale: 0.3)
+            ReducedPrecisionKernels.forcePortable(false)
+            softmaxRows(&ss, rows: 3, cols: n, ld: ld, scale: 0.3)
+            XCTAssertEqual(ss, sp, "softmax cols \(n)")
+            for r in 0..<3 { for c in n..<ld { XCTAssertEqual(ss[r * ld + c], y[r * ld + c]) } }
+        }
+    }
+
     func testSIMDKernelsArePresentOnThisCPUOrSaySo() throws {
         // Not a pass/fail on the hardware: records which path the other tests exercised.
         guard ReducedPrecisionKernels.cpuHasInt8SIMD && ReducedPrecisionKernels.cpuHasBF16SIMD else {

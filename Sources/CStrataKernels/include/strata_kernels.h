@@ -88,6 +88,17 @@ void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16
                     const float *bias, size_t n, float *y, size_t ldy, void *scratch);
 size_t sk_bf16_scratch_bytes(size_t m, size_t k);
 
+// MARK: fp32 activations (AVX-512F ports of Kernels' Swift GELU and softmax, the same bits)
+
+/// 1 when the AVX-512 activation kernels may be used (the CPU has AVX-512 and the portable path is
+/// not forced; the Swift code is the portable path).
+int sk_activations_simd_active(void);
+/// x[n] <- 0.5 x (1 + erf(x / sqrt 2)), erf by Kernels' fastErf polynomial.
+void sk_gelu_f32(float *x, size_t n);
+/// Row softmax in place: x[r, 0..<cols] <- softmax(scale * x[r, 0..<cols]) for r < rows, row stride ld;
+/// the row sum is taken lane by lane over 16 partial sums, then the tail in order (Swift's order).
+void sk_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld, float scale);
+
 #ifdef __cplusplus
 }
 #endif
