@@ -18,20 +18,25 @@ TGT void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t l
     for (size_t i = 0; i < m; i++) {
         const float *row = x + i * ldx;
         __m512 mx = _mm512_setzero_ps();
-        for (size_t p = 0; p < k; p += 16) {
-            __m512 v = _mm512_maskz_loadu_ps(lane_mask(k - p), row + p);
-            mx = _mm512_max_ps(mx, _mm512_abs_ps(v));
-        }
+        const size_t full = k / 16 * 16;
+        for (size_t p = 0; p < full; p += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
+        if (full < k) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_maskz_loadu_ps(lane_mask(k - full), row + full)));
         float amax = _mm512_reduce_max_ps(mx);
         float inv = amax > 0 ? 127.0f / amax : 0.0f;
         sx[i] = amax / 127.0f;
         __m512 vinv = _mm512_set1_ps(inv);
         uint8_t *out = xq + i * kp;
-        for (size_t p = 0; p < k; p += 16) {
-            __mmask16 mk = lane_mask(k - p);
-            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, row + p), vinv));   // RNE
+        // Full blocks with plain loads and stores (masked byte stores are slow on some cores), then the tail.
+        for (size_t p = 0; p < full; p += 16) {
+            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + p), vinv));   // RNE
             q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
-            _mm_mask_storeu_epi8(out + p, mk, _mm512_cvtepi32_epi8(q));
+            _mm_storeu_si128((__m128i *)(out + p), _mm512_cvtepi32_epi8(q));
+        }
+        if (full < k) {
+            __mmask16 mk = lane_mask(k - full);
+            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, row + full), vinv));
+            q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
+            _mm_mask_storeu_epi8(out + full, mk, _mm512_cvtepi32_epi8(q));
         }
         for (size_t p = k; p < kp; p++) out[p] = 128;
     }
