@@ -147,3 +147,7 @@ public final class PackedLinear: @unchecked Sendable {
         }
     }
 }
+
+/// Hands freed heap memory back to the system (glibc `malloc_trim`), e.g. after a checkpoint's fp32
+/// tensors were converted and dropped, so resident memory reflects what is still held.
+public func releaseFreedMemory() { sk_release_free_memory() }

@@ -39,8 +39,11 @@ public final class Encoder: @unchecked Sendable {
     /// checkpoint's fp32 weights are converted to `precision` as they are loaded.
     public static func load(_ name: String, precision: Precision = .fp32) throws -> Encoder {
         let dir = try ModelLocator.resolve(name)
-        let weights = try BertWeights.load(directory: dir)
-        return try Encoder(directory: dir, weights: weights, precision: precision)
+        let encoder = try Encoder(directory: dir, weights: BertWeights.load(directory: dir), precision: precision)
+        // The checkpoint's tensors (and, in bf16 / int8, its fp32 dense weights) are freed by now; hand
+        // the freed heap back to the system so resident memory reflects what the engine holds.
+        releaseFreedMemory()
+        return encoder
     }
 
     /// Wraps already-loaded weights with the tokenizer and pooling settings of `directory`.

@@ -98,6 +98,9 @@ enum BenchCommand: Subcommand {
             let fp32 = try Encoder.load(modelPath).engine
             fp32Full = run(fp32, cfg.numHiddenLayers)
             print(String(format: "fp32 engine, same batch: %.0f tokens/s; %@ is %.2fx fp32", fp32Full, precision.rawValue, full / fp32Full))
+            print(String(format: "encoder layers' dense weights: %.1f MB in %@, %.1f MB in fp32 (%.2fx)",
+                         Double(encoder.engine.denseWeightBytes) / 1e6, precision.rawValue, Double(fp32.denseWeightBytes) / 1e6,
+                         Double(encoder.engine.denseWeightBytes) / Double(fp32.denseWeightBytes)))
         }
         if let sub {
             let part = run(encoder.engine, sub)

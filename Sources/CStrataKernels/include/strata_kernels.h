@@ -88,6 +88,9 @@ void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16
                     const float *bias, size_t n, float *y, size_t ldy, void *scratch);
 size_t sk_bf16_scratch_bytes(size_t m, size_t k);
 
+/// Hands freed heap memory back to the system (glibc malloc_trim; a no-op elsewhere).
+void sk_release_free_memory(void);
+
 // MARK: fp32 activations (AVX-512F ports of Kernels' Swift GELU and softmax, the same bits)
 
 /// 1 when the AVX-512 activation kernels may be used (the CPU has AVX-512 and the portable path is
