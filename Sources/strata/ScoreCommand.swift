@@ -18,8 +18,9 @@ enum ScoreCommand: Subcommand {
         let a = try Arguments(args, command: name, options: ["model", "input", "output", "batch", "threads", "precision"], flags: ["sigmoid"])
         let input = try a.required("input"), output = try a.required("output")
         try applyThreads(a)
+        let precision = try PrecisionOption.parse(a)
         let pairs = try readPairs(input)
-        let encoder = try Encoder.load(try a.required("model"), precision: try PrecisionOption.parse(a))
+        let encoder = try Encoder.load(try a.required("model"), precision: precision)
         guard encoder.kind == .crossEncoder else {
             throw CLIError("\(encoder.directory.path) is a dual encoder; `score` needs a cross encoder (BertForSequenceClassification)")
         }

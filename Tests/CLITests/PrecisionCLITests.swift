@@ -28,7 +28,9 @@ final class PrecisionCLITests: XCTestCase {
 
     func testBadPrecisionIsAUsageErrorAndWritesNothing() throws {
         let out = tmp.appendingPathComponent("e.npy")
-        for cmd in [["embed", "--input", try texts().path, "--output", out.path], ["score", "--input", try texts().path, "--output", out.path]] {
+        let pairs = tmp.appendingPathComponent("pairs.tsv")
+        try "a query\ta passage\n".write(to: pairs, atomically: true, encoding: .utf8)
+        for cmd in [["embed", "--input", try texts().path, "--output", out.path], ["score", "--input", pairs.path, "--output", out.path]] {
             let r = try CLI.run(cmd + ["--model", tinyCE, "--precision", "int4"])
             XCTAssertEqual(r.status, 2, r.stderr)
             XCTAssertTrue(r.stderr.contains("--precision must be fp32, bf16 or int8, got 'int4'"), r.stderr)
