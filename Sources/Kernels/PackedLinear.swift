@@ -134,15 +134,17 @@ public final class PackedLinear: @unchecked Sendable {
     private func applyRows(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
         if precision == .int8 {
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: sk_int8_scratch_bytes(rows, k), alignment: 64)
-            defer { scratch.deallocate() }
+            let bytes = sk_int8_scratch_bytes(rows, k)
+            guard let scratch = sk_scratch_alloc(bytes) else { fatalError("out of memory for \(bytes) bytes of int8 scratch") }
+            defer { sk_scratch_free(scratch, bytes) }
             scales.withUnsafeBufferPointer { sp in columnSums.withUnsafeBufferPointer { cp in
                 sk_int8_linear(x, rows, k, k, packed!.assumingMemoryBound(to: Int8.self), sp.baseAddress!,
                                cp.baseAddress!, bias, n, out, n, scratch)
             } }
         } else {
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: sk_bf16_scratch_bytes(rows, k), alignment: 64)
-            defer { scratch.deallocate() }
+            let bytes = sk_bf16_scratch_bytes(rows, k)
+            guard let scratch = sk_scratch_alloc(bytes) else { fatalError("out of memory for \(bytes) bytes of bf16 scratch") }
+            defer { sk_scratch_free(scratch, bytes) }
             sk_bf16_linear(x, rows, k, k, packed!.assumingMemoryBound(to: UInt16.self), bias, n, out, n, scratch)
         }
     }

@@ -88,6 +88,10 @@ void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16
                     const float *bias, size_t n, float *y, size_t ldy, void *scratch);
 size_t sk_bf16_scratch_bytes(size_t m, size_t k);
 
+/// Scratch for one kernel call, 64-byte aligned (NULL when out of memory); large blocks are mapped
+/// directly so that freeing them returns the memory to the system. Free with the same size.
+void *sk_scratch_alloc(size_t bytes);
+void sk_scratch_free(void *p, size_t bytes);
 /// Hands freed heap memory back to the system (glibc malloc_trim; a no-op elsewhere).
 void sk_release_free_memory(void);
 
