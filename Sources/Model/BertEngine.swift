@@ -1,7 +1,9 @@
 import Foundation
 import Kernels
 
-/// The inference forward pass of a BERT encoder on flat buffers, every matmul through BLAS.
+/// The inference forward pass of a BERT encoder on flat buffers. Dense layers run through
+/// `PackedLinear` in the engine's precision (OpenBLAS sgemm in fp32; the int8 / bf16 GEMMs of
+/// CStrataKernels otherwise); attention's matmuls run through OpenBLAS sgemm in every precision.
 ///
 /// Layer 0 is the embedding output; layer n (1...N) is the output of encoder.layer.(n-1).
 /// Attention of sequence b is computed over its own `lengths[b]` positions only, so a text's
