@@ -36,28 +36,38 @@ static int detect(int bf16) {
 #endif
 }
 
+// Each flag is computed once; threads that race on the first call store the same value. Relaxed
+// atomics keep those stores well defined.
 static int cached_int8 = -1, cached_bf16 = -1, env_force = -1, forced = -1;
 
+static inline int load_flag(int *f) { return __atomic_load_n(f, __ATOMIC_RELAXED); }
+static inline void store_flag(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELAXED); }
+
 int sk_cpu_has_int8_simd(void) {
-    if (cached_int8 < 0) cached_int8 = detect(0);
-    return cached_int8;
+    int v = load_flag(&cached_int8);
+    if (v < 0) { v = detect(0); store_flag(&cached_int8, v); }
+    return v;
 }
 
 int sk_cpu_has_bf16_simd(void) {
-    if (cached_bf16 < 0) cached_bf16 = detect(1);
-    return cached_bf16;
+    int v = load_flag(&cached_bf16);
+    if (v < 0) { v = detect(1); store_flag(&cached_bf16, v); }
+    return v;
 }
 
 static int force_portable(void) {
-    if (forced >= 0) return forced;
-    if (env_force < 0) {
-        const char *e = getenv("STRATA_FORCE_PORTABLE");
-        env_force = (e && *e && strcmp(e, "0") != 0) ? 1 : 0;
+    int f = load_flag(&forced);
+    if (f >= 0) return f;
+    int e = load_flag(&env_force);
+    if (e < 0) {
+        const char *s = getenv("STRATA_FORCE_PORTABLE");
+        e = (s && *s && strcmp(s, "0") != 0) ? 1 : 0;
+        store_flag(&env_force, e);
     }
-    return env_force;
+    return e;
 }
 
-void sk_set_force_portable(int force) { forced = force < 0 ? -1 : (force ? 1 : 0); }
+void sk_set_force_portable(int force) { store_flag(&forced, force < 0 ? -1 : (force ? 1 : 0)); }
 
 int sk_int8_simd_active(void) { return sk_cpu_has_int8_simd() && !force_portable(); }
 int sk_bf16_simd_active(void) { return sk_cpu_has_bf16_simd() && !force_portable(); }
