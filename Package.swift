@@ -18,9 +18,12 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", path: "Sources/CMicroHTTPD"),
         .target(name: "CStrataProto", dependencies: ["CProtobufC"], path: "Sources/CStrataProto",
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
+        // int8 (AVX-512 VNNI) and bf16 (AVX-512 BF16) GEMM with a portable C fallback; per-function
+        // target attributes, so it builds on any x86-64 without global -m flags. Imported only by Kernels.
+        .target(name: "CStrataKernels", path: "Sources/CStrataKernels"),
 
         // MARK: libraries
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: uncheckedKernels),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CStrataKernels"], swiftSettings: uncheckedKernels),
         .target(name: "Tokenizer"),
         .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
         .target(name: "Index", dependencies: ["Kernels"]),

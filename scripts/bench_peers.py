@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Peer encoder throughput for `strata bench encoder`: the same model, batch and sequence length on
-sentence-transformers (PyTorch) and ONNX Runtime, with the same thread count. Prints tokens/s.
+sentence-transformers (PyTorch), ONNX Runtime fp32, and ONNX Runtime int8 (the fp32 graph after
+onnxruntime.quantization.quantize_dynamic: int8 weights, one scale per tensor, u8 activations
+quantized per call, as sentence-transformers' export_dynamic_quantized_onnx_model with its
+"avx512_vnni" config: is_static=False, per_channel=False), with the same thread count. Prints tokens/s.
 
 Run inside the venv from scripts/setup-peers:
     $VENV/bin/python scripts/bench_peers.py --model ~/.cache/strata/models/all-MiniLM-L6-v2 --threads 2
@@ -65,6 +68,13 @@ def main():
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feeds = {"input_ids": ids.astype(np.int64), "attention_mask": np.ones_like(ids, dtype=np.int64)}
     print(f"ONNX Runtime {ort.__version__}, {a.threads} threads: {rate(lambda: sess.run(None, feeds), a.seconds) * tokens:.0f} tokens/s")
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    qpath = os.path.join(os.path.dirname(path), "model_qint8_avx512_vnni.onnx")
+    quantize_dynamic(path, qpath, weight_type=QuantType.QInt8, per_channel=False, reduce_range=False)
+    qsess = ort.InferenceSession(qpath, so, providers=["CPUExecutionProvider"])
+    print(f"ONNX Runtime {ort.__version__} int8 (quantize_dynamic), {a.threads} threads: "
+          f"{rate(lambda: qsess.run(None, feeds), a.seconds) * tokens:.0f} tokens/s")
 
 
 if __name__ == "__main__":

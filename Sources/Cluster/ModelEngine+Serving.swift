@@ -38,7 +38,7 @@ extension ModelEngine {
             if let shared = encoders.values.first(where: { $0.directory.resolvingSymlinksInPath().standardizedFileURL.path == dir }) {
                 encoders[name] = shared
             } else {
-                encoders[name] = try Encoder.load(path)
+                encoders[name] = try Encoder.load(path, precision: precision)
             }
         }
         let e = encoders[name]!

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Model
 import Wire
 
@@ -9,11 +10,13 @@ public final class ModelEngine: InferenceEngine {
     var encoders: [String: Encoder] = [:]
     /// Names whose `embed` is a layer's embedding (one CE for both stages; ModelEngine+Serving.swift).
     var embedLayers: [String: Int] = [:]
-    public init() {}
+    /// Precision every model is loaded in (weights converted when loaded).
+    public let precision: Precision
+    public init(precision: Precision = .fp32) { self.precision = precision }
 
     public func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {
         if let e = encoders[name] { return (e.dimension, e.kind == .crossEncoder) }
-        let e = try Encoder.load(path)
+        let e = try Encoder.load(path, precision: precision)
         encoders[name] = e
         return (e.dimension, e.kind == .crossEncoder)
     }

@@ -1,10 +1,13 @@
+import CStrataKernels
 import Foundation
 
 // Element-wise and row-wise kernels on raw buffers. Each fast kernel has a naive twin
 // (`...Reference`) beside it that tests compare against.
 
 /// Exact (erf) GELU in place: x[n] <- 0.5 x (1 + erf(x / sqrt 2)).
+/// On AVX-512 CPUs the C port of this loop runs instead (the same operations, the same bits).
 public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    if sk_activations_simd_active() != 0 { return sk_gelu_f32(x, n) }
     let w = F16x.scalarCount
     let raw = UnsafeMutableRawPointer(x)
     var i = 0
@@ -42,7 +45,9 @@ public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Floa
 
 /// Row softmax in place with a scale: x[rows, ld] row r, first `cols` entries:
 /// x <- softmax(scale * x). Entries past `cols` are left untouched.
+/// On AVX-512 CPUs the C port of this loop runs instead (the same operations, the same bits).
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, scale: Float) {
+    if sk_activations_simd_active() != 0 { return sk_softmax_rows_f32(x, rows, cols, ld, scale) }
     let w = F16x.scalarCount
     for r in 0..<rows {
         let row = x + r * ld
@@ -65,7 +70,8 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, 
             sumv += e
             j += w
         }
-        var sum = sumv.sum()
+        var sum: Float = 0
+        for lane in 0..<w { sum += sumv[lane] }   // lane order (the C port sums the same way)
         while j < cols { let e = fastExp(row[j] * scale - shift); row[j] = e; sum += e; j += 1 }
         let inv = 1 / sum
         j = 0

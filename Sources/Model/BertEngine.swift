@@ -1,26 +1,45 @@
 import Foundation
 import Kernels
 
-/// The inference forward pass of a BERT encoder on flat buffers, every matmul through BLAS.
+/// The inference forward pass of a BERT encoder on flat buffers. Dense layers run through
+/// `PackedLinear` in the engine's precision (OpenBLAS sgemm in fp32; the int8 / bf16 GEMMs of
+/// CStrataKernels otherwise); attention's matmuls run through OpenBLAS sgemm in every precision.
 ///
 /// Layer 0 is the embedding output; layer n (1...N) is the output of encoder.layer.(n-1).
 /// Attention of sequence b is computed over its own `lengths[b]` positions only, so a text's
 /// hidden states do not depend on the other texts in the batch or on the padding.
 public final class BertEngine: @unchecked Sendable {
-    public let weights: BertWeights
-    private let qkvWeight: [[Float]]   // per layer [3H, H]: query, key, value rows stacked
-    private let qkvBias: [[Float]]     // per layer [3H]
+    public let config: BertConfig
+    /// Precision of the encoder layers' dense weights and GEMMs (attention, LayerNorm, GELU, the
+    /// embeddings and the CE head stay fp32).
+    public let precision: Precision
+    let embeddings: BertEmbeddings
+    /// Per-layer parameter views, packed for `precision`.
+    public let layers: [EncoderLayerView]
+    /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows).
+    let pooler: PackedLinear?
+    let classifier: PackedLinear?
 
     private static let forwardLock = NSLock()
 
-    /// Prepares the weights for inference (the fused [3H, H] QKV projection of every layer).
-    public init(weights: BertWeights) {
-        self.weights = weights
-        qkvWeight = weights.layers.map { $0.query.weight + $0.key.weight + $0.value.weight }
-        qkvBias = weights.layers.map { $0.query.bias + $0.key.bias + $0.value.bias }
+    /// Prepares the weights for inference in `precision`: the fused [3H, H] QKV projection of every
+    /// layer and each dense layer packed (bf16) or quantized per output channel (int8). In bf16 and int8
+    /// the engine keeps none of the fp32 dense tensors: they are freed with `weights`.
+    public init(weights: BertWeights, precision: Precision = .fp32) {
+        config = weights.config
+        self.precision = precision
+        embeddings = weights.embeddings
+        layers = weights.layers.map { EncoderLayerView($0, precision: precision) }
+        pooler = weights.pooler.map { PackedLinear($0, precision: .fp32) }
+        classifier = weights.classifier.map { PackedLinear($0, precision: .fp32) }
     }
 
-    public var config: BertConfig { weights.config }
+    /// Number of classifier outputs, or nil for a model without a classifier head (a dual encoder).
+    public var classifierOutputs: Int? { classifier?.outFeatures }
+
+    /// Bytes held for the encoder layers' dense weights in this precision (embeddings, LayerNorm,
+    /// biases and the head excluded).
+    public var denseWeightBytes: Int { layers.reduce(0) { $0 + $1.weightBytes } }
 
     /// Runs the encoder up to the deepest layer in `layers` and hands each requested layer's
     /// hidden states, [B, S, H] row-major, to `visit` (valid only during the call).
@@ -39,7 +58,7 @@ public final class BertEngine: @unchecked Sendable {
         guard workers > 1, batch.count >= 2 * workers else {
             return try forwardGroup(batch, layers: layers, workers: workers, visit: visit)
         }
-        let h = weights.config.hiddenSize, s = batch.seqLen
+        let h = config.hiddenSize, s = batch.seqLen
         let groups = BertEngine.split(batch, into: workers)
         let wanted = layers.sorted()
         let slot = Dictionary(uniqueKeysWithValues: wanted.enumerated().map { ($1, $0) })
@@ -85,7 +104,7 @@ public final class BertEngine: @unchecked Sendable {
     /// The forward pass of one group; `workers` threads for its row-wise kernels and attention.
     private func forwardGroup(_ batch: TokenBatch, layers: Set<Int>, workers: Int,
                               visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
-        let cfg = weights.config
+        let cfg = config
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
         let s = batch.seqLen, t = batch.count * s
         precondition(s <= cfg.maxPositionEmbeddings, "sequence of \(s) tokens exceeds max_position_embeddings")
@@ -102,32 +121,30 @@ public final class BertEngine: @unchecked Sendable {
         var ctx = scratch(t * h)         // [T, H]
         var tmp = scratch(t * h)         // [T, H]
         var ff = scratch(t * inter)      // [T, I]
+        let fusedBias = precision != .fp32   // the reduced-precision kernels add the bias in their epilogue
 
         for n in 0..<deepest {
-            let L = weights.layers[n]
+            let L = self.layers[n]
             // qkv[T, 3H] = x[T, H] · Wqkv[3H, H]^T + b
-            x.withUnsafeBufferPointer { xp in qkvWeight[n].withUnsafeBufferPointer { wp in
-                qkv.withUnsafeMutableBufferPointer { op in
-                    linear(xp.baseAddress!, rows: t, inF: h, w: wp.baseAddress!, outF: 3 * h, bias: qkvBias[n], out: op.baseAddress!)
-                } } }
+            dense(x, rows: t, L.qkv, into: &qkv, addBias: true, workers: workers)
             attention(qkv: qkv, batch: batch, ctx: &ctx, workers: workers)
             // tmp[T, H] = ctx · Wo^T; x = LN(tmp + bo + x)
-            dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false)
-            addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x)
-            // ff[T, I] = gelu(x · Wi^T + bi), bias and GELU in one pass per row (row in cache)
-            dense(x, rows: t, L.intermediate, into: &ff, addBias: false)
+            dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false, workers: workers)
+            addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x, workers: workers)
+            // ff[T, I] = gelu(x · Wi^T + bi); fp32 adds the bias in the GELU pass (row in cache)
+            dense(x, rows: t, L.intermediate, into: &ff, addBias: fusedBias, workers: workers)
             ff.withUnsafeMutableBufferPointer { fp in L.intermediate.bias.withUnsafeBufferPointer { bp in
                 let p = fp.baseAddress!, b = bp.baseAddress!
-                parallelRanges(t, minPerWorker: 16) { rows in
+                parallelRanges(t, minPerWorker: 16, workers: workers) { rows in
                     for r in rows {
-                        addInPlace(p + r * inter, b, count: inter)
+                        if !fusedBias { addInPlace(p + r * inter, b, count: inter) }
                         geluInPlace(p + r * inter, count: inter)
                     }
                 }
             } }
             // tmp[T, H] = ff · Wout^T; x = LN(tmp + bout + x)
-            dense(ff, rows: t, L.output, into: &tmp, addBias: false)
-            addResidualAndNorm(&tmp, bias: L.output.bias, residual: x, norm: L.outputLayerNorm, rows: t, into: &x)
+            dense(ff, rows: t, L.output, into: &tmp, addBias: false, workers: workers)
+            addResidualAndNorm(&tmp, bias: L.output.bias, residual: x, norm: L.outputLayerNorm, rows: t, into: &x, workers: workers)
             if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
         }
     }
@@ -138,8 +155,8 @@ public final class BertEngine: @unchecked Sendable {
 
     /// x[b, j, :] = LN(word[id] + position[j] + type[tt]).
     private func embed(_ batch: TokenBatch, into x: inout [Float]) {
-        let e = weights.embeddings, h = weights.config.hiddenSize, s = batch.seqLen
-        let vocab = weights.config.vocabSize, types = weights.config.typeVocabSize
+        let e = embeddings, h = config.hiddenSize, s = batch.seqLen
+        let vocab = config.vocabSize, types = config.typeVocabSize
         x.withUnsafeMutableBufferPointer { xp in
             e.wordEmbeddings.withUnsafeBufferPointer { wp in
             e.positionEmbeddings.withUnsafeBufferPointer { pp in
@@ -164,7 +181,7 @@ public final class BertEngine: @unchecked Sendable {
     /// the cores (each making single-threaded BLAS calls).
     /// qkv [B*S, 3H] (Q | K | V, heads contiguous within each); ctx [B*S, H].
     private func attention(qkv: [Float], batch: TokenBatch, ctx: inout [Float], workers: Int) {
-        let cfg = weights.config
+        let cfg = config
         let h = cfg.hiddenSize, nh = cfg.numAttentionHeads, d = cfg.headDim, s = batch.seqLen
         let scale = 1 / Float(d).squareRoot()
         qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
@@ -194,36 +211,20 @@ public final class BertEngine: @unchecked Sendable {
         } }
     }
 
-    /// out[rows, outF] = x[rows, inF] · W[outF, inF]^T + bias.
-    private func linear(_ x: UnsafePointer<Float>, rows: Int, inF: Int, w: UnsafePointer<Float>, outF: Int,
-                        bias: [Float], out: UnsafeMutablePointer<Float>) {
-        sgemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF, c: out, ldc: outF)
-        bias.withUnsafeBufferPointer { bp in
-            parallelRanges(rows, minPerWorker: 64) { r in
-                addBiasRows(out + r.lowerBound * outF, rows: r.count, cols: outF, bias: bp.baseAddress!)
-            }
-        }
-    }
-
-    /// out = x · W^T (+ b unless the caller fuses the bias into its next pass).
-    private func dense(_ x: [Float], rows: Int, _ l: Linear, into out: inout [Float], addBias: Bool = true) {
-        x.withUnsafeBufferPointer { xp in l.weight.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
-            if addBias {
-                linear(xp.baseAddress!, rows: rows, inF: l.inFeatures, w: wp.baseAddress!, outF: l.outFeatures, bias: l.bias, out: op.baseAddress!)
-            } else {
-                sgemm(transB: true, m: rows, n: l.outFeatures, k: l.inFeatures, a: xp.baseAddress!, lda: l.inFeatures,
-                      b: wp.baseAddress!, ldb: l.inFeatures, c: op.baseAddress!, ldc: l.outFeatures)
-            }
-        } } }
+    /// out[rows, outF] = x[rows, inF] · W[outF, inF]^T (+ b unless the caller fuses the bias into its next pass).
+    private func dense(_ x: [Float], rows: Int, _ l: PackedLinear, into out: inout [Float], addBias: Bool, workers: Int) {
+        x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
+            l.apply(xp.baseAddress!, rows: rows, out: op.baseAddress!, addBias: addBias, workers: workers)
+        } }
     }
 
     /// x <- LN(y + bias + residual) row by row (each row stays in cache); y is scratch.
-    private func addResidualAndNorm(_ y: inout [Float], bias: [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float]) {
-        let h = weights.config.hiddenSize
+    private func addResidualAndNorm(_ y: inout [Float], bias: [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float], workers: Int) {
+        let h = config.hiddenSize
         y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in bias.withUnsafeBufferPointer { bp in
             let y = yp.baseAddress!, r = rp.baseAddress!, b = bp.baseAddress!
             norm.gamma.withUnsafeBufferPointer { g in norm.beta.withUnsafeBufferPointer { be in
-                parallelRanges(rows, minPerWorker: 64) { part in
+                parallelRanges(rows, minPerWorker: 64, workers: workers) { part in
                     for row in part {
                         let o = row * h
                         addInPlace(y + o, b, count: h)
@@ -238,15 +239,15 @@ public final class BertEngine: @unchecked Sendable {
 
     /// Cross-encoder head on layer N's [CLS] rows: logits[B, labels] = classifier(tanh(pooler(h[b, 0, :]))).
     public func classify(_ hidden: UnsafePointer<Float>, batch: TokenBatch) -> [Float] {
-        guard let pooler = weights.pooler, let classifier = weights.classifier else { return [] }
-        let h = weights.config.hiddenSize, s = batch.seqLen
+        guard let pooler, let classifier else { return [] }
+        let h = config.hiddenSize, s = batch.seqLen
         var cls = [Float](repeating: 0, count: batch.count * h)
         for b in 0..<batch.count { for j in 0..<h { cls[b * h + j] = hidden[b * s * h + j] } }
         var pooled = [Float](repeating: 0, count: batch.count * h)
-        dense(cls, rows: batch.count, pooler, into: &pooled)
+        dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: BLASThreads.count)
         for i in 0..<pooled.count { pooled[i] = tanhf(pooled[i]) }
         var logits = [Float](repeating: 0, count: batch.count * classifier.outFeatures)
-        dense(pooled, rows: batch.count, classifier, into: &logits)
+        dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: BLASThreads.count)
         return logits
     }
 }

@@ -27,24 +27,29 @@ public final class Encoder: @unchecked Sendable {
     /// Upper bound on padded tokens per batch (B x S).
     public var maxBatchTokens = 8192
 
-    public var weights: BertWeights { engine.weights }
+    /// Precision of the dense layers (weights quantized or converted when the model was loaded).
+    public var precision: Precision { engine.precision }
     public var config: BertConfig { engine.config }
     /// Number of encoder layers N (hidden states exist for layers 0...N).
     public var numLayers: Int { engine.config.numHiddenLayers }
     /// Embedding dimension (hidden size).
     public var dimension: Int { engine.config.hiddenSize }
 
-    /// Loads a model from a directory, a name in `$STRATA_MODELS`, or a Hugging Face cache id.
-    public static func load(_ name: String) throws -> Encoder {
+    /// Loads a model from a directory, a name in `$STRATA_MODELS`, or a Hugging Face cache id; the
+    /// checkpoint's fp32 weights are converted to `precision` as they are loaded.
+    public static func load(_ name: String, precision: Precision = .fp32) throws -> Encoder {
         let dir = try ModelLocator.resolve(name)
-        let weights = try BertWeights.load(directory: dir)
-        return try Encoder(directory: dir, weights: weights)
+        let encoder = try Encoder(directory: dir, weights: BertWeights.load(directory: dir), precision: precision)
+        // The checkpoint's tensors (and, in bf16 / int8, its fp32 dense weights) are freed by now; hand
+        // the freed heap back to the system so resident memory reflects what the engine holds.
+        releaseFreedMemory()
+        return encoder
     }
 
     /// Wraps already-loaded weights with the tokenizer and pooling settings of `directory`.
-    public init(directory: URL, weights: BertWeights) throws {
+    public init(directory: URL, weights: BertWeights, precision: Precision = .fp32) throws {
         self.directory = directory
-        engine = BertEngine(weights: weights)
+        engine = BertEngine(weights: weights, precision: precision)
         tokenizer = try BertTokenizer(directory: directory)
         kind = weights.classifier != nil ? .crossEncoder : .dualEncoder
         (defaultPooling, normalizes) = try Encoder.readSentenceTransformersModules(directory)
@@ -117,11 +122,11 @@ public final class Encoder: @unchecked Sendable {
 
     /// Cross-encoder relevance scores of (query, passage) pairs: the raw logit, or its sigmoid.
     public func score(_ pairs: [(String, String)], sigmoid: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
-        guard kind == .crossEncoder, let classifier = weights.classifier else {
+        guard kind == .crossEncoder, let labels = engine.classifierOutputs else {
             throw ModelError.invalidInput("\(directory.path) is a dual encoder (no classifier head): it cannot score pairs")
         }
-        guard classifier.outFeatures == 1 else {
-            throw ModelError.invalidInput("\(directory.path) has \(classifier.outFeatures) labels; relevance scoring needs a cross encoder with one logit")
+        guard labels == 1 else {
+            throw ModelError.invalidInput("\(directory.path) has \(labels) labels; relevance scoring needs a cross encoder with one logit")
         }
         let encodings = pairs.map { tokenizer.encodePair($0.0, $0.1) }
         var scores = [Float](repeating: 0, count: pairs.count)

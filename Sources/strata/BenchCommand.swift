@@ -8,6 +8,7 @@ enum BenchCommand: Subcommand {
     static let summary = "benchmarks: encoder throughput vs the machine's sgemm rate, and more"
     static let usage = """
     usage: strata bench encoder --model DIR [--seq 128] [--batch 32] [--layers K] [--seconds 10] [--threads N]
+                                [--precision fp32|bf16|int8]
            strata bench kernels [--seconds 1]
            strata bench search [--help]
            strata bench cluster [--help]
@@ -17,6 +18,8 @@ enum BenchCommand: Subcommand {
                 and that as a percentage of the sgemm GFLOP/s measured in the same run (shape of the
                 feed-forward matmul: [batch*seq, hidden] x [hidden, intermediate]). --layers K runs only the
                 first K layers (e.g. a DE-2), and prints its speed-up against the full model in the same run.
+                --precision bf16|int8 measures the bf16 / int8 GEMM rate instead of sgemm as the peak, and
+                also runs the fp32 engine on the same batch to print the speed-up over fp32.
       kernels   GELU, softmax and LayerNorm against their naive twins.
       search    exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes.
       cluster   query latency and QPS with 1 and 2 workers, merge overhead, batch-job docs/s,
@@ -37,9 +40,11 @@ enum BenchCommand: Subcommand {
     }
 
     static func encoderBench(_ args: [String]) throws {
-        let a = try Arguments(args, command: "bench encoder", options: ["model", "seq", "batch", "layers", "seconds", "threads"])
+        let a = try Arguments(args, command: "bench encoder", options: ["model", "seq", "batch", "layers", "seconds", "threads", "precision"])
         try applyThreads(a)
-        let encoder = try Encoder.load(a.string("model") ?? ModelLocator.defaultDualEncoder.path)
+        let precision = try PrecisionOption.parse(a)
+        let modelPath = a.string("model") ?? ModelLocator.defaultDualEncoder.path
+        let encoder = try Encoder.load(modelPath, precision: precision)
         let cfg = encoder.config
         let seq = try a.int("seq", default: 128, min: 2, max: cfg.maxPositionEmbeddings)!
         let bsz = try a.int("batch", default: 32, min: 1, max: 1024)!
@@ -47,36 +52,63 @@ enum BenchCommand: Subcommand {
         let sub = try a.int("layers", min: 1, max: cfg.numHiddenLayers)
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
 
-        // Baseline: sgemm on the feed-forward shape.
+        // Peaks measured in this run on the feed-forward shape [batch*seq, hidden] x [hidden, intermediate]:
+        // sgemm for fp32, and the bf16 / int8 kernel (PackedLinear, activations converted or quantized
+        // per call, as in the encoder) for the reduced precisions.
         let m = bsz * seq
-        let x = [Float](repeating: 0.01, count: m * h), w = [Float](repeating: 0.02, count: inter * h)
+        var rng = SplitMix64(seed: 1)
+        let x = (0..<(m * h)).map { _ in rng.uniform() - 0.5 }, w = (0..<(inter * h)).map { _ in (rng.uniform() - 0.5) * 0.1 }
         var y = [Float](repeating: 0, count: m * inter)
+        let gemmOps = 2.0 * Double(m * inter * h) / 1e9
         let sgemmRate = timeRate(seconds: seconds / 4) {
             sgemm(transB: true, m: m, n: inter, k: h, a: x, lda: h, b: w, ldb: h, c: &y, ldc: inter)
-        } * 2.0 * Double(m * inter * h) / 1e9
+        } * gemmOps
+        var peak = sgemmRate
+        if precision != .fp32 {
+            let layer = PackedLinear(weight: w, bias: [Float](repeating: 0, count: inter), outFeatures: inter, inFeatures: h, precision: precision)
+            peak = timeRate(seconds: seconds / 4) { layer.apply(x, rows: m, out: &y, addBias: false) } * gemmOps
+        }
 
-        var rng = SystemRandomNumberGenerator()
         let seqs: [(ids: [Int32], typeIds: [Int32])] = (0..<bsz).map { _ in
-            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32.random(in: 2000..<Int32(cfg.vocabSize), using: &rng) } + [encoder.tokenizer.sepId]
+            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32(2000 + rng.next() % UInt64(cfg.vocabSize - 2000)) } + [encoder.tokenizer.sepId]
             return (ids, [Int32](repeating: 0, count: seq))
         }
         let batch = TokenBatch(seqs, padId: encoder.tokenizer.padId)
         func flopsPerToken(_ layers: Int) -> Double {
             Double(layers) * (2.0 * Double(4 * h * h + 2 * h * inter) + 4.0 * Double(seq * h))
         }
-        func run(_ layers: Int) -> Double {
-            timeRate(seconds: seconds) { encoder.engine.forward(batch, layers: [layers]) { _, _ in } } * Double(bsz * seq)
+        func run(_ engine: BertEngine, _ layers: Int) -> Double {
+            timeRate(seconds: seconds) { engine.forward(batch, layers: [layers]) { _, _ in } } * Double(bsz * seq)
         }
-        let full = run(cfg.numHiddenLayers)
+        let full = run(encoder.engine, cfg.numHiddenLayers)
         let fullGflops = full * flopsPerToken(cfg.numHiddenLayers) / 1e9
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, BLAS threads \(BLASThreads.count)")
+        let peakName = precision == .fp32 ? "sgemm" : "\(precision) GEMM"
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, BLAS threads \(BLASThreads.count); kernels: \(ReducedPrecisionKernels.summary)")
         print(String(format: "sgemm [%d x %d] x [%d x %d]: %.1f GFLOP/s (baseline, same run)", m, h, h, inter, sgemmRate))
-        print(String(format: "encoder %@ (%d layers, hidden %d), batch %d x %d tokens: %.0f tokens/s, %.1f GFLOP/s = %.1f%% of sgemm",
-                     encoder.directory.lastPathComponent, cfg.numHiddenLayers, h, bsz, seq, full, fullGflops, 100 * fullGflops / sgemmRate))
+        if precision != .fp32 {
+            print(String(format: "%@ GEMM [%d x %d] x [%d x %d]: %.1f G(FL)OP/s, %.2fx sgemm (same run)",
+                         precision.rawValue, m, h, h, inter, peak, peak / sgemmRate))
+        }
+        print(String(format: "encoder %@ %@ (%d layers, hidden %d), batch %d x %d tokens: %.0f tokens/s, %.1f GFLOP/s = %.1f%% of %@",
+                     encoder.directory.lastPathComponent, precision.rawValue, cfg.numHiddenLayers, h, bsz, seq, full, fullGflops,
+                     100 * fullGflops / peak, peakName))
+        // The reduced precisions are also compared with the fp32 engine in this run.
+        var fp32Full = full
+        if precision != .fp32 {
+            let fp32 = try Encoder.load(modelPath).engine
+            fp32Full = run(fp32, cfg.numHiddenLayers)
+            print(String(format: "fp32 engine, same batch: %.0f tokens/s; %@ is %.2fx fp32", fp32Full, precision.rawValue, full / fp32Full))
+            print(String(format: "encoder layers' dense weights: %.1f MB in %@, %.1f MB in fp32 (%.2fx)",
+                         Double(encoder.engine.denseWeightBytes) / 1e6, precision.rawValue, Double(fp32.denseWeightBytes) / 1e6,
+                         Double(encoder.engine.denseWeightBytes) / Double(fp32.denseWeightBytes)))
+        }
         if let sub {
-            let part = run(sub)
+            let part = run(encoder.engine, sub)
             print(String(format: "first %d layers: %.0f tokens/s, %.2fx the %d-layer model (layer ratio %.2fx)",
                          sub, part, part / full, cfg.numHiddenLayers, Double(cfg.numHiddenLayers) / Double(sub)))
+            if precision != .fp32 {
+                print(String(format: "first %d layers in %@: %.2fx the %d-layer fp32 model", sub, precision.rawValue, part / fp32Full, cfg.numHiddenLayers))
+            }
         }
     }
 

@@ -36,7 +36,7 @@ enum ClusterCommand: Subcommand {
     usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
                              [--retrieval-layer K] [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
-                             [--max-concurrent-requests N] [--auto-truncate] [--grace S]
+                             [--max-concurrent-requests N] [--auto-truncate] [--grace S] [--precision fp32|bf16|int8]
            strata cluster status --coordinator ADDR [--keys DIR]   (workers, shards, indexing progress with rate and ETA)
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
@@ -61,6 +61,7 @@ enum ClusterCommand: Subcommand {
       documents, docs/s and ETA at least every 10 s).
       --http HOST:PORT  the coordinator also serves HTTP (see `strata coordinator --help`); prints
                         `http http://HOST:PORT` before `ready`. The other serving flags go to the coordinator.
+      --precision P     fp32 (default), bf16 or int8: passed to every worker (`strata worker --precision`)
       On SIGINT/SIGTERM the coordinator drains first (up to --grace seconds, default 10), then the workers stop.
     """
 
@@ -70,10 +71,11 @@ enum ClusterCommand: Subcommand {
         guard args.first == "up" else { throw CLIError("cluster actions: `up`, `status`, `bench` (strata cluster --help)", usage: true) }
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
                               options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
-                                        "max-top-k", "max-rerank", "retrieval-layer",
+                                        "max-top-k", "max-rerank", "retrieval-layer", "precision",
                                         "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"],
                               flags: ["auto-truncate"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
+        _ = try PrecisionOption.parse(a)   // checked here; each worker gets the flag as given
         let corpus = absolutePath(try a.required("corpus"))
         let model = try resolveModelArgument(try a.required("model"), flag: "model")
         let jobsRoot = absolutePath(a.string("jobs-root") ?? FileManager.default.currentDirectoryPath)
@@ -136,6 +138,7 @@ enum ClusterCommand: Subcommand {
         for i in 0..<n {
             var w = ["worker", "--coordinator", endpoint, "--data-dir", dataDir + "/worker-\(i)"]
             if let k = a.string("keys") { w += ["--keys", absolutePath(k)] }
+            if let p = a.string("precision") { w += ["--precision", p] }
             try spawn(w)
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))

@@ -8,7 +8,7 @@ enum EmbedCommand: Subcommand {
     static let summary = "embed texts with a dual or cross encoder (any layer) into .npy or .jsonl"
     static let usage = """
     usage: strata embed --model DIR --input FILE --output FILE [--layer K] [--pooling mean|cls|max]
-                        [--normalize] [--batch N] [--threads N]
+                        [--normalize] [--batch N] [--threads N] [--precision fp32|bf16|int8]
 
       --model DIR      model directory (HF / sentence-transformers layout), a name in $STRATA_MODELS,
                        or a Hugging Face id in the local hub cache
@@ -20,6 +20,7 @@ enum EmbedCommand: Subcommand {
       --normalize      L2-normalise the embeddings
       --batch N        sequences per batch (default 32)
       --threads N      BLAS threads (default: all cores)
+      --precision P    fp32 (default), bf16 or int8: the dense layers' weights are converted when loaded
 
     On a cross encoder each text is paired with itself ([CLS] s [SEP] s [SEP]) and the layer's hidden
     states are mean-pooled over the text tokens, leaving out padding and special tokens (the paper's method).
@@ -29,7 +30,7 @@ enum EmbedCommand: Subcommand {
     static let chunkSize = 4096
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["model", "input", "output", "layer", "pooling", "batch", "threads"],
+        let a = try Arguments(args, command: name, options: ["model", "input", "output", "layer", "pooling", "batch", "threads", "precision"],
                               flags: ["normalize"])
         let output = try a.required("output")
         guard output.hasSuffix(".npy") || output.hasSuffix(".jsonl") else {
@@ -46,7 +47,7 @@ enum EmbedCommand: Subcommand {
         try refuseOutputOverInputs(output, flag: "output", inputs: [input])
         try checkCanWrite(output, flag: "output")
         try applyThreads(a)
-        let encoder = try Encoder.load(try a.required("model"))
+        let encoder = try Encoder.load(try a.required("model"), precision: try PrecisionOption.parse(a))
         encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
         if let layer, layer > encoder.numLayers {
             throw CLIError("--layer \(layer) is out of range: the model has layers 0...\(encoder.numLayers)", usage: true)

@@ -11,6 +11,7 @@ enum EvalCommand: Subcommand {
     usage: strata eval --model DIR --data DIR [--layer K] [--rerank CE_DIR] [--rerank-top 100]
                        [--split test] [--top 100] [--run FILE] [--output metrics.json] [--batch 32]
                        [--cutoffs 1,3,5,10,100] [--max-corpus N] [--max-queries N]
+                       [--precision fp32|bf16|int8]
 
     Embeds the queries and the corpus (title + " " + text, as BEIR does) with --model, retrieves the
     top --top documents of each query by cosine similarity (exact search), optionally re-ranks the top
@@ -26,12 +27,13 @@ enum EvalCommand: Subcommand {
       --batch N         texts per encoder call (default 32)
       --max-corpus N    keep every judged document plus others up to N documents (quick runs)
       --max-queries N   evaluate the first N judged queries only
+      --precision P     fp32 (default), bf16 or int8 for --model and --rerank (weights converted when loaded)
     """
 
     static func run(_ args: [String]) throws {
         let a = try Arguments(args, command: name, options: [
             "model", "data", "layer", "rerank", "rerank-top", "split", "top", "run", "output", "batch",
-            "cutoffs", "max-corpus", "max-queries"])
+            "cutoffs", "max-corpus", "max-queries", "precision"])
         if let p = a.positionals.first { throw CLIError("eval: unexpected argument '\(p)'", usage: true) }
         let modelPath = try a.required("model"), dataPath = try a.required("data")
         let split = a.string("split") ?? "test"
@@ -51,11 +53,12 @@ enum EvalCommand: Subcommand {
         if a.string("run") != nil, a.string("run") == a.string("output") { throw CLIError("eval: --run and --output are the same file", usage: true) }
         let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
                                  maxQueries: try a.int("max-queries", min: 1))
-        let model = try loadEvalModel(modelPath, batch: batch)
+        let precision = try PrecisionOption.parse(a)
+        let model = try loadEvalModel(modelPath, batch: batch, precision: precision)
         if let layer, layer > model.numLayers {
             throw CLIError("eval: --layer \(layer) is out of range: \(model.name) has layers 0...\(model.numLayers)", usage: true)
         }
-        let reranker = try a.string("rerank").map { try loadEvalModel($0, batch: batch) }
+        let reranker = try a.string("rerank").map { try loadEvalModel($0, batch: batch, precision: precision) }
         if let r = reranker, !r.isCrossEncoder { throw CLIError("eval: --rerank \(r.name) is not a cross encoder") }
         let dataset = URL(fileURLWithPath: dataPath).lastPathComponent
         print("dataset \(dataset) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")

@@ -23,8 +23,8 @@ protocol EvalModel {
 }
 
 /// Loads a model (a directory, a name in $STRATA_MODELS, or a Hugging Face cache id).
-func loadEvalModel(_ path: String, batch: Int = 32) throws -> EvalModel {
-    let enc = try Encoder.load(path)
+func loadEvalModel(_ path: String, batch: Int = 32, precision: Precision = .fp32) throws -> EvalModel {
+    let enc = try Encoder.load(path, precision: precision)
     enc.batchSize = batch
     return EncoderEvalModel(encoder: enc, name: enc.directory.standardizedFileURL.lastPathComponent)
 }

@@ -10,6 +10,7 @@ enum LayersCommand: Subcommand {
     static let usage = """
     usage: strata layers --model M1 [--model M2 ...] --data DIR [--split test] [--out DIR]
                          [--max-corpus N] [--max-queries N] [--batch 32] [--name LABEL]
+                         [--precision fp32|bf16|int8]
 
     For each model, embeds the queries and the corpus once (one forward pass per text serves all
     layers), mean-pools each hidden state 0 (embeddings) ... N over the text's tokens (a cross
@@ -21,13 +22,14 @@ enum LayersCommand: Subcommand {
       --name LABEL      dataset label in tables and the plot (default: the data folder's name)
       --max-corpus N    keep every judged document plus others up to N documents
       --max-queries N   the first N judged queries only
+      --precision P     fp32 (default), bf16 or int8 (dense weights converted when loaded)
     """
 
     static let plotMetrics = ["nDCG@10", "MRR@10"]
     static let tableMetrics = ["nDCG@10", "MRR@10", "Recall@100", "Hits@10"]
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["model", "data", "split", "out", "max-corpus", "max-queries", "batch", "name"])
+        let a = try Arguments(args, command: name, options: ["model", "data", "split", "out", "max-corpus", "max-queries", "batch", "name", "precision"])
         if let p = a.positionals.first { throw CLIError("layers: unexpected argument '\(p)'", usage: true) }
         let models = a.strings("model")
         guard !models.isEmpty else { throw CLIError("layers: missing required flag --model", usage: true) }
@@ -36,6 +38,7 @@ enum LayersCommand: Subcommand {
         let batch = try a.int("batch", default: 32, min: 1)!
         let label = a.string("name") ?? URL(fileURLWithPath: dataPath).lastPathComponent
         let outDir = a.string("out") ?? "layers-\(label)"
+        let precision = try PrecisionOption.parse(a)
         let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
                                  maxQueries: try a.int("max-queries", min: 1))
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -44,7 +47,7 @@ enum LayersCommand: Subcommand {
         var series: [LayerSweep.Series] = []
         var names: [String] = []
         for path in models {
-            let model = try loadEvalModel(path, batch: batch)
+            let model = try loadEvalModel(path, batch: batch, precision: precision)
             let kind = model.isCrossEncoder ? "cross encoder, self-pair" : "dual encoder"
             note("\(model.name) (\(kind)): \(model.numLayers) layers")
             let (qv, tQ) = try timed { try embedInBatches(queryTexts, label: "\(model.name) queries") { try model.embedAllLayers($0) } }

@@ -7,6 +7,7 @@ enum ScoreCommand: Subcommand {
     static let summary = "score (query, passage) pairs with a cross encoder"
     static let usage = """
     usage: strata score --model CE_DIR --input FILE --output FILE [--sigmoid] [--batch N] [--threads N]
+                       [--precision fp32|bf16|int8]
 
       --input FILE    TSV lines query<TAB>passage, or .jsonl lines {"query", "passage"}
       --output FILE   one score per line, in input order (use - for standard output)
@@ -14,15 +15,16 @@ enum ScoreCommand: Subcommand {
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["model", "input", "output", "batch", "threads"], flags: ["sigmoid"])
+        let a = try Arguments(args, command: name, options: ["model", "input", "output", "batch", "threads", "precision"], flags: ["sigmoid"])
         let input = try a.required("input"), output = try a.required("output")
         if output != "-" {
             try refuseOutputOverInputs(output, flag: "output", inputs: [input])
             try checkCanWrite(output, flag: "output")
         }
         try applyThreads(a)
+        let precision = try PrecisionOption.parse(a)
         let pairs = try readPairs(input)
-        let encoder = try Encoder.load(try a.required("model"))
+        let encoder = try Encoder.load(try a.required("model"), precision: precision)
         guard encoder.kind == .crossEncoder else {
             throw CLIError("\(encoder.directory.path) is a dual encoder; `score` needs a cross encoder (BertForSequenceClassification)")
         }

@@ -10,7 +10,7 @@ enum WorkerCommand: Subcommand {
     static let summary = "run a cluster worker (embeds, searches its shards, re-ranks, runs job chunks)"
     static let usage = """
     usage: strata worker --coordinator tcp://HOST:PORT [--data-dir DIR] [--keys DIR] [--id ID]
-                         [--max-batch-tokens N] [--drain-timeout S] [--quiet]
+                         [--max-batch-tokens N] [--drain-timeout S] [--precision fp32|bf16|int8] [--quiet]
 
       --coordinator ADDR     the coordinator's endpoint
       --data-dir DIR         where the worker keeps its shard stores (default: a temporary directory)
@@ -20,6 +20,7 @@ enum WorkerCommand: Subcommand {
                              waiting re-rank pairs) are gathered up to it; longer requests advance by
                              slices of it, their deadline checked between slices (default 16384)
       --drain-timeout S      longest a SIGTERM drain may take (default 120)
+      --precision P          fp32 (default), bf16 or int8 for every model this worker loads
       --quiet                no progress or event lines on stderr
     Heartbeats every second; reconnects with back-off when the coordinator goes silent. Serving
     requests go before job chunks, which run one engine batch at a time.
@@ -29,7 +30,7 @@ enum WorkerCommand: Subcommand {
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["coordinator", "data-dir", "keys", "id", "max-batch-tokens", "drain-timeout"], flags: ["quiet"])
+        let a = try Arguments(args, command: name, options: ["coordinator", "data-dir", "keys", "id", "max-batch-tokens", "drain-timeout", "precision"], flags: ["quiet"])
         let dir = a.string("data-dir") ?? NSTemporaryDirectory() + "strata-worker-\(getpid())"
         let maxBatchTokens = try a.int("max-batch-tokens", default: 16_384, min: 1, max: 1 << 24)!
         let drainTimeout = try a.double("drain-timeout", default: 120)!
@@ -38,7 +39,7 @@ enum WorkerCommand: Subcommand {
         let quiet = a.flag("quiet")
         installStopSignals()
         signal(SIGTERM) { _ in if leaveSignal != 0 { stopSignal = 1 } else { leaveSignal = 1 } }
-        let service = WorkerService(engine: ModelEngine(), dataDir: URL(fileURLWithPath: dir))
+        let service = WorkerService(engine: ModelEngine(precision: try PrecisionOption.parse(a)), dataDir: URL(fileURLWithPath: dir))
         service.maxBatchTokens = maxBatchTokens
         let server = try WorkerServer(coordinator: try a.required("coordinator"), service: service,
                                       keys: try curveKeys(a), workerID: a.string("id"),

@@ -1,0 +1,100 @@
+// AVX-512 versions of Kernels' GELU and softmax rows (Sources/Kernels/Activations.swift and
+// FastMath.swift): the same polynomials with the same operations in the same order and no fused
+// multiply-adds, so they give the same bits as the Swift code, which Swift compiles for baseline x86-64
+// (SSE: four instructions per 16-lane operation). Kernels calls these when sk_activations_simd_active().
+#pragma clang fp contract(off)
+#include "strata_kernels.h"
+#include "sk_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f")))
+
+int sk_activations_simd_active(void) { return sk_int8_simd_active() || sk_bf16_simd_active(); }
+
+static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
+
+/// FastMath.swift fastExp: x = n ln2 + r, degree-6 polynomial for e^r, 2^n in the exponent bits.
+static inline __attribute__((always_inline)) TGT __m512 exp16(__m512 x) {
+    __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ), x, _mm512_set1_ps(-87.3f));
+    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(88.3f), _CMP_GT_OQ), v, _mm512_set1_ps(88.3f));
+    const __m512 shifter = _mm512_set1_ps(12582912.0f);
+    __m512 t = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)), shifter);
+    __m512 n = _mm512_sub_ps(t, shifter);
+    __m512 r = _mm512_sub_ps(v, _mm512_mul_ps(n, _mm512_set1_ps(0.693359375f)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(-2.12194440e-4f)));
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r), _mm512_set1_ps(1.0f));
+    __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23)));
+}
+
+/// FastMath.swift fastErf: Eigen's rational approximation on [-4, 4].
+static inline __attribute__((always_inline)) TGT __m512 erf16(__m512 x) {
+    __m512 xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-4.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-4.0f));
+    xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(xc, _mm512_set1_ps(4.0f), _CMP_GT_OQ), xc, _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(xc, xc);
+    __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(p, xc);
+    __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-1.42647390514189e-02f));
+    return _mm512_div_ps(p, q);
+}
+
+TGT void sk_gelu_f32(float *x, size_t n) {
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = lane_mask(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m512 e = erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
+        __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_mask_storeu_ps(x + i, m, g);
+    }
+}
+
+TGT void sk_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld, float scale) {
+    const size_t full = cols / 16 * 16;
+    const __mmask16 tail = lane_mask(cols - full);
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * ld;
+        float mx = -__builtin_inff();
+        __m512 mxv = _mm512_set1_ps(-__builtin_inff());
+        for (size_t j = 0; j < full; j += 16) mxv = _mm512_max_ps(mxv, _mm512_loadu_ps(row + j));
+        mx = _mm512_reduce_max_ps(mxv);
+        for (size_t j = full; j < cols; j++) mx = row[j] > mx ? row[j] : mx;
+        const __m512 vs = _mm512_set1_ps(scale), shift = _mm512_set1_ps(mx * scale);
+        __m512 sumv = _mm512_setzero_ps();
+        for (size_t j = 0; j < full; j += 16) {
+            __m512 e = exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(row + j), vs), shift));
+            _mm512_storeu_ps(row + j, e);
+            sumv = _mm512_add_ps(sumv, e);
+        }
+        float lanes[16], sum = 0;
+        _mm512_storeu_ps(lanes, sumv);
+        for (int i = 0; i < 16; i++) sum += lanes[i];                    // lane order, as laneSum in Swift
+        if (tail) {
+            __m512 e = exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), vs), shift));
+            _mm512_mask_storeu_ps(row + full, tail, e);
+            _mm512_storeu_ps(lanes, e);
+            for (size_t j = 0; j < cols - full; j++) sum += lanes[j];
+        }
+        const __m512 inv = _mm512_set1_ps(1.0f / sum);
+        for (size_t j = 0; j < full; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+        if (tail) _mm512_mask_storeu_ps(row + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), inv));
+    }
+}
+#endif  // __x86_64__

@@ -1,0 +1,87 @@
+// bf16 linear layers: conversion (as vcvtneps2bf16 rounds), weight packing, the portable C GEMM that
+// emulates vdpbf16ps step by step, and the dispatch to the AVX-512 BF16 kernel (bf16_avx512.c).
+#pragma clang fp contract(off)
+#include "strata_kernels.h"
+#include "sk_internal.h"
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+size_t sk_bf16_padded_k(size_t k) { return sk_round_up(k ? k : 1, 2); }
+size_t sk_bf16_packed_bytes(size_t n, size_t k) { return sk_padded_n(n) * sk_bf16_padded_k(k) * 2; }
+size_t sk_bf16_scratch_bytes(size_t m, size_t k) { return m * sk_bf16_padded_k(k) * 2 + 64; }
+
+uint16_t sk_bf16_from_float(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t exp = (u >> 23) & 0xFF, man = u & 0x7FFFFF;
+    if (exp == 0) return (uint16_t)((u >> 16) & 0x8000);              // zero or denormal: signed zero
+    if (exp == 0xFF) return (uint16_t)((u >> 16) | (man ? 0x40 : 0)); // infinity; NaN made quiet
+    u += 0x7FFF + ((u >> 16) & 1);                                     // round to nearest even
+    return (uint16_t)(u >> 16);
+}
+
+static inline float bf16_to_float(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    if ((u & 0x7F800000u) == 0) u &= 0x80000000u;                      // denormal inputs as zero
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline float flush(float v) { return fabsf(v) < FLT_MIN ? copysignf(0.0f, v) : v; }
+
+void sk_bf16_pack_weights(const float *w, size_t n, size_t k, uint16_t *packed) {
+    size_t kp = sk_bf16_padded_k(k), np = sk_padded_n(n);
+    memset(packed, 0, np * kp * 2);
+    for (size_t j = 0; j < n; j++) {
+        uint16_t *panel = packed + (j / SK_PANEL) * kp * SK_PANEL;
+        size_t lane = j % SK_PANEL;
+        for (size_t p = 0; p < k; p++) panel[(p / 2) * SK_PANEL * 2 + lane * 2 + p % 2] = sk_bf16_from_float(w[j * k + p]);
+    }
+}
+
+static void convert_rows_portable(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb) {
+    size_t kp = sk_bf16_padded_k(k);
+    for (size_t i = 0; i < m; i++) {
+        for (size_t p = 0; p < k; p++) xb[i * kp + p] = sk_bf16_from_float(x[i * ldx + p]);
+        for (size_t p = k; p < kp; p++) xb[i * kp + p] = 0;
+    }
+}
+
+void sk_bf16_convert_rows(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb) {
+    if (sk_bf16_simd_active()) sk_bf16_convert_rows_simd(x, m, k, ldx, xb);
+    else convert_rows_portable(x, m, k, ldx, xb);
+}
+
+static void gemm_portable(const uint16_t *xb, size_t m, size_t kp, const uint16_t *packed, const float *bias,
+                          size_t n, float *y, size_t ldy) {
+    for (size_t i = 0; i < m; i++) {
+        const uint16_t *a = xb + i * kp;
+        for (size_t j = 0; j < n; j++) {
+            const uint16_t *panel = packed + (j / SK_PANEL) * kp * SK_PANEL + (j % SK_PANEL) * 2;
+            float acc = 0.0f;
+            for (size_t g = 0; g < kp / 2; g++) {
+                const uint16_t *b = panel + g * SK_PANEL * 2;
+                // vdpbf16ps: the odd element first, then the even; each product exact, each sum rounded.
+                acc = flush(acc + flush(bf16_to_float(a[2 * g + 1]) * bf16_to_float(b[1])));
+                acc = flush(acc + flush(bf16_to_float(a[2 * g]) * bf16_to_float(b[0])));
+            }
+            y[i * ldy + j] = bias ? acc + bias[j] : acc;
+        }
+    }
+}
+
+void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_t *packed,
+                    const float *bias, size_t n, float *y, size_t ldy, void *scratch) {
+    if (m == 0 || n == 0) return;
+    size_t kp = sk_bf16_padded_k(k);
+    uint16_t *xb = (uint16_t *)scratch;
+    if (sk_bf16_simd_active()) {
+        sk_bf16_convert_rows_simd(x, m, k, ldx, xb);
+        sk_bf16_gemm_simd(xb, m, kp, packed, bias, n, y, ldy);
+    } else {
+        convert_rows_portable(x, m, k, ldx, xb);
+        gemm_portable(xb, m, kp, packed, bias, n, y, ldy);
+    }
+}

@@ -1,0 +1,106 @@
+// int8 linear layers: weight packing, per-row activation quantization, the portable C GEMM and the
+// dispatch to the AVX-512 VNNI kernel (int8_avx512.c). Both paths compute the same bits.
+#pragma clang fp contract(off)
+#include "strata_kernels.h"
+#include "sk_internal.h"
+#include <math.h>
+#include <string.h>
+
+size_t sk_int8_padded_k(size_t k) { return sk_round_up(k ? k : 1, 4); }
+size_t sk_padded_n(size_t n) { return sk_round_up(n ? n : 1, SK_NR); }
+size_t sk_int8_packed_bytes(size_t n, size_t k) { return sk_padded_n(n) * sk_int8_padded_k(k); }
+size_t sk_int8_scratch_bytes(size_t m, size_t k) { return m * sk_int8_padded_k(k) + 4 * m + 64; }
+
+static inline int32_t quantize_one(float v, float inv) {
+    float r = nearbyintf(v * inv);          // round half to even (default rounding mode), as vcvtps2dq
+    if (!(r > -127.0f)) r = -127.0f;        // also maps NaN to -127 (the SIMD path's INT_MIN clamps there)
+    if (r > 127.0f) r = 127.0f;
+    return (int32_t)r;
+}
+
+void sk_int8_pack_weights(const float *w, size_t n, size_t k, int8_t *packed, float *scales,
+                          int32_t *colsum, int8_t *quantized) {
+    size_t kp = sk_int8_padded_k(k), np = sk_padded_n(n);
+    memset(packed, 0, np * kp);
+    for (size_t j = 0; j < n; j++) {
+        const float *row = w + j * k;
+        float amax = 0;
+        for (size_t p = 0; p < k; p++) { float a = fabsf(row[p]); if (a > amax) amax = a; }
+        float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        scales[j] = amax / 127.0f;
+        int8_t *panel = packed + (j / SK_PANEL) * kp * SK_PANEL;
+        size_t lane = j % SK_PANEL;
+        int32_t sum = 0;
+        for (size_t p = 0; p < k; p++) {
+            int32_t q = quantize_one(row[p], inv);
+            sum += q;
+            panel[(p / 4) * SK_PANEL * 4 + lane * 4 + p % 4] = (int8_t)q;
+            if (quantized) quantized[j * k + p] = (int8_t)q;
+        }
+        colsum[j] = sum;
+    }
+}
+
+static void quantize_rows_portable(const float *x, size_t m, size_t k, size_t ldx, uint8_t *xq, float *sx) {
+    size_t kp = sk_int8_padded_k(k);
+    for (size_t i = 0; i < m; i++) {
+        const float *row = x + i * ldx;
+        float amax = 0;
+        for (size_t p = 0; p < k; p++) { float a = fabsf(row[p]); if (a > amax) amax = a; }
+        float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        sx[i] = amax / 127.0f;
+        for (size_t p = 0; p < k; p++) xq[i * kp + p] = (uint8_t)(quantize_one(row[p], inv) + 128);
+        for (size_t p = k; p < kp; p++) xq[i * kp + p] = 128;
+    }
+}
+
+void sk_int8_quantize_rows(const float *x, size_t m, size_t k, size_t ldx, uint8_t *xq, float *sx) {
+    if (sk_int8_simd_active()) sk_int8_quantize_rows_simd(x, m, k, ldx, xq, sx);
+    else quantize_rows_portable(x, m, k, ldx, xq, sx);
+}
+
+/// acc = sum_k xq * q - 128 * colsum; then either the raw int32 (acc != NULL) or
+/// y = (float)acc * (sx * scale) + bias.
+static void gemm_portable(const uint8_t *xq, const float *sx, size_t m, size_t kp, const int8_t *packed,
+                          const int32_t *colsum, const float *scales, const float *bias, size_t n,
+                          float *y, size_t ldy, int32_t *acc, size_t ldacc) {
+    for (size_t i = 0; i < m; i++) {
+        const uint8_t *a = xq + i * kp;
+        for (size_t j = 0; j < n; j++) {
+            const int8_t *panel = packed + (j / SK_PANEL) * kp * SK_PANEL + (j % SK_PANEL) * 4;
+            int32_t s = 0;
+            for (size_t g = 0; g < kp / 4; g++) {
+                const int8_t *b = panel + g * SK_PANEL * 4;
+                s += (int32_t)a[4 * g] * b[0] + (int32_t)a[4 * g + 1] * b[1]
+                   + (int32_t)a[4 * g + 2] * b[2] + (int32_t)a[4 * g + 3] * b[3];
+            }
+            s -= colsum[j] * 128;
+            if (acc) { acc[i * ldacc + j] = s; continue; }
+            float v = (float)s * (sx[i] * scales[j]);
+            if (bias) v = v + bias[j];
+            y[i * ldy + j] = v;
+        }
+    }
+}
+
+void sk_int8_gemm_s32(const uint8_t *xq, size_t m, size_t k, const int8_t *packed, const int32_t *colsum,
+                      size_t n, int32_t *acc, size_t ldacc) {
+    size_t kp = sk_int8_padded_k(k);
+    if (sk_int8_simd_active()) sk_int8_gemm_simd(xq, NULL, m, kp, packed, colsum, NULL, NULL, n, NULL, 0, acc, ldacc);
+    else gemm_portable(xq, NULL, m, kp, packed, colsum, NULL, NULL, n, NULL, 0, acc, ldacc);
+}
+
+void sk_int8_linear(const float *x, size_t m, size_t k, size_t ldx, const int8_t *packed, const float *scales,
+                    const int32_t *colsum, const float *bias, size_t n, float *y, size_t ldy, void *scratch) {
+    if (m == 0 || n == 0) return;
+    size_t kp = sk_int8_padded_k(k);
+    uint8_t *xq = (uint8_t *)scratch;
+    float *sx = (float *)(((uintptr_t)(xq + m * kp) + 63) & ~(uintptr_t)63);
+    if (sk_int8_simd_active()) {
+        sk_int8_quantize_rows_simd(x, m, k, ldx, xq, sx);
+        sk_int8_gemm_simd(xq, sx, m, kp, packed, colsum, scales, bias, n, y, ldy, NULL, 0);
+    } else {
+        quantize_rows_portable(x, m, k, ldx, xq, sx);
+        gemm_portable(xq, sx, m, kp, packed, colsum, scales, bias, n, y, ldy, NULL, 0);
+    }
+}

@@ -1,0 +1,155 @@
+import CStrataKernels
+import Foundation
+
+/// Numeric precision of an encoder's dense (linear) layers. LayerNorm, softmax, GELU and attention
+/// stay fp32 in every precision.
+public enum Precision: String, CaseIterable, Sendable {
+    /// fp32 weights, OpenBLAS sgemm.
+    case fp32
+    /// bf16 weights and activations (converted per call, round to nearest even), fp32 accumulation
+    /// (AVX-512 BF16 `vdpbf16ps`).
+    case bf16
+    /// int8 weights (symmetric, one scale per output channel), activations quantized per row on the
+    /// fly (symmetric, stored as u8 with a +128 offset), int32 accumulation (AVX-512 VNNI `vpdpbusd`),
+    /// dequantize and bias fused on the output.
+    case int8
+
+    /// Parses a `--precision` value, or explains the choices.
+    public static func parse(_ s: String) throws -> Precision {
+        guard let p = Precision(rawValue: s) else {
+            throw PrecisionError("--precision must be fp32, bf16 or int8, got '\(s)'")
+        }
+        return p
+    }
+}
+
+/// A bad precision setting (the message names it).
+public struct PrecisionError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Which reduced-precision kernels run on this machine.
+public enum ReducedPrecisionKernels {
+    /// True when the AVX-512 VNNI int8 kernel runs (the CPU has it and the portable path is not forced).
+    public static var int8SIMD: Bool { sk_int8_simd_active() != 0 }
+    /// True when the AVX-512 BF16 kernel runs (the CPU has it and the portable path is not forced).
+    public static var bf16SIMD: Bool { sk_bf16_simd_active() != 0 }
+    /// True when the CPU has AVX-512 VNNI (whatever is forced).
+    public static var cpuHasInt8SIMD: Bool { sk_cpu_has_int8_simd() != 0 }
+    /// True when the CPU has AVX-512 BF16 (whatever is forced).
+    public static var cpuHasBF16SIMD: Bool { sk_cpu_has_bf16_simd() != 0 }
+
+    /// Forces the portable C kernels (true), the SIMD ones where the CPU has them (false), or returns
+    /// to the environment's choice (nil: `STRATA_FORCE_PORTABLE=1` forces the portable path).
+    /// Both paths compute the same bits; this exists so tests can compare them in one process.
+    public static func forcePortable(_ force: Bool?) {
+        sk_set_force_portable(force.map { $0 ? 1 : 0 } ?? -1)
+    }
+
+    /// A one-line description of the kernels in use, e.g. for benchmark output.
+    public static var summary: String {
+        "int8 \(int8SIMD ? "AVX-512 VNNI" : "portable C"), bf16 \(bf16SIMD ? "AVX-512 BF16" : "portable C")"
+    }
+}
+
+/// The weights of one linear layer y = x W^T + b, held in the layer's precision and laid out for its
+/// kernel: fp32 [out, in] row-major (sgemm), bf16 panels of 16 output channels
+/// ([N/16][K/2][16][2]), or int8 panels ([N/16][K/4][16][4]) with per-channel scales and the
+/// per-channel sums of the quantized weights (for the u8 +128 activation offset).
+public final class PackedLinear: @unchecked Sendable {
+    public let precision: Precision
+    public let outFeatures: Int
+    public let inFeatures: Int
+    /// [out] fp32 in every precision.
+    public let bias: [Float]
+
+    private let fp32Weight: [Float]                  // [out, in] (fp32 only)
+    private let packed: UnsafeMutableRawPointer?     // bf16 / int8 panels
+    private let packedBytes: Int
+    /// int8 only: [out] dequantization scale of each output channel (max |w| / 127).
+    public let scales: [Float]
+    /// int8 only: [out] sum over k of the quantized weights of each output channel.
+    public let columnSums: [Int32]
+
+    /// Packs `weight` [outFeatures, inFeatures] (Hugging Face layout) for `precision`; int8
+    /// quantizes symmetrically per output channel.
+    public init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int, precision: Precision) {
+        precondition(weight.count == outFeatures * inFeatures && bias.count == outFeatures,
+                     "PackedLinear: \(weight.count) weights and \(bias.count) biases for [\(outFeatures), \(inFeatures)]")
+        self.precision = precision; self.outFeatures = outFeatures; self.inFeatures = inFeatures; self.bias = bias
+        switch precision {
+        case .fp32:
+            fp32Weight = weight; packed = nil; packedBytes = 0; scales = []; columnSums = []
+        case .bf16:
+            fp32Weight = []; scales = []; columnSums = []
+            packedBytes = sk_bf16_packed_bytes(outFeatures, inFeatures)
+            packed = UnsafeMutableRawPointer.allocate(byteCount: packedBytes, alignment: 64)
+            sk_bf16_pack_weights(weight, outFeatures, inFeatures, packed!.assumingMemoryBound(to: UInt16.self))
+        case .int8:
+            fp32Weight = []
+            packedBytes = sk_int8_packed_bytes(outFeatures, inFeatures)
+            let p = UnsafeMutableRawPointer.allocate(byteCount: packedBytes, alignment: 64)
+            var s = [Float](repeating: 0, count: outFeatures), c = [Int32](repeating: 0, count: outFeatures)
+            sk_int8_pack_weights(weight, outFeatures, inFeatures, p.assumingMemoryBound(to: Int8.self), &s, &c, nil)
+            packed = p; scales = s; columnSums = c
+        }
+    }
+
+    deinit { packed?.deallocate() }
+
+    /// Bytes held for the weights (packed, with padding; scales and sums included; bias excluded).
+    public var weightBytes: Int { precision == .fp32 ? fp32Weight.count * 4 : packedBytes + scales.count * 8 }
+
+    /// out[rows, outFeatures] = x[rows, inFeatures] · W^T (+ bias when `addBias`), rows contiguous.
+    /// bf16 / int8 spread the rows over `workers` threads; fp32 uses OpenBLAS's own threads.
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>,
+                      addBias: Bool = true, workers: Int = BLASThreads.count) {
+        if rows == 0 { return }
+        let n = outFeatures, k = inFeatures
+        switch precision {
+        case .fp32:
+            fp32Weight.withUnsafeBufferPointer { wp in
+                sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: wp.baseAddress!, ldb: k, c: out, ldc: n)
+            }
+            if addBias {
+                bias.withUnsafeBufferPointer { bp in
+                    parallelRanges(rows, minPerWorker: 64, workers: workers) { r in
+                        addBiasRows(out + r.lowerBound * n, rows: r.count, cols: n, bias: bp.baseAddress!)
+                    }
+                }
+            }
+        case .bf16, .int8:
+            bias.withUnsafeBufferPointer { bp in
+                let b = addBias ? bp.baseAddress : nil
+                // Chunks of at least 32 rows keep each thread's micro-tiles full.
+                parallelRanges(rows, minPerWorker: 32, workers: workers) { r in
+                    applyRows(x + r.lowerBound * k, rows: r.count, bias: b, out: out + r.lowerBound * n)
+                }
+            }
+        }
+    }
+
+    /// One thread's share: the reduced-precision kernel on `rows` rows with its own scratch.
+    private func applyRows(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+        let n = outFeatures, k = inFeatures
+        if precision == .int8 {
+            let bytes = sk_int8_scratch_bytes(rows, k)
+            guard let scratch = sk_scratch_alloc(bytes) else { fatalError("out of memory for \(bytes) bytes of int8 scratch") }
+            defer { sk_scratch_free(scratch, bytes) }
+            scales.withUnsafeBufferPointer { sp in columnSums.withUnsafeBufferPointer { cp in
+                sk_int8_linear(x, rows, k, k, packed!.assumingMemoryBound(to: Int8.self), sp.baseAddress!,
+                               cp.baseAddress!, bias, n, out, n, scratch)
+            } }
+        } else {
+            let bytes = sk_bf16_scratch_bytes(rows, k)
+            guard let scratch = sk_scratch_alloc(bytes) else { fatalError("out of memory for \(bytes) bytes of bf16 scratch") }
+            defer { sk_scratch_free(scratch, bytes) }
+            sk_bf16_linear(x, rows, k, k, packed!.assumingMemoryBound(to: UInt16.self), bias, n, out, n, scratch)
+        }
+    }
+}
+
+/// Hands freed heap memory back to the system (glibc `malloc_trim`), e.g. after a checkpoint's fp32
+/// tensors were converted and dropped, so resident memory reflects what is still held.
+public func releaseFreedMemory() { sk_release_free_memory() }

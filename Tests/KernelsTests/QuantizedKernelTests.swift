@@ -1,0 +1,171 @@
+import Foundation
+import Kernels
+import XCTest
+
+/// The int8 and bf16 kernels (CStrataKernels through `PackedLinear`) against their naive Swift twins,
+/// bit for bit, on edge shapes (odd K, M and N off the 8 x 32 tile), on the SIMD path where the CPU
+/// has it and on the portable C path.
+final class QuantizedKernelTests: XCTestCase {
+    private var rng = SplitMix64(seed: 7)
+    private func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.uniform() * 2 * scale - scale } }
+
+    /// (rows, out, in): single elements, K not a multiple of 4 or 2, M and N not multiples of the tile.
+    private let shapes = [(1, 1, 1), (3, 5, 7), (8, 32, 4), (9, 33, 13), (17, 47, 385), (70, 100, 96), (65, 16, 31)]
+
+    override func tearDown() { ReducedPrecisionKernels.forcePortable(nil) }
+
+    /// Runs `body` on the portable path and, where the CPU has them, on the SIMD kernels.
+    private func onEveryPath(_ body: (String) throws -> Void) rethrows {
+        ReducedPrecisionKernels.forcePortable(true)
+        try body("portable")
+        ReducedPrecisionKernels.forcePortable(false)
+        if ReducedPrecisionKernels.cpuHasInt8SIMD || ReducedPrecisionKernels.cpuHasBF16SIMD { try body("simd") }
+        ReducedPrecisionKernels.forcePortable(nil)
+    }
+
+    func testInt8GemmS32EqualsNaiveIntegerSumIncludingExtremes() {
+        onEveryPath { path in
+            for (m, n, k) in shapes + [(8, 64, 1536)] {
+                var xq = (0..<(m * k)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                var q = (0..<(n * k)).map { _ in Int8(Int(rng.next() % 255) - 127) }
+                // Saturation probes: the largest u8 (q = +127 after the offset) against +-127 weights in
+                // the first row / column, and the smallest u8 (q = -128) in the second.
+                for p in 0..<k { xq[p] = 255; q[p] = 127; if m > 1 { xq[k + p] = 0 }; if n > 1 { q[k + p] = -127 } }
+                let got = Int8KernelParts.gemmS32(xq: xq, m: m, k: k, q: q, n: n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var acc: Int32 = 0
+                        for p in 0..<k { acc += (Int32(xq[i * k + p]) - 128) * Int32(q[j * k + p]) }
+                        if got[i * n + j] != acc {
+                            XCTFail("\(path) [\(m), \(n), \(k)] at (\(i), \(j)): \(got[i * n + j]) != \(acc)"); return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testInt8QuantizersMatchReferenceAndRoundTrip() {
+        onEveryPath { path in
+            for (rows, cols) in [(1, 1), (5, 7), (3, 384), (2, 1537)] {
+                var x = randoms(rows * cols, scale: 3)
+                if rows > 1 { for c in 0..<cols { x[cols + c] = 0 } }          // an all-zero row: scale 0
+                let ref = quantizeRowsInt8Reference(x, rows: rows, cols: cols)
+                let act = Int8KernelParts.quantizeRows(x, rows: rows, cols: cols)
+                XCTAssertEqual(act.scales, ref.scales, "\(path) activation scales")
+                XCTAssertEqual(act.u8.map { Int($0) - 128 }, ref.q.map { Int($0) }, "\(path) activations \(rows)x\(cols)")
+                let w = Int8KernelParts.quantizeWeights(x, outFeatures: rows, inFeatures: cols)
+                XCTAssertEqual(w.q, ref.q, "\(path) weights")
+                XCTAssertEqual(w.scales, ref.scales)
+                for r in 0..<rows {
+                    XCTAssertEqual(w.columnSums[r], w.q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) })
+                    // Round trip: each weight within half a quantization step of its int8 image.
+                    for c in 0..<cols {
+                        let back = Float(w.q[r * cols + c]) * w.scales[r]
+                        XCTAssertLessThanOrEqual(abs(back - x[r * cols + c]), w.scales[r] * 0.5001 + 1e-7, "\(path) (\(r), \(c))")
+                    }
+                    XCTAssertEqual(w.q[(r * cols)..<((r + 1) * cols)].map { abs(Int($0)) }.max(), rows > 1 && r == 1 ? 0 : 127)
+                }
+            }
+        }
+    }
+
+    func testInt8LinearEqualsTwinBitForBit() {
+        onEveryPath { path in
+            for (m, n, k) in shapes {
+                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
+                for withBias in [true, false] {
+                    let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .int8)
+                    for workers in [1, 2] {
+                        var y = [Float](repeating: .nan, count: m * n)
+                        layer.apply(x, rows: m, out: &y, addBias: withBias, workers: workers)
+                        let ref = int8LinearReference(x, rows: m, weight: w, bias: withBias ? b : nil, outFeatures: n, inFeatures: k)
+                        XCTAssertEqual(y, ref, "\(path) int8 [\(m), \(n), \(k)] bias \(withBias) workers \(workers)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testBF16ConversionMatchesReferenceOnAllKindsOfFloats() {
+        var values: [Float] = [0, -0.0, 1, -1, 1.00390625, 1.01171875, .infinity, -.infinity, .nan,
+                               Float.leastNonzeroMagnitude, -Float.leastNormalMagnitude / 2, Float.greatestFiniteMagnitude]
+        values += (0..<5000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
+        onEveryPath { path in
+            let got = BF16KernelParts.convert(values)
+            for (i, v) in values.enumerated() {
+                XCTAssertEqual(got[i], bf16BitsReference(v), "\(path) bf16 of \(v) (bits \(String(v.bitPattern, radix: 16)))")
+            }
+        }
+        XCTAssertEqual(bf16BitsReference(1.00390625), 0x3F80, "a tie rounds to even (down)")
+        XCTAssertEqual(bf16BitsReference(1.01171875), 0x3F82, "a tie rounds to even (up)")
+        XCTAssertEqual(bf16BitsReference(-Float.leastNormalMagnitude / 2), 0x8000, "a denormal becomes a signed zero")
+    }
+
+    func testBF16LinearEqualsTwinBitForBit() {
+        onEveryPath { path in
+            for (m, n, k) in shapes {
+                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
+                let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .bf16)
+                for workers in [1, 2] {
+                    var y = [Float](repeating: .nan, count: m * n)
+                    layer.apply(x, rows: m, out: &y, workers: workers)
+                    let ref = bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+                    XCTAssertEqual(y, ref, "\(path) bf16 [\(m), \(n), \(k)] workers \(workers)")
+                }
+            }
+        }
+    }
+
+    func testReducedPrecisionLinearsStayCloseToFP32() {
+        let (m, n, k) = (40, 96, 384)
+        let x = randoms(m * k), w = randoms(n * k, scale: 0.1), b = randoms(n)
+        var exact = [Float](repeating: 0, count: m * n)
+        PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .fp32).apply(x, rows: m, out: &exact)
+        for (p, tol) in [(Precision.bf16, Float(0.01)), (.int8, 0.02)] {
+            var y = [Float](repeating: 0, count: m * n)
+            PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: p).apply(x, rows: m, out: &y)
+            // Relative to the spread of the outputs (about 0.1 * sqrt(384 / 3) ~ 1.1).
+            let err = zip(y, exact).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(err, tol * 10, "\(p) max error \(err)")
+            XCTAssertGreaterThan(err, 0, "\(p) must actually round (a zero error means fp32 ran)")
+        }
+    }
+
+    /// The AVX-512 C ports of GELU and softmax give the same bits as the Swift loops (the portable path).
+    func testActivationPortsGiveTheSameBitsAsTheSwiftKernels() throws {
+        guard ReducedPrecisionKernels.cpuHasInt8SIMD || ReducedPrecisionKernels.cpuHasBF16SIMD else {
+            throw XCTSkip("this CPU lacks AVX-512: only the Swift activation kernels exist here")
+        }
+        for n in [1, 5, 15, 16, 17, 33, 128, 131, 1536] {
+            let x = randoms(n * 3, scale: 12)
+            var portable = x, simd = x
+            ReducedPrecisionKernels.forcePortable(true)
+            geluInPlace(&portable, count: x.count)
+            ReducedPrecisionKernels.forcePortable(false)
+            geluInPlace(&simd, count: x.count)
+            XCTAssertEqual(simd, portable, "gelu n \(n * 3)")
+            // softmax over 3 rows of n columns in a buffer with a wider stride (entries past n untouched)
+            let ld = n + 3
+            let y = randoms(3 * ld, scale: 30)
+            var sp = y, ss = y
+            ReducedPrecisionKernels.forcePortable(true)
+            softmaxRows(&sp, rows: 3, cols: n, ld: ld, scale: 0.3)
+            ReducedPrecisionKernels.forcePortable(false)
+            softmaxRows(&ss, rows: 3, cols: n, ld: ld, scale: 0.3)
+            XCTAssertEqual(ss, sp, "softmax cols \(n)")
+            for r in 0..<3 { for c in n..<ld { XCTAssertEqual(ss[r * ld + c], y[r * ld + c]) } }
+        }
+    }
+
+    func testSIMDKernelsArePresentOnThisCPUOrSaySo() throws {
+        // Not a pass/fail on the hardware: records which path the other tests exercised.
+        guard ReducedPrecisionKernels.cpuHasInt8SIMD && ReducedPrecisionKernels.cpuHasBF16SIMD else {
+            throw XCTSkip("this CPU lacks AVX-512 VNNI or BF16: only the portable C path was tested")
+        }
+        ReducedPrecisionKernels.forcePortable(false)
+        XCTAssertTrue(ReducedPrecisionKernels.int8SIMD && ReducedPrecisionKernels.bf16SIMD)
+        ReducedPrecisionKernels.forcePortable(true)
+        XCTAssertFalse(ReducedPrecisionKernels.int8SIMD || ReducedPrecisionKernels.bf16SIMD)
+    }
+}
