@@ -22,7 +22,7 @@ extension ModelEngine {
     /// Runs `body` with the encoder's batch limits raised to one serving pass of `maxBatchTokens`
     /// padded tokens; the defaults (which job chunks rely on) are restored after. A worker runs one
     /// compute thread, so no other call sees the raised limits.
-    func withServingLimits<T>(_ e: Encoder, _ maxBatchTokens: Int, _ body: () throws -> T) rethrows -> T {
+    func withServingLimits<T>(_ e: TextEncoder, _ maxBatchTokens: Int, _ body: () throws -> T) rethrows -> T {
         let (b, t) = (e.batchSize, e.maxBatchTokens)
         e.batchSize = Self.servingBatchSequences
         e.maxBatchTokens = max(1, maxBatchTokens)
@@ -38,7 +38,7 @@ extension ModelEngine {
             if let shared = encoders.values.first(where: { $0.directory.resolvingSymlinksInPath().standardizedFileURL.path == dir }) {
                 encoders[name] = shared
             } else {
-                encoders[name] = try Encoder.load(path, precision: precision)
+                encoders[name] = try TextEncoder.load(path, precision: precision)
             }
         }
         let e = encoders[name]!
@@ -67,7 +67,7 @@ extension ModelEngine {
         return try withServingLimits(e, maxBatchTokens) { try e.score(pairs.map { ($0.query, $0.passage) }) }
     }
 
-    /// The encoder's own batching (Encoder.runBatches): longest first (ties by index), at most
+    /// The encoder's own batching (TextEncoder.runBatches): longest first (ties by index), at most
     /// `batchSize` sequences and `maxBatchTokens` padded tokens per forward pass.
     public func embedPlan(model: String, texts: [String]) -> [[Int]] {
         guard let e = encoders[model] else { return texts.isEmpty ? [] : [Array(texts.indices)] }

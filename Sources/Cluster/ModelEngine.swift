@@ -4,24 +4,22 @@ import Model
 import Wire
 
 /// The product's `InferenceEngine`: the Model module's encoders (real HF checkpoints).
-/// `embed` is `Encoder.embed(texts)` (the model's own final embedding; the self-pair convention on
+/// `embed` is `TextEncoder.embed(texts)` (the model's own final embedding; the self-pair convention on
 /// a CE), the same call `strata embed` makes, so chunks embed exactly as a single-process run does.
 public final class ModelEngine: InferenceEngine {
-    var encoders: [String: Encoder] = [:]
+    var encoders: [String: TextEncoder] = [:]
     /// Names whose `embed` is a layer's embedding (one CE for both stages; ModelEngine+Serving.swift).
     var embedLayers: [String: Int] = [:]
     /// Precision every model is loaded in (weights converted when loaded).
     public let precision: Precision
     public init(precision: Precision = .fp32) { self.precision = precision }
 
+    /// The model's own embedding under `name` (`loadModel(name:path:embedLayer:)` without a layer).
     public func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {
-        if let e = encoders[name] { return (e.dimension, e.kind == .crossEncoder) }
-        let e = try Encoder.load(path, precision: precision)
-        encoders[name] = e
-        return (e.dimension, e.kind == .crossEncoder)
+        try loadModel(name: name, path: path, embedLayer: nil)
     }
 
-    func encoder(_ name: String) throws -> Encoder {
+    func encoder(_ name: String) throws -> TextEncoder {
         guard let e = encoders[name] else { throw EngineError(.failedPrecondition, "model '\(name)' is not loaded") }
         return e
     }

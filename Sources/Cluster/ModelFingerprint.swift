@@ -10,7 +10,7 @@ public enum StoreFingerprint {
                              "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"]
 
     /// CRC-32 of the model a worker loads for `name` (a directory, a name in $STRATA_MODELS or a
-    /// Hugging Face id, resolved as `Encoder.load` resolves it): the contents of `modelFiles`
+    /// Hugging Face id, resolved as `TextEncoder.load` resolves it): the contents of `modelFiles`
     /// present there and, of `model.safetensors`, its size, its JSON header (tensor names, shapes,
     /// offsets) and 64 KiB of weights at 18 places (start, end and 16 evenly spaced), never the
     /// name or path (another model under the same name differs; the same files under another

@@ -4,7 +4,7 @@ import CStrataProto
 /// protobuf-c -> Swift. protobuf-c's unpack returns NULL on a malformed frame: that becomes
 /// `WireError(.invalidArgument)`, never a crash. Content checks (vector byte counts, UTF-8)
 /// throw `.invalidArgument` carrying the request id so the sender can be answered.
-enum Decoder {
+enum WireDecoder {
     static let maxDimension = 1 << 16
 
     static func unpack(_ bytes: [UInt8], maxBytes: Int) throws -> Envelope {

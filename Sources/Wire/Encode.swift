@@ -2,7 +2,7 @@ import CProtobufC
 import CStrataProto
 
 /// Swift -> protobuf-c: builds the C message tree in an arena and packs it.
-enum Encoder {
+enum WireEncoder {
     static func pack(_ e: Envelope) throws -> [UInt8] {
         let a = Arena()
         let env: UnsafeMutablePointer<Strata__Envelope> = a.message(strata__envelope__init)

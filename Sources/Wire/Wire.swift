@@ -5,11 +5,11 @@ public enum Wire {
 
     /// The protobuf encoding of `envelope`. Throws `.invalidArgument` for a value that cannot
     /// travel (a string holding a NUL byte, a negative count, a count over uint32).
-    public static func encode(_ envelope: Envelope) throws -> [UInt8] { try Encoder.pack(envelope) }
+    public static func encode(_ envelope: Envelope) throws -> [UInt8] { try WireEncoder.pack(envelope) }
 
     /// Decodes one frame. Throws `WireError` with `.resourceExhausted` when the frame is over
     /// `maxBytes`, `.invalidArgument` when it is not a valid envelope; never crashes.
     public static func decode(_ frame: [UInt8], maxBytes: Int = defaultMaxFrameBytes) throws -> Envelope {
-        try Decoder.unpack(frame, maxBytes: maxBytes)
+        try WireDecoder.unpack(frame, maxBytes: maxBytes)
     }
 }

@@ -30,7 +30,7 @@ func runClusterBench(_ args: [String]) throws {
     print("bench cluster: \(corpus.count) documents, \(queries.count) queries, top \(k), model \(modelPath), \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
     // Baseline: one process, the same encoder, exact search over one store.
-    let enc = try Encoder.load(modelPath)
+    let enc = try TextEncoder.load(modelPath)
     var t = Date()
     var rows: [Float] = []
     var done = 0

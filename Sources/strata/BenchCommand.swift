@@ -44,7 +44,7 @@ enum BenchCommand: Subcommand {
         try applyThreads(a)
         let precision = try PrecisionOption.parse(a)
         let modelPath = a.string("model") ?? ModelLocator.defaultDualEncoder.path
-        let encoder = try Encoder.load(modelPath, precision: precision)
+        let encoder = try TextEncoder.load(modelPath, precision: precision)
         let cfg = encoder.config
         let seq = try a.int("seq", default: 128, min: 2, max: cfg.maxPositionEmbeddings)!
         let bsz = try a.int("batch", default: 32, min: 1, max: 1024)!
@@ -95,7 +95,7 @@ enum BenchCommand: Subcommand {
         // The reduced precisions are also compared with the fp32 engine in this run.
         var fp32Full = full
         if precision != .fp32 {
-            let fp32 = try Encoder.load(modelPath).engine
+            let fp32 = try TextEncoder.load(modelPath).engine
             fp32Full = run(fp32, cfg.numHiddenLayers)
             print(String(format: "fp32 engine, same batch: %.0f tokens/s; %@ is %.2fx fp32", fp32Full, precision.rawValue, full / fp32Full))
             print(String(format: "encoder layers' dense weights: %.1f MB in %@, %.1f MB in fp32 (%.2fx)",

@@ -20,9 +20,9 @@ func runTrainBench(_ args: [String]) throws {
     let n = 2 * pairs * seq
     let model = TrainableBert(shape: BertShape(vocabSize: 30522, maxPositions: 512, typeVocabSize: 2, hidden: h, layers: layers,
                                                heads: heads, intermediate: inter, hasClassifier: false))
-    var rng = TrainRNG(seed: 1)
+    var rng = SplitMix64(seed: 1)
     model.initialize(rng: &rng)
-    var words = TrainRNG(seed: 2)
+    var words = SplitMix64(seed: 2)
     let text = { (_: String) -> TokenIDs in
         let ids = [Int32(101)] + (0..<(seq - 2)).map { _ in Int32(1000 + words.next() % 20000) } + [Int32(102)]
         return (ids, [Int32](repeating: 0, count: seq))

@@ -47,7 +47,7 @@ enum EmbedCommand: Subcommand {
         try refuseOutputOverInputs(output, flag: "output", inputs: [input])
         try checkCanWrite(output, flag: "output")
         try applyThreads(a)
-        let encoder = try Encoder.load(try a.required("model"), precision: try PrecisionOption.parse(a))
+        let encoder = try TextEncoder.load(try a.required("model"), precision: try PrecisionOption.parse(a))
         encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
         if let layer, layer > encoder.numLayers {
             throw CLIError("--layer \(layer) is out of range: the model has layers 0...\(encoder.numLayers)", usage: true)

@@ -24,14 +24,14 @@ protocol EvalModel {
 
 /// Loads a model (a directory, a name in $STRATA_MODELS, or a Hugging Face cache id).
 func loadEvalModel(_ path: String, batch: Int = 32, precision: Precision = .fp32) throws -> EvalModel {
-    let enc = try Encoder.load(path, precision: precision)
+    let enc = try TextEncoder.load(path, precision: precision)
     enc.batchSize = batch
     return EncoderEvalModel(encoder: enc, name: enc.directory.standardizedFileURL.lastPathComponent)
 }
 
-/// `EvalModel` over the Model module's `Encoder`.
+/// `EvalModel` over the Model module's `TextEncoder`.
 struct EncoderEvalModel: EvalModel {
-    let encoder: Encoder
+    let encoder: TextEncoder
     let name: String
     var isCrossEncoder: Bool { encoder.kind == .crossEncoder }
     var numLayers: Int { encoder.numLayers }

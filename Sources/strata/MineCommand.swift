@@ -44,7 +44,7 @@ enum MineCommand: Subcommand {
         let batch = try a.int("batch", default: 32, min: 1)!
         let maxQueries = try a.int("max-queries", min: 1), maxCorpus = try a.int("max-corpus", min: 1)
 
-        let enc = try Encoder.load(modelPath)
+        let enc = try TextEncoder.load(modelPath)
         guard enc.kind == .dualEncoder else { throw CLIError("mine: --model \(modelPath) is not a dual encoder") }
         enc.batchSize = batch
         let full = try BEIRDataset.load(directory: URL(fileURLWithPath: dataPath), split: split)
@@ -100,7 +100,7 @@ struct MiningSelection {
     let documentsById: [String: BEIRDocument]
 
     init(_ ds: BEIRDataset, maxQueries: Int?, maxCorpus: Int?, seed: UInt64) {
-        var rng = TrainRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var qs = ds.queries.filter { (ds.qrels[$0.id] ?? [:]).values.contains { $0 > 0 } }
         if let maxQueries, qs.count > maxQueries {
             let keep = Set(Self.sample(qs.count, maxQueries, &rng))
@@ -121,7 +121,7 @@ struct MiningSelection {
     }
 
     /// `k` distinct indices of 0..<n: a partial Fisher-Yates shuffle driven by `rng`.
-    static func sample(_ n: Int, _ k: Int, _ rng: inout TrainRNG) -> [Int] {
+    static func sample(_ n: Int, _ k: Int, _ rng: inout SplitMix64) -> [Int] {
         var idx = Array(0..<n)
         for i in 0..<min(k, n) {
             let j = i + Int(rng.next() % UInt64(n - i))

@@ -24,7 +24,7 @@ enum ScoreCommand: Subcommand {
         try applyThreads(a)
         let precision = try PrecisionOption.parse(a)
         let pairs = try readPairs(input)
-        let encoder = try Encoder.load(try a.required("model"), precision: precision)
+        let encoder = try TextEncoder.load(try a.required("model"), precision: precision)
         guard encoder.kind == .crossEncoder else {
             throw CLIError("\(encoder.directory.path) is a dual encoder; `score` needs a cross encoder (BertForSequenceClassification)")
         }

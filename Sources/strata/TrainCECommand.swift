@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 import Eval
 import Model
@@ -76,7 +77,7 @@ enum TrainCECommand: Subcommand {
             cfg.id2label = ["0": "LABEL_0"]
             source.config = cfg
             let model = TrainableBert(shape: BertShape(config: cfg, layers: layers, classifier: true))
-            var rng = TrainRNG(seed: options.seed)
+            var rng = SplitMix64(seed: options.seed)
             model.initialize(rng: &rng)
             if fromScratch {
                 source.classifier = nil

@@ -272,7 +272,7 @@ final class OneCrossEncoderTests: XCTestCase {
         let texts = ["debian kernel module", "a python library for fonts"]
         guard case .embedBatchReply(let r)? = w.handle(Envelope(requestID: 3, body: .embedBatchRequest(EmbedBatchRequest(model: "de", texts: texts))), now: 0)?.body
         else { return XCTFail() }
-        let encoder = try Encoder.load(ce)
+        let encoder = try TextEncoder.load(ce)
         let expect = try encoder.embed(texts, layer: 1, normalize: true)
         for (a, b) in zip(r.vectors.data, expect.data) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         XCTAssertNotEqual(r.vectors.data, try encoder.embed(texts).data, "not the model's own (last layer) embedding")

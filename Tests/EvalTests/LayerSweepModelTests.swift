@@ -47,7 +47,7 @@ final class LayerSweepModelTests: XCTestCase {
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: fixtureURL("scifact-layers-de.json")))
         let ds = try BEIRDataset.load(directory: data, split: "test").subsampled(maxCorpus: 60, maxQueries: 10)
         XCTAssertEqual(ds.queries.count, ref.queries); XCTAssertEqual(ds.corpus.count, ref.corpus)
-        let enc = try Encoder.load(modelDir.path)
+        let enc = try TextEncoder.load(modelDir.path)
         let q = try enc.embedAllLayers(ds.queries.map(\.text), pooling: .mean, normalize: true)
         let d = try enc.embedAllLayers(ds.corpus.map(\.embeddingText), pooling: .mean, normalize: true)
         let (metrics, _) = LayerSweep.evaluateLayers(dataset: ds, queryLayers: q, docLayers: d)

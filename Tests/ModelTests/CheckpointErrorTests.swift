@@ -61,7 +61,7 @@ final class CheckpointErrorTests: XCTestCase {
 
     func testMissingConfigIsNamed() throws {
         try FileManager.default.removeItem(at: tmp.appendingPathComponent("config.json"))
-        XCTAssertThrowsError(try Encoder.load(tmp.path)) { XCTAssertTrue("\($0)".contains("config.json"), "\($0)") }
+        XCTAssertThrowsError(try TextEncoder.load(tmp.path)) { XCTAssertTrue("\($0)".contains("config.json"), "\($0)") }
     }
 
     func testNumpyRoundTripAndTextRecordErrors() throws {

@@ -9,7 +9,7 @@ final class EncoderGoldenTests: XCTestCase {
     func testEncoderMatchesReferenceEndToEnd() throws {
         var checked = 0
         for (name, entry, dir) in try Goldens.load().present() {
-            let enc = try Encoder.load(dir.path)
+            let enc = try TextEncoder.load(dir.path)
             enc.batchSize = 3   // several batches of mixed lengths
             let texts = entry["texts"] as! [String]
             let cross = entry["kind"] as! String == "cross"
@@ -43,7 +43,7 @@ final class EncoderGoldenTests: XCTestCase {
     }
 
     func testTextGivesSameVectorAloneAsInMixedBatch() throws {
-        let enc = try Encoder.load(Goldens.fixtures.appendingPathComponent("tiny-ce").path)
+        let enc = try TextEncoder.load(Goldens.fixtures.appendingPathComponent("tiny-ce").path)
         let texts = ["short", "a much longer text with many more words in it than the others", "", "mid length text here"]
         let together = try enc.embed(texts, layer: 1)
         for (i, t) in texts.enumerated() {
@@ -53,7 +53,7 @@ final class EncoderGoldenTests: XCTestCase {
     }
 
     func testBatchSplitOverCoresMatchesOneThread() throws {
-        let enc = try Encoder.load(Goldens.fixtures.appendingPathComponent("tiny-ce").path)
+        let enc = try TextEncoder.load(Goldens.fixtures.appendingPathComponent("tiny-ce").path)
         let texts = (0..<11).map { i in String(repeating: "word\(i) ", count: 1 + (i * 7) % 13) }
         let before = BLASThreads.count
         defer { BLASThreads.count = before }
@@ -68,7 +68,7 @@ final class EncoderGoldenTests: XCTestCase {
     }
 
     func testLayerOutOfRangeAndScoringWithDualEncoderAreClearErrors() throws {
-        let de = try Encoder.load(Goldens.fixtures.appendingPathComponent("tiny-de-legacy").path)
+        let de = try TextEncoder.load(Goldens.fixtures.appendingPathComponent("tiny-de-legacy").path)
         XCTAssertThrowsError(try de.embed(["x"], layer: 3)) { XCTAssertTrue("\($0)".contains("layers 0...2"), "\($0)") }
         XCTAssertThrowsError(try de.score([("q", "p")])) { XCTAssertTrue("\($0)".contains("dual encoder"), "\($0)") }
     }

@@ -27,7 +27,7 @@ final class ModelLocatorTests: XCTestCase {
         setenv("HF_HUB_CACHE", root.appendingPathComponent("hub").path, 1)
         setenv("STRATA_MODELS", root.appendingPathComponent("empty").path, 1)
         XCTAssertEqual(try ModelLocator.resolve("someone/tiny-ce").path, snap.path)
-        XCTAssertEqual(try Encoder.load("someone/tiny-ce").kind, .crossEncoder)
+        XCTAssertEqual(try TextEncoder.load("someone/tiny-ce").kind, .crossEncoder)
     }
 
     func testNameInModelCacheAndUnknownModel() throws {

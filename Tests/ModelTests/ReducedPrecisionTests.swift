@@ -95,9 +95,9 @@ final class ReducedPrecisionTests: XCTestCase {
         let dir = try Self.miniLM()
         let (q, d) = try Self.scifactTexts(docs: 120, queries: 40)
         let texts = q + d
-        let fp32 = try Encoder.load(dir.path).embed(texts)
+        let fp32 = try TextEncoder.load(dir.path).embed(texts)
         for p in [Precision.bf16, .int8] {
-            let enc = try Encoder.load(dir.path, precision: p)
+            let enc = try TextEncoder.load(dir.path, precision: p)
             XCTAssertEqual(enc.precision, p)
             let cos = Self.cosines(try enc.embed(texts), fp32)
             let worst = cos.min()!, mean = cos.reduce(0, +) / Float(cos.count)
@@ -114,9 +114,9 @@ final class ReducedPrecisionTests: XCTestCase {
         let dir = try Self.sharedCrossEncoder()
         let (q, d) = try Self.scifactTexts(docs: 40, queries: 10)
         let pairs = q.flatMap { qq in d.map { (qq, $0) } }
-        let fp32 = try Encoder.load(dir.path).score(pairs)
+        let fp32 = try TextEncoder.load(dir.path).score(pairs)
         for p in [Precision.bf16, .int8] {
-            let s = try Encoder.load(dir.path, precision: p).score(pairs)
+            let s = try TextEncoder.load(dir.path, precision: p).score(pairs)
             let rho = Self.spearman(s, fp32)
             let maxDiff = zip(s, fp32).map { abs($0 - $1) }.max()!
             print(String(format: "strata-ce-debian %@: Spearman with fp32 over %d pairs %.5f, max |score diff| %.4f", p.rawValue, pairs.count, rho, maxDiff))
@@ -131,10 +131,10 @@ final class ReducedPrecisionTests: XCTestCase {
         let texts = ["the quick brown fox", "a network server daemon for mail", "hello", "debian packages and their dependencies are listed here"]
         var checked = 0
         for (name, _, dir) in try Goldens.load().present() where name.hasPrefix("tiny") {
-            let fp32 = try Encoder.load(dir.path)
+            let fp32 = try TextEncoder.load(dir.path)
             let base = try fp32.embed(texts)
             for p in [Precision.bf16, .int8] {
-                let enc = try Encoder.load(dir.path, precision: p)
+                let enc = try TextEncoder.load(dir.path, precision: p)
                 let cos = Self.cosines(try enc.embed(texts), base)
                 XCTAssertGreaterThanOrEqual(cos.min()!, Self.minCosine[p]!, "\(name) \(p) cosines \(cos)")
                 if enc.kind == .crossEncoder {
@@ -162,7 +162,7 @@ final class ReducedPrecisionTests: XCTestCase {
         #endif
         for dir in dirs {
             for p in [Precision.bf16, .int8] {
-                let enc = try Encoder.load(dir.path, precision: p)
+                let enc = try TextEncoder.load(dir.path, precision: p)
                 ReducedPrecisionKernels.forcePortable(false)
                 let simd = try enc.embed(texts)
                 let simdScores = enc.kind == .crossEncoder ? try enc.score(texts.map { ($0, texts[0]) }) : []

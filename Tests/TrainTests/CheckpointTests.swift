@@ -1,3 +1,4 @@
+import Kernels
 import XCTest
 import Foundation
 import Model
@@ -17,7 +18,7 @@ final class CheckpointTests: XCTestCase {
         let shape = BertShape(vocabSize: Self.words.count, maxPositions: 32, typeVocabSize: 2, hidden: 16, layers: 2, heads: 2,
                               intermediate: 32, layerNormEps: 1e-12, hasClassifier: true, numLabels: 1)
         let m = TrainableBert(shape: shape)
-        var rng = TrainRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         m.initialize(rng: &rng, std: 0.3)
         for e in m.layout.entries where e.name.contains("LayerNorm") || e.name.hasSuffix("bias") {   // non-trivial values
             for i in 0..<e.count { m.params[e.offset + i] += 0.1 * rng.normal() }
@@ -36,13 +37,13 @@ final class CheckpointTests: XCTestCase {
 
     func testTrainableForwardMatchesInferenceEngine() throws {
         let (dir, m) = try makeTinyCE()
-        let enc = try Encoder.load(dir.path)
+        let enc = try TextEncoder.load(dir.path)
         XCTAssertEqual(enc.kind, .crossEncoder)
         let pairs = [("the cat sat", "on the mat"), ("dog ran", "in the park a red ball"), ("fish swim", "sea")]
         let engine = try enc.score(pairs)
         var batch = PackedBatch()
         for (a, b) in pairs { let e = enc.tokenizer.encodePair(a, b); batch.append(ids: e.ids, types: e.typeIds) }
-        var rng = TrainRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let hidden = m.forward(batch, training: false, rng: &rng)
         let logits = Array(UnsafeBufferPointer(start: m.classifierForward(hidden: hidden, training: false, rng: &rng), count: 3))
         assertClose(logits, engine, atol: 1e-4, rtol: 1e-4, "trainable vs engine CE scores")
@@ -70,7 +71,7 @@ final class CheckpointTests: XCTestCase {
         let deDir = dir.appendingPathComponent("saved-de")
         try writeModelDirectory(de.bertWeights(template: back, pooler: back.pooler), kind: .dualEncoder(maxSeqLength: 32),
                                 tokenizerDir: dir, to: deDir)
-        let deEnc = try Encoder.load(deDir.path)
+        let deEnc = try TextEncoder.load(deDir.path)
         XCTAssertEqual(deEnc.kind, .dualEncoder)
         XCTAssertEqual(deEnc.numLayers, 2)
         XCTAssertTrue(deEnc.normalizes, "2_Normalize is picked up")
@@ -83,7 +84,7 @@ final class CheckpointTests: XCTestCase {
         let e = try deEnc.embed(texts)
         var batch = PackedBatch()
         for t in texts { let x = deEnc.tokenizer.encode(t); batch.append(ids: x.ids, types: x.typeIds) }
-        var rng = TrainRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let hidden = de.forward(batch, training: false, rng: &rng)
         var pooled = [Float](repeating: 0, count: 2 * 16), normed = pooled, norms: [Float] = [0, 0]
         meanPoolForward(out: &pooled, hidden: hidden, weights: [Float](repeating: 1, count: batch.tokenCount), lengths: batch.lengths, dim: 16)

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 import XCTest
 import Train
@@ -17,7 +18,7 @@ func floats(_ any: Any?) -> [Float] { ((any as? [Any]) ?? []).map { Float(($0 as
 
 /// Deterministic pseudo-random values in [-scale, scale).
 func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var rng = TrainRNG(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale }
 }
 

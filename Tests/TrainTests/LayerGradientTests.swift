@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 import XCTest
 import Train
@@ -83,7 +84,7 @@ final class LayerGradientTests: XCTestCase {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = randomFloats(m * k + 3, seed: 11), b = randomFloats(k * n + 3, seed: 12)
             var c1 = randomFloats(m * n, seed: 13), c2 = c1
-            trainGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+            sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
                       beta: 2, c: &c1, ldc: n)
             // reference by definition
             for r in 0..<m { for c in 0..<n {
@@ -164,7 +165,7 @@ final class LayerGradientTests: XCTestCase {
     func testAttentionDropoutBackward() {
         let lengths = [3, 4], hidden = 4, heads = 2
         let n = 7, att = attentionOffsets(lengths: lengths, heads: heads).total
-        var rng = TrainRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         var mask = [Float](repeating: 0, count: att)
         makeDropoutMask(&mask, count: att, p: 0.3, rng: &rng)
         XCTAssertTrue(mask.contains(0) && mask.contains(1 / 0.7), "mask has both dropped and kept entries")
@@ -234,7 +235,7 @@ final class LayerGradientTests: XCTestCase {
         let shape = BertShape(vocabSize: 12, maxPositions: 6, typeVocabSize: 2, hidden: 8, layers: 2, heads: 2,
                               intermediate: 12, layerNormEps: 1e-12, hasClassifier: true, numLabels: 1)
         let model = TrainableBert(shape: shape)
-        var rng = TrainRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         model.initialize(rng: &rng, std: 0.5)
         model.hiddenDropout = 0.2; model.attentionDropout = 0.2
         let batch = PackedBatch([(ids: [1, 5, 7, 2], types: [0, 0, 1, 1]), (ids: [1, 3, 2], types: [0, 0, 0])])
@@ -242,7 +243,7 @@ final class LayerGradientTests: XCTestCase {
         let base = model.parameterArray
         func loss(_ p: [Float], backward: Bool) -> Double {
             model.parameterArray = p
-            var r = TrainRNG(seed: 99)
+            var r = SplitMix64(seed: 99)
             let hidden = model.forward(batch, training: true, rng: &r)
             var pooled = [Float](repeating: 0, count: 2 * h)
             meanPoolForward(out: &pooled, hidden: hidden, weights: [Float](repeating: 1, count: 7), lengths: batch.lengths, dim: h)

@@ -1,3 +1,4 @@
+import Kernels
 import XCTest
 import Train
 
@@ -27,7 +28,7 @@ final class TrainerTests: XCTestCase {
     static func model(ce: Bool, seed: UInt64 = 7) -> TrainableBert {
         let m = TrainableBert(shape: BertShape(vocabSize: 30, maxPositions: 16, typeVocabSize: 2, hidden: 16, layers: 2, heads: 2,
                                                intermediate: 32, hasClassifier: ce, numLabels: 1))
-        var rng = TrainRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         m.initialize(rng: &rng)
         return m
     }

@@ -1,6 +1,7 @@
 // Knowledge infusion (paper, "DE-k CE"): a k-layer dual encoder whose embeddings and first `copy` encoder
 // layers come from a source model (the cross encoder, or a DE for the DE-k DE baseline), the rest fresh.
 
+import Kernels
 import Model
 
 /// Where DE-k's copied parts come from.
@@ -24,7 +25,7 @@ public func buildInfusedDualEncoder(source: BertWeights, layers: Int, copy: Int,
         throw TrainError.config("--copy \(copy): the source model has only \(source.layers.count) layers")
     }
     let model = TrainableBert(shape: BertShape(config: source.config, layers: layers, classifier: false))
-    var rng = TrainRNG(seed: seed)
+    var rng = SplitMix64(seed: seed)
     model.initialize(rng: &rng)
     if initFrom != .random {
         try model.copy(from: source, embeddings: true, layers: 0..<copy, head: false)

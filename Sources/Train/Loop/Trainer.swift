@@ -1,6 +1,7 @@
 // The training loop: deterministic batches from a seed, DE (MNRL / distillation) and CE (BCE / distillation)
 // micro-steps, gradient accumulation, AdamW with warm-up + linear decay, progress and checkpoint hooks.
 
+import Kernels
 import Foundation
 
 /// Token ids and token type ids of one encoded text or text pair.
@@ -33,7 +34,7 @@ public final class Trainer {
     public let examples: [TrainingExample]
     public let tokenizer: TextTokenizer
     public private(set) var state: TrainerState
-    var rng: TrainRNG
+    var rng: SplitMix64
 
     /// A fresh run (state.step 0) or, with `resume`, one continuing from a checkpoint whose parameters are
     /// already in `model` and whose moments are in `moments`.
@@ -64,12 +65,12 @@ public final class Trainer {
             }
             try optimizer.restore(m: resume.m, v: resume.v, step: resume.state.step)
             state = resume.state
-            rng = TrainRNG(seed: resume.state.rngState)
+            rng = SplitMix64(seed: resume.state.rngState)
         } else {
             state = TrainerState()
             state.options = options
             state.totalSteps = options.totalSteps(examples: examples.count)
-            rng = TrainRNG(seed: options.seed &* 0x9E37_79B9 &+ 1)
+            rng = SplitMix64(seed: options.seed &* 0x9E37_79B9 &+ 1)
             state.rngState = rng.state
         }
     }
@@ -82,7 +83,7 @@ public final class Trainer {
     func microBatch(_ g: Int) -> [Int] {
         let b = options.batchSize, perEpoch = max(1, examples.count / b)
         let epoch = g / perEpoch, pos = g % perEpoch
-        var r = TrainRNG(seed: options.seed ^ (UInt64(epoch) &* 0xD1B5_4A32_D192_ED03))
+        var r = SplitMix64(seed: options.seed ^ (UInt64(epoch) &* 0xD1B5_4A32_D192_ED03))
         var perm = Array(0..<examples.count)
         for i in stride(from: perm.count - 1, to: 0, by: -1) { perm.swapAt(i, Int(r.next() % UInt64(i + 1))) }
         let end = min(perm.count, (pos + 1) * b)

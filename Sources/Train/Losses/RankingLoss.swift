@@ -4,6 +4,7 @@
 // S = scale * cos(anchors, candidates) [B, M]; loss = mean_i CE(S_i, label i).
 // Symmetric (MultipleNegativesSymmetricRankingLoss): (loss + mean_j CE(S[:, :B]^T_j, label j)) / 2.
 
+import Kernels
 import Foundation
 
 /// A loss value and the gradients of its inputs.
@@ -24,7 +25,7 @@ public func multipleNegativesRankingLoss(anchors: [Float], candidates: [Float], 
     l2NormalizeForward(out: &an, norms: &aNorm, x: anchors, rows: b, dim: dim)
     l2NormalizeForward(out: &cn, norms: &cNorm, x: candidates, rows: m, dim: dim)
     var s = [Float](repeating: 0, count: b * m)
-    trainGemm(transA: false, transB: true, m: b, n: m, k: dim, alpha: scale, a: an, lda: dim, b: cn, ldb: dim,
+    sgemm(transA: false, transB: true, m: b, n: m, k: dim, alpha: scale, a: an, lda: dim, b: cn, ldb: dim,
               beta: 0, c: &s, ldc: m)
     var ds = [Float](repeating: 0, count: b * m)
     let w: Double = symmetric ? 0.5 : 1
@@ -37,9 +38,9 @@ public func multipleNegativesRankingLoss(anchors: [Float], candidates: [Float], 
     }
     // S = scale * an cn^T
     var dan = [Float](repeating: 0, count: b * dim), dcn = [Float](repeating: 0, count: m * dim)
-    trainGemm(transA: false, transB: false, m: b, n: dim, k: m, alpha: scale, a: ds, lda: m, b: cn, ldb: dim,
+    sgemm(transA: false, transB: false, m: b, n: dim, k: m, alpha: scale, a: ds, lda: m, b: cn, ldb: dim,
               beta: 0, c: &dan, ldc: dim)
-    trainGemm(transA: true, transB: false, m: m, n: dim, k: b, alpha: scale, a: ds, lda: m, b: an, ldb: dim,
+    sgemm(transA: true, transB: false, m: m, n: dim, k: b, alpha: scale, a: ds, lda: m, b: an, ldb: dim,
               beta: 0, c: &dcn, ldc: dim)
     var da = [Float](repeating: 0, count: b * dim), dc = [Float](repeating: 0, count: m * dim)
     l2NormalizeBackward(dx: &da, dout: dan, out: an, norms: aNorm, rows: b, dim: dim)

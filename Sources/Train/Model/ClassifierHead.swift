@@ -1,10 +1,12 @@
 // Cross-encoder head of BertForSequenceClassification: pooler (dense + tanh on [CLS]), dropout, classifier.
 // hidden [N, H] packed; cls, pre, pooled, dropped [B, H]; logits [B, L].
 
+import Kernels
+
 extension TrainableBert {
     /// Logits [B, numLabels] for the last forward's hidden states (valid until the next call).
     /// With `training`, dropout (hiddenDropout) is applied to the pooled output as HF does.
-    public func classifierForward(hidden: UnsafePointer<Float>, training: Bool, rng: inout TrainRNG) -> UnsafePointer<Float> {
+    public func classifierForward(hidden: UnsafePointer<Float>, training: Bool, rng: inout SplitMix64) -> UnsafePointer<Float> {
         precondition(shape.hasClassifier, "classifierForward on a model without a classifier head")
         let bsz = batch.count, h = shape.hidden, labels = shape.numLabels
         clsPoolForward(out: head.cls.ensure(bsz * h), hidden: hidden, lengths: batch.lengths, dim: h)

@@ -2,6 +2,8 @@
 // ParameterLayout, forward caching activations, backward accumulating gradients. Packed batches.
 // N tokens, B sequences, H hidden, I intermediate, NH heads.
 
+import Kernels
+
 /// Trainable BERT on flat buffers. Not thread-safe; one forward must precede each backward.
 public final class TrainableBert {
     public let layout: ParameterLayout
@@ -53,7 +55,7 @@ public final class TrainableBert {
 
     /// BERT initialisation (HF `_init_weights`, initializer_range 0.02) of every tensor whose name passes
     /// `filter`: weights and embeddings N(0, 0.02), biases 0, LayerNorm gamma 1 / beta 0.
-    public func initialize(rng: inout TrainRNG, std: Float = 0.02, filter: (String) -> Bool = { _ in true }) {
+    public func initialize(rng: inout SplitMix64, std: Float = 0.02, filter: (String) -> Bool = { _ in true }) {
         for e in layout.entries where filter(e.name) {
             let p = params + e.offset
             if e.name.contains("LayerNorm.weight") {
@@ -71,7 +73,7 @@ public final class TrainableBert {
     /// Runs the encoder on a packed batch; returns the last hidden states [N, H] (valid until the next
     /// forward). With `training`, dropout masks are drawn from `rng` and activations kept for `backward`.
     @discardableResult
-    public func forward(_ b: PackedBatch, training: Bool, rng: inout TrainRNG) -> UnsafePointer<Float> {
+    public func forward(_ b: PackedBatch, training: Bool, rng: inout SplitMix64) -> UnsafePointer<Float> {
         batch = b
         trained = training
         let s = shape, n = b.tokenCount, h = s.hidden
@@ -96,7 +98,7 @@ public final class TrainableBert {
         return x
     }
 
-    private func layerForward(_ l: Int, input x: UnsafePointer<Float>, training: Bool, rng: inout TrainRNG) {
+    private func layerForward(_ l: Int, input x: UnsafePointer<Float>, training: Bool, rng: inout SplitMix64) {
         let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
         let c = layers[l], p = "encoder.layer.\(l)."
         let nh = n * h

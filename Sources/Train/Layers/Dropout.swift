@@ -1,13 +1,11 @@
-// Seeded randomness for training: dropout masks and parameter initialisation.
-
-/// The training generator: Kernels' SplitMix64 (state saved with checkpoints).
-public typealias TrainRNG = SplitMix64
+// Seeded randomness for training (dropout masks, parameter initialisation): Kernels' SplitMix64,
+// whose state is saved with checkpoints.
 
 import Foundation
 import Kernels
 
 /// Fills mask[0..<n] with inverted-dropout scales: 0 with probability p, else 1 / (1 - p).
-public func makeDropoutMask(_ mask: UnsafeMutablePointer<Float>, count n: Int, p: Float, rng: inout TrainRNG) {
+public func makeDropoutMask(_ mask: UnsafeMutablePointer<Float>, count n: Int, p: Float, rng: inout SplitMix64) {
     let keep = 1 / (1 - p)
     for i in 0..<n { mask[i] = rng.uniform() < p ? 0 : keep }
 }

@@ -40,7 +40,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
             let po = pOffs[b] + h * len * len
             let p = probs + po
             // scores [len, len] = scale * q_h k_h^T
-            trainGemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale,
+            sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: scale,
                       a: q, lda: h3, b: k, ldb: h3, beta: 0, c: p, ldc: len)
             softmaxRows(p, rows: len, cols: len, ld: len, scale: 1)   // Kernels' 16-lane softmax
             var use = UnsafePointer(p)
@@ -49,7 +49,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
                 for t in 0..<(len * len) { pd[t] = p[t] * m[t] }
                 use = UnsafePointer(pd)
             }
-            trainGemm(transA: false, transB: false, m: len, n: d, k: len, alpha: 1,
+            sgemm(transA: false, transB: false, m: len, n: d, k: len, alpha: 1,
                       a: use, lda: len, b: v, ldb: h3, beta: 0, c: ctx + toks[b] * hidden + h * d, ldc: hidden)
         }
     }
@@ -81,10 +81,10 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
             if let dropped, dropMask != nil { use = dropped + po }
             let dp = scratch
             // dP_used [len, len] = dctx_h [len, d] v_h^T
-            trainGemm(transA: false, transB: true, m: len, n: len, k: d, alpha: 1,
+            sgemm(transA: false, transB: true, m: len, n: len, k: d, alpha: 1,
                       a: dctxB + h * d, lda: hidden, b: v, ldb: h3, beta: 0, c: dp, ldc: len)
             // dv += P_used^T dctx_h
-            trainGemm(transA: true, transB: false, m: len, n: d, k: len, alpha: 1,
+            sgemm(transA: true, transB: false, m: len, n: d, k: len, alpha: 1,
                       a: use, lda: len, b: dctxB + h * d, ldb: hidden, beta: 1, c: dv, ldc: h3)
             if let dropMask {
                 let m = dropMask + po
@@ -98,9 +98,9 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
                 for j in 0..<len { dr[j] = pr[j] * (dr[j] - dot) }
             }
             // dq += scale dS k ; dk += scale dS^T q
-            trainGemm(transA: false, transB: false, m: len, n: d, k: len, alpha: scale,
+            sgemm(transA: false, transB: false, m: len, n: d, k: len, alpha: scale,
                       a: dp, lda: len, b: k, ldb: h3, beta: 1, c: dq, ldc: h3)
-            trainGemm(transA: true, transB: false, m: len, n: d, k: len, alpha: scale,
+            sgemm(transA: true, transB: false, m: len, n: d, k: len, alpha: scale,
                       a: dp, lda: len, b: q, ldb: h3, beta: 1, c: dk, ldc: h3)
         }
     }

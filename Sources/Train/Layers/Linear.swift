@@ -1,11 +1,13 @@
 // Linear layer in Hugging Face layout: weight [OUT, IN], bias [OUT].
-// x [N, IN] -> out [N, OUT] = x W^T + b. Fast path through trainGemm, naive twins for tests.
+// x [N, IN] -> out [N, OUT] = x W^T + b. Fast path through Kernels.sgemm, naive twins for tests.
+
+import Kernels
 
 /// out[N, OUT] = x[N, IN] * W[OUT, IN]^T + b[OUT] (bias optional).
 public func linearForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                           n: Int, inFeatures: Int, outFeatures: Int) {
-    trainGemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
+    sgemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
               a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: out, ldc: outFeatures)
     if let bias {
         for r in 0..<n {
@@ -23,10 +25,10 @@ public func linearBackward(dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMuta
                            x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            n: Int, inFeatures: Int, outFeatures: Int) {
     if let dx {
-        trainGemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures, alpha: 1,
+        sgemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures, alpha: 1,
                   a: dout, lda: outFeatures, b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }
-    trainGemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n, alpha: 1,
+    sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n, alpha: 1,
               a: dout, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dweight, ldc: inFeatures)
     if let dbias {
         for r in 0..<n {

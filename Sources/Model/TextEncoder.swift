@@ -13,7 +13,7 @@ public enum ModelKind: String, Sendable {
 ///
 /// Texts are tokenised, sorted by length and run in batches so padding stays small; results come
 /// back in input order. A text gives the same result in any batch (attention never sees padding).
-public final class Encoder: @unchecked Sendable {
+public final class TextEncoder: @unchecked Sendable {
     public let directory: URL
     public let engine: BertEngine
     public let tokenizer: BertTokenizer
@@ -37,9 +37,9 @@ public final class Encoder: @unchecked Sendable {
 
     /// Loads a model from a directory, a name in `$STRATA_MODELS`, or a Hugging Face cache id; the
     /// checkpoint's fp32 weights are converted to `precision` as they are loaded.
-    public static func load(_ name: String, precision: Precision = .fp32) throws -> Encoder {
+    public static func load(_ name: String, precision: Precision = .fp32) throws -> TextEncoder {
         let dir = try ModelLocator.resolve(name)
-        let encoder = try Encoder(directory: dir, weights: BertWeights.load(directory: dir), precision: precision)
+        let encoder = try TextEncoder(directory: dir, weights: BertWeights.load(directory: dir), precision: precision)
         // The checkpoint's tensors (and, in bf16 / int8, its fp32 dense weights) are freed by now; hand
         // the freed heap back to the system so resident memory reflects what the engine holds.
         releaseFreedMemory()
@@ -52,7 +52,7 @@ public final class Encoder: @unchecked Sendable {
         engine = BertEngine(weights: weights, precision: precision)
         tokenizer = try BertTokenizer(directory: directory)
         kind = weights.classifier != nil ? .crossEncoder : .dualEncoder
-        (defaultPooling, normalizes) = try Encoder.readSentenceTransformersModules(directory)
+        (defaultPooling, normalizes) = try TextEncoder.readSentenceTransformersModules(directory)
         if tokenizer.vocabularySize > weights.config.vocabSize {
             throw ModelError.badConfig(file: directory.appendingPathComponent("config.json").path,
                                        reason: "tokenizer has \(tokenizer.vocabularySize) tokens but vocab_size is \(weights.config.vocabSize)")
