@@ -24,8 +24,10 @@ public final class TextEncoder: @unchecked Sendable {
     public let normalizes: Bool
     /// Sequences per batch.
     public var batchSize = 32
-    /// Upper bound on padded tokens per batch (B x S).
-    public var maxBatchTokens = 8192
+    /// Upper bound on padded tokens per batch (B x S). Small enough that a cluster worker, which runs
+    /// bulk work one such batch at a time, answers a waiting query after at most one of them; large
+    /// enough that each core's group still makes GEMMs of hundreds of rows.
+    public var maxBatchTokens = 2048
 
     /// Precision of the dense layers (weights quantized or converted when the model was loaded).
     public var precision: Precision { engine.precision }
