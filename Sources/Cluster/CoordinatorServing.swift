@@ -89,25 +89,38 @@ extension Coordinator {
         return (min(n, tok.maxLength), n > tok.maxLength)
     }
 
+    /// The prompt tokens of a client call's texts, or nil after failing the call: more texts than
+    /// --max-client-batch, an empty text, or one that `measure` finds over the model's limit (`over`
+    /// names it) when neither the request nor --auto-truncate allows truncation.
+    mutating func checkedTokens(_ texts: [String], truncate: Bool, _ client: Peer, _ requestID: UInt64, _ out: inout [CoordinatorAction],
+                                measure: (String) -> (tokens: Int, over: Bool), over: (Int) -> String) -> Int? {
+        guard texts.count <= serving.limits.maxClientBatch else {
+            fail(client, requestID, RPCStatus(.resourceExhausted, "\(texts.count) texts: the batch limit is \(serving.limits.maxClientBatch) (--max-client-batch)"), &out)
+            return nil
+        }
+        var tokens = 0
+        for (i, t) in texts.enumerated() {
+            guard !t.isEmpty else { fail(client, requestID, RPCStatus(.invalidArgument, "text \(i) is empty"), &out); return nil }
+            let (n, isOver) = measure(t)
+            if isOver && !(truncate || serving.limits.autoTruncate) {
+                fail(client, requestID, RPCStatus(.outOfRange, over(i) + "; ask for truncate or start the coordinator with --auto-truncate"), &out)
+                return nil
+            }
+            tokens += n
+        }
+        return tokens
+    }
+
     mutating func startEmbedTexts(_ client: Peer, _ env: Envelope, _ m: EmbedTextsRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard admitClient(client, env.requestID, &out) else { return }
         guard config.deModel != nil else {
             fail(client, env.requestID, RPCStatus(.failedPrecondition, "this coordinator serves no embedding model (--model)"), &out); return
         }
         guard !m.texts.isEmpty else { fail(client, env.requestID, RPCStatus(.invalidArgument, "no texts to embed"), &out); return }
-        guard m.texts.count <= serving.limits.maxClientBatch else {
-            fail(client, env.requestID, RPCStatus(.resourceExhausted, "\(m.texts.count) texts: the batch limit is \(serving.limits.maxClientBatch) (--max-client-batch)"), &out); return
-        }
-        var tokens = 0
-        for (i, t) in m.texts.enumerated() {
-            guard !t.isEmpty else { fail(client, env.requestID, RPCStatus(.invalidArgument, "text \(i) is empty"), &out); return }
-            let (n, over) = Self.measure(serving.deTokenizer, t)
-            if over && !(m.truncate || serving.limits.autoTruncate) {
-                fail(client, env.requestID, RPCStatus(.outOfRange, "text \(i) is over the model's \(serving.deTokenizer!.maxLength)-token limit; "
-                                                       + "ask for truncate or start the coordinator with --auto-truncate"), &out); return
-            }
-            tokens += n
-        }
+        let tok = serving.deTokenizer
+        guard let tokens = checkedTokens(m.texts, truncate: m.truncate, client, env.requestID, &out,
+                                         measure: { Self.measure(tok, $0) },
+                                         over: { "text \($0) is over the model's \(tok!.maxLength)-token limit" }) else { return }
         guard let deadline = clientDeadline(client, env, now, &out) else { return }
         let id = nextID; nextID += 1
         serving.calls[id] = ClientCall(client: client, clientRequestID: env.requestID, kind: .embed(m), deadline: deadline, promptTokens: tokens)
@@ -122,20 +135,11 @@ extension Coordinator {
         guard !m.query.isEmpty, !m.texts.isEmpty else {
             fail(client, env.requestID, RPCStatus(.invalidArgument, "a rerank needs a non-empty query and at least one text"), &out); return
         }
-        guard m.texts.count <= serving.limits.maxClientBatch else {
-            fail(client, env.requestID, RPCStatus(.resourceExhausted, "\(m.texts.count) texts: the batch limit is \(serving.limits.maxClientBatch) (--max-client-batch)"), &out); return
-        }
-        let q = serving.ceTokenizer.map { $0.encode(m.query, maxLength: $0.maxLength + 1).ids } ?? []
-        var tokens = 0
-        for (i, t) in m.texts.enumerated() {
-            guard !t.isEmpty else { fail(client, env.requestID, RPCStatus(.invalidArgument, "text \(i) is empty"), &out); return }
-            let (n, over) = Self.measurePair(serving.ceTokenizer, q, t)
-            if over && !(m.truncate || serving.limits.autoTruncate) {
-                fail(client, env.requestID, RPCStatus(.outOfRange, "query and text \(i) are over the cross encoder's \(serving.ceTokenizer!.maxLength)-token limit; "
-                                                       + "ask for truncate or start the coordinator with --auto-truncate"), &out); return
-            }
-            tokens += n
-        }
+        let tok = serving.ceTokenizer
+        let q = tok.map { $0.encode(m.query, maxLength: $0.maxLength + 1).ids } ?? []
+        guard let tokens = checkedTokens(m.texts, truncate: m.truncate, client, env.requestID, &out,
+                                         measure: { Self.measurePair(tok, q, $0) },
+                                         over: { "query and text \($0) are over the cross encoder's \(tok!.maxLength)-token limit" }) else { return }
         guard let deadline = clientDeadline(client, env, now, &out) else { return }
         let id = nextID; nextID += 1
         serving.calls[id] = ClientCall(client: client, clientRequestID: env.requestID, kind: .rerank(m), deadline: deadline, promptTokens: tokens)
