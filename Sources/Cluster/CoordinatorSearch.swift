@@ -10,6 +10,7 @@ extension Coordinator {
     /// holding the workers (`--max-top-k`, `--max-rerank`).
     func invalidSearch(_ m: SearchRequest) -> String? {
         if m.query.isEmpty { return "the query is empty" }
+        if m.query.utf8.contains(0) { return "the query contains a NUL byte" }
         let maxK = min(config.maxTopK, ProtocolConstants.maxTopKLimit)
         if m.topK < 1 || m.topK > maxK { return "top_k = \(m.topK) is not in 1...\(maxK) (this coordinator's --max-top-k)" }
         if m.rerank && rerankDepth(m) > config.maxRerank {

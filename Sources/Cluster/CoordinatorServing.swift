@@ -90,7 +90,7 @@ extension Coordinator {
     }
 
     /// The prompt tokens of a client call's texts, or nil after failing the call: more texts than
-    /// --max-client-batch, an empty text, or one that `measure` finds over the model's limit (`over`
+    /// --max-client-batch, an empty text, a text with a NUL byte, or one that `measure` finds over the model's limit (`over`
     /// names it) when neither the request nor --auto-truncate allows truncation.
     mutating func checkedTokens(_ texts: [String], truncate: Bool, _ client: Peer, _ requestID: UInt64, _ out: inout [CoordinatorAction],
                                 measure: (String) -> (tokens: Int, over: Bool), over: (Int) -> String) -> Int? {
@@ -101,6 +101,8 @@ extension Coordinator {
         var tokens = 0
         for (i, t) in texts.enumerated() {
             guard !t.isEmpty else { fail(client, requestID, RPCStatus(.invalidArgument, "text \(i) is empty"), &out); return nil }
+            // The wire cannot carry a NUL (protobuf-c strings): refuse here, not after a worker's refusal.
+            guard !t.utf8.contains(0) else { fail(client, requestID, RPCStatus(.invalidArgument, "text \(i) contains a NUL byte"), &out); return nil }
             let (n, isOver) = measure(t)
             if isOver && !(truncate || serving.limits.autoTruncate) {
                 fail(client, requestID, RPCStatus(.outOfRange, over(i) + "; ask for truncate or start the coordinator with --auto-truncate"), &out)
@@ -134,6 +136,9 @@ extension Coordinator {
         }
         guard !m.query.isEmpty, !m.texts.isEmpty else {
             fail(client, env.requestID, RPCStatus(.invalidArgument, "a rerank needs a non-empty query and at least one text"), &out); return
+        }
+        guard !m.query.utf8.contains(0) else {
+            fail(client, env.requestID, RPCStatus(.invalidArgument, "the query contains a NUL byte"), &out); return
         }
         let tok = serving.ceTokenizer
         let q = tok.map { $0.encode(m.query, maxLength: $0.maxLength + 1).ids } ?? []

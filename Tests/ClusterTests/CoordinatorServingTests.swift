@@ -72,6 +72,9 @@ final class CoordinatorServingTests: XCTestCase {
         let s = sim(ce: false) { $0.maxClientBatch = 3 }
         XCTAssertEqual(call(s, .embedTextsRequest(EmbedTextsRequest(texts: [])))?.status?.code, .invalidArgument)
         XCTAssertEqual(call(s, .embedTextsRequest(EmbedTextsRequest(texts: ["a", ""])))?.status?.code, .invalidArgument)
+        // A NUL cannot travel to a worker: refused at once, not answered at the deadline.
+        XCTAssertEqual(call(s, .embedTextsRequest(EmbedTextsRequest(texts: ["a\u{0}b"])))?.status?.code, .invalidArgument)
+        XCTAssertEqual(call(s, .searchRequest(SearchRequest(query: "\u{0}", topK: 5)))?.status?.code, .invalidArgument)
         XCTAssertEqual(call(s, .embedTextsRequest(EmbedTextsRequest(texts: ["a", "b", "c", "d"])))?.status?.code, .resourceExhausted)
         XCTAssertEqual(call(s, .rerankTextsRequest(RerankTextsRequest(query: "q", texts: ["a"])))?.status?.code, .failedPrecondition)
         XCTAssertEqual(call(s, .embedTextsRequest(EmbedTextsRequest(texts: ["a"])), deadline: s.now - 1)?.status?.code, .deadlineExceeded)
