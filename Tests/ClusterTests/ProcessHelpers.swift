@@ -61,13 +61,25 @@ enum Strata {
         return p
     }
 
+    /// Stops `p` with `sig` (SIGKILL after 5 s). Before any SIGKILL, the processes `p` started are
+    /// killed too: a killed `cluster up` cannot stop its coordinator and workers, which would outlive
+    /// the test.
     static func stop(_ p: Process, signal sig: Int32 = SIGTERM) {
         guard p.isRunning else { return }
+        if sig == SIGKILL { killChildren(of: p.processIdentifier) }
         kill(p.processIdentifier, sig)
         let end = Date().addingTimeInterval(5)
         while p.isRunning && Date() < end { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        if p.isRunning { killChildren(of: p.processIdentifier); kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
+    }
+
+    /// SIGKILL to every child process of `pid` (`pkill -KILL -P`, by parent id).
+    static func killChildren(of pid: pid_t) {
+        let k = Process()
+        k.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        k.arguments = ["-KILL", "-P", String(pid)]
+        if (try? k.run()) != nil { k.waitUntilExit() }
     }
 
     /// Polls `condition` every 50 ms for up to `seconds`.

@@ -16,7 +16,15 @@ final class FrontDoorProcessTests: XCTestCase {
     }
 
     override func tearDown() {
-        for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        for p in processes where p.isRunning {
+            // Its children first (`pkill -P`, by parent id): a killed `cluster up` cannot stop the
+            // coordinator and workers it started.
+            let k = Process()
+            k.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+            k.arguments = ["-KILL", "-P", String(p.processIdentifier)]
+            if (try? k.run()) != nil { k.waitUntilExit() }
+            kill(p.processIdentifier, SIGKILL); p.waitUntilExit()
+        }
         try? FileManager.default.removeItem(at: tmp)
     }
 
