@@ -18,16 +18,23 @@ static inline int32_t quantize_one(float v, float inv) {
     return (int32_t)r;
 }
 
+/// Symmetric int8 scale of a row of k values: returns max|x| / 127 and sets *inv to 127 / max|x|
+/// (0 for an all-zero row). Weights and activations are scaled by this one rule.
+static inline float row_scale(const float *row, size_t k, float *inv) {
+    float amax = 0;
+    for (size_t p = 0; p < k; p++) { float a = fabsf(row[p]); if (a > amax) amax = a; }
+    *inv = amax > 0 ? 127.0f / amax : 0.0f;
+    return amax / 127.0f;
+}
+
 void sk_int8_pack_weights(const float *w, size_t n, size_t k, int8_t *packed, float *scales,
                           int32_t *colsum, int8_t *quantized) {
     size_t kp = sk_int8_padded_k(k), np = sk_padded_n(n);
     memset(packed, 0, np * kp);
     for (size_t j = 0; j < n; j++) {
         const float *row = w + j * k;
-        float amax = 0;
-        for (size_t p = 0; p < k; p++) { float a = fabsf(row[p]); if (a > amax) amax = a; }
-        float inv = amax > 0 ? 127.0f / amax : 0.0f;
-        scales[j] = amax / 127.0f;
+        float inv;
+        scales[j] = row_scale(row, k, &inv);
         int8_t *panel = packed + (j / SK_PANEL) * kp * SK_PANEL;
         size_t lane = j % SK_PANEL;
         int32_t sum = 0;
@@ -45,10 +52,8 @@ static void quantize_rows_portable(const float *x, size_t m, size_t k, size_t ld
     size_t kp = sk_int8_padded_k(k);
     for (size_t i = 0; i < m; i++) {
         const float *row = x + i * ldx;
-        float amax = 0;
-        for (size_t p = 0; p < k; p++) { float a = fabsf(row[p]); if (a > amax) amax = a; }
-        float inv = amax > 0 ? 127.0f / amax : 0.0f;
-        sx[i] = amax / 127.0f;
+        float inv;
+        sx[i] = row_scale(row, k, &inv);
         for (size_t p = 0; p < k; p++) xq[i * kp + p] = (uint8_t)(quantize_one(row[p], inv) + 128);
         for (size_t p = k; p < kp; p++) xq[i * kp + p] = 128;
     }
