@@ -17,8 +17,8 @@ final class Arena {
     }
 
     /// A NUL-terminated copy of `s`; a string holding a NUL byte cannot travel as a proto3 string in C.
-    func string(_ s: String, field: String) throws -> UnsafeMutablePointer<CChar> {
-        if s.utf8.contains(0) { throw WireError(.invalidArgument, "\(field) contains a NUL byte") }
+    func string(_ s: String, field: @autoclosure () -> String) throws -> UnsafeMutablePointer<CChar> {
+        if s.utf8.contains(0) { throw WireError(.invalidArgument, "\(field()) contains a NUL byte") }
         let p = strdup(s)!
         blocks.append(UnsafeMutableRawPointer(p))
         return p
@@ -35,8 +35,8 @@ final class Arena {
     }
 
     /// A C array of C strings.
-    func strings(_ values: [String], field: String) throws -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
-        try array(values.map { Optional(try string($0, field: field)) })
+    func strings(_ values: [String], field: @autoclosure () -> String) throws -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
+        try array(values.indices.map { i in Optional(try string(values[i], field: "\(field())[\(i)]")) })
     }
 
     /// float32 little-endian bytes of `values` (x86_64 and arm64 are little-endian: a plain copy).
@@ -52,15 +52,25 @@ final class Arena {
 
 /// Reads C fields back into Swift, validating as it goes.
 enum CRead {
-    static func string(_ p: UnsafePointer<CChar>?, _ field: String) throws -> String {
+    static func string(_ p: UnsafePointer<CChar>?, _ field: @autoclosure () -> String) throws -> String {
         guard let p else { return "" }
-        guard let s = String(validatingCString: p) else { throw WireError(.invalidArgument, "\(field) is not valid UTF-8") }
+        guard let s = String(validatingCString: p) else { throw WireError(.invalidArgument, "\(field()) is not valid UTF-8") }
         return s
     }
 
-    static func strings(_ n: Int, _ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ field: String) throws -> [String] {
+    static func strings(_ n: Int, _ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ field: @autoclosure () -> String) throws -> [String] {
         guard n > 0, let p else { return [] }
-        return try (0..<n).map { try string(p[$0], "\(field)[\($0)]") }
+        return try (0..<n).map { i in try string(p[i], "\(field())[\(i)]") }
+    }
+
+    /// A repeated message field: each element read by `read(element, index)`; a NULL element is refused.
+    static func messages<C, T>(_ n: Int, _ p: UnsafeMutablePointer<UnsafeMutablePointer<C>?>?, _ field: @autoclosure () -> String,
+                               _ read: (UnsafeMutablePointer<C>, Int) throws -> T) throws -> [T] {
+        guard n > 0, let p else { return [] }
+        return try (0..<n).map { i in
+            guard let q = p[i] else { throw WireError(.invalidArgument, "\(field())[\(i)] missing") }
+            return try read(q, i)
+        }
     }
 
     static func array<T>(_ n: Int, _ p: UnsafeMutablePointer<T>?) -> [T] {
@@ -69,9 +79,9 @@ enum CRead {
     }
 
     /// `bytes` holding float32 LE values; the length must be a multiple of 4 and equal `expected` floats.
-    static func floats(_ b: ProtobufCBinaryData, expected: Int, _ field: String) throws -> [Float] {
+    static func floats(_ b: ProtobufCBinaryData, expected: Int, _ field: @autoclosure () -> String) throws -> [Float] {
         guard b.len == expected * 4 else {
-            throw WireError(.invalidArgument, "\(field) holds \(b.len) bytes, expected \(expected) float32 (\(expected * 4) bytes)")
+            throw WireError(.invalidArgument, "\(field()) holds \(b.len) bytes, expected \(expected) float32 (\(expected * 4) bytes)")
         }
         if expected == 0 { return [] }
         var out = [Float](repeating: 0, count: expected)
@@ -79,8 +89,8 @@ enum CRead {
         return out
     }
 
-    static func checkedCount(_ v: UInt32, limit: Int, _ field: String) throws -> Int {
-        guard Int(v) <= limit else { throw WireError(.invalidArgument, "\(field) = \(v) is over the limit \(limit)") }
+    static func checkedCount(_ v: UInt32, limit: Int, _ field: @autoclosure () -> String) throws -> Int {
+        guard Int(v) <= limit else { throw WireError(.invalidArgument, "\(field()) = \(v) is over the limit \(limit)") }
         return Int(v)
     }
 }

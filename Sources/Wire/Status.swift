@@ -1,9 +1,5 @@
-/// gRPC status codes, as in proto/strata.proto (same numbers as gRPC).
-public enum StatusCode: Int32, Sendable, CaseIterable {
-    case ok = 0, cancelled, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists,
-         permissionDenied, resourceExhausted, failedPrecondition, aborted, outOfRange,
-         unimplemented, internalError, unavailable, dataLoss, unauthenticated
-}
+// StatusCode is generated from proto/strata.proto (Generated/Messages.swift); the Swift type of
+// the proto's `Status` message is RPCStatus, written here (scripts/gen-proto converts it).
 
 /// A status carried by a reply: a code and a human-readable message.
 public struct RPCStatus: Equatable, Sendable, Error, CustomStringConvertible {

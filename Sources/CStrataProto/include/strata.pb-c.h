@@ -104,6 +104,9 @@ struct  Strata__RegisterRequest
    * stable per worker process (host:pid:start)
    */
   char *worker_id;
+  /*
+   * `ProtocolConstants.protocolVersion` of the worker
+   */
   uint32_t protocol_version;
   /*
    * shards whose store is already on the worker's disk
@@ -116,9 +119,15 @@ struct  Strata__RegisterRequest
     , (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
+/*
+ * Coordinator -> worker: registration accepted, with the heartbeat settings.
+ */
 struct  Strata__RegisterReply
 {
   ProtobufCMessage base;
+  /*
+   * heartbeat interval in milliseconds
+   */
   uint32_t heartbeat_interval_ms;
   /*
    * missed heartbeats before a peer is dead
@@ -136,7 +145,13 @@ struct  Strata__RegisterReply
 struct  Strata__Heartbeat
 {
   ProtobufCMessage base;
+  /*
+   * the sender ("coordinator" from the coordinator)
+   */
   char *worker_id;
+  /*
+   * increasing number (the coordinator sends its clock in ms)
+   */
   uint64_t sequence;
 };
 #define STRATA__HEARTBEAT__INIT \
@@ -170,11 +185,23 @@ struct  Strata__LoadModelRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
+/*
+ * Worker -> coordinator: the model is loaded.
+ */
 struct  Strata__LoadModelReply
 {
   ProtobufCMessage base;
+  /*
+   * the name it was loaded under
+   */
   char *name;
+  /*
+   * embedding dimension
+   */
   uint32_t dimension;
+  /*
+   * true for a cross encoder
+   */
   protobuf_c_boolean cross_encoder;
 };
 #define STRATA__LOAD_MODEL_REPLY__INIT \
@@ -182,10 +209,19 @@ struct  Strata__LoadModelReply
     , (char *)protobuf_c_empty_string, 0, 0 }
 
 
+/*
+ * A corpus document.
+ */
 struct  Strata__Document
 {
   ProtobufCMessage base;
+  /*
+   * document id (the corpus's `_id` or 1-based line number)
+   */
   char *id;
+  /*
+   * the text that is embedded (title and text joined, as `strata embed` reads it)
+   */
   char *text;
 };
 #define STRATA__DOCUMENT__INIT \
@@ -201,12 +237,21 @@ struct  Strata__Document
 struct  Strata__AssignShardRequest
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
+  /*
+   * name of the loaded model that embeds it
+   */
   char *model;
   /*
    * global index of documents[0]
    */
   uint64_t first_doc_index;
+  /*
+   * the shard's documents, in corpus order
+   */
   size_t n_documents;
   Strata__Document **documents;
 };
@@ -215,11 +260,23 @@ struct  Strata__AssignShardRequest
     , 0, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
+/*
+ * Worker -> coordinator: the shard is indexed (or re-used from disk).
+ */
 struct  Strata__AssignShardReply
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
+  /*
+   * documents indexed
+   */
   uint64_t count;
+  /*
+   * vector dimension
+   */
   uint32_t dimension;
 };
 #define STRATA__ASSIGN_SHARD_REPLY__INIT \
@@ -233,6 +290,9 @@ struct  Strata__AssignShardReply
 struct  Strata__DropShardRequest
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
 };
 #define STRATA__DROP_SHARD_REQUEST__INIT \
@@ -240,9 +300,15 @@ struct  Strata__DropShardRequest
     , 0 }
 
 
+/*
+ * Worker -> coordinator: the shard is dropped.
+ */
 struct  Strata__DropShardReply
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
 };
 #define STRATA__DROP_SHARD_REPLY__INIT \
@@ -250,10 +316,19 @@ struct  Strata__DropShardReply
     , 0 }
 
 
+/*
+ * Coordinator -> worker: embed texts (a search's query).
+ */
 struct  Strata__EmbedBatchRequest
 {
   ProtobufCMessage base;
+  /*
+   * name of the loaded model
+   */
   char *model;
+  /*
+   * texts to embed
+   */
   size_t n_texts;
   char **texts;
 };
@@ -262,6 +337,9 @@ struct  Strata__EmbedBatchRequest
     , (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * Worker -> coordinator: the embeddings.
+ */
 struct  Strata__EmbedBatchReply
 {
   ProtobufCMessage base;
@@ -277,6 +355,9 @@ struct  Strata__EmbedBatchReply
     , 0, 0, {0,NULL} }
 
 
+/*
+ * One search result: global corpus index, document id, score.
+ */
 struct  Strata__Hit
 {
   ProtobufCMessage base;
@@ -284,7 +365,13 @@ struct  Strata__Hit
    * global index in the corpus
    */
   uint64_t doc_index;
+  /*
+   * the document's id
+   */
   char *doc_id;
+  /*
+   * inner-product (or cross-encoder) score
+   */
   float score;
 };
 #define STRATA__HIT__INIT \
@@ -292,10 +379,19 @@ struct  Strata__Hit
     , 0, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Coordinator -> worker: exact top-k of a query over one shard.
+ */
 struct  Strata__SearchShardRequest
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
+  /*
+   * hits wanted
+   */
   uint32_t k;
   uint32_t dimension;
   /*
@@ -308,9 +404,15 @@ struct  Strata__SearchShardRequest
     , 0, 0, 0, {0,NULL} }
 
 
+/*
+ * Worker -> coordinator: the shard's top-k.
+ */
 struct  Strata__SearchShardReply
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
   /*
    * score desc, then doc_index asc
@@ -323,11 +425,23 @@ struct  Strata__SearchShardReply
     , 0, 0,NULL }
 
 
+/*
+ * Coordinator -> worker: cross-encoder scores of (query, passage) pairs.
+ */
 struct  Strata__RerankRequest
 {
   ProtobufCMessage base;
+  /*
+   * name of the loaded cross encoder
+   */
   char *model;
+  /*
+   * the query
+   */
   char *query;
+  /*
+   * candidates to score
+   */
   size_t n_passages;
   Strata__Document **passages;
 };
@@ -336,6 +450,9 @@ struct  Strata__RerankRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * Worker -> coordinator: the scores.
+ */
 struct  Strata__RerankReply
 {
   ProtobufCMessage base;
@@ -356,9 +473,21 @@ struct  Strata__RerankReply
 struct  Strata__EmbedChunkRequest
 {
   ProtobufCMessage base;
+  /*
+   * job id
+   */
   char *job_id;
+  /*
+   * chunk number in the job
+   */
   uint32_t chunk_index;
+  /*
+   * name of the loaded model
+   */
   char *model;
+  /*
+   * the chunk's texts, in corpus order
+   */
   size_t n_texts;
   char **texts;
 };
@@ -367,10 +496,19 @@ struct  Strata__EmbedChunkRequest
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * Worker -> coordinator: the chunk's embeddings.
+ */
 struct  Strata__EmbedChunkReply
 {
   ProtobufCMessage base;
+  /*
+   * job id
+   */
   char *job_id;
+  /*
+   * chunk number
+   */
   uint32_t chunk_index;
   uint32_t rows;
   uint32_t dimension;
@@ -384,11 +522,23 @@ struct  Strata__EmbedChunkReply
     , (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL} }
 
 
+/*
+ * Client -> coordinator: a search.
+ */
 struct  Strata__SearchRequest
 {
   ProtobufCMessage base;
+  /*
+   * query text
+   */
   char *query;
+  /*
+   * hits wanted
+   */
   uint32_t top_k;
+  /*
+   * re-rank the first-stage candidates with the cross encoder
+   */
   protobuf_c_boolean rerank;
   /*
    * candidates re-ranked by the CE (0 = top_k)
@@ -400,20 +550,41 @@ struct  Strata__SearchRequest
     , (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
+/*
+ * Coordinator -> client: the answer and its timings.
+ */
 struct  Strata__SearchReply
 {
   ProtobufCMessage base;
+  /*
+   * ranked hits
+   */
   size_t n_hits;
   Strata__Hit **hits;
   /*
    * some shard had no live replica
    */
   protobuf_c_boolean partial;
+  /*
+   * shards without an answer
+   */
   size_t n_missing_shards;
   uint32_t *missing_shards;
+  /*
+   * time to embed the query, ms
+   */
   double embed_ms;
+  /*
+   * time for the shard searches and merge, ms
+   */
   double search_ms;
+  /*
+   * time to re-rank, ms
+   */
   double rerank_ms;
+  /*
+   * time inside the coordinator, ms
+   */
   double total_ms;
   /*
    * when re-ranked: each hit's DE score, aligned with hits
@@ -426,6 +597,9 @@ struct  Strata__SearchReply
     , 0,NULL, 0, 0,NULL, 0, 0, 0, 0, 0,NULL }
 
 
+/*
+ * Client -> coordinator: start (or find) a batch embedding job.
+ */
 struct  Strata__JobSubmitRequest
 {
   ProtobufCMessage base;
@@ -437,6 +611,9 @@ struct  Strata__JobSubmitRequest
    * model directory as the workers see it
    */
   char *model;
+  /*
+   * output directory
+   */
   char *out_dir;
   /*
    * documents per chunk (0 = default)
@@ -448,10 +625,19 @@ struct  Strata__JobSubmitRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Coordinator -> client: the job's id.
+ */
 struct  Strata__JobSubmitReply
 {
   ProtobufCMessage base;
+  /*
+   * job id (depends only on what the job is)
+   */
   char *job_id;
+  /*
+   * number of chunks
+   */
   uint32_t chunks;
 };
 #define STRATA__JOB_SUBMIT_REPLY__INIT \
@@ -459,9 +645,15 @@ struct  Strata__JobSubmitReply
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Client -> coordinator: a job's progress.
+ */
 struct  Strata__JobStatusRequest
 {
   ProtobufCMessage base;
+  /*
+   * job id
+   */
   char *job_id;
 };
 #define STRATA__JOB_STATUS_REQUEST__INIT \
@@ -469,16 +661,43 @@ struct  Strata__JobStatusRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * Coordinator -> client: a job's progress.
+ */
 struct  Strata__JobStatusReply
 {
   ProtobufCMessage base;
+  /*
+   * job id
+   */
   char *job_id;
+  /*
+   * chunks in the job
+   */
   uint32_t chunks_total;
+  /*
+   * chunks written
+   */
   uint32_t chunks_done;
+  /*
+   * documents written
+   */
   uint64_t docs_done;
+  /*
+   * documents in the job
+   */
   uint64_t docs_total;
+  /*
+   * the output is complete
+   */
   protobuf_c_boolean finished;
+  /*
+   * estimated seconds left (-1 = unknown)
+   */
   double eta_seconds;
+  /*
+   * why the job failed (empty when it did not)
+   */
   char *error;
 };
 #define STRATA__JOB_STATUS_REPLY__INIT \
@@ -495,15 +714,27 @@ struct  Strata__ClusterStatusRequest
      }
 
 
+/*
+ * Coordinator -> client: membership and readiness.
+ */
 struct  Strata__ClusterStatusReply
 {
   ProtobufCMessage base;
+  /*
+   * live workers
+   */
   uint32_t workers_live;
+  /*
+   * shards of the served corpus
+   */
   uint32_t shards_total;
   /*
    * shards with at least one live, indexed replica
    */
   uint32_t shards_ready;
+  /*
+   * every shard is ready and a worker is up
+   */
   protobuf_c_boolean ready;
   /*
    * Indexing progress (fields >= 20: faults, issue 12).
@@ -524,6 +755,9 @@ struct  Strata__ClusterStatusReply
    * until every shard is ready (-1 = unknown, 0 = ready)
    */
   double eta_seconds;
+  /*
+   * each shard's indexing state
+   */
   size_t n_shards;
   Strata__ShardProgress **shards;
 };
@@ -538,9 +772,21 @@ struct  Strata__ClusterStatusReply
 struct  Strata__ShardProgress
 {
   ProtobufCMessage base;
+  /*
+   * shard id
+   */
   uint32_t shard_id;
+  /*
+   * documents in the shard
+   */
   uint64_t documents;
+  /*
+   * live replicas that have indexed the shard
+   */
   uint32_t replicas_ready;
+  /*
+   * replicas wanted (the replication factor)
+   */
   uint32_t replicas_wanted;
   /*
    * since the oldest unfinished assignment was sent (0 = none)
@@ -563,6 +809,9 @@ struct  Strata__ShardProgress
 struct  Strata__JobCancelRequest
 {
   ProtobufCMessage base;
+  /*
+   * job id
+   */
   char *job_id;
 };
 #define STRATA__JOB_CANCEL_REQUEST__INIT \
@@ -570,9 +819,15 @@ struct  Strata__JobCancelRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * Coordinator -> client: the job is stopped.
+ */
 struct  Strata__JobCancelReply
 {
   ProtobufCMessage base;
+  /*
+   * job id
+   */
   char *job_id;
   /*
    * false: the job had already finished or failed
@@ -595,6 +850,9 @@ struct  Strata__JobCancelReply
 struct  Strata__EmbedTextsRequest
 {
   ProtobufCMessage base;
+  /*
+   * texts to embed, in order
+   */
   size_t n_texts;
   char **texts;
   /*
@@ -607,6 +865,9 @@ struct  Strata__EmbedTextsRequest
     , 0,NULL, 0 }
 
 
+/*
+ * Coordinator -> client: the embeddings and the tokens they took.
+ */
 struct  Strata__EmbedTextsReply
 {
   ProtobufCMessage base;
@@ -632,9 +893,18 @@ struct  Strata__EmbedTextsReply
 struct  Strata__RerankTextsRequest
 {
   ProtobufCMessage base;
+  /*
+   * the query
+   */
   char *query;
+  /*
+   * texts to score against it
+   */
   size_t n_texts;
   char **texts;
+  /*
+   * cut pairs over the model's max length instead of refusing them
+   */
   protobuf_c_boolean truncate;
 };
 #define STRATA__RERANK_TEXTS_REQUEST__INIT \
@@ -642,6 +912,9 @@ struct  Strata__RerankTextsRequest
     , (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
+/*
+ * Coordinator -> client: raw CE logits aligned with the texts.
+ */
 struct  Strata__RerankTextsReply
 {
   ProtobufCMessage base;
@@ -650,6 +923,9 @@ struct  Strata__RerankTextsReply
    */
   size_t n_scores;
   float *scores;
+  /*
+   * tokens scored (after truncation), special tokens included
+   */
   uint64_t prompt_tokens;
 };
 #define STRATA__RERANK_TEXTS_REPLY__INIT \
@@ -665,6 +941,9 @@ struct  Strata__RerankTextsReply
 struct  Strata__WorkerLeavingRequest
 {
   ProtobufCMessage base;
+  /*
+   * the leaving worker's id (as registered)
+   */
   char *worker_id;
 };
 #define STRATA__WORKER_LEAVING_REQUEST__INIT \
@@ -672,6 +951,9 @@ struct  Strata__WorkerLeavingRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * Coordinator -> worker: its shards are served elsewhere (or the drain timed out); it may exit.
+ */
 struct  Strata__WorkerLeavingReply
 {
   ProtobufCMessage base;
@@ -683,6 +965,9 @@ struct  Strata__WorkerLeavingReply
    * false: the drain timed out with shards left only on the worker
    */
   protobuf_c_boolean complete;
+  /*
+   * what happened, for the log
+   */
   char *message;
 };
 #define STRATA__WORKER_LEAVING_REPLY__INIT \
@@ -735,6 +1020,9 @@ typedef enum {
 struct  Strata__Envelope
 {
   ProtobufCMessage base;
+  /*
+   * chosen by the requester; a reply carries its request's id
+   */
   uint64_t request_id;
   /*
    * 0 = none; a request past its deadline is answered DEADLINE_EXCEEDED
