@@ -3,7 +3,7 @@
 
     python3 scripts/gen_wire_swift.py PROTO OUTDIR
 
-writes OUTDIR/Messages.swift (structs, the oneof enum, proto enums), OUTDIR/Encode.swift (Swift ->
+writes OUTDIR/Messages.swift (structs), OUTDIR/Envelope.swift (proto enums, Envelope, its oneof enum), OUTDIR/Encode.swift (Swift ->
 protobuf-c structs) and OUTDIR/Decode.swift (protobuf-c structs -> Swift, validating). The C side is
 protoc-c's output (Sources/CStrataProto); its names follow protoc-c's rules (Strata__FooBar,
 strata__foo_bar__init, STRATA__ENVELOPE__BODY_FOO_BAR).
@@ -320,18 +320,22 @@ def default_of(msg, p):
 
 
 def gen_messages(messages, order, enums):
-    out = [HEADER, "// Swift mirrors of proto/strata.proto's messages. Counts and indices are Int here, fixed-width on the wire.", ""]
+    """Two files: Messages.swift (the message structs) and Envelope.swift (the proto enums, and the
+    messages holding a oneof with the oneof's Swift enum: the framing)."""
+    plain = [HEADER, "// Swift mirrors of proto/strata.proto's messages. Counts and indices are Int here, fixed-width on the wire.", ""]
+    framing = [HEADER, "// Swift mirrors of proto/strata.proto's enums and its framing message.", ""]
     for en in enums.values():
-        out += doc_lines(en.doc, "")
-        out.append(f"public enum {en.name}: Int32, Sendable, CaseIterable {{")
+        framing += doc_lines(en.doc, "")
+        framing.append(f"public enum {en.name}: Int32, Sendable, CaseIterable {{")
         for value, number, doc in en.values:
-            out += doc_lines(doc, "    ")
-            out.append(f"    case {enum_case(en.name, value)} = {number}")
-        out += ["}", ""]
+            framing += doc_lines(doc, "    ")
+            framing.append(f"    case {enum_case(en.name, value)} = {number}")
+        framing += ["}", ""]
     for name in order:
         msg = messages[name]
         if name in HANDWRITTEN or is_empty(msg):
             continue
+        out = framing if msg.oneofs else plain
         props = properties(msg, messages, enums)
         out += doc_lines(msg.doc, "")
         out.append(f"public struct {swift_type_name(name)}: Equatable, Sendable {{")
@@ -350,7 +354,7 @@ def gen_messages(messages, order, enums):
         for p in props:
             if p.kind == "oneof":
                 out += gen_oneof_enum(msg, p, messages)
-    return "\n".join(out).rstrip("\n") + "\n"
+    return ["\n".join(x).rstrip("\n") + "\n" for x in (plain, framing)]
 
 
 def gen_oneof_enum(msg, p, messages):
@@ -540,9 +544,9 @@ def gen_decode(messages, order, enums):
         for p in init_order(msg, props):
             expr = p.name if p.kind == "oneof" else decode_prop(msg, p, messages, enums)
             args.append(f"{p.name}: {expr}" if labeled else expr)
-        joined = (",\n" + " " * 16).join(args)
+        joined = (",\n" + " " * 12).join(args)
         out.append(f"        return {swift}(")
-        out.append(" " * 16 + joined + ")")
+        out.append(" " * 12 + joined + ")")
         out += ["    }", ""]
     out[-1] = "}"
     return "\n".join(out) + "\n"
@@ -556,7 +560,8 @@ def main():
     proto, outdir = sys.argv[1], sys.argv[2]
     messages, order, enums = parse(proto)
     os.makedirs(outdir, exist_ok=True)
-    files = {"Messages.swift": gen_messages(messages, order, enums),
+    plain, framing = gen_messages(messages, order, enums)
+    files = {"Messages.swift": plain, "Envelope.swift": framing,
              "Encode.swift": gen_encode(messages, order, enums),
              "Decode.swift": gen_decode(messages, order, enums)}
     for name, text in files.items():

@@ -1,4 +1,4 @@
-// StatusCode is generated from proto/strata.proto (Generated/Messages.swift); the Swift type of
+// StatusCode is generated from proto/strata.proto (Generated/Envelope.swift); the Swift type of
 // the proto's `Status` message is RPCStatus, written here (scripts/gen-proto converts it).
 
 /// A status carried by a reply: a code and a human-readable message.

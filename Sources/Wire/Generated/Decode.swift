@@ -9,288 +9,288 @@ extension WireDecoder {
     static func status(_ q: UnsafeMutablePointer<Strata__Status>, _ path: @autoclosure () -> String) throws -> RPCStatus {
         let m = q.pointee
         return RPCStatus(
-                StatusCode(rawValue: Int32(bitPattern: m.code.rawValue)) ?? .unknown,
-                try CRead.string(m.message, WirePath.join(path(), "message")))
+            StatusCode(rawValue: Int32(bitPattern: m.code.rawValue)) ?? .unknown,
+            try CRead.string(m.message, WirePath.join(path(), "message")))
     }
 
     static func registerRequest(_ q: UnsafeMutablePointer<Strata__RegisterRequest>, _ path: @autoclosure () -> String) throws -> RegisterRequest {
         let m = q.pointee
         return RegisterRequest(
-                workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")),
-                protocolVersion: Int(m.protocol_version),
-                shardsHeld: CRead.array(m.n_shards_held, m.shards_held).map { Int($0) })
+            workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")),
+            protocolVersion: Int(m.protocol_version),
+            shardsHeld: CRead.array(m.n_shards_held, m.shards_held).map { Int($0) })
     }
 
     static func registerReply(_ q: UnsafeMutablePointer<Strata__RegisterReply>, _ path: @autoclosure () -> String) throws -> RegisterReply {
         let m = q.pointee
         return RegisterReply(
-                heartbeatIntervalMs: Int(m.heartbeat_interval_ms),
-                heartbeatLiveness: Int(m.heartbeat_liveness))
+            heartbeatIntervalMs: Int(m.heartbeat_interval_ms),
+            heartbeatLiveness: Int(m.heartbeat_liveness))
     }
 
     static func heartbeat(_ q: UnsafeMutablePointer<Strata__Heartbeat>, _ path: @autoclosure () -> String) throws -> Heartbeat {
         let m = q.pointee
         return Heartbeat(
-                workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")),
-                sequence: m.sequence)
+            workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")),
+            sequence: m.sequence)
     }
 
     static func loadModelRequest(_ q: UnsafeMutablePointer<Strata__LoadModelRequest>, _ path: @autoclosure () -> String) throws -> LoadModelRequest {
         let m = q.pointee
         return LoadModelRequest(
-                name: try CRead.string(m.name, WirePath.join(path(), "name")),
-                path: try CRead.string(m.path, WirePath.join(path(), "path")),
-                embedLayer: m.layer_embedding != 0 ? Int(m.embed_layer) : nil)
+            name: try CRead.string(m.name, WirePath.join(path(), "name")),
+            path: try CRead.string(m.path, WirePath.join(path(), "path")),
+            embedLayer: m.layer_embedding != 0 ? Int(m.embed_layer) : nil)
     }
 
     static func loadModelReply(_ q: UnsafeMutablePointer<Strata__LoadModelReply>, _ path: @autoclosure () -> String) throws -> LoadModelReply {
         let m = q.pointee
         return LoadModelReply(
-                name: try CRead.string(m.name, WirePath.join(path(), "name")),
-                dimension: Int(m.dimension),
-                crossEncoder: m.cross_encoder != 0)
+            name: try CRead.string(m.name, WirePath.join(path(), "name")),
+            dimension: Int(m.dimension),
+            crossEncoder: m.cross_encoder != 0)
     }
 
     static func document(_ q: UnsafeMutablePointer<Strata__Document>, _ path: @autoclosure () -> String) throws -> Document {
         let m = q.pointee
         return Document(
-                id: try CRead.string(m.id, WirePath.join(path(), "id")),
-                text: try CRead.string(m.text, WirePath.join(path(), "text")))
+            id: try CRead.string(m.id, WirePath.join(path(), "id")),
+            text: try CRead.string(m.text, WirePath.join(path(), "text")))
     }
 
     static func assignShardRequest(_ q: UnsafeMutablePointer<Strata__AssignShardRequest>, _ path: @autoclosure () -> String) throws -> AssignShardRequest {
         let m = q.pointee
         return AssignShardRequest(
-                shardID: Int(m.shard_id),
-                model: try CRead.string(m.model, WirePath.join(path(), "model")),
-                firstDocIndex: try WireDecoder.int(m.first_doc_index, WirePath.join(path(), "first_doc_index")),
-                documents: try CRead.messages(m.n_documents, m.documents, WirePath.join(path(), "documents")) { x, i in try WireDecoder.document(x, "\(WirePath.join(path(), "documents"))[\(i)]") })
+            shardID: Int(m.shard_id),
+            model: try CRead.string(m.model, WirePath.join(path(), "model")),
+            firstDocIndex: try WireDecoder.int(m.first_doc_index, WirePath.join(path(), "first_doc_index")),
+            documents: try CRead.messages(m.n_documents, m.documents, WirePath.join(path(), "documents")) { x, i in try WireDecoder.document(x, "\(WirePath.join(path(), "documents"))[\(i)]") })
     }
 
     static func assignShardReply(_ q: UnsafeMutablePointer<Strata__AssignShardReply>, _ path: @autoclosure () -> String) throws -> AssignShardReply {
         let m = q.pointee
         return AssignShardReply(
-                shardID: Int(m.shard_id),
-                count: try WireDecoder.int(m.count, WirePath.join(path(), "count")),
-                dimension: Int(m.dimension))
+            shardID: Int(m.shard_id),
+            count: try WireDecoder.int(m.count, WirePath.join(path(), "count")),
+            dimension: Int(m.dimension))
     }
 
     static func dropShardRequest(_ q: UnsafeMutablePointer<Strata__DropShardRequest>, _ path: @autoclosure () -> String) throws -> DropShardRequest {
         let m = q.pointee
         return DropShardRequest(
-                shardID: Int(m.shard_id))
+            shardID: Int(m.shard_id))
     }
 
     static func dropShardReply(_ q: UnsafeMutablePointer<Strata__DropShardReply>, _ path: @autoclosure () -> String) throws -> DropShardReply {
         let m = q.pointee
         return DropShardReply(
-                shardID: Int(m.shard_id))
+            shardID: Int(m.shard_id))
     }
 
     static func embedBatchRequest(_ q: UnsafeMutablePointer<Strata__EmbedBatchRequest>, _ path: @autoclosure () -> String) throws -> EmbedBatchRequest {
         let m = q.pointee
         return EmbedBatchRequest(
-                model: try CRead.string(m.model, WirePath.join(path(), "model")),
-                texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")))
+            model: try CRead.string(m.model, WirePath.join(path(), "model")),
+            texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")))
     }
 
     static func embedBatchReply(_ q: UnsafeMutablePointer<Strata__EmbedBatchReply>, _ path: @autoclosure () -> String) throws -> EmbedBatchReply {
         let m = q.pointee
         return EmbedBatchReply(
-                vectors: try WireDecoder.vectors(rows: m.rows, dimension: m.dimension, m.vectors, WirePath.join(path(), "vectors")))
+            vectors: try WireDecoder.vectors(rows: m.rows, dimension: m.dimension, m.vectors, WirePath.join(path(), "vectors")))
     }
 
     static func hit(_ q: UnsafeMutablePointer<Strata__Hit>, _ path: @autoclosure () -> String) throws -> Hit {
         let m = q.pointee
         return Hit(
-                docIndex: try WireDecoder.int(m.doc_index, WirePath.join(path(), "doc_index")),
-                docID: try CRead.string(m.doc_id, WirePath.join(path(), "doc_id")),
-                score: m.score)
+            docIndex: try WireDecoder.int(m.doc_index, WirePath.join(path(), "doc_index")),
+            docID: try CRead.string(m.doc_id, WirePath.join(path(), "doc_id")),
+            score: m.score)
     }
 
     static func searchShardRequest(_ q: UnsafeMutablePointer<Strata__SearchShardRequest>, _ path: @autoclosure () -> String) throws -> SearchShardRequest {
         let m = q.pointee
         return SearchShardRequest(
-                shardID: Int(m.shard_id),
-                k: Int(m.k),
-                query: try CRead.floats(m.query, expected: try CRead.checkedCount(m.dimension, limit: WireDecoder.maxDimension, WirePath.join(path(), "dimension")), WirePath.join(path(), "query")))
+            shardID: Int(m.shard_id),
+            k: Int(m.k),
+            query: try CRead.floats(m.query, expected: try CRead.checkedCount(m.dimension, limit: WireDecoder.maxDimension, WirePath.join(path(), "dimension")), WirePath.join(path(), "query")))
     }
 
     static func searchShardReply(_ q: UnsafeMutablePointer<Strata__SearchShardReply>, _ path: @autoclosure () -> String) throws -> SearchShardReply {
         let m = q.pointee
         return SearchShardReply(
-                shardID: Int(m.shard_id),
-                hits: try CRead.messages(m.n_hits, m.hits, WirePath.join(path(), "hits")) { x, i in try WireDecoder.hit(x, "\(WirePath.join(path(), "hits"))[\(i)]") })
+            shardID: Int(m.shard_id),
+            hits: try CRead.messages(m.n_hits, m.hits, WirePath.join(path(), "hits")) { x, i in try WireDecoder.hit(x, "\(WirePath.join(path(), "hits"))[\(i)]") })
     }
 
     static func rerankRequest(_ q: UnsafeMutablePointer<Strata__RerankRequest>, _ path: @autoclosure () -> String) throws -> RerankRequest {
         let m = q.pointee
         return RerankRequest(
-                model: try CRead.string(m.model, WirePath.join(path(), "model")),
-                query: try CRead.string(m.query, WirePath.join(path(), "query")),
-                passages: try CRead.messages(m.n_passages, m.passages, WirePath.join(path(), "passages")) { x, i in try WireDecoder.document(x, "\(WirePath.join(path(), "passages"))[\(i)]") })
+            model: try CRead.string(m.model, WirePath.join(path(), "model")),
+            query: try CRead.string(m.query, WirePath.join(path(), "query")),
+            passages: try CRead.messages(m.n_passages, m.passages, WirePath.join(path(), "passages")) { x, i in try WireDecoder.document(x, "\(WirePath.join(path(), "passages"))[\(i)]") })
     }
 
     static func rerankReply(_ q: UnsafeMutablePointer<Strata__RerankReply>, _ path: @autoclosure () -> String) throws -> RerankReply {
         let m = q.pointee
         return RerankReply(
-                scores: CRead.array(m.n_scores, m.scores))
+            scores: CRead.array(m.n_scores, m.scores))
     }
 
     static func embedChunkRequest(_ q: UnsafeMutablePointer<Strata__EmbedChunkRequest>, _ path: @autoclosure () -> String) throws -> EmbedChunkRequest {
         let m = q.pointee
         return EmbedChunkRequest(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
-                chunkIndex: Int(m.chunk_index),
-                model: try CRead.string(m.model, WirePath.join(path(), "model")),
-                texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
+            chunkIndex: Int(m.chunk_index),
+            model: try CRead.string(m.model, WirePath.join(path(), "model")),
+            texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")))
     }
 
     static func embedChunkReply(_ q: UnsafeMutablePointer<Strata__EmbedChunkReply>, _ path: @autoclosure () -> String) throws -> EmbedChunkReply {
         let m = q.pointee
         return EmbedChunkReply(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
-                chunkIndex: Int(m.chunk_index),
-                vectors: try WireDecoder.vectors(rows: m.rows, dimension: m.dimension, m.vectors, WirePath.join(path(), "vectors")))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
+            chunkIndex: Int(m.chunk_index),
+            vectors: try WireDecoder.vectors(rows: m.rows, dimension: m.dimension, m.vectors, WirePath.join(path(), "vectors")))
     }
 
     static func searchRequest(_ q: UnsafeMutablePointer<Strata__SearchRequest>, _ path: @autoclosure () -> String) throws -> SearchRequest {
         let m = q.pointee
         return SearchRequest(
-                query: try CRead.string(m.query, WirePath.join(path(), "query")),
-                topK: Int(m.top_k),
-                rerank: m.rerank != 0,
-                rerankTop: Int(m.rerank_top))
+            query: try CRead.string(m.query, WirePath.join(path(), "query")),
+            topK: Int(m.top_k),
+            rerank: m.rerank != 0,
+            rerankTop: Int(m.rerank_top))
     }
 
     static func searchReply(_ q: UnsafeMutablePointer<Strata__SearchReply>, _ path: @autoclosure () -> String) throws -> SearchReply {
         let m = q.pointee
         return SearchReply(
-                hits: try CRead.messages(m.n_hits, m.hits, WirePath.join(path(), "hits")) { x, i in try WireDecoder.hit(x, "\(WirePath.join(path(), "hits"))[\(i)]") },
-                partial: m.partial != 0,
-                missingShards: CRead.array(m.n_missing_shards, m.missing_shards).map { Int($0) },
-                embedMs: m.embed_ms,
-                searchMs: m.search_ms,
-                rerankMs: m.rerank_ms,
-                totalMs: m.total_ms,
-                firstStageScores: CRead.array(m.n_first_stage_scores, m.first_stage_scores))
+            hits: try CRead.messages(m.n_hits, m.hits, WirePath.join(path(), "hits")) { x, i in try WireDecoder.hit(x, "\(WirePath.join(path(), "hits"))[\(i)]") },
+            partial: m.partial != 0,
+            missingShards: CRead.array(m.n_missing_shards, m.missing_shards).map { Int($0) },
+            embedMs: m.embed_ms,
+            searchMs: m.search_ms,
+            rerankMs: m.rerank_ms,
+            totalMs: m.total_ms,
+            firstStageScores: CRead.array(m.n_first_stage_scores, m.first_stage_scores))
     }
 
     static func jobSubmitRequest(_ q: UnsafeMutablePointer<Strata__JobSubmitRequest>, _ path: @autoclosure () -> String) throws -> JobSubmitRequest {
         let m = q.pointee
         return JobSubmitRequest(
-                corpusPath: try CRead.string(m.corpus_path, WirePath.join(path(), "corpus_path")),
-                model: try CRead.string(m.model, WirePath.join(path(), "model")),
-                outDir: try CRead.string(m.out_dir, WirePath.join(path(), "out_dir")),
-                chunkSize: Int(m.chunk_size))
+            corpusPath: try CRead.string(m.corpus_path, WirePath.join(path(), "corpus_path")),
+            model: try CRead.string(m.model, WirePath.join(path(), "model")),
+            outDir: try CRead.string(m.out_dir, WirePath.join(path(), "out_dir")),
+            chunkSize: Int(m.chunk_size))
     }
 
     static func jobSubmitReply(_ q: UnsafeMutablePointer<Strata__JobSubmitReply>, _ path: @autoclosure () -> String) throws -> JobSubmitReply {
         let m = q.pointee
         return JobSubmitReply(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
-                chunks: Int(m.chunks))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
+            chunks: Int(m.chunks))
     }
 
     static func jobStatusRequest(_ q: UnsafeMutablePointer<Strata__JobStatusRequest>, _ path: @autoclosure () -> String) throws -> JobStatusRequest {
         let m = q.pointee
         return JobStatusRequest(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")))
     }
 
     static func jobStatusReply(_ q: UnsafeMutablePointer<Strata__JobStatusReply>, _ path: @autoclosure () -> String) throws -> JobStatusReply {
         let m = q.pointee
         return JobStatusReply(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
-                chunksTotal: Int(m.chunks_total),
-                chunksDone: Int(m.chunks_done),
-                docsDone: try WireDecoder.int(m.docs_done, WirePath.join(path(), "docs_done")),
-                docsTotal: try WireDecoder.int(m.docs_total, WirePath.join(path(), "docs_total")),
-                finished: m.finished != 0,
-                etaSeconds: m.eta_seconds,
-                error: try CRead.string(m.error, WirePath.join(path(), "error")))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
+            chunksTotal: Int(m.chunks_total),
+            chunksDone: Int(m.chunks_done),
+            docsDone: try WireDecoder.int(m.docs_done, WirePath.join(path(), "docs_done")),
+            docsTotal: try WireDecoder.int(m.docs_total, WirePath.join(path(), "docs_total")),
+            finished: m.finished != 0,
+            etaSeconds: m.eta_seconds,
+            error: try CRead.string(m.error, WirePath.join(path(), "error")))
     }
 
     static func clusterStatusReply(_ q: UnsafeMutablePointer<Strata__ClusterStatusReply>, _ path: @autoclosure () -> String) throws -> ClusterStatusReply {
         let m = q.pointee
         return ClusterStatusReply(
-                workersLive: Int(m.workers_live),
-                shardsTotal: Int(m.shards_total),
-                shardsReady: Int(m.shards_ready),
-                ready: m.ready != 0,
-                docsTotal: try WireDecoder.int(m.docs_total, WirePath.join(path(), "docs_total")),
-                docsReady: try WireDecoder.int(m.docs_ready, WirePath.join(path(), "docs_ready")),
-                docsPerSecond: m.docs_per_second,
-                etaSeconds: m.eta_seconds,
-                shards: try CRead.messages(m.n_shards, m.shards, WirePath.join(path(), "shards")) { x, i in try WireDecoder.shardProgress(x, "\(WirePath.join(path(), "shards"))[\(i)]") })
+            workersLive: Int(m.workers_live),
+            shardsTotal: Int(m.shards_total),
+            shardsReady: Int(m.shards_ready),
+            ready: m.ready != 0,
+            docsTotal: try WireDecoder.int(m.docs_total, WirePath.join(path(), "docs_total")),
+            docsReady: try WireDecoder.int(m.docs_ready, WirePath.join(path(), "docs_ready")),
+            docsPerSecond: m.docs_per_second,
+            etaSeconds: m.eta_seconds,
+            shards: try CRead.messages(m.n_shards, m.shards, WirePath.join(path(), "shards")) { x, i in try WireDecoder.shardProgress(x, "\(WirePath.join(path(), "shards"))[\(i)]") })
     }
 
     static func shardProgress(_ q: UnsafeMutablePointer<Strata__ShardProgress>, _ path: @autoclosure () -> String) throws -> ShardProgress {
         let m = q.pointee
         return ShardProgress(
-                shardID: Int(m.shard_id),
-                documents: try WireDecoder.int(m.documents, WirePath.join(path(), "documents")),
-                replicasReady: Int(m.replicas_ready),
-                replicasWanted: Int(m.replicas_wanted),
-                indexingSeconds: m.indexing_seconds,
-                doneSeconds: m.done_seconds)
+            shardID: Int(m.shard_id),
+            documents: try WireDecoder.int(m.documents, WirePath.join(path(), "documents")),
+            replicasReady: Int(m.replicas_ready),
+            replicasWanted: Int(m.replicas_wanted),
+            indexingSeconds: m.indexing_seconds,
+            doneSeconds: m.done_seconds)
     }
 
     static func jobCancelRequest(_ q: UnsafeMutablePointer<Strata__JobCancelRequest>, _ path: @autoclosure () -> String) throws -> JobCancelRequest {
         let m = q.pointee
         return JobCancelRequest(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")))
     }
 
     static func jobCancelReply(_ q: UnsafeMutablePointer<Strata__JobCancelReply>, _ path: @autoclosure () -> String) throws -> JobCancelReply {
         let m = q.pointee
         return JobCancelReply(
-                jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
-                cancelled: m.cancelled != 0,
-                error: try CRead.string(m.error, WirePath.join(path(), "error")))
+            jobID: try CRead.string(m.job_id, WirePath.join(path(), "job_id")),
+            cancelled: m.cancelled != 0,
+            error: try CRead.string(m.error, WirePath.join(path(), "error")))
     }
 
     static func embedTextsRequest(_ q: UnsafeMutablePointer<Strata__EmbedTextsRequest>, _ path: @autoclosure () -> String) throws -> EmbedTextsRequest {
         let m = q.pointee
         return EmbedTextsRequest(
-                texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")),
-                truncate: m.truncate != 0)
+            texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")),
+            truncate: m.truncate != 0)
     }
 
     static func embedTextsReply(_ q: UnsafeMutablePointer<Strata__EmbedTextsReply>, _ path: @autoclosure () -> String) throws -> EmbedTextsReply {
         let m = q.pointee
         return EmbedTextsReply(
-                vectors: try WireDecoder.vectors(rows: m.rows, dimension: m.dimension, m.vectors, WirePath.join(path(), "vectors")),
-                promptTokens: try WireDecoder.int(m.prompt_tokens, WirePath.join(path(), "prompt_tokens")))
+            vectors: try WireDecoder.vectors(rows: m.rows, dimension: m.dimension, m.vectors, WirePath.join(path(), "vectors")),
+            promptTokens: try WireDecoder.int(m.prompt_tokens, WirePath.join(path(), "prompt_tokens")))
     }
 
     static func rerankTextsRequest(_ q: UnsafeMutablePointer<Strata__RerankTextsRequest>, _ path: @autoclosure () -> String) throws -> RerankTextsRequest {
         let m = q.pointee
         return RerankTextsRequest(
-                query: try CRead.string(m.query, WirePath.join(path(), "query")),
-                texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")),
-                truncate: m.truncate != 0)
+            query: try CRead.string(m.query, WirePath.join(path(), "query")),
+            texts: try CRead.strings(m.n_texts, m.texts, WirePath.join(path(), "texts")),
+            truncate: m.truncate != 0)
     }
 
     static func rerankTextsReply(_ q: UnsafeMutablePointer<Strata__RerankTextsReply>, _ path: @autoclosure () -> String) throws -> RerankTextsReply {
         let m = q.pointee
         return RerankTextsReply(
-                scores: CRead.array(m.n_scores, m.scores),
-                promptTokens: try WireDecoder.int(m.prompt_tokens, WirePath.join(path(), "prompt_tokens")))
+            scores: CRead.array(m.n_scores, m.scores),
+            promptTokens: try WireDecoder.int(m.prompt_tokens, WirePath.join(path(), "prompt_tokens")))
     }
 
     static func workerLeavingRequest(_ q: UnsafeMutablePointer<Strata__WorkerLeavingRequest>, _ path: @autoclosure () -> String) throws -> WorkerLeavingRequest {
         let m = q.pointee
         return WorkerLeavingRequest(
-                workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")))
+            workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")))
     }
 
     static func workerLeavingReply(_ q: UnsafeMutablePointer<Strata__WorkerLeavingReply>, _ path: @autoclosure () -> String) throws -> WorkerLeavingReply {
         let m = q.pointee
         return WorkerLeavingReply(
-                shardsMoved: Int(m.shards_moved),
-                complete: m.complete != 0,
-                message: try CRead.string(m.message, WirePath.join(path(), "message")))
+            shardsMoved: Int(m.shards_moved),
+            complete: m.complete != 0,
+            message: try CRead.string(m.message, WirePath.join(path(), "message")))
     }
 
     static func envelope(_ q: UnsafeMutablePointer<Strata__Envelope>, _ path: @autoclosure () -> String) throws -> Envelope {
@@ -369,10 +369,10 @@ extension WireDecoder {
             throw WireError(.invalidArgument, "envelope has no body (or one this version does not know: case \(m.body_case.rawValue))")
         }
         return Envelope(
-                requestID: m.request_id,
-                deadlineUnixMs: m.deadline_unix_ms,
-                status: try m.status.map { try WireDecoder.status($0, WirePath.join(path(), "status")) },
-                body: body,
-                incarnation: m.incarnation)
+            requestID: m.request_id,
+            deadlineUnixMs: m.deadline_unix_ms,
+            status: try m.status.map { try WireDecoder.status($0, WirePath.join(path(), "status")) },
+            body: body,
+            incarnation: m.incarnation)
     }
 }

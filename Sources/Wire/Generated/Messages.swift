@@ -2,27 +2,6 @@
 
 // Swift mirrors of proto/strata.proto's messages. Counts and indices are Int here, fixed-width on the wire.
 
-/// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
-public enum StatusCode: Int32, Sendable, CaseIterable {
-    case ok = 0
-    case cancelled = 1
-    case unknown = 2
-    case invalidArgument = 3
-    case deadlineExceeded = 4
-    case notFound = 5
-    case alreadyExists = 6
-    case permissionDenied = 7
-    case resourceExhausted = 8
-    case failedPrecondition = 9
-    case aborted = 10
-    case outOfRange = 11
-    case unimplemented = 12
-    case internalError = 13
-    case unavailable = 14
-    case dataLoss = 15
-    case unauthenticated = 16
-}
-
 /// Worker -> coordinator, first message after (re)connecting.
 public struct RegisterRequest: Equatable, Sendable {
     /// Stable per worker process (host:pid:start)
@@ -581,65 +560,4 @@ public struct WorkerLeavingReply: Equatable, Sendable {
         self.complete = complete
         self.message = message
     }
-}
-
-/// The only top-level message on the wire.
-public struct Envelope: Equatable, Sendable {
-    /// Chosen by the requester; a reply carries its request's id.
-    public var requestID: UInt64
-    /// 0 = none; a request past its deadline is answered DEADLINE_EXCEEDED.
-    public var deadlineUnixMs: Int64
-    /// Replies only.
-    public var status: RPCStatus?
-    /// The coordinator run (random at its start, never 0) a request comes from; replies echo it.
-    public var incarnation: UInt64
-    /// The message itself: exactly one, a request or a reply.
-    public var body: Body
-
-    public init(requestID: UInt64, deadlineUnixMs: Int64 = 0, status: RPCStatus? = nil, body: Body, incarnation: UInt64 = 0) {
-        self.requestID = requestID
-        self.deadlineUnixMs = deadlineUnixMs
-        self.status = status
-        self.incarnation = incarnation
-        self.body = body
-    }
-}
-
-/// The message itself: exactly one, a request or a reply.
-public enum Body: Equatable, Sendable {
-    case registerRequest(RegisterRequest)
-    case registerReply(RegisterReply)
-    case heartbeat(Heartbeat)
-    case loadModelRequest(LoadModelRequest)
-    case loadModelReply(LoadModelReply)
-    case assignShardRequest(AssignShardRequest)
-    case assignShardReply(AssignShardReply)
-    case dropShardRequest(DropShardRequest)
-    case dropShardReply(DropShardReply)
-    case embedBatchRequest(EmbedBatchRequest)
-    case embedBatchReply(EmbedBatchReply)
-    case searchShardRequest(SearchShardRequest)
-    case searchShardReply(SearchShardReply)
-    case rerankRequest(RerankRequest)
-    case rerankReply(RerankReply)
-    case embedChunkRequest(EmbedChunkRequest)
-    case embedChunkReply(EmbedChunkReply)
-    case searchRequest(SearchRequest)
-    case searchReply(SearchReply)
-    case jobSubmitRequest(JobSubmitRequest)
-    case jobSubmitReply(JobSubmitReply)
-    case jobStatusRequest(JobStatusRequest)
-    case jobStatusReply(JobStatusReply)
-    case clusterStatusRequest
-    case clusterStatusReply(ClusterStatusReply)
-    /// A reply that is only a failure status.
-    case error(RPCStatus)
-    case jobCancelRequest(JobCancelRequest)
-    case jobCancelReply(JobCancelReply)
-    case embedTextsRequest(EmbedTextsRequest)
-    case embedTextsReply(EmbedTextsReply)
-    case rerankTextsRequest(RerankTextsRequest)
-    case rerankTextsReply(RerankTextsReply)
-    case workerLeavingRequest(WorkerLeavingRequest)
-    case workerLeavingReply(WorkerLeavingReply)
 }
