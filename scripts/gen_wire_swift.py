@@ -26,7 +26,8 @@ How the proto maps to Swift (the RULES below are the only special cases):
   case without a payload (no struct); the oneof is an enum named after it and required on decode.
 - PRESENCE: a bool flag plus a value field -> one Optional value.
 - SWIFT_TYPE_NAMES / HANDWRITTEN: proto messages whose Swift type is written by hand (Status.swift).
-- DEFAULTS / INIT_ORDER: the initialisers' default values and (where it differs) parameter order.
+- DEFAULTS / INIT_ORDER: the initialisers' default values and (where it differs) parameter order. A
+  field added to an existing message needs a DEFAULTS entry, or every caller of its init must change.
 """
 import os
 import re
