@@ -139,10 +139,10 @@ public struct Flag: Sendable {
     }
 }
 
-/// A number as a person writes it: 10 rather than 10.0, 0.1, 2e-05.
+/// A number as a person writes it: 10 rather than 10.0, 0.1, 2e-5 rather than 2e-05.
 func formatNumber(_ v: Double) -> String {
     if v.rounded() == v, abs(v) < 1e15 { return String(Int(v)) }
-    return String(v)
+    return String(v).replacingOccurrences(of: "e-0", with: "e-")
 }
 
 /// A positional argument (words after the flags that are not flags).

@@ -23,6 +23,7 @@ enum SearchCommand: Subcommand {
         let k = a.int("top")!
         let rerankTop = a.int("rerank-top")!
         let timeout = a.double("timeout")!
+        if a.string("input") == nil, a.positionals.count != 1 { throw CLIError("give one query (quoted), or --input FILE --run FILE", usage: true) }
         let client = try ClusterClient(endpoint: a.value("coordinator"), keys: try curveKeys(a))
         func ask(_ q: String) throws -> SearchReply {
             let req = SearchRequest(query: q, topK: k, rerank: a.flag("rerank"), rerankTop: rerankTop)

@@ -46,7 +46,7 @@ case .group(let group, let rest):
     if wantsHelp(rest) { print(table.help(group: group), terminator: ""); exit(0) }
     let actions = table.actions(of: group.name).map { String($0.name.dropFirst(group.name.count + 1)) }
     guard let word = rest.first else {
-        fail(group.name, "name an action: \(actions.joined(separator: ", ")) (strata \(group.name) --help)", status: 2)
+        fail(group.name, "name an action: \(actions.joined(separator: ", ")); see `strata \(group.name) --help`", status: 2)
     }
     let hint = closestWord(to: word, among: actions).map { "; did you mean '\($0)'?" } ?? ""
     fail(group.name, "unknown action '\(word)' (actions: \(actions.joined(separator: ", "))\(hint))", status: 2)
