@@ -122,7 +122,7 @@ public func closestWord(to word: String, among candidates: [String]) -> String? 
 }
 
 /// Levenshtein distance (insertions, deletions, substitutions).
-func editDistance(_ a: String, _ b: String) -> Int {
+public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     guard !a.isEmpty else { return b.count }
     guard !b.isEmpty else { return a.count }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import CommandLineFlags
+import CommandLineFlags
 
 /// The flag-table parser and help renderer on their own, without spawning the binary.
 final class CommandLineFlagsTests: XCTestCase {
