@@ -34,10 +34,12 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index", "Kernels", "Tokenizer"]),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD"]),
         .target(name: "Serving", dependencies: ["HTTP", "Cluster", "Wire"]),
+        // The CLI's declarative flag tables: parsing and --help from one declaration per command.
+        .target(name: "CommandLineFlags"),
 
         // MARK: tools
         .executableTarget(name: "strata",
-                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster", "HTTP", "Serving"]),
+                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster", "HTTP", "Serving", "CommandLineFlags"]),
 
         // MARK: tests
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Kernels"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model"]),
         .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "CommandLineFlagsTests", dependencies: ["CommandLineFlags"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "HTTP", "Cluster", "Wire", "Model", "Tokenizer"]),
     ]
 )

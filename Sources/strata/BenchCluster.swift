@@ -4,18 +4,44 @@ import Index
 import Kernels
 import Model
 import Wire
+import CommandLineFlags
+
+/// The flags of `strata bench cluster` and of its other name, `strata cluster bench`.
+func clusterBenchSpec(_ name: String) -> CommandSpec {
+    CommandSpec(name, summary: "query latency and QPS of a local cluster, merge overhead and batch-job docs/s, each against a single-process run measured in the same run", flags: [
+        .path("corpus", "FILE", required: true, help: "documents (.jsonl BEIR or a text per line); the first --docs are used"),
+        .path("queries", "FILE", defaultNote: "the first 60 characters of the first documents", help: "queries (BEIR queries.jsonl or one a line)"),
+        .string("model", "DIR", defaultNote: "the default dual encoder (all-MiniLM-L6-v2)", help: "the dual encoder"),
+        .int("docs", default: 500, min: 1, help: "documents indexed"),
+        .int("nqueries", default: 100, min: 1, help: "queries run"),
+        .intList("workers", default: "1,2", help: "worker counts to measure, one cluster each"),
+        .int("shards", defaultNote: "\(ProtocolConstants.defaultShardsPerWorker) per worker", min: 1, help: "shards of each cluster"),
+        .int("top", "K", default: 10, min: 1, max: 1000, help: "hits per query"),
+    ])
+}
+
+/// `strata bench cluster`.
+enum BenchClusterCommand: Subcommand {
+    static let spec = clusterBenchSpec("bench cluster")
+    static func run(_ a: Arguments) throws { try runClusterBench(a) }
+}
+
+/// `strata cluster bench`: the same as `strata bench cluster`.
+enum ClusterBenchCommand: Subcommand {
+    static let spec = clusterBenchSpec("cluster bench")
+    static func run(_ a: Arguments) throws { try runClusterBench(a) }
+}
 
 /// `strata bench cluster` (also `strata cluster bench`): query latency p50/p99 and QPS with 1 and 2
 /// workers against single-process search, the merge's cost against a single-process search, and
 /// batch-job docs/s against single-process embedding, all measured in this run on this machine.
-func runClusterBench(_ args: [String]) throws {
-    let a = try Arguments(args, command: "bench cluster", options: ["model", "corpus", "queries", "docs", "nqueries", "workers", "shards", "top"])
+func runClusterBench(_ a: Arguments) throws {
     let modelPath = try resolveModelArgument(a.string("model") ?? ModelLocator.defaultDualEncoder.path, flag: "model")
-    let docsMax = try a.int("docs", default: 500, min: 1)!
-    let nq = try a.int("nqueries", default: 100, min: 1)!
-    let k = try a.int("top", default: 10, min: 1, max: 1000)!
-    let workerCounts = (a.string("workers") ?? "1,2").split(separator: ",").compactMap { Int($0) }
-    let corpusPath = absolutePath(try a.required("corpus"))
+    let docsMax = a.int("docs")!
+    let nq = a.int("nqueries")!
+    let k = a.int("top")!
+    let workerCounts = a.ints("workers")!
+    let corpusPath = absolutePath(a.value("corpus"))
     let corpusAll = try CorpusReader.read(corpusPath)
     let corpus = Array(corpusAll.prefix(docsMax))
     let queries: [String] = try a.string("queries").map { try TextRecords.read($0).map(\.text) }.map { Array($0.prefix(nq)) }
@@ -85,7 +111,7 @@ func runClusterBench(_ args: [String]) throws {
         cfg.deModel = modelPath
         cfg.jobsRoot = try JobsRoot(tmp)  // the job's corpus and output are in tmp
         cfg.placementDelay = 1.0  // as `strata coordinator` (--settle): workers started together share the indexing
-        cfg.shardCount = try a.int("shards", default: w * ProtocolConstants.defaultShardsPerWorker, min: 1)!
+        cfg.shardCount = a.int("shards") ?? w * ProtocolConstants.defaultShardsPerWorker
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: URL(fileURLWithPath: tmp + "/coord-\(w)"), config: cfg, corpus: corpus)
         /// The stop flag and the server thread's outcome, shared between threads under a lock.
         final class Shared: @unchecked Sendable {
@@ -121,9 +147,9 @@ func runClusterBench(_ args: [String]) throws {
         let readyDeadline = t.addingTimeInterval(max(120, Double(corpus.count) / 2))
         while true {
             if case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 5), s.ready { break }
-            if let e = shared.error { throw CLIError("bench cluster: the coordinator stopped: \(e)") }
-            if procs.allSatisfy({ !$0.isRunning }) { throw CLIError("bench cluster: every worker process exited before the cluster was ready") }
-            if Date() > readyDeadline { throw CLIError("bench cluster: the cluster with \(w) worker(s) was not ready after \(Int(readyDeadline.timeIntervalSince(t))) s") }
+            if let e = shared.error { throw CLIError("the coordinator stopped: \(e)") }
+            if procs.allSatisfy({ !$0.isRunning }) { throw CLIError("every worker process exited before the cluster was ready") }
+            if Date() > readyDeadline { throw CLIError("the cluster with \(w) worker(s) was not ready after \(Int(readyDeadline.timeIntervalSince(t))) s") }
             usleep(50_000)
         }
         let indexSeconds = Date().timeIntervalSince(t)
@@ -148,11 +174,11 @@ func runClusterBench(_ args: [String]) throws {
         let jobDeadline = t.addingTimeInterval(max(120, Double(corpus.count) / 2))
         while true {
             if case .jobStatusReply(let s)? = try? client.call(.jobStatusRequest(JobStatusRequest(jobID: sub.jobID)), timeout: 5) {
-                if !s.error.isEmpty { throw CLIError("bench cluster: job \(sub.jobID) failed: \(s.error)") }
+                if !s.error.isEmpty { throw CLIError("job \(sub.jobID) failed: \(s.error)") }
                 if s.finished { break }
             }
-            if let e = shared.error { throw CLIError("bench cluster: the coordinator stopped: \(e)") }
-            if Date() > jobDeadline { throw CLIError("bench cluster: job \(sub.jobID) not finished after \(Int(jobDeadline.timeIntervalSince(t))) s") }
+            if let e = shared.error { throw CLIError("the coordinator stopped: \(e)") }
+            if Date() > jobDeadline { throw CLIError("job \(sub.jobID) not finished after \(Int(jobDeadline.timeIntervalSince(t))) s") }
             usleep(50_000)
         }
         let jobSeconds = Date().timeIntervalSince(t)

@@ -1,55 +1,58 @@
 import Foundation
 import Kernels
 import Model
+import CommandLineFlags
 
 /// `strata bench <what>`: benchmarks that print ratios against a baseline measured in the same run.
-enum BenchCommand: Subcommand {
-    static let name = "bench"
-    static let summary = "benchmarks: encoder throughput vs the machine's sgemm rate, and more"
-    static let usage = """
-    usage: strata bench encoder --model DIR [--seq 128] [--batch 32] [--layers K] [--seconds 10] [--threads N]
-                                [--precision fp32|bf16|int8]
-           strata bench kernels [--seconds 1]
-           strata bench search [--help]
-           strata bench cluster [--help]
-           strata bench train [--help]
-
-      encoder   tokens/s of the encoder on batches of --batch texts of --seq tokens, the achieved GFLOP/s,
-                and that as a percentage of the sgemm GFLOP/s measured in the same run (shape of the
-                feed-forward matmul: [batch*seq, hidden] x [hidden, intermediate]). --layers K runs only the
-                first K layers (e.g. a DE-2), and prints its speed-up against the full model in the same run.
-                --precision bf16|int8 measures the bf16 / int8 GEMM rate instead of sgemm as the peak, and
-                also runs the fp32 engine on the same batch to print the speed-up over fp32.
+enum BenchCommand {
+    static let group = CommandGroup("bench", summary: "benchmarks: encoder throughput vs the machine's sgemm rate, and more", details: """
+      encoder   tokens/s of the encoder against the sgemm (or bf16 / int8 GEMM) rate measured in the same run
       kernels   GELU, softmax and LayerNorm against their naive twins.
       search    exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes.
       cluster   query latency and QPS with 1 and 2 workers, merge overhead, batch-job docs/s,
                 each against a single-process run measured in the same run.
       train     training examples/s and the fraction of the sgemm rate measured in the same run.
-    """
+    """)
 
-    static func run(_ args: [String]) throws {
-        guard let what = args.first else { throw CLIError("which benchmark? (strata bench --help)", usage: true) }
-        switch what {
-        case "encoder": try encoderBench(Array(args.dropFirst()))
-        case "kernels": try kernelsBench(Array(args.dropFirst()))
-        case "search": try runSearchBench(Array(args.dropFirst()))
-        case "cluster": try runClusterBench(Array(args.dropFirst()))
-        case "train": try runTrainBench(Array(args.dropFirst()))
-        default: throw CLIError("unknown benchmark '\(what)' (strata bench --help)", usage: true)
-        }
+    /// Calls `body` repeatedly for about `seconds` (after one warm-up call); returns calls per second.
+    static func timeRate(seconds: Double, _ body: () -> Void) -> Double {
+        body()
+        var n = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var el = 0.0
+        repeat {
+            body(); n += 1
+            el = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        } while el < seconds
+        return Double(n) / el
     }
+}
 
-    static func encoderBench(_ args: [String]) throws {
-        let a = try Arguments(args, command: "bench encoder", options: ["model", "seq", "batch", "layers", "seconds", "threads", "precision"])
+/// `strata bench encoder`: encoder tokens/s and GFLOP/s against the GEMM rate measured in the same run.
+enum BenchEncoderCommand: Subcommand {
+    static let spec = CommandSpec("bench encoder", summary: "encoder tokens/s and GFLOP/s as a percentage of the sgemm rate measured in the same run", flags: [
+        .string("model", "DIR", defaultNote: "the default dual encoder (all-MiniLM-L6-v2)", help: "the model to run"),
+        .int("seq", default: 128, min: 2, help: "tokens per text (at most the model's max positions)"),
+        .int("batch", default: 32, min: 1, max: 1024, help: "texts per batch"),
+        .int("layers", "K", min: 1, help: "also run only the first K layers (e.g. a DE-2) and print the speed-up against the full model"),
+        .double("seconds", "S", default: 10, .above(0), help: "measuring time of each rate"),
+        CommonFlags.threads,
+        CommonFlags.precision("bf16 / int8 measure the bf16 / int8 GEMM rate instead of sgemm as the peak, and also run the fp32 engine on the same batch for the speed-up over fp32"),
+    ], details: """
+      Batches of --batch random texts of --seq tokens; the GEMM baseline has the shape of the
+      feed-forward matmul: [batch*seq, hidden] x [hidden, intermediate].
+    """)
+
+    static func run(_ a: Arguments) throws {
         try applyThreads(a)
         let precision = try PrecisionOption.parse(a)
         let modelPath = a.string("model") ?? ModelLocator.defaultDualEncoder.path
         let encoder = try TextEncoder.load(modelPath, precision: precision)
         let cfg = encoder.config
-        let seq = try a.int("seq", default: 128, min: 2, max: cfg.maxPositionEmbeddings)!
-        let bsz = try a.int("batch", default: 32, min: 1, max: 1024)!
-        let seconds = try a.double("seconds", default: 10)!
-        let sub = try a.int("layers", min: 1, max: cfg.numHiddenLayers)
+        let seq = try a.int("seq", within: 2...cfg.maxPositionEmbeddings)!
+        let bsz = a.int("batch")!
+        let seconds = a.double("seconds")!
+        let sub = try a.int("layers", within: 1...cfg.numHiddenLayers)
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
 
         // Peaks measured in this run on the feed-forward shape [batch*seq, hidden] x [hidden, intermediate]:
@@ -60,13 +63,13 @@ enum BenchCommand: Subcommand {
         let x = (0..<(m * h)).map { _ in rng.uniform() - 0.5 }, w = (0..<(inter * h)).map { _ in (rng.uniform() - 0.5) * 0.1 }
         var y = [Float](repeating: 0, count: m * inter)
         let gemmOps = 2.0 * Double(m * inter * h) / 1e9
-        let sgemmRate = timeRate(seconds: seconds / 4) {
+        let sgemmRate = BenchCommand.timeRate(seconds: seconds / 4) {
             sgemm(transB: true, m: m, n: inter, k: h, a: x, lda: h, b: w, ldb: h, c: &y, ldc: inter)
         } * gemmOps
         var peak = sgemmRate
         if precision != .fp32 {
             let layer = PackedLinear(weight: w, bias: [Float](repeating: 0, count: inter), outFeatures: inter, inFeatures: h, precision: precision)
-            peak = timeRate(seconds: seconds / 4) { layer.apply(x, rows: m, out: &y, addBias: false) } * gemmOps
+            peak = BenchCommand.timeRate(seconds: seconds / 4) { layer.apply(x, rows: m, out: &y, addBias: false) } * gemmOps
         }
 
         let seqs: [(ids: [Int32], typeIds: [Int32])] = (0..<bsz).map { _ in
@@ -78,7 +81,7 @@ enum BenchCommand: Subcommand {
             Double(layers) * (2.0 * Double(4 * h * h + 2 * h * inter) + 4.0 * Double(seq * h))
         }
         func run(_ engine: BertEngine, _ layers: Int) -> Double {
-            timeRate(seconds: seconds) { engine.forward(batch, layers: [layers]) { _, _ in } } * Double(bsz * seq)
+            BenchCommand.timeRate(seconds: seconds) { engine.forward(batch, layers: [layers]) { _, _ in } } * Double(bsz * seq)
         }
         let full = run(encoder.engine, cfg.numHiddenLayers)
         let fullGflops = full * flopsPerToken(cfg.numHiddenLayers) / 1e9
@@ -111,16 +114,21 @@ enum BenchCommand: Subcommand {
             }
         }
     }
+}
 
-    /// Each element-wise kernel against its naive twin on MiniLM-sized buffers.
-    static func kernelsBench(_ args: [String]) throws {
-        let a = try Arguments(args, command: "bench kernels", options: ["seconds"])
-        let seconds = try a.double("seconds", default: 1)!
+/// `strata bench kernels`: each element-wise kernel against its naive twin on MiniLM-sized buffers.
+enum BenchKernelsCommand: Subcommand {
+    static let spec = CommandSpec("bench kernels", summary: "GELU, softmax and LayerNorm against their naive twins (M elements/s, speed-up)", flags: [
+        .double("seconds", "S", default: 1, .above(0), help: "measuring time of each rate"),
+    ])
+
+    static func run(_ a: Arguments) throws {
+        let seconds = a.double("seconds")!
         let n = 4096 * 1536
         var x = (0..<n).map { Float($0 % 97) / 13 - 3.5 }
         let g = [Float](repeating: 1.1, count: 384), b = [Float](repeating: 0.1, count: 384)
         func report(_ name: String, _ elements: Int, fast: () -> Void, naive: () -> Void) {
-            let f = timeRate(seconds: seconds, fast), r = timeRate(seconds: seconds, naive)
+            let f = BenchCommand.timeRate(seconds: seconds, fast), r = BenchCommand.timeRate(seconds: seconds, naive)
             print(String(format: "%-10@ %8.1f M elements/s   naive %8.1f M/s   speed-up %.1fx",
                          name, f * Double(elements) / 1e6, r * Double(elements) / 1e6, f / r))
         }
@@ -129,18 +137,5 @@ enum BenchCommand: Subcommand {
                naive: { softmaxRowsReference(&x, rows: n / 128, cols: 128, ld: 128, scale: 0.2) })
         report("layernorm", n, fast: { layerNormRows(&x, rows: n / 384, cols: 384, gamma: g, beta: b, eps: 1e-12) },
                naive: { layerNormRowsReference(&x, rows: n / 384, cols: 384, gamma: g, beta: b, eps: 1e-12) })
-    }
-
-    /// Calls `body` repeatedly for about `seconds` (after one warm-up call); returns calls per second.
-    static func timeRate(seconds: Double, _ body: () -> Void) -> Double {
-        body()
-        var n = 0
-        let start = DispatchTime.now().uptimeNanoseconds
-        var el = 0.0
-        repeat {
-            body(); n += 1
-            el = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        } while el < seconds
-        return Double(n) / el
     }
 }

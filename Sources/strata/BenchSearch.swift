@@ -2,33 +2,36 @@ import Foundation
 import Dispatch
 import Kernels
 import Index
+import CommandLineFlags
 
 /// `strata bench search`: exact top-k throughput of `FlatIndex` (GEMM + bounded heaps) against the
 /// naive twin (`naiveSearch`: a dot-product loop and a full sort per query), both measured in this run
-/// on the same random L2-normalised vectors. The lead's BenchCommand dispatches `bench search` here.
-let searchBenchUsage = """
-usage: strata bench search [--n 100000] [--dim 384] [--k 10] [--batches 1,32,256] [--seconds 2]
-                           [--naive-queries 8] [--seed 1]
+/// on the same random L2-normalised vectors.
+enum BenchSearchCommand: Subcommand {
+    static let spec = CommandSpec("bench search", summary: "exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes", flags: [
+        .int("n", default: 100_000, min: 1, help: "corpus vectors"),
+        .int("dim", default: 384, min: 1, max: 65536, help: "vector dimension"),
+        .int("k", default: 10, min: 1, help: "hits per query"),
+        .intList("batches", default: "1,32,256", help: "query batch sizes to measure"),
+        .double("seconds", "S", default: 2, .above(0), help: "measuring time of each batch size"),
+        .int("naive-queries", default: 8, min: 0, help: "queries the naive reference runs (0: skip it)"),
+        .int("seed", default: 1, min: 0, help: "seed of the random vectors"),
+    ], details: """
+    Prints queries/s of FlatIndex.search per batch size, and the naive reference's queries/s on
+    --naive-queries queries, with the ratio. Vectors: uniform random, L2-normalised (cosine = inner product).
+    """)
 
-Prints queries/s of FlatIndex.search per batch size, and the naive reference's queries/s on
---naive-queries queries, with the ratio. Vectors: uniform random, L2-normalised (cosine = inner product).
-"""
+    static func run(_ a: Arguments) throws { try runSearchBench(a) }
+}
 
-func runSearchBench(_ args: [String]) throws {
-    if wantsHelp(args) { print(searchBenchUsage); return }
-    let a = try Arguments(args, command: "bench search",
-                          options: ["n", "dim", "k", "batches", "seconds", "naive-queries", "seed"])
-    let n = try a.int("n", default: 100_000, min: 1)!
-    let d = try a.int("dim", default: 384, min: 1, max: 65536)!
-    let k = try a.int("k", default: 10, min: 1)!
-    let seconds = try a.double("seconds", default: 2)!
-    let naiveQueries = try a.int("naive-queries", default: 8, min: 0)!
-    let seed = UInt64(try a.int("seed", default: 1, min: 0)!)
-    var batches: [Int] = []
-    for part in (a.string("batches") ?? "1,32,256").split(separator: ",") {
-        guard let b = Int(part), b > 0 else { throw CLIError("bench search: --batches must be positive integers, got '\(part)'", usage: true) }
-        batches.append(b)
-    }
+func runSearchBench(_ a: Arguments) throws {
+    let n = a.int("n")!
+    let d = a.int("dim")!
+    let k = a.int("k")!
+    let seconds = a.double("seconds")!
+    let naiveQueries = a.int("naive-queries")!
+    let seed = UInt64(a.int("seed")!)
+    let batches = a.ints("batches")!
     note("bench search: generating \(n) x \(d) corpus vectors")
     let corpus = randomUnitRows(n, d, seed: seed)
     let queries = randomUnitRows(max(batches.max() ?? 1, naiveQueries), d, seed: seed &+ 99)

@@ -1,21 +1,36 @@
 import Foundation
 import Kernels
 import Train
+import CommandLineFlags
 
-/// `strata bench train [--layers 2] [--seq 128] [--batch 16] [--steps 5] [--threads N]`: training throughput of a
-/// BERT DE (MiniLM-L6 shapes by default; MNRL steps on random 128-token texts) against the sgemm rate measured in the
-/// same run, interleaved with the steps. Prints examples/s (pairs: 2 sequences each), tokens/s, the achieved matmul
-/// GFLOP/s (3x the forward matmul FLOPs) and that as a fraction of sgemm's.
-func runTrainBench(_ args: [String]) throws {
-    let a = try Arguments(args, command: "bench train", options: ["layers", "seq", "batch", "steps", "hidden", "heads", "intermediate", "threads"])
+/// `strata bench train`: training throughput of a BERT DE (MiniLM-L6 shapes by default; MNRL steps on
+/// random 128-token texts) against the sgemm rate measured in the same run, interleaved with the steps.
+/// Prints examples/s (pairs: 2 sequences each), tokens/s, the achieved matmul GFLOP/s (3x the forward
+/// matmul FLOPs) and that as a fraction of sgemm's.
+enum BenchTrainCommand: Subcommand {
+    static let spec = CommandSpec("bench train", summary: "training examples/s and the fraction of the sgemm rate measured in the same run", flags: [
+        .int("layers", default: 2, min: 1, max: 48, help: "encoder layers of the DE"),
+        .int("seq", default: 128, min: 4, max: 512, help: "tokens per text"),
+        .int("batch", default: 16, min: 1, max: 4096, help: "(query, positive) pairs per step"),
+        .int("steps", default: 5, min: 1, max: 1000, help: "measured steps (after one warm-up step); the median is printed"),
+        .int("hidden", default: 384, min: 8, help: "hidden size (divisible by --heads)"),
+        .int("heads", default: 12, min: 1, help: "attention heads"),
+        .int("intermediate", default: 1536, min: 8, help: "feed-forward size"),
+        CommonFlags.threads,
+    ])
+
+    static func run(_ a: Arguments) throws { try runTrainBench(a) }
+}
+
+func runTrainBench(_ a: Arguments) throws {
     try applyThreads(a)
-    let layers = try a.int("layers", default: 2, min: 1, max: 48)!
-    let seq = try a.int("seq", default: 128, min: 4, max: 512)!
-    let pairs = try a.int("batch", default: 16, min: 1, max: 4096)!
-    let steps = try a.int("steps", default: 5, min: 1, max: 1000)!
-    let h = try a.int("hidden", default: 384, min: 8)!, heads = try a.int("heads", default: 12, min: 1)!
-    let inter = try a.int("intermediate", default: 1536, min: 8)!
-    guard h % heads == 0 else { throw CLIError("bench train: --hidden \(h) is not divisible by --heads \(heads)", usage: true) }
+    let layers = a.int("layers")!
+    let seq = a.int("seq")!
+    let pairs = a.int("batch")!
+    let steps = a.int("steps")!
+    let h = a.int("hidden")!, heads = a.int("heads")!
+    let inter = a.int("intermediate")!
+    guard h % heads == 0 else { throw CLIError("--hidden \(h) is not divisible by --heads \(heads)", usage: true) }
 
     let n = 2 * pairs * seq
     let model = TrainableBert(shape: BertShape(vocabSize: 30522, maxPositions: 512, typeVocabSize: 2, hidden: h, layers: layers,

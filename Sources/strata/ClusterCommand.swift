@@ -1,6 +1,7 @@
 import Foundation
 import Cluster
 import Wire
+import CommandLineFlags
 
 /// Set by SIGINT / SIGTERM; long-running cluster commands poll it and shut down cleanly.
 nonisolated(unsafe) var stopSignal: sig_atomic_t = 0
@@ -28,83 +29,75 @@ func selfExecutable() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
 
-/// `strata cluster up`: a whole local cluster (coordinator + N workers) in the foreground.
-enum ClusterCommand: Subcommand {
-    static let name = "cluster"
-    static let summary = "start a local cluster (coordinator + N workers) serving a corpus"
-    static let usage = """
-    usage: strata cluster up --workers N --corpus FILE --model DIR [--ce DIR] [--bind ADDR]
-                             [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
-                             [--retrieval-layer K] [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
-                             [--max-concurrent-requests N] [--auto-truncate] [--grace S] [--precision fp32|bf16|int8]
-           strata cluster status --coordinator ADDR [--keys DIR]   (workers, shards, indexing progress with rate and ETA)
-           strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
-                                (the same as `strata bench cluster`: latency, QPS, merge and job throughput
-                                against single-process runs measured in the same run)
+/// `strata cluster up|status|bench`: a whole local cluster, its progress, and its benchmark.
+enum ClusterCommand {
+    static let group = CommandGroup("cluster", summary: "start a local cluster (coordinator + N workers) serving a corpus; its status; its benchmark")
+}
 
+/// `strata cluster up`: a whole local cluster (coordinator + N workers) in the foreground.
+enum ClusterUpCommand: Subcommand {
+    static let spec = CommandSpec("cluster up", summary: "start a coordinator and N workers serving a corpus, in the foreground", flags: [
+        .int("workers", default: 2, min: 1, max: 64, help: "worker processes"),
+        .path("corpus", "FILE", required: true, help: "corpus to serve (.jsonl BEIR or a text per line)"),
+        .string("model", "DIR", required: true, help: "the dual encoder that embeds the corpus and the queries (a directory, a name in $STRATA_MODELS or a Hugging Face id)"),
+        .string("ce", "DIR", help: "cross encoder for `strata search --rerank`"),
+        .string("bind", "ADDR", default: "tcp://127.0.0.1:0", help: "coordinator endpoint (the default is an ephemeral port)"),
+        .int("replication", "R", default: 1, min: 1, max: 64, help: "copies of each shard"),
+        .int("shards", "S", defaultNote: "\(ProtocolConstants.defaultShardsPerWorker) per worker", min: 1, max: 4096, help: "number of shards"),
+        .path("data-dir", "DIR", defaultNote: "a temporary directory", help: "where the coordinator and workers keep their state"),
+        CommonFlags.keys,
+        .path("jobs-root", "DIR", defaultNote: "the working directory", help: "batch jobs' corpora and outputs must resolve inside DIR"),
+        .int("max-top-k", default: ProtocolConstants.defaultMaxTopK, min: 1, max: ProtocolConstants.maxTopKLimit, help: "largest top_k a search may ask for"),
+        .int("max-rerank", default: ProtocolConstants.defaultMaxRerank, min: 1, max: ProtocolConstants.maxTopKLimit, help: "largest re-rank depth"),
+        .int("retrieval-layer", "K", min: 0, max: 1024, help: "one CE for both stages: --model is a cross encoder; its layer-K self-pair embeddings index the corpus and the queries, and it re-ranks (one model per worker)"),
+        CommonFlags.precision("passed to every worker (`strata worker --precision`)"),
+        .string("http", "HOST:PORT", help: "the coordinator also serves HTTP (see `strata coordinator --help`); prints `http http://HOST:PORT` before `ready`"),
+        .int("max-client-batch", min: 1, max: 100_000, help: "passed to the coordinator (see `strata coordinator --help`)"),
+        .int("max-body-bytes", min: 1024, max: 1 << 30, help: "passed to the coordinator"),
+        .int("max-concurrent-requests", min: 1, max: 1_000_000, help: "passed to the coordinator"),
+        .bool("auto-truncate", help: "passed to the coordinator"),
+        .double("grace", "S", default: 10, .atLeast(0), help: "on SIGINT/SIGTERM the coordinator drains first (up to S seconds), then the workers stop"),
+    ], details: """
       Starts a coordinator and N worker processes of this binary, shards the corpus over the
       workers (each shard embedded by a worker with --model and kept in its checksummed store),
       prints one line `ready ADDR` once every shard is indexed, and serves until SIGINT/SIGTERM,
-      then stops every process it started.
-      --bind ADDR       coordinator endpoint (default tcp://127.0.0.1:0, an ephemeral port)
-      --ce DIR          cross encoder for `strata search --rerank`
-      --retrieval-layer K  one CE for both stages: --model is a cross encoder; its layer-K self-pair
-                        embeddings index the corpus and the queries, and it re-ranks (one model per worker)
-      --replication R   copies of each shard (default 1)
-      --shards S        number of shards (default 2 per worker)
-      --data-dir DIR    where the coordinator and workers keep their state (default: a temporary directory)
-      --keys DIR        CURVE keys from `strata keys gen` (encrypt and authenticate every socket)
-      --jobs-root DIR   batch jobs' corpora and outputs must resolve inside DIR (default: the working directory)
-      --max-top-k N     largest top_k a search may ask for (default \(ProtocolConstants.defaultMaxTopK))
-      --max-rerank N    largest re-rank depth (default \(ProtocolConstants.defaultMaxRerank))
-      While the shards are embedded it prints their progress on stderr (a line per shard ready; shards,
-      documents, docs/s and ETA at least every 10 s).
-      --http HOST:PORT  the coordinator also serves HTTP (see `strata coordinator --help`); prints
-                        `http http://HOST:PORT` before `ready`. The other serving flags go to the coordinator.
-      --precision P     fp32 (default), bf16 or int8: passed to every worker (`strata worker --precision`)
-      On SIGINT/SIGTERM the coordinator drains first (up to --grace seconds, default 10), then the workers stop.
-    """
+      then stops every process it started. While the shards are embedded it prints their progress
+      on stderr (a line per shard ready; shards, documents, docs/s and ETA at least every 10 s).
+    """)
 
-    static func run(_ args: [String]) throws {
-        if args.first == "bench" { return try runClusterBench(Array(args.dropFirst())) }
-        if args.first == "status" { return try ClusterProgress.statusCommand(Array(args.dropFirst())) }
-        guard args.first == "up" else { throw CLIError("cluster actions: `up`, `status`, `bench` (strata cluster --help)", usage: true) }
-        let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
-                              options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
-                                        "max-top-k", "max-rerank", "retrieval-layer", "precision",
-                                        "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"],
-                              flags: ["auto-truncate"])
-        let n = try a.int("workers", default: 2, min: 1, max: 64)!
+    static func run(_ a: Arguments) throws {
+        let n = a.int("workers")!
         _ = try PrecisionOption.parse(a)   // checked here; each worker gets the flag as given
-        let corpus = absolutePath(try a.required("corpus"))
-        let model = try resolveModelArgument(try a.required("model"), flag: "model")
+        let corpus = absolutePath(a.value("corpus"))
+        let model = try resolveModelArgument(a.value("model"), flag: "model")
         let jobsRoot = absolutePath(a.string("jobs-root") ?? FileManager.default.currentDirectoryPath)
         if a.string("jobs-root") == nil { note("cluster: batch jobs are confined to the working directory \(jobsRoot) (--jobs-root DIR to choose)") }
-        let replication = try a.int("replication", default: 1, min: 1, max: 64)!
-        let shards = try a.int("shards", default: n * ProtocolConstants.defaultShardsPerWorker, min: 1, max: 4096)!
+        let replication = a.int("replication")!
+        let shards = a.int("shards") ?? n * ProtocolConstants.defaultShardsPerWorker
         let dataDir = a.string("data-dir").map(absolutePath) ?? NSTemporaryDirectory() + "strata-cluster-\(getpid())"
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         installStopSignals()
         let exe = selfExecutable()
         let endpointFile = dataDir + "/coordinator.endpoint"
         try? FileManager.default.removeItem(atPath: endpointFile)
-        var coordArgs = ["coordinator", "--bind", a.string("bind") ?? "tcp://127.0.0.1:0", "--data-dir", dataDir + "/coordinator",
+        var coordArgs = ["coordinator", "--bind", a.value("bind"), "--data-dir", dataDir + "/coordinator",
                          "--corpus", corpus, "--model", model, "--replication", String(replication), "--shards", String(shards),
                          "--endpoint-file", endpointFile, "--jobs-root", jobsRoot]
         if let ce = a.string("ce") { coordArgs += ["--ce", try resolveModelArgument(ce, flag: "ce")] }
+        // Flags the coordinator has too are passed on only when given (the coordinator applies its own defaults).
         for cap in ["max-top-k", "max-rerank"] {
-            if let v = try a.int(cap, min: 1, max: ProtocolConstants.maxTopKLimit) { coordArgs += ["--\(cap)", String(v)] }
+            if let v = a.given(cap) { coordArgs += ["--\(cap)", v] }
         }
-        if let k = try a.int("retrieval-layer", min: 0, max: 1024) { coordArgs += ["--retrieval-layer", String(k)] }
+        if let k = a.int("retrieval-layer") { coordArgs += ["--retrieval-layer", String(k)] }
         if let k = a.string("keys") { coordArgs += ["--keys", absolutePath(k)] }
         let httpFile = dataDir + "/coordinator.http"
         try? FileManager.default.removeItem(atPath: httpFile)
         if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
         for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"] {
-            if let v = a.string(o) { coordArgs += ["--" + o, v] }
+            if let v = a.given(o) { coordArgs += ["--" + o, v] }
         }
         if a.flag("auto-truncate") { coordArgs.append("--auto-truncate") }
-        let grace = try a.double("grace", default: 10)!
+        let grace = a.double("grace")!
         var children: [Process] = []
         func spawn(_ args: [String]) throws {
             let p = Process()
@@ -138,7 +131,7 @@ enum ClusterCommand: Subcommand {
         for i in 0..<n {
             var w = ["worker", "--coordinator", endpoint, "--data-dir", dataDir + "/worker-\(i)"]
             if let k = a.string("keys") { w += ["--keys", absolutePath(k)] }
-            if let p = a.string("precision") { w += ["--precision", p] }
+            if let p = a.given("precision") { w += ["--precision", p] }
             try spawn(w)
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))

@@ -1,6 +1,7 @@
 import Foundation
 import Cluster
 import Wire
+import CommandLineFlags
 
 /// Indexing progress of a served corpus, from ClusterStatusReply: the lines `cluster up` prints on
 /// stderr while shards are embedded, and `strata cluster status`.
@@ -52,11 +53,9 @@ enum ClusterProgress {
     }
 
     /// `strata cluster status --coordinator ADDR [--keys DIR]`.
-    static func statusCommand(_ args: [String]) throws {
-        let a = try Arguments(args, command: "cluster status", options: ["coordinator", "keys", "timeout"])
-        let timeout = try a.double("timeout", default: 10)!
-        guard timeout > 0 else { throw CLIError("cluster status: --timeout must be positive", usage: true) }
-        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
+    static func statusCommand(_ a: Arguments) throws {
+        let timeout = a.double("timeout")!
+        let client = try ClusterClient(endpoint: a.value("coordinator"), keys: try curveKeys(a))
         guard case .clusterStatusReply(let s) = try client.call(.clusterStatusRequest, timeout: timeout) else { throw CLIError("unexpected reply") }
         print("\(s.ready ? "ready" : "not ready"): \(s.workersLive) live workers, \(s.shardsReady)/\(s.shardsTotal) shards ready")
         if s.shardsTotal > 0 {
@@ -64,4 +63,15 @@ enum ClusterProgress {
             for p in s.shards { print(shardLine(p)) }
         }
     }
+}
+
+/// `strata cluster status`: workers, shards and indexing progress of a running cluster.
+enum ClusterStatusCommand: Subcommand {
+    static let spec = CommandSpec("cluster status", summary: "a running cluster's workers, shards and indexing progress (rate and ETA)", flags: [
+        CommonFlags.coordinator(),
+        CommonFlags.keys,
+        .double("timeout", "S", default: 10, .above(0), help: "seconds to wait for the coordinator's answer"),
+    ])
+
+    static func run(_ a: Arguments) throws { try ClusterProgress.statusCommand(a) }
 }

@@ -1,66 +1,50 @@
 import Foundation
 import Cluster
 import Serving
+import CommandLineFlags
 
 /// `strata coordinator`: membership, shard map, scatter-gather search and batch jobs.
 enum CoordinatorCommand: Subcommand {
-    static let name = "coordinator"
-    static let summary = "run the cluster coordinator (search serving and batch jobs)"
-    static let usage = """
-    usage: strata coordinator --data-dir DIR [--bind ADDR] [--corpus FILE --model DIR [--ce DIR]
-                              [--shards S] [--replication R] [--retrieval-layer K]] [--keys DIR] [--jobs-root DIR]
-                              [--endpoint-file FILE] [--quiet] [--max-top-k N] [--max-rerank N]
-                              [--http HOST:PORT [--http-endpoint-file FILE]] [--max-client-batch N] [--max-body-bytes N]
-                              [--max-concurrent-requests N] [--auto-truncate] [--grace S]
+    static let spec = CommandSpec("coordinator", summary: "run the cluster coordinator (search serving and batch jobs)", flags: [
+        .path("data-dir", "DIR", required: true, help: "job journals live here; unfinished jobs resume on restart"),
+        .string("bind", "ADDR", default: defaultCoordinatorBind, help: "ZeroMQ endpoint to serve on (workers and clients connect here; another address without --keys prints a warning)"),
+        .path("corpus", "FILE", help: "corpus to serve (.jsonl BEIR or a text per line), sharded over the workers (needs --model)"),
+        .string("model", "DIR", help: "dual encoder the workers embed the corpus and the queries with"),
+        .string("ce", "DIR", help: "cross encoder for re-ranking"),
+        .int("retrieval-layer", "K", min: 0, max: 1024, help: "one CE for both stages: --model is a cross encoder whose layer-K self-pair embeddings (mean-pooled, L2-normalised) index the corpus and the queries; the same CE re-ranks (--ce defaults to --model), loaded once per worker"),
+        .int("shards", "S", default: 4, min: 1, max: 4096, help: "number of shards"),
+        .int("replication", "R", default: 1, min: 1, max: 64, help: "copies of each shard"),
+        .path("keys", "DIR", help: "CURVE: server.key, authorized_workers and authorized_clients from `strata keys gen`"),
+        .path("jobs-root", "DIR", help: "batch jobs' corpora and outputs must resolve inside DIR (without it: no jobs)"),
+        .path("endpoint-file", "FILE", help: "write the bound endpoint (useful with port 0) to FILE"),
+        .double("settle", "S", default: 1, help: "wait S seconds after the first worker registers before placing shards, so that workers started together share the indexing"),
+        .bool("quiet", help: "no event lines on stderr"),
+        .int("max-top-k", default: ProtocolConstants.defaultMaxTopK, min: 1, max: ProtocolConstants.maxTopKLimit, help: "largest top_k a search may ask for; past it INVALID_ARGUMENT"),
+        .int("max-rerank", default: ProtocolConstants.defaultMaxRerank, min: 1, max: ProtocolConstants.maxTopKLimit, help: "largest re-rank depth; past it INVALID_ARGUMENT"),
+        .string("http", "HOST:PORT", help: "also serve HTTP (OpenAI /v1/embeddings, TEI /embed and /rerank, /search, /health, /ready, /info, /metrics); HOST defaults to 127.0.0.1 (\":8080\" or \"8080\"), port 0 picks one"),
+        .path("http-endpoint-file", "FILE", help: "write the bound HTTP address (http://HOST:PORT) to FILE"),
+        .int("max-client-batch", defaultNote: "\(ServingLimits().maxClientBatch)", min: 1, max: 100_000, help: "texts in one embed/rerank request (HTTP 413 / RESOURCE_EXHAUSTED past it)"),
+        .int("max-body-bytes", defaultNote: "\(HTTPFrontDoor.Options().maxBodyBytes)", min: 1024, max: 1 << 30, help: "largest HTTP request body (413 past it)"),
+        .int("max-concurrent-requests", defaultNote: "\(ServingLimits().maxConcurrentRequests)", min: 1, max: 1_000_000, help: "client requests in flight; past it HTTP 429 / RESOURCE_EXHAUSTED at once"),
+        .bool("auto-truncate", help: "cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE"),
+        .double("grace", "S", default: 10, .atLeast(0), help: "on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up to S seconds, then exit 0"),
+    ])
 
-      --bind ADDR          ZeroMQ endpoint to serve on (workers and clients connect here; default
-                           \(defaultCoordinatorBind); another address without --keys prints a warning)
-      --jobs-root DIR      batch jobs' corpora and outputs must resolve inside DIR (without it: no jobs)
-      --data-dir DIR       job journals live here; unfinished jobs resume on restart
-      --corpus FILE        corpus to serve (.jsonl BEIR or a text per line), sharded over the workers
-      --model DIR          dual encoder the workers embed the corpus and the queries with
-      --ce DIR             cross encoder for re-ranking
-      --retrieval-layer K  one CE for both stages: --model is a cross encoder whose layer-K self-pair
-                           embeddings (mean-pooled, L2-normalised) index the corpus and the queries;
-                           the same CE re-ranks (--ce defaults to --model), loaded once per worker
-      --shards S           number of shards (default 4);  --replication R  copies of each (default 1)
-      --keys DIR           CURVE: server.key, authorized_workers and authorized_clients from `strata keys gen`
-      --endpoint-file F    write the bound endpoint (useful with port 0) to F
-      --settle S           wait S seconds after the first worker registers before placing shards (default 1),
-                           so that workers started together share the indexing
-      --max-top-k N        largest top_k a search may ask for (default \(ProtocolConstants.defaultMaxTopK)); past it INVALID_ARGUMENT
-      --max-rerank N       largest re-rank depth (default \(ProtocolConstants.defaultMaxRerank)); past it INVALID_ARGUMENT
-      --http HOST:PORT     also serve HTTP (OpenAI /v1/embeddings, TEI /embed and /rerank, /search, /health,
-                           /ready, /info, /metrics); HOST defaults to 127.0.0.1 (":8080" or "8080"), port 0 picks one
-      --http-endpoint-file F  write the bound HTTP address (http://HOST:PORT) to F
-      --max-client-batch N texts in one embed/rerank request (default 64; HTTP 413 / RESOURCE_EXHAUSTED past it)
-      --max-body-bytes N   largest HTTP request body (default 2 MiB; 413 past it)
-      --max-concurrent-requests N  client requests in flight (default 256); past it HTTP 429 / RESOURCE_EXHAUSTED at once
-      --auto-truncate      cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE
-      --grace S            on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up
-                           to S seconds (default 10), then exit 0
-    """
-
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
-                                                            "jobs-root", "max-top-k", "max-rerank", "retrieval-layer",
-                                                            "http", "http-endpoint-file", "max-client-batch", "max-body-bytes",
-                                                            "max-concurrent-requests", "grace"],
-                              flags: ["quiet", "auto-truncate"])
+    static func run(_ a: Arguments) throws {
         var cfg = CoordinatorConfig()
-        cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
-        cfg.replication = try a.int("replication", default: 1, min: 1, max: 64)!
+        cfg.shardCount = a.int("shards")!
+        cfg.replication = a.int("replication")!
         cfg.deModel = try a.string("model").map { try resolveModelArgument($0, flag: "model") }
         cfg.ceModel = try a.string("ce").map { try resolveModelArgument($0, flag: "ce") }
         cfg.jobsRoot = try jobsRootOption(a)
-        cfg.retrievalLayer = try a.int("retrieval-layer", min: 0, max: 1024)
+        cfg.retrievalLayer = a.int("retrieval-layer")
         if cfg.retrievalLayer != nil {
             guard cfg.deModel != nil else { throw CLIError("--retrieval-layer needs --model (the cross encoder)", usage: true) }
             if cfg.ceModel == nil { cfg.ceModel = cfg.deModel }
         }
-        cfg.placementDelay = try a.double("settle", default: 1.0)!
-        cfg.maxTopK = try a.int("max-top-k", default: ProtocolConstants.defaultMaxTopK, min: 1, max: ProtocolConstants.maxTopKLimit)!
-        cfg.maxRerank = try a.int("max-rerank", default: ProtocolConstants.defaultMaxRerank, min: 1, max: ProtocolConstants.maxTopKLimit)!
+        cfg.placementDelay = a.double("settle")!
+        cfg.maxTopK = a.int("max-top-k")!
+        cfg.maxRerank = a.int("max-rerank")!
         if a.string("corpus") != nil && cfg.deModel == nil { throw CLIError("--corpus needs --model (the DE that embeds it)", usage: true) }
         let corpus = try a.string("corpus").map(CorpusReader.read) ?? []
         // A shard travels in one AssignShard frame: keep each well under the frame limit.
@@ -72,10 +56,10 @@ enum CoordinatorCommand: Subcommand {
         }
         let quiet = a.flag("quiet")
         installStopSignals()
-        let bind = a.string("bind") ?? defaultCoordinatorBind
+        let bind = a.value("bind")
         let keys = try curveKeys(a)
         warnUnsafeBind(bind, keys: keys != nil)
-        let server = try CoordinatorServer(bind: bind, dataDir: URL(fileURLWithPath: try a.required("data-dir")),
+        let server = try CoordinatorServer(bind: bind, dataDir: URL(fileURLWithPath: a.value("data-dir")),
                                            config: cfg, corpus: corpus, keys: keys,
                                            log: { if !quiet { note("coordinator: " + $0) } })
         let serving = try servingSetup(a, server)
@@ -97,17 +81,16 @@ extension CoordinatorCommand {
     /// Serving limits, and the HTTP front door when `--http` is given.
     static func servingSetup(_ a: Arguments, _ server: CoordinatorServer) throws -> (door: HTTPFrontDoor?, grace: Double) {
         var limits = ServingLimits()
-        limits.maxClientBatch = try a.int("max-client-batch", default: limits.maxClientBatch, min: 1, max: 100_000)!
-        limits.maxConcurrentRequests = try a.int("max-concurrent-requests", default: limits.maxConcurrentRequests, min: 1, max: 1_000_000)!
+        limits.maxClientBatch = a.int("max-client-batch") ?? limits.maxClientBatch
+        limits.maxConcurrentRequests = a.int("max-concurrent-requests") ?? limits.maxConcurrentRequests
         limits.autoTruncate = a.flag("auto-truncate")
-        let grace = try a.double("grace", default: 10)!
-        guard grace >= 0 else { throw CLIError("--grace must be >= 0 seconds", usage: true) }
+        let grace = a.double("grace")!
         server.configureServing(limits)
         guard let http = a.string("http") else { return (nil, grace) }
         let (host, port) = try parseHostPort(http)
         var options = HTTPFrontDoor.Options()
         options.maxClientBatch = limits.maxClientBatch
-        options.maxBodyBytes = try a.int("max-body-bytes", default: options.maxBodyBytes, min: 1024, max: 1 << 30)!
+        options.maxBodyBytes = a.int("max-body-bytes") ?? options.maxBodyBytes
         options.modelName = a.string("model").map { URL(fileURLWithPath: $0).lastPathComponent } ?? "strata"
         let door = try HTTPFrontDoor(host: host, port: port, gateway: try server.openGateway(), options: options)
         let address = "http://\(door.host):\(door.port)"

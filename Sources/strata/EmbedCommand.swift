@@ -1,54 +1,43 @@
 import Foundation
 import Kernels
 import Model
+import CommandLineFlags
 
 /// `strata embed`: texts -> embeddings (.npy or .jsonl), DE or CE (self-pair), any layer.
 enum EmbedCommand: Subcommand {
-    static let name = "embed"
-    static let summary = "embed texts with a dual or cross encoder (any layer) into .npy or .jsonl"
-    static let usage = """
-    usage: strata embed --model DIR --input FILE --output FILE [--layer K] [--pooling mean|cls|max]
-                        [--normalize] [--batch N] [--threads N] [--precision fp32|bf16|int8]
-
-      --model DIR      model directory (HF / sentence-transformers layout), a name in $STRATA_MODELS,
-                       or a Hugging Face id in the local hub cache
-      --input FILE     .txt (one text per line) or .jsonl ({"_id", "text"} with optional "title")
-      --output FILE    .npy (float32 [n, dim], numpy.load) or .jsonl ({"_id", "embedding"})
-      --layer K        embed from layer K (0 = embedding output .. N = last), mean pooling, not normalised;
-                       default: the model's own final embedding
-      --pooling MODE   override the pooling (mean, cls, max)
-      --normalize      L2-normalise the embeddings
-      --batch N        sequences per batch (default 32)
-      --threads N      BLAS threads (default: all cores)
-      --precision P    fp32 (default), bf16 or int8: the dense layers' weights are converted when loaded
-
+    static let spec = CommandSpec("embed", summary: "embed texts with a dual or cross encoder (any layer) into .npy or .jsonl", flags: [
+        .string("model", "DIR", required: true, help: "model directory (HF / sentence-transformers layout), a name in $STRATA_MODELS, or a Hugging Face id in the local hub cache"),
+        .path("input", "FILE", required: true, help: ".txt (one text per line) or .jsonl ({\"_id\", \"text\"} with optional \"title\")"),
+        .path("output", "FILE", required: true, help: ".npy (float32 [n, dim], numpy.load) or .jsonl ({\"_id\", \"embedding\"})"),
+        .int("layer", "K", defaultNote: "the model's own final embedding", min: 0,
+             help: "embed from layer K (0 = embedding output .. N = last), mean pooling, not normalised"),
+        .choice("pooling", ["mean", "cls", "max"], help: "override the pooling"),
+        .bool("normalize", help: "L2-normalise the embeddings"),
+        .int("batch", default: 32, min: 1, max: 4096, help: "sequences per batch"),
+        CommonFlags.threads,
+        CommonFlags.precision(),
+    ], details: """
     On a cross encoder each text is paired with itself ([CLS] s [SEP] s [SEP]) and the layer's hidden
     states are mean-pooled over the text tokens, leaving out padding and special tokens (the paper's method).
-    """
+    """)
 
     /// Texts are embedded in fixed chunks of this many, in input order; results do not depend on it.
     static let chunkSize = 4096
 
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["model", "input", "output", "layer", "pooling", "batch", "threads", "precision"],
-                              flags: ["normalize"])
-        let output = try a.required("output")
+    static func run(_ a: Arguments) throws {
+        let output = a.value("output")
         guard output.hasSuffix(".npy") || output.hasSuffix(".jsonl") else {
             throw CLIError("--output must end in .npy or .jsonl, got '\(output)'", usage: true)
         }
-        var pooling: Pooling? = nil
-        if let p = a.string("pooling") {
-            guard let v = Pooling(rawValue: p) else { throw CLIError("--pooling must be mean, cls or max, got '\(p)'", usage: true) }
-            pooling = v
-        }
-        let layer = try a.int("layer", min: 0)
-        let input = try a.required("input")
+        let pooling = a.string("pooling").map { Pooling(rawValue: $0)! }
+        let layer = a.int("layer")
+        let input = a.value("input")
         // Before anything is read: the output (or its temporary file) must not be the input.
         try refuseOutputOverInputs(output, flag: "output", inputs: [input])
         try checkCanWrite(output, flag: "output")
         try applyThreads(a)
-        let encoder = try TextEncoder.load(try a.required("model"), precision: try PrecisionOption.parse(a))
-        encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
+        let encoder = try TextEncoder.load(a.value("model"), precision: try PrecisionOption.parse(a))
+        encoder.batchSize = a.int("batch")!
         if let layer, layer > encoder.numLayers {
             throw CLIError("--layer \(layer) is out of range: the model has layers 0...\(encoder.numLayers)", usage: true)
         }
@@ -175,5 +164,5 @@ final class Progress {
 
 /// `--threads N` sets the BLAS thread count.
 func applyThreads(_ a: Arguments) throws {
-    if let t = try a.int("threads", min: 1, max: 256) { BLASThreads.count = t }
+    if let t = a.int("threads") { BLASThreads.count = t }
 }

@@ -1,47 +1,42 @@
 import Foundation
 import Kernels
 import Eval
+import CommandLineFlags
 
 /// `strata eval`: dense retrieval over a BEIR dataset, optional cross-encoder re-ranking, metrics
 /// as trec_eval defines them, a TREC run file and the time of each stage.
 enum EvalCommand: Subcommand {
-    static let name = "eval"
-    static let summary = "retrieve (+ re-rank) on a BEIR dataset; trec_eval metrics, TREC run, stage times"
-    static let usage = """
-    usage: strata eval --model DIR --data DIR [--layer K] [--rerank CE_DIR] [--rerank-top 100]
-                       [--split test] [--top 100] [--run FILE] [--output metrics.json] [--batch 32]
-                       [--cutoffs 1,3,5,10,100] [--max-corpus N] [--max-queries N]
-                       [--precision fp32|bf16|int8]
-
+    static let spec = CommandSpec("eval", summary: "retrieve (+ re-rank) on a BEIR dataset; trec_eval metrics, TREC run, stage times", flags: [
+        .string("model", "DIR", required: true, help: "dual or cross encoder (a cross encoder embeds a text paired with itself)"),
+        .path("data", "DIR", required: true, help: "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv"),
+        .string("split", "NAME", default: "test", help: "qrels split to evaluate"),
+        .int("layer", "K", defaultNote: "the model's own pooling of its last layer", min: 0,
+             help: "embed with mean pooling of hidden state K (0 = embeddings)"),
+        .int("top", default: 100, min: 1, help: "documents retrieved per query (exact cosine search)"),
+        .string("rerank", "CE_DIR", help: "re-rank the top --rerank-top of each query with this cross encoder"),
+        .int("rerank-top", default: 100, min: 1, help: "candidates re-ranked per query"),
+        .path("run", "FILE", help: "write the final ranking as a 6-column TREC run (qid Q0 docid rank score run)"),
+        .path("output", "FILE", help: "write the metrics, settings and stage times as JSON"),
+        .int("batch", default: 32, min: 1, help: "texts per encoder call"),
+        .intList("cutoffs", default: "1,3,5,10,100", help: "metric cutoffs"),
+        .int("max-corpus", min: 1, help: "keep every judged document plus others up to N documents (quick runs)"),
+        .int("max-queries", min: 1, help: "evaluate the first N judged queries only"),
+        CommonFlags.precision("for --model and --rerank (weights converted when loaded)"),
+    ], details: """
     Embeds the queries and the corpus (title + " " + text, as BEIR does) with --model, retrieves the
     top --top documents of each query by cosine similarity (exact search), optionally re-ranks the top
     --rerank-top with the cross encoder --rerank, and prints nDCG, MRR, Recall, MAP, Hits (success)
     and P at each cutoff, exactly as trec_eval computes them, and the time of each stage.
+    """)
 
-      --model DIR       dual or cross encoder (a cross encoder embeds a text paired with itself)
-      --layer K         embed with mean pooling of hidden state K (0 = embeddings) instead of the
-                        model's own pooling of its last layer
-      --data DIR        BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
-      --run FILE        write the final ranking as a 6-column TREC run (qid Q0 docid rank score run)
-      --output FILE     write the metrics, settings and stage times as JSON
-      --batch N         texts per encoder call (default 32)
-      --max-corpus N    keep every judged document plus others up to N documents (quick runs)
-      --max-queries N   evaluate the first N judged queries only
-      --precision P     fp32 (default), bf16 or int8 for --model and --rerank (weights converted when loaded)
-    """
-
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: [
-            "model", "data", "layer", "rerank", "rerank-top", "split", "top", "run", "output", "batch",
-            "cutoffs", "max-corpus", "max-queries", "precision"])
-        if let p = a.positionals.first { throw CLIError("eval: unexpected argument '\(p)'", usage: true) }
-        let modelPath = try a.required("model"), dataPath = try a.required("data")
-        let split = a.string("split") ?? "test"
-        let top = try a.int("top", default: 100, min: 1)!
-        let rerankTop = try a.int("rerank-top", default: 100, min: 1)!
-        let batch = try a.int("batch", default: 32, min: 1)!
-        let layer = try a.int("layer", min: 0)
-        let cutoffs = try parseIntList(a.string("cutoffs") ?? "1,3,5,10,100", flag: "cutoffs", command: name)
+    static func run(_ a: Arguments) throws {
+        let modelPath = a.value("model"), dataPath = a.value("data")
+        let split = a.value("split")
+        let top = a.int("top")!
+        let rerankTop = a.int("rerank-top")!
+        let batch = a.int("batch")!
+        let layer = a.int("layer")
+        let cutoffs = a.ints("cutoffs")!
         // Before anything is read: no output may be one of the dataset's files, nor the other output.
         let inputs = ["corpus.jsonl", "queries.jsonl", "qrels/\(split).tsv"].map { dataPath + "/" + $0 }
         for flag in ["run", "output"] {
@@ -50,16 +45,15 @@ enum EvalCommand: Subcommand {
             try checkCanWrite(p, flag: flag)
         }
         if let r = a.string("run"), let o = a.string("output") { try refuseOutputOverInputs(o, flag: "output", inputs: [r]) }
-        if a.string("run") != nil, a.string("run") == a.string("output") { throw CLIError("eval: --run and --output are the same file", usage: true) }
-        let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
-                                 maxQueries: try a.int("max-queries", min: 1))
+        if a.string("run") != nil, a.string("run") == a.string("output") { throw CLIError("--run and --output are the same file", usage: true) }
+        let ds = try loadDataset(dataPath, split: split, maxCorpus: a.int("max-corpus"), maxQueries: a.int("max-queries"))
         let precision = try PrecisionOption.parse(a)
         let model = try loadEvalModel(modelPath, batch: batch, precision: precision)
         if let layer, layer > model.numLayers {
-            throw CLIError("eval: --layer \(layer) is out of range: \(model.name) has layers 0...\(model.numLayers)", usage: true)
+            throw CLIError("--layer \(layer) is out of range: \(model.name) has layers 0...\(model.numLayers)", usage: true)
         }
         let reranker = try a.string("rerank").map { try loadEvalModel($0, batch: batch, precision: precision) }
-        if let r = reranker, !r.isCrossEncoder { throw CLIError("eval: --rerank \(r.name) is not a cross encoder") }
+        if let r = reranker, !r.isCrossEncoder { throw CLIError("--rerank \(r.name) is not a cross encoder") }
         let dataset = URL(fileURLWithPath: dataPath).lastPathComponent
         print("dataset \(dataset) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")
         print("model \(model.name) (\(model.isCrossEncoder ? "cross encoder, self-pair" : "dual encoder")), "

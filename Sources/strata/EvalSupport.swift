@@ -45,15 +45,6 @@ func loadDataset(_ path: String, split: String, maxCorpus: Int?, maxQueries: Int
     return ds
 }
 
-/// Parses "1,3,10" into positive integers, or a usage error naming the flag.
-func parseIntList(_ s: String, flag: String, command: String) throws -> [Int] {
-    let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) > 0 }) else {
-        throw CLIError("\(command): --\(flag) must be a comma-separated list of positive integers, got '\(s)'", usage: true)
-    }
-    return v.map { $0! }
-}
-
 func writeText(_ text: String, to path: String) throws {
     do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch {
         throw CLIError("cannot write \(path): \(error.localizedDescription)")

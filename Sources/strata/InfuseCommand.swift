@@ -3,69 +3,72 @@ import Eval
 import Model
 import Tokenizer
 import Train
+import CommandLineFlags
 
 /// `strata infuse`: knowledge infusion, the paper's DE-k CE (and its DE-k DE / DE-k random baselines).
 enum InfuseCommand: Subcommand {
-    static let name = "infuse"
-    static let summary = "build DE-k from a cross encoder's early layers (or a DE's, or random) and train it (MNRL)"
-    static let usage = """
-    usage: strata infuse --ce CE_DIR --train FILE --out DIR [--layers 2] [--copy 1] [--init ce|de|random] [--de DE_DIR]
-                         [--epochs 1] [--batch 16] [--lr 2e-5] [--max-steps N] [--seed 42] [--loss mnrl|margin-mse|kl]
-                         [--symmetric] [--negatives 1] [--max-length 128] [--accumulation 1] [--warmup 0.1]
-                         [--weight-decay 0.01] [--checkpoint-every 100] [--log-every 10] [--threads N]
-                         [--eval-data BEIR_DIR [--eval-split dev] [--eval-max-corpus 2000] [--eval-max-queries 200]]
+    /// The flags of every training command (`infuse`, `train-ce`) but --train and --out, whose help differs.
+    static func trainingFlags(defaultLoss: TrainObjective, lossHelp: String) -> [Flag] { [
+        .int("epochs", default: 1, min: 1, max: 10_000, help: "passes over the training examples"),
+        .int("batch", default: 16, min: 2, max: 4096, help: "examples per micro-batch"),
+        .int("accumulation", default: 1, min: 1, max: 1024, help: "micro-batches whose gradients are summed into one optimizer step"),
+        .int("max-steps", defaultNote: "the epochs decide", min: 1, help: "stop after N optimizer steps"),
+        .double("lr", default: 2e-5, .above(0), help: "peak learning rate (AdamW)"),
+        .double("weight-decay", default: 0.01, help: "AdamW weight decay"),
+        .double("warmup", default: 0.1, .closed(0, 1), help: "fraction of the steps that warm the learning rate up from 0"),
+        .int("seed", default: 42, min: 0, help: "seed of the initialisation, shuffling and dropout"),
+        .choice("loss", TrainObjective.allCases.map(\.rawValue), default: defaultLoss.rawValue, help: lossHelp),
+        .int("negatives", default: 1, min: 0, max: 64, help: "hard negatives per example (capped by the fewest any example of the batch has)"),
+        .int("max-length", default: 128, min: 8, max: 8192, help: "tokens per text (capped by the model)"),
+        .int("checkpoint-every", default: 100, min: 0, help: "optimizer steps between checkpoints in DIR/checkpoint (0: only at the end)"),
+        .int("log-every", default: 10, min: 1, help: "optimizer steps between progress lines on stderr"),
+        CommonFlags.threads,
+        .double("dropout", default: 0.1, .halfOpen(0, 1), help: "hidden and attention dropout probability"),
+        .double("scale", default: 20, help: "similarity scale: MNRL ranks cosine x scale (20 as sentence-transformers); DE distillation scores are scale x cosine"),
+        .double("temperature", default: 1, help: "temperature of the KL distillation (--loss kl)"),
+    ] }
 
-      --ce CE_DIR        the cross encoder (BertForSequenceClassification) to infuse from
-      --init ce|de|random  where the embeddings and the first --copy layers come from: the CE (DE-k CE, default),
-                         a dual encoder given by --de (DE-k DE), or nowhere (DE-k random: everything N(0, 0.02),
-                         shapes and tokenizer of the CE)
-      --layers K         encoder layers of the new DE (default 2); --copy C of them copied (default 1), the rest fresh
-      --train FILE       jsonl {"query","positive"} [+ "negative" / "negatives": [...]] [+ "scores" for distillation]
-      --out DIR          sentence-transformers model directory (Transformer + mean Pooling + Normalize); a run
-                         killed part-way resumes from DIR/checkpoint when started again with the same flags
-      --loss             mnrl (MultipleNegativesRankingLoss, cosine x 20, in-batch + hard negatives; default),
-                         margin-mse or kl (distillation from "scores")
-      --symmetric        MNRL in both directions (MultipleNegativesSymmetricRankingLoss)
-      --negatives N      hard negatives per example (default 1 when the file has them)
-      --max-length N     tokens per text (default 128, capped by the model)
-      --eval-data DIR    after every checkpoint and at the end, retrieval on this BEIR dataset's --eval-split
-                         (default dev; subsampled to --eval-max-queries judged queries and --eval-max-corpus
-                         documents, every judged one kept): nDCG@10, MRR@10, Hits@10 on stderr
-    Progress (step, loss, examples/s, ETA) goes to stderr.
-    """
+    /// The flags of `strata eval`-style dev evaluation during training (--eval-data and its sample sizes).
+    static let devEvalFlags: [Flag] = [
+        .string("eval-split", "NAME", default: "dev", help: "qrels split of --eval-data"),
+        .int("eval-max-corpus", default: 2000, min: 1, help: "documents of the dev corpus (every judged one kept)"),
+        .int("eval-max-queries", default: 200, min: 1, help: "judged dev queries"),
+    ]
 
-    static let commonOptions: Set<String> = ["train", "out", "epochs", "batch", "lr", "max-steps", "seed", "loss", "negatives",
-                                             "max-length", "accumulation", "warmup", "weight-decay", "checkpoint-every",
-                                             "log-every", "threads", "dropout", "scale", "temperature"]
+    static let spec = CommandSpec("infuse", summary: "build DE-k from a cross encoder's early layers (or a DE's, or random) and train it (MNRL)", flags: [
+        .string("ce", "CE_DIR", required: true, help: "the cross encoder (BertForSequenceClassification) to infuse from"),
+        .path("train", "FILE", required: true, help: "jsonl {\"query\",\"positive\"} [+ \"negative\" / \"negatives\": [...]] [+ \"scores\" for distillation]"),
+        .path("out", "DIR", required: true, help: "sentence-transformers model directory (Transformer + mean Pooling + Normalize); a run killed part-way resumes from DIR/checkpoint when started again with the same flags"),
+        .choice("init", InfusionInit.allCases.map(\.rawValue), default: "ce", help: "where the embeddings and the first --copy layers come from: the CE (DE-k CE), a dual encoder given by --de (DE-k DE), or nowhere (DE-k random: everything N(0, 0.02), shapes and tokenizer of the CE)"),
+        .string("de", "DE_DIR", help: "the dual encoder of --init de"),
+        .int("layers", "K", default: 2, min: 1, max: 48, help: "encoder layers of the new DE"),
+        .int("copy", "C", default: 1, min: 0, max: 48, help: "of them, copied from the source (at most --layers); the rest start fresh"),
+        .bool("symmetric", help: "MNRL in both directions (MultipleNegativesSymmetricRankingLoss)"),
+    ] + trainingFlags(defaultLoss: .mnrl, lossHelp: "mnrl (MultipleNegativesRankingLoss, cosine x --scale, in-batch + hard negatives), or margin-mse or kl (distillation from \"scores\"); bce trains a CE (strata train-ce)") + [
+        .path("eval-data", "BEIR_DIR", help: "after every checkpoint and at the end, retrieval on this BEIR dataset's --eval-split (subsampled to --eval-max-queries judged queries and --eval-max-corpus documents, every judged one kept): nDCG@10, MRR@10, Hits@10 on stderr"),
+    ] + devEvalFlags, details: "Progress (step, loss, examples/s, ETA) goes to stderr.")
 
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: commonOptions.union(["ce", "de", "layers", "copy", "init", "eval-data",
-                                                                                   "eval-split", "eval-max-corpus", "eval-max-queries"]),
-                              flags: ["symmetric"])
+    static func run(_ a: Arguments) throws {
         try applyThreads(a)
-        guard let initFrom = InfusionInit(rawValue: a.string("init") ?? "ce") else {
-            throw CLIError("--init must be ce, de or random, got '\(a.string("init")!)'", usage: true)
-        }
-        let ceDir = try ModelLocator.resolve(try a.required("ce"))
+        let initFrom = InfusionInit(rawValue: a.value("init"))!
+        let ceDir = try ModelLocator.resolve(a.value("ce"))
         var sourceDir = ceDir
         if initFrom == .de {
             guard let de = a.string("de") else { throw CLIError("--init de needs --de DE_DIR", usage: true) }
             sourceDir = try ModelLocator.resolve(de)
         }
-        let layers = try a.int("layers", default: 2, min: 1, max: 48)!
-        let copy = try a.int("copy", default: 1, min: 0, max: layers)!
-        var options = try trainOptions(a, defaultObjective: .mnrl)
+        let layers = a.int("layers")!
+        let copy = try a.int("copy", within: 0...layers)!
+        var options = trainOptions(a)
         options.symmetric = a.flag("symmetric")
         guard options.objective != .bce else { throw CLIError("--loss bce is for train-ce; infuse trains a DE", usage: true) }
-        let out = URL(fileURLWithPath: try a.required("out"))
-        let examples = try loadTrainingExamples(URL(fileURLWithPath: try a.required("train")))
+        let out = URL(fileURLWithPath: a.value("out"))
+        let examples = try loadTrainingExamples(URL(fileURLWithPath: a.value("train")))
         note("\(examples.count) training examples")
 
         var devSet: BEIRDataset? = nil
         if let d = a.string("eval-data") {
-            devSet = try loadDataset(d, split: a.string("eval-split") ?? "dev",
-                                     maxCorpus: try a.int("eval-max-corpus", default: 2000, min: 1),
-                                     maxQueries: try a.int("eval-max-queries", default: 200, min: 1))
+            devSet = try loadDataset(d, split: a.value("eval-split"), maxCorpus: a.int("eval-max-corpus"), maxQueries: a.int("eval-max-queries"))
         }
         let source = try BertWeights.load(directory: sourceDir)
         if initFrom == .ce && source.classifier == nil {
@@ -85,11 +88,11 @@ enum InfuseCommand: Subcommand {
         }
         _ = model
         let settings = SessionSettings(out: out, kind: .dualEncoder(maxSeqLength: maxLen), tokenizerDir: tokDir,
-                                       checkpointEvery: try a.int("checkpoint-every", default: 100, min: 0)!,
+                                       checkpointEvery: a.int("checkpoint-every")!,
                                        template: template, extraPooler: initFrom == .random ? nil : source.pooler)
         let t0 = Date()
         let evalHook: ((URL) throws -> Void)? = devSet.map { ds in { dir in note("dev eval at step \(trainer.state.step): " + (try devEvaluate(dir, ds))) } }
-        try runSession(trainer, settings: settings, logEvery: try a.int("log-every", default: 10, min: 1)!, log: note,
+        try runSession(trainer, settings: settings, logEvery: a.int("log-every")!, log: note,
                        afterCheckpoint: evalHook)
         note("training took \(formatDuration(Date().timeIntervalSince(t0)))")
         if let ds = devSet { note("dev eval of \(out.path): " + (try devEvaluate(out, ds))) }
@@ -106,39 +109,30 @@ enum InfuseCommand: Subcommand {
             + "  (\(ds.queries.count) queries, \(ds.corpus.count) documents)"
     }
 
-    /// TrainOptions from the flags every training command shares.
-    static func trainOptions(_ a: Arguments, defaultObjective: TrainObjective) throws -> TrainOptions {
+    /// TrainOptions from the flags every training command shares (`trainingFlags`, already checked).
+    static func trainOptions(_ a: Arguments) -> TrainOptions {
         var o = TrainOptions()
-        o.epochs = try a.int("epochs", default: 1, min: 1, max: 10_000)!
-        o.batchSize = try a.int("batch", default: 16, min: 2, max: 4096)!
-        o.accumulation = try a.int("accumulation", default: 1, min: 1, max: 1024)!
-        o.maxSteps = try a.int("max-steps", min: 1)
-        o.lr = Float(try a.double("lr", default: 2e-5)!)
-        o.weightDecay = Float(try a.double("weight-decay", default: 0.01)!)
-        o.warmupRatio = Float(try a.double("warmup", default: 0.1)!)
-        guard o.lr > 0, (0...1).contains(o.warmupRatio) else { throw CLIError("--lr must be > 0 and --warmup in [0, 1]", usage: true) }
-        o.seed = UInt64(try a.int("seed", default: 42, min: 0)!)
-        o.maxNegatives = try a.int("negatives", default: 1, min: 0, max: 64)!
-        o.scale = Float(try a.double("scale", default: 20)!)
-        o.temperature = Float(try a.double("temperature", default: 1)!)
-        let p = Float(try a.double("dropout", default: 0.1)!)
-        guard (0..<1).contains(p) else { throw CLIError("--dropout must be in [0, 1), got \(p)", usage: true) }
+        o.epochs = a.int("epochs")!
+        o.batchSize = a.int("batch")!
+        o.accumulation = a.int("accumulation")!
+        o.maxSteps = a.int("max-steps")
+        o.lr = Float(a.double("lr")!)
+        o.weightDecay = Float(a.double("weight-decay")!)
+        o.warmupRatio = Float(a.double("warmup")!)
+        o.seed = UInt64(a.int("seed")!)
+        o.maxNegatives = a.int("negatives")!
+        o.scale = Float(a.double("scale")!)
+        o.temperature = Float(a.double("temperature")!)
+        let p = Float(a.double("dropout")!)
         o.hiddenDropout = p; o.attentionDropout = p
-        if let l = a.string("loss") {
-            guard let obj = TrainObjective(rawValue: l) else {
-                throw CLIError("--loss must be one of \(TrainObjective.allCases.map(\.rawValue).joined(separator: ", ")), got '\(l)'", usage: true)
-            }
-            o.objective = obj
-        } else {
-            o.objective = defaultObjective
-        }
+        o.objective = TrainObjective(rawValue: a.value("loss"))!
         return o
     }
 
     /// The model directory's tokenizer wrapped for the trainer, with the --max-length cap (default 128).
     static func makeTokenizer(_ dir: URL, _ a: Arguments) throws -> (TextTokenizer, Int) {
         let t = try BertTokenizer(directory: dir)
-        let maxLen = min(try a.int("max-length", default: 128, min: 8, max: 8192)!, t.maxLength)
+        let maxLen = min(a.int("max-length")!, t.maxLength)
         let tok = TextTokenizer(single: { s in let e = t.encode(s, maxLength: maxLen); return (e.ids, e.typeIds) },
                                 pair: { x, y in let e = t.encodePair(x, y, maxLength: maxLen); return (e.ids, e.typeIds) })
         return (tok, maxLen)

@@ -1,38 +1,38 @@
 import Foundation
 import Cluster
 import Wire
+import CommandLineFlags
 
-/// `strata job embed`: a batch embedding job run by the cluster.
-enum JobCommand: Subcommand {
-    static let name = "job"
-    static let summary = "run a batch embedding job on a cluster (resumable, fault tolerant)"
-    static let usage = """
-    usage: strata job embed --coordinator ADDR --corpus FILE --model DIR --out DIR [--chunk-size N] [--keys DIR] [--timeout S]
-           strata job status --coordinator ADDR [--keys DIR] JOB_ID    (progress, or the error that failed the job)
-           strata job cancel --coordinator ADDR [--keys DIR] JOB_ID    (stop it; journaled, not resumed after a restart)
+/// `strata job embed|status|cancel`: batch embedding jobs run by the cluster.
+enum JobCommand {
+    static let group = CommandGroup("job", summary: "run a batch embedding job on a cluster (resumable, fault tolerant)")
+}
 
-      Submits the job (paths as the coordinator and workers see them; the corpus and DIR must lie
-      inside the coordinator's --jobs-root, and DIR must be new, empty or this same job's) and follows it to the end,
-      with progress and ETA on stderr. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical
-      to `strata embed --input FILE --output x.npy` with the same model), ids.txt, manifest.json
-      (checksums); the chunks/ written on the way are removed once the output is durable. Submitting the
-      same job again follows the existing one.
-      --chunk-size N   documents per chunk (default \(ProtocolConstants.jobChunkSize), the batching unit of
-                       `strata embed`; another size is identical only up to float rounding)
-      --model NAME     a model directory, a name in $STRATA_MODELS or a Hugging Face id in the local hub
-                       cache, resolved here to its directory (which the workers must see at the same path)
-      --timeout S      give up after S seconds, the submission included (default: never)
-    """
+/// `strata job embed`: submits a job and follows it to the end.
+enum JobEmbedCommand: Subcommand {
+    static let spec = CommandSpec("job embed", summary: "submit a batch embedding job and follow it to the end (progress and ETA on stderr)", flags: [
+        CommonFlags.coordinator(),
+        .path("corpus", "FILE", required: true, help: "the corpus (.jsonl BEIR or a text per line), as the coordinator and workers see it"),
+        .string("model", "NAME", required: true, help: "a model directory, a name in $STRATA_MODELS or a Hugging Face id in the local hub cache, resolved here to its directory (which the workers must see at the same path)"),
+        .path("out", "DIR", required: true, help: "output directory: new, empty or this same job's"),
+        .int("chunk-size", defaultNote: "\(ProtocolConstants.jobChunkSize)", min: 1, max: 1 << 20,
+             help: "documents per chunk (the default is the batching unit of `strata embed`; another size is identical only up to float rounding)"),
+        CommonFlags.keys,
+        .double("timeout", "S", default: 0, .atLeast(0), help: "give up after S seconds, the submission included (0: never)"),
+    ], details: """
+      Paths are as the coordinator and workers see them; the corpus and DIR must lie inside the
+      coordinator's --jobs-root. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical to
+      `strata embed --input FILE --output x.npy` with the same model), ids.txt, manifest.json
+      (checksums); the chunks/ written on the way are removed once the output is durable. Submitting
+      the same job again follows the existing one.
+    """)
 
-    static func run(_ args: [String]) throws {
-        if args.first == "cancel" || args.first == "status" { return try JobControl.run(args) }
-        guard args.first == "embed" else { throw CLIError("job actions: `embed`, `status`, `cancel` (strata job --help)", usage: true) }
-        let a = try Arguments(Array(args.dropFirst()), command: "job embed", options: ["coordinator", "corpus", "model", "out", "chunk-size", "keys", "timeout"])
-        let limit = try a.seconds("timeout", default: 0)
+    static func run(_ a: Arguments) throws {
+        let limit = a.double("timeout")!
         let start = Date()
-        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
-        let req = JobSubmitRequest(corpusPath: absolutePath(try a.required("corpus")), model: try resolveModelArgument(try a.required("model"), flag: "model"),
-                                   outDir: absolutePath(try a.required("out")), chunkSize: try a.int("chunk-size", default: 0, min: 1, max: 1 << 20) ?? 0)
+        let client = try ClusterClient(endpoint: a.value("coordinator"), keys: try curveKeys(a))
+        let req = JobSubmitRequest(corpusPath: absolutePath(a.value("corpus")), model: try resolveModelArgument(a.value("model"), flag: "model"),
+                                   outDir: absolutePath(a.value("out")), chunkSize: a.int("chunk-size") ?? 0)
         let submitTimeout = limit > 0 ? min(60, limit) : 60
         guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(req), timeout: submitTimeout) else { throw CLIError("unexpected reply") }
         note("job \(sub.jobID): \(sub.chunks) chunks")

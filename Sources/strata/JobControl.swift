@@ -1,19 +1,25 @@
 import Foundation
 import Cluster
 import Wire
+import CommandLineFlags
 
 /// `strata job status ID` and `strata job cancel ID`.
 enum JobControl {
     /// Status requests in a row a follower may see unanswered before it gives up (with back-off between).
     static let maxSilentPolls = 6
 
-    static func run(_ args: [String]) throws {
-        let action = args[0]
-        let a = try Arguments(Array(args.dropFirst()), command: "job \(action)", options: ["coordinator", "keys", "timeout"])
-        guard a.positionals.count == 1, let id = a.positionals.first else { throw CLIError("job \(action): give one JOB_ID", usage: true) }
-        let timeout = try a.double("timeout", default: 10)!
-        guard timeout > 0 else { throw CLIError("job \(action): --timeout must be positive", usage: true) }
-        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
+    static func spec(_ action: String, _ summary: String) -> CommandSpec {
+        CommandSpec("job \(action)", summary: summary, flags: [
+            CommonFlags.coordinator(),
+            CommonFlags.keys,
+            .double("timeout", "S", default: 10, .above(0), help: "seconds to wait for the coordinator's answer"),
+        ], positionals: [Positional("JOB_ID", help: "the id `strata job embed` printed")])
+    }
+
+    static func run(_ action: String, _ a: Arguments) throws {
+        let id = a.positionals[0]
+        let timeout = a.double("timeout")!
+        let client = try ClusterClient(endpoint: a.value("coordinator"), keys: try curveKeys(a))
         if action == "cancel" {
             guard case .jobCancelReply(let r) = try client.call(.jobCancelRequest(JobCancelRequest(jobID: id)), timeout: timeout) else {
                 throw CLIError("unexpected reply")
@@ -30,4 +36,16 @@ enum JobControl {
               + (s.error.isEmpty && !s.finished ? (s.etaSeconds >= 0 ? String(format: ", ETA %.0f s", s.etaSeconds) : ", ETA ?") : ""))
         if !s.error.isEmpty { throw CLIError("job \(id) failed: \(s.error)") }
     }
+}
+
+/// `strata job status JOB_ID`.
+enum JobStatusCommand: Subcommand {
+    static let spec = JobControl.spec("status", "a job's progress, or the error that failed it")
+    static func run(_ a: Arguments) throws { try JobControl.run("status", a) }
+}
+
+/// `strata job cancel JOB_ID`.
+enum JobCancelCommand: Subcommand {
+    static let spec = JobControl.spec("cancel", "stop a job (journaled, not resumed after a restart)")
+    static func run(_ a: Arguments) throws { try JobControl.run("cancel", a) }
 }

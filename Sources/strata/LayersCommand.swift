@@ -1,46 +1,41 @@
 import Foundation
 import Kernels
 import Eval
+import CommandLineFlags
 
 /// `strata layers`: the paper's sweep. Every hidden state 0...N of every model, mean-pooled
 /// (a cross encoder embeds a text paired with itself), evaluated for retrieval.
 enum LayersCommand: Subcommand {
-    static let name = "layers"
-    static let summary = "retrieval quality of every layer of each model (JSON, Markdown, SVG plot)"
-    static let usage = """
-    usage: strata layers --model M1 [--model M2 ...] --data DIR [--split test] [--out DIR]
-                         [--max-corpus N] [--max-queries N] [--batch 32] [--name LABEL]
-                         [--precision fp32|bf16|int8]
-
+    static let spec = CommandSpec("layers", summary: "retrieval quality of every layer of each model (JSON, Markdown, SVG plot)", flags: [
+        .string("model", "DIR", required: true, repeatable: true, help: "a dual or cross encoder to sweep; give --model once per model"),
+        .path("data", "DIR", required: true, help: "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv"),
+        .string("split", "NAME", default: "test", help: "qrels split to evaluate"),
+        .path("out", "DIR", defaultNote: "./layers-<dataset>", help: "output folder"),
+        .string("name", "LABEL", defaultNote: "the data folder's name", help: "dataset label in tables and the plot"),
+        .int("max-corpus", min: 1, help: "keep every judged document plus others up to N documents"),
+        .int("max-queries", min: 1, help: "the first N judged queries only"),
+        .int("batch", default: 32, min: 1, help: "texts per encoder call"),
+        CommonFlags.precision("dense weights converted when loaded"),
+    ], details: """
     For each model, embeds the queries and the corpus once (one forward pass per text serves all
     layers), mean-pools each hidden state 0 (embeddings) ... N over the text's tokens (a cross
     encoder reads [CLS] s [SEP] s [SEP] and pools the text's tokens), retrieves the top 100 by cosine
     and evaluates. Writes DIR/layers.json, DIR/layers.md (tables) and DIR/layers.svg (nDCG@10 and
     MRR@10 against layer, a line per model).
-
-      --out DIR         output folder (default ./layers-<dataset>)
-      --name LABEL      dataset label in tables and the plot (default: the data folder's name)
-      --max-corpus N    keep every judged document plus others up to N documents
-      --max-queries N   the first N judged queries only
-      --precision P     fp32 (default), bf16 or int8 (dense weights converted when loaded)
-    """
+    """)
 
     static let plotMetrics = ["nDCG@10", "MRR@10"]
     static let tableMetrics = ["nDCG@10", "MRR@10", "Recall@100", "Hits@10"]
 
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["model", "data", "split", "out", "max-corpus", "max-queries", "batch", "name", "precision"])
-        if let p = a.positionals.first { throw CLIError("layers: unexpected argument '\(p)'", usage: true) }
+    static func run(_ a: Arguments) throws {
         let models = a.strings("model")
-        guard !models.isEmpty else { throw CLIError("layers: missing required flag --model", usage: true) }
-        let dataPath = try a.required("data")
-        let split = a.string("split") ?? "test"
-        let batch = try a.int("batch", default: 32, min: 1)!
+        let dataPath = a.value("data")
+        let split = a.value("split")
+        let batch = a.int("batch")!
         let label = a.string("name") ?? URL(fileURLWithPath: dataPath).lastPathComponent
         let outDir = a.string("out") ?? "layers-\(label)"
         let precision = try PrecisionOption.parse(a)
-        let ds = try loadDataset(dataPath, split: split, maxCorpus: try a.int("max-corpus", min: 1),
-                                 maxQueries: try a.int("max-queries", min: 1))
+        let ds = try loadDataset(dataPath, split: split, maxCorpus: a.int("max-corpus"), maxQueries: a.int("max-queries"))
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         print("dataset \(label) (\(split)): \(ds.queries.count) queries, \(ds.corpus.count) documents")
         let queryTexts = ds.queries.map(\.text), docTexts = ds.corpus.map(\.embeddingText)
@@ -53,7 +48,7 @@ enum LayersCommand: Subcommand {
             let (qv, tQ) = try timed { try embedInBatches(queryTexts, label: "\(model.name) queries") { try model.embedAllLayers($0) } }
             let (dv, tD) = try timed { try embedInBatches(docTexts, label: "\(model.name) corpus") { try model.embedAllLayers($0) } }
             guard qv.count == model.numLayers + 1, dv.count == qv.count else {
-                throw CLIError("layers: \(model.name) returned \(qv.count) hidden states, expected \(model.numLayers + 1)")
+                throw CLIError("\(model.name) returned \(qv.count) hidden states, expected \(model.numLayers + 1)")
             }
             let ((perLayer, metricNames), tS) = timed { LayerSweep.evaluateLayers(dataset: ds, queryLayers: qv, docLayers: dv) }
             names = metricNames

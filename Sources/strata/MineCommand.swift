@@ -4,54 +4,48 @@ import Model
 import Index
 import Eval
 import Train
+import CommandLineFlags
 
 /// `strata mine`: hard negatives mined with a dual encoder, written as a training jsonl for
 /// `strata train-ce` / `strata infuse` ({"query","positive","negatives"}).
 enum MineCommand: Subcommand {
-    static let name = "mine"
-    static let summary = "mine DE hard negatives on a BEIR split; writes the training jsonl"
-    static let usage = """
-    usage: strata mine --model DE_DIR --data BEIR_DIR --out FILE [--split train] [--negatives 3]
-                       [--max-queries N] [--max-corpus N] [--skip-top 0] [--seed 42] [--batch 32]
-
+    static let spec = CommandSpec("mine", summary: "mine DE hard negatives on a BEIR split; writes the training jsonl", flags: [
+        .string("model", "DE_DIR", required: true, help: "dual encoder used for mining (e.g. all-MiniLM-L6-v2)"),
+        .path("data", "BEIR_DIR", required: true, help: "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv"),
+        .path("out", "FILE", required: true, help: "the training jsonl to write"),
+        .string("split", "NAME", default: "train", help: "qrels split to mine"),
+        .int("negatives", default: 3, min: 1, help: "hard negatives per line"),
+        .int("max-queries", min: 1, help: "a random sample (seeded by --seed) of N judged queries"),
+        .int("max-corpus", min: 1, help: "search a corpus of N documents: every relevant document of the kept queries, then a random sample (seeded) of the others; the judged ones are always kept"),
+        .int("skip-top", "K", default: 0, min: 0, help: "ranks left out at the top before negatives are taken"),
+        .int("seed", default: 42, min: 0, help: "seed of the --max-queries and --max-corpus samples"),
+        .int("batch", default: 32, min: 1, help: "texts per encoder call"),
+    ], details: """
     Embeds the judged queries of --split and the corpus with the dual encoder --model, searches the
     corpus exactly (cosine, Index.FlatIndex) and writes, for every (query, relevant document) pair, one
     line {"query", "positive", "negatives": [...]}: the --negatives best-ranked documents that are not
     judged for that query (any judgement, relevant or not), after leaving out the first --skip-top
     ranks (to step over likely unlabelled positives). Texts are written as the models embed them
     (title + " " + text, as BEIR does).
+    """)
 
-      --model DIR       dual encoder used for mining (e.g. all-MiniLM-L6-v2)
-      --data DIR        BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
-      --split NAME      qrels split to mine (default train)
-      --negatives N     hard negatives per line (default 3)
-      --max-queries N   a random sample (seeded by --seed) of N judged queries
-      --max-corpus N    search a corpus of N documents: every relevant document of the kept queries,
-                        then a random sample (seeded) of the others; the judged ones are always kept
-      --skip-top K      ranks left out at the top before negatives are taken (default 0)
-      --batch N         texts per encoder call (default 32)
-    """
-
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: [
-            "model", "data", "split", "out", "negatives", "max-queries", "max-corpus", "skip-top", "seed", "batch"])
-        if let p = a.positionals.first { throw CLIError("mine: unexpected argument '\(p)'", usage: true) }
-        let modelPath = try a.required("model"), dataPath = try a.required("data"), outPath = try a.required("out")
-        let split = a.string("split") ?? "train"
-        let negatives = try a.int("negatives", default: 3, min: 1)!
-        let skipTop = try a.int("skip-top", default: 0, min: 0)!
-        let seed = try a.int("seed", default: 42, min: 0)!
-        let batch = try a.int("batch", default: 32, min: 1)!
-        let maxQueries = try a.int("max-queries", min: 1), maxCorpus = try a.int("max-corpus", min: 1)
+    static func run(_ a: Arguments) throws {
+        let modelPath = a.value("model"), dataPath = a.value("data"), outPath = a.value("out")
+        let split = a.value("split")
+        let negatives = a.int("negatives")!
+        let skipTop = a.int("skip-top")!
+        let seed = a.int("seed")!
+        let batch = a.int("batch")!
+        let maxQueries = a.int("max-queries"), maxCorpus = a.int("max-corpus")
 
         let enc = try TextEncoder.load(modelPath)
-        guard enc.kind == .dualEncoder else { throw CLIError("mine: --model \(modelPath) is not a dual encoder") }
+        guard enc.kind == .dualEncoder else { throw CLIError("--model \(modelPath) is not a dual encoder") }
         enc.batchSize = batch
         let full = try BEIRDataset.load(directory: URL(fileURLWithPath: dataPath), split: split)
         for w in full.report.warnings { note("warning: \(w)") }
         let selection = MiningSelection(full, maxQueries: maxQueries, maxCorpus: maxCorpus, seed: UInt64(seed))
         guard !selection.queries.isEmpty else {
-            throw CLIError("mine: \(dataPath): no queries with a relevant document in split '\(split)'")
+            throw CLIError("\(dataPath): no queries with a relevant document in split '\(split)'")
         }
         note("mining \(selection.queries.count) of \(full.queries.count) queries against \(selection.corpus.count) of \(full.corpus.count) documents")
 

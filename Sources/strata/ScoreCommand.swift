@@ -1,22 +1,21 @@
 import Foundation
 import Model
+import CommandLineFlags
 
 /// `strata score`: cross-encoder relevance scores of (query, passage) pairs.
 enum ScoreCommand: Subcommand {
-    static let name = "score"
-    static let summary = "score (query, passage) pairs with a cross encoder"
-    static let usage = """
-    usage: strata score --model CE_DIR --input FILE --output FILE [--sigmoid] [--batch N] [--threads N]
-                       [--precision fp32|bf16|int8]
+    static let spec = CommandSpec("score", summary: "score (query, passage) pairs with a cross encoder", flags: [
+        .string("model", "CE_DIR", required: true, help: "the cross encoder (BertForSequenceClassification): a directory, a name in $STRATA_MODELS or a Hugging Face id in the local hub cache"),
+        .path("input", "FILE", required: true, help: "TSV lines query<TAB>passage, or .jsonl lines {\"query\", \"passage\"}"),
+        .path("output", "FILE", required: true, help: "one score per line, in input order (use - for standard output)"),
+        .bool("sigmoid", help: "apply the sigmoid to the raw logit (sentence-transformers' predict())"),
+        .int("batch", default: 32, min: 1, max: 4096, help: "pairs per batch"),
+        CommonFlags.threads,
+        CommonFlags.precision(),
+    ])
 
-      --input FILE    TSV lines query<TAB>passage, or .jsonl lines {"query", "passage"}
-      --output FILE   one score per line, in input order (use - for standard output)
-      --sigmoid       apply the sigmoid to the raw logit (sentence-transformers' predict())
-    """
-
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["model", "input", "output", "batch", "threads", "precision"], flags: ["sigmoid"])
-        let input = try a.required("input"), output = try a.required("output")
+    static func run(_ a: Arguments) throws {
+        let input = a.value("input"), output = a.value("output")
         if output != "-" {
             try refuseOutputOverInputs(output, flag: "output", inputs: [input])
             try checkCanWrite(output, flag: "output")
@@ -24,11 +23,11 @@ enum ScoreCommand: Subcommand {
         try applyThreads(a)
         let precision = try PrecisionOption.parse(a)
         let pairs = try readPairs(input)
-        let encoder = try TextEncoder.load(try a.required("model"), precision: precision)
+        let encoder = try TextEncoder.load(a.value("model"), precision: precision)
         guard encoder.kind == .crossEncoder else {
             throw CLIError("\(encoder.directory.path) is a dual encoder; `score` needs a cross encoder (BertForSequenceClassification)")
         }
-        encoder.batchSize = try a.int("batch", default: 32, min: 1, max: 4096)!
+        encoder.batchSize = a.int("batch")!
         let progress = Progress(total: pairs.count, label: "scored")
         let scores = try encoder.score(pairs, sigmoid: a.flag("sigmoid")) { n, _ in progress.update(n) }
         progress.finish()

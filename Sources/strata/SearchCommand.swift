@@ -3,30 +3,28 @@ import Cluster
 import Eval
 import Model
 import Wire
+import CommandLineFlags
 
 /// `strata search`: queries against a running cluster.
 enum SearchCommand: Subcommand {
-    static let name = "search"
-    static let summary = "search a running cluster (one query, or many into a TREC run file)"
-    static let usage = """
-    usage: strata search --coordinator ADDR [--top K] [--rerank] [--rerank-top N] [--keys DIR] [--timeout S] "query"
-           strata search --coordinator ADDR --input FILE --run FILE [--top K] [--rerank] ...
+    static let spec = CommandSpec("search", summary: "search a running cluster (one query, or many into a TREC run file)", flags: [
+        CommonFlags.coordinator(),
+        .int("top", "K", default: 10, min: 1, max: 10_000, help: "hits to return"),
+        .bool("rerank", help: "re-rank the first-stage candidates with the cluster's cross encoder"),
+        .int("rerank-top", default: 0, min: 0, max: 10_000, help: "candidates to re-rank (0: max(K, 50))"),
+        CommonFlags.keys,
+        .double("timeout", "S", default: ProtocolConstants.searchDeadline, .above(0), help: "per-query deadline in seconds"),
+        .path("input", "FILE", help: "queries: BEIR queries.jsonl ({\"_id\", \"text\"}) or one query a line (with --run)"),
+        .path("run", "FILE", help: "write a 6-column TREC run file (qid Q0 docid rank score strata)"),
+    ], positionals: [Positional("QUERY", required: false, variadic: true, help: "one query (quoted), unless --input is given")],
+    details: "A result missing shards (no live replica) is printed with a warning and marked partial.")
 
-      --top K          hits to return (default 10)
-      --rerank         re-rank the first-stage candidates with the cluster's cross encoder
-      --rerank-top N   candidates to re-rank (default max(K, 50))
-      --input FILE     queries: BEIR queries.jsonl ({"_id", "text"}) or one query a line
-      --run FILE       write a 6-column TREC run file (qid Q0 docid rank score strata)
-      --timeout S      per-query deadline in seconds (default 10)
-    A result missing shards (no live replica) is printed with a warning and marked partial.
-    """
-
-    static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["coordinator", "top", "rerank-top", "keys", "timeout", "input", "run"], flags: ["rerank"])
-        let k = try a.int("top", default: 10, min: 1, max: 10_000)!
-        let rerankTop = try a.int("rerank-top", default: 0, min: 0, max: 10_000)!
-        let timeout = try a.seconds("timeout", default: ProtocolConstants.searchDeadline, allowZero: false)
-        let client = try ClusterClient(endpoint: try a.required("coordinator"), keys: try curveKeys(a))
+    static func run(_ a: Arguments) throws {
+        let k = a.int("top")!
+        let rerankTop = a.int("rerank-top")!
+        let timeout = a.double("timeout")!
+        if a.string("input") == nil, a.positionals.count != 1 { throw CLIError("give one query (quoted), or --input FILE --run FILE", usage: true) }
+        let client = try ClusterClient(endpoint: a.value("coordinator"), keys: try curveKeys(a))
         func ask(_ q: String) throws -> SearchReply {
             let req = SearchRequest(query: q, topK: k, rerank: a.flag("rerank"), rerankTop: rerankTop)
             guard case .searchReply(let r) = try client.call(.searchRequest(req), timeout: timeout + 2,

@@ -1,11 +1,10 @@
-/// One `strata` subcommand. Each lives in its own file named `<Name>Command.swift`.
+import CommandLineFlags
+
+/// One `strata` command (or one action of a command group, such as `job embed`). Each lives in a
+/// file named after it; its `spec` is the one table from which both its parsing and its `--help` come.
 protocol Subcommand {
-    /// The word after `strata` (e.g. "embed").
-    static var name: String { get }
-    /// One line for `strata --help`.
-    static var summary: String { get }
-    /// Full usage text printed by `strata <name> --help`.
-    static var usage: String { get }
-    /// Runs the command; throws `CLIError` for bad flags or input.
-    static func run(_ args: [String]) throws
+    /// The name, summary, flags (type, default, help) and positionals of the command.
+    static var spec: CommandSpec { get }
+    /// Runs the command on arguments already checked against `spec`; throws `CLIError` for bad input.
+    static func run(_ a: Arguments) throws
 }

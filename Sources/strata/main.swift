@@ -1,11 +1,12 @@
 import Foundation
+import CommandLineFlags
 
-/// Every subcommand, in the order `strata --help` lists them.
-let subcommands: [Subcommand.Type] = [
+/// Every command, in the order `strata --help` lists them; the actions of a group follow each other.
+let commands: [Subcommand.Type] = [
     EmbedCommand.self,
     ScoreCommand.self,
-    BenchCommand.self,
-    DataCommand.self,
+    BenchEncoderCommand.self, BenchKernelsCommand.self, BenchSearchCommand.self, BenchClusterCommand.self, BenchTrainCommand.self,
+    DataCommand.DebianPackages.self,
     EvalCommand.self,
     LayersCommand.self,
     InfuseCommand.self,
@@ -13,40 +14,52 @@ let subcommands: [Subcommand.Type] = [
     MineCommand.self,
     CoordinatorCommand.self,
     WorkerCommand.self,
-    JobCommand.self,
+    JobEmbedCommand.self, JobStatusCommand.self, JobCancelCommand.self,
     SearchCommand.self,
-    ClusterCommand.self,
-    KeysCommand.self,
+    ClusterUpCommand.self, ClusterStatusCommand.self, ClusterBenchCommand.self,
+    KeysCommand.Gen.self,
 ]
 
-func topLevelUsage() -> String {
-    var s = "strata: cross-encoder early-layer embeddings, dual encoders and a retrieval cluster\n\n"
-    s += "usage: strata <command> [flags]   (strata <command> --help for details)\n\ncommands:\n"
-    for c in subcommands { s += "  " + c.name.padding(toLength: 14, withPad: " ", startingAt: 0) + c.summary + "\n" }
-    return s
+let table = CommandTable(program: "strata", about: "cross-encoder early-layer embeddings, dual encoders and a retrieval cluster",
+                         commands: commands.map { $0.spec },
+                         groups: [BenchCommand.group, DataCommand.group, JobCommand.group, ClusterCommand.group, KeysCommand.group])
+
+/// Prints `strata NAME: message` on stderr and exits with `status`.
+func fail(_ name: String, _ message: String, status: Int32) -> Never {
+    note("strata\(name.isEmpty ? "" : " " + name): \(message)")
+    exit(status)
 }
 
 let argv = Array(CommandLine.arguments.dropFirst())
 guard let first = argv.first, first != "--help", first != "-h", first != "help" else {
-    print(topLevelUsage(), terminator: "")
+    do { print(try table.help(for: Array(argv.dropFirst())), terminator: "") } catch { fail("help", "\(error)", status: 2) }
     exit(argv.isEmpty ? 2 : 0)
 }
-guard let command = subcommands.first(where: { $0.name == first }) else {
-    note("strata: unknown command '\(first)'\n")
-    note(topLevelUsage())
+let resolution: CommandTable.Resolution
+do { resolution = try table.resolve(argv) } catch {
+    note("strata: \(error)\n")
+    note(table.help)
     exit(2)
 }
-let rest = Array(argv.dropFirst())
-if wantsHelp(rest) {
-    print(command.usage)
-    exit(0)
-}
-do {
-    try command.run(rest)
-} catch let e as CLIError {
-    note("strata \(command.name): \(e.description)")
-    exit(e.isUsage ? 2 : 1)
-} catch {
-    note("strata \(command.name): \(describeError(error))")
-    exit(1)
+switch resolution {
+case .group(let group, let rest):
+    if wantsHelp(rest) { print(table.help(group: group), terminator: ""); exit(0) }
+    let actions = table.actions(of: group.name).map { String($0.name.dropFirst(group.name.count + 1)) }
+    guard let word = rest.first else {
+        fail(group.name, "name an action: \(actions.joined(separator: ", ")); see `strata \(group.name) --help`", status: 2)
+    }
+    let hint = closestWord(to: word, among: actions).map { "; did you mean '\($0)'?" } ?? ""
+    fail(group.name, "unknown action '\(word)' (actions: \(actions.joined(separator: ", "))\(hint))", status: 2)
+case .command(let spec, let rest):
+    if wantsHelp(rest) { print(spec.help, terminator: ""); exit(0) }
+    let command = commands.first { $0.spec.name == spec.name }!
+    do {
+        try command.run(try ParsedArguments(rest, spec: spec))
+    } catch let e as FlagError {
+        fail(spec.name, e.description, status: 2)
+    } catch let e as CLIError {
+        fail(spec.name, e.description, status: e.isUsage ? 2 : 1)
+    } catch {
+        fail(spec.name, describeError(error), status: 1)
+    }
 }
