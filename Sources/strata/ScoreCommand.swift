@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Model
 
 /// `strata score`: cross-encoder relevance scores of (query, passage) pairs.
