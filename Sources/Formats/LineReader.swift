@@ -86,6 +86,13 @@ func reason(_ error: Error) -> String {
     let ns = error as NSError
     if ns.domain == NSPOSIXErrorDomain { return systemReason(Int32(ns.code)) }
     if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain { return systemReason(Int32(u.code)) }
+    if ns.domain == NSCocoaErrorDomain {
+        switch CocoaError.Code(rawValue: ns.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: return systemReason(ENOENT)
+        case .fileReadNoPermission: return systemReason(EACCES)
+        default: break
+        }
+    }
     return ns.localizedDescription
 }
 

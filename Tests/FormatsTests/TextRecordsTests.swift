@@ -18,7 +18,7 @@ final class TextRecordsTests: XCTestCase {
         XCTAssertEqual(TextRecord.joined(title: "A title", text: "the text"), "A title the text")
         XCTAssertEqual(TextRecord.joined(title: nil, text: "the text"), "the text")
         XCTAssertEqual(TextRecord.joined(title: "", text: "the text"), "the text", "an empty title adds nothing (strip removes the space)")
-        XCTAssertEqual(TextRecord.joined(title: " T ", text: " x \n"), "T  x", "only the ends are trimmed")
+        XCTAssertEqual(TextRecord.joined(title: " T ", text: " x \n"), "T   x", "only the ends are trimmed")
         XCTAssertEqual(TextRecord.joined(title: nil, text: "  padded\t"), "padded")
         XCTAssertEqual(TextRecord.joined(title: "Title only", text: ""), "Title only")
     }
