@@ -25,13 +25,15 @@ let package = Package(
         // MARK: libraries
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CStrataKernels"], swiftSettings: uncheckedKernels),
         .target(name: "Tokenizer"),
-        .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
+        // Data files: lines, JSONL/BEIR records, .npy, durable writes, CRC-32 (Foundation only).
+        .target(name: "Formats"),
+        .target(name: "Model", dependencies: ["Kernels", "Tokenizer", "Formats"]),
         .target(name: "Index", dependencies: ["Kernels"]),
-        .target(name: "Eval", dependencies: ["Model", "Index", "Kernels"]),
+        .target(name: "Eval", dependencies: ["Formats", "Index", "Kernels"]),
         .target(name: "Train", dependencies: ["Model", "Kernels", "Tokenizer"]),
         .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
         .target(name: "Wire", dependencies: ["CStrataProto", "CProtobufC"]),
-        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index", "Kernels", "Tokenizer"]),
+        .target(name: "Cluster", dependencies: ["ZMQ", "Wire", "Model", "Index", "Kernels", "Tokenizer", "Formats"]),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD"]),
         .target(name: "Serving", dependencies: ["HTTP", "Cluster", "Wire"]),
         // The CLI's declarative flag tables: parsing and --help from one declaration per command.
@@ -39,20 +41,21 @@ let package = Package(
 
         // MARK: tools
         .executableTarget(name: "strata",
-                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster", "HTTP", "Serving", "CommandLineFlags"]),
+                          dependencies: ["Kernels", "Tokenizer", "Model", "Index", "Eval", "Train", "ZMQ", "Wire", "Cluster", "HTTP", "Serving", "Formats", "CommandLineFlags"]),
 
         // MARK: tests
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Kernels"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IndexTests", dependencies: ["Index"]),
-        .testTarget(name: "EvalTests", dependencies: ["Eval", "Model", "Index"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "Model", "Index", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "Tokenizer", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZMQTests", dependencies: ["ZMQ"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Kernels"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ZMQ", "Wire", "Index", "Kernels", "Model", "Formats"]),
         .testTarget(name: "CLITests", dependencies: []),
         .testTarget(name: "CommandLineFlagsTests", dependencies: ["CommandLineFlags"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "HTTP", "Cluster", "Wire", "Model", "Tokenizer"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "HTTP", "Cluster", "Wire", "Model", "Tokenizer", "Formats"]),
     ]
 )

@@ -1,9 +1,8 @@
 // libFuzzer harness: the .npy reader (float32 [rows, cols], C order). Any bytes decode or throw a
-// corrupt-file error; what decodes has non-negative dimensions matching its data and re-encodes
+// DataError; what decodes has non-negative dimensions matching its data and re-encodes
 // to the same rows and columns.
 import Foundation
-import Kernels
-import Model
+import Formats
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNumpy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

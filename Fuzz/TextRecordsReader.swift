@@ -2,7 +2,7 @@
 // Any bytes give records or a data error naming the file and line, never a crash; plain text gives
 // one record per line.
 import Foundation
-import Model
+import Formats
 
 private let scratch = (ProcessInfo.processInfo.environment["STRATA_FUZZ_SCRATCH"] ?? "/tmp") + "/records-\(getpid())"
 

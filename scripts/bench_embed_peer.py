@@ -19,7 +19,8 @@ def main():
         for line in f:
             if a.input.endswith(".jsonl"):
                 o = json.loads(line)
-                texts.append((o.get("title", "") + " " + o["text"]).strip() if o.get("title") else o["text"])
+                # Strata's one rule (Formats TextRecord.joined): (title + " " + text).strip(), no title -> text.strip()
+                texts.append(((o.get("title") or "") + " " + o["text"]).strip())
             else:
                 texts.append(line.rstrip("\n"))
     t0 = time.perf_counter()

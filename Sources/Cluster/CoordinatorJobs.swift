@@ -1,4 +1,4 @@
-import Model
+import Formats
 import Wire
 
 /// Batch-job chunk dispatch and completion.

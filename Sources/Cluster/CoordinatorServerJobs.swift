@@ -1,6 +1,6 @@
 import Foundation
 import Kernels
-import Model
+import Formats
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -84,34 +84,18 @@ extension CoordinatorServer {
 
     func persistChunk(_ jobID: String, _ chunk: Int, _ v: Vectors) throws {
         guard let job = state.jobs[jobID] else { return }
-        let data = NumpyFile.encode(Matrix(rows: v.rows, cols: v.dimension, data: v.data))
-        try VectorStore.writeDurably(data, to: Self.chunkURL(job.spec.outDir, chunk))
-        let crc = data.withUnsafeBytes { CRC32.checksum($0) }
+        let url = Self.chunkURL(job.spec.outDir, chunk)
+        let w = try NumpyWriter(path: url.path, rows: v.rows, cols: v.dimension, temporaryPath: url.path + ".tmp", checksum: true)
+        try w.append(v.data)
+        try w.finish()
+        let crc = w.crc32
         try JobJournal.append(JobJournal.doneLine(chunk: chunk, rows: v.rows, crc: crc), to: journalURL(jobID))
     }
 
-    /// Writes `url` through a temporary file, a piece at a time (`body` writes them and returns
-    /// the CRC-32 of what it wrote), then fsync and rename. Returns the CRC-32.
-    static func writeStreamed(to url: URL, _ body: (FileHandle) throws -> UInt32) throws -> UInt32 {
-        let tmp = url.appendingPathExtension("tmp")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else { throw ClusterError("\(tmp.path): cannot create (errno \(errno))") }
-        let crc: UInt32
-        do {
-            let h = try FileHandle(forWritingTo: tmp)
-            defer { try? h.close() }
-            crc = try body(h)
-            try h.synchronize()
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
-        }
-        if rename(tmp.path, url.path) != 0 { throw ClusterError("\(url.path): rename failed (errno \(errno))") }
-        return crc
-    }
-
-    /// Streams the chunks into embeddings.npy (header first, then one chunk at a time through a
-    /// FileHandle: memory holds one chunk, not the output), writes ids.txt (a chunk of ids at a
-    /// time, from the corpus index) and manifest.json, journals `finished`.
+    /// Streams the chunks into embeddings.npy (`NumpyWriter`, the writer `strata embed` uses:
+    /// header first, then one chunk at a time, memory holds one chunk, not the output), writes
+    /// ids.txt (a chunk of ids at a time, from the corpus index) and manifest.json, each through
+    /// `DurableFile` (temporary file, fsync, rename, directory fsync), journals `finished`.
     func finishJob(_ jobID: String) throws {
         guard let job = state.jobs[jobID] else { return }
         let docCount = job.corpus.count
@@ -120,33 +104,28 @@ extension CoordinatorServer {
         let dim = try NumpyFile.decode(try Data(contentsOf: chunk0), name: chunk0.path).cols
         var rows = 0
         var shards: [[String: Any]] = []
-        let crc = try Self.writeStreamed(to: out.appendingPathComponent("embeddings.npy")) { h in
-            let header = NumpyFile.header(rows: docCount, cols: dim)
-            try h.write(contentsOf: header)
-            var crc = header.withUnsafeBytes { CRC32.checksum($0) }
-            for c in 0..<job.spec.chunkCount {
-                let url = Self.chunkURL(job.spec.outDir, c)
-                let raw = try Data(contentsOf: url)
-                let m = try NumpyFile.decode(raw, name: url.path)
-                guard m.cols == dim else { throw ClusterError("\(url.path): \(m.cols) columns, chunk 0 has \(dim)") }
-                guard m.rows == job.range(c).count else { throw ClusterError("\(url.path): \(m.rows) rows for \(job.range(c).count) documents") }
-                rows += m.rows
-                let body = m.data.withUnsafeBytes { Data($0) }
-                try h.write(contentsOf: body)
-                crc = body.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
-                shards.append(["chunk": c, "rows": m.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
-            }
-            guard rows == docCount else { throw ClusterError("output has \(rows) rows for \(docCount) documents") }
-            return crc
+        let embeddings = out.appendingPathComponent("embeddings.npy").path
+        let npy = try NumpyWriter(path: embeddings, rows: docCount, cols: dim, temporaryPath: embeddings + ".tmp", checksum: true)
+        defer { npy.discard() }
+        for c in 0..<job.spec.chunkCount {
+            let url = Self.chunkURL(job.spec.outDir, c)
+            let raw = try Data(contentsOf: url)
+            let m = try NumpyFile.decode(raw, name: url.path)
+            guard m.cols == dim else { throw ClusterError("\(url.path): \(m.cols) columns, chunk 0 has \(dim)") }
+            guard m.rows == job.range(c).count else { throw ClusterError("\(url.path): \(m.rows) rows for \(job.range(c).count) documents") }
+            rows += m.rows
+            try npy.append(m.data)
+            shards.append(["chunk": c, "rows": m.rows, "crc32": String(format: "%08x", raw.withUnsafeBytes { CRC32.checksum($0) })])
         }
-        let idsCRC = try Self.writeStreamed(to: out.appendingPathComponent("ids.txt")) { h in
-            var crc: UInt32 = 0
+        guard rows == docCount else { throw ClusterError("output has \(rows) rows for \(docCount) documents") }
+        try npy.finish()
+        let crc = npy.crc32
+        let idsPath = out.appendingPathComponent("ids.txt").path
+        let idsCRC = try DurableFile.write(to: idsPath, temporaryPath: idsPath + ".tmp", checksum: true) { f -> UInt32 in
             for c in 0..<job.spec.chunkCount {
-                let ids = Data(try job.corpus.ids(in: job.range(c)).map { $0 + "\n" }.joined().utf8)
-                try h.write(contentsOf: ids)
-                crc = ids.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
+                try f.write(Data(try job.corpus.ids(in: job.range(c)).map { $0 + "\n" }.joined().utf8))
             }
-            return crc
+            return f.crc32
         }
         let manifest: [String: Any] = [
             "job_id": jobID, "corpus": job.spec.corpusPath, "model": job.spec.model, "rows": rows, "dimension": dim,
@@ -156,7 +135,7 @@ extension CoordinatorServer {
         ]
         try VectorStore.writeDurably(try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys]),
                                      to: out.appendingPathComponent("manifest.json"))
-        try Self.fsyncDirectory(out)   // the three renames are durable before `finished` is journaled
+        // Each of the three files had its directory fsync'd: durable before `finished` is journaled.
         try JobJournal.append(JobJournal.finishedLine, to: journalURL(jobID))
         log("job \(jobID): finished, \(rows) x \(dim) written to \(job.spec.outDir)")
         jobStepHook?(jobID, "assembled")

@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -9,14 +9,6 @@ import Glibc
 /// (no second copy of the output stays on disk), failures journaled (a failed or cancelled job is
 /// not resumed), and the resumption of jobs that had already ended.
 extension CoordinatorServer {
-    /// fsync of a directory, so that a rename or unlink inside it survives a crash.
-    static func fsyncDirectory(_ url: URL) throws {
-        let fd = open(url.path, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { throw ClusterError("\(url.path): cannot open the directory to fsync it: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ClusterError("\(url.path): fsync of the directory failed: \(String(cString: strerror(errno)))") }
-    }
-
     /// Test hook: called with the job id and a step name ("assembled": output durable and
     /// `finished` journaled, chunks still there; "cleaned": chunks removed). A test copies the
     /// disk state there, which is what a kill -9 at that instant leaves.
@@ -30,7 +22,7 @@ extension CoordinatorServer {
         guard FileManager.default.fileExists(atPath: chunks.path) else { return }
         do {
             try FileManager.default.removeItem(at: chunks)
-            try Self.fsyncDirectory(out)
+            try DurableFile.syncDirectory(out.path)
             log("job \(jobID): chunks removed (the assembled output is durable)")
         } catch {
             log("job \(jobID): cannot remove \(chunks.path): \(error)")

@@ -1,4 +1,4 @@
-import Model
+import Formats
 import Wire
 
 /// What happens to the coordinator: the shell turns socket traffic and the clock into these.

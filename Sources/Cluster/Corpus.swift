@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 import Wire
 
 /// A cluster-side failure with a message naming the file or setting at fault.

@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 import Wire
 
 /// Builds the corpus indexes of submitted jobs on a background queue, one at a time, and holds

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import ZMQ
 #if canImport(Glibc)
 import Glibc
@@ -48,21 +49,11 @@ public struct CurveKeys: Sendable {
         let s = try Curve.keypair(), w = try Curve.keypair(), c = try Curve.keypair()
         func put(_ name: String, _ v: String, secret: Bool) throws {
             let url = dir.appendingPathComponent(name)
-            // A fresh temporary file created with its final mode (0600 for secrets: never readable
-            // by others, not even briefly; fchmod because open's mode is masked by the umask),
-            // written, fsync'd, then renamed over `name`.
-            let tmp = dir.appendingPathComponent(".\(name).\(getpid()).tmp").path
-            let mode: mode_t = secret ? 0o600 : 0o644
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)
-            guard fd >= 0 else { throw ClusterError("\(tmp): cannot create (\(String(cString: strerror(errno))))") }
-            let bytes = Array((v + "\n").utf8)
-            let moded = fchmod(fd, mode)
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let synced = fsync(fd)
-            let err = errno
-            close(fd)
-            guard moded == 0, written == bytes.count, synced == 0 else { unlink(tmp); throw ClusterError("\(tmp): write failed (\(String(cString: strerror(err))))") }
-            guard rename(tmp, url.path) == 0 else { let e = errno; unlink(tmp); throw ClusterError("\(url.path): rename failed (\(String(cString: strerror(e))))") }
+            // A fresh temporary file created with exactly its final mode (0600 for secrets: never
+            // readable by others, not even briefly, whatever the umask), written, fsync'd, then
+            // renamed over `name` (`DurableFile`).
+            try DurableFile.write(Data((v + "\n").utf8), to: url.path, temporaryPath: dir.appendingPathComponent(".\(name).\(getpid()).tmp").path,
+                                  mode: secret ? 0o600 : 0o644, exactMode: true)
         }
         try put("server.pub", s.publicKey, secret: false); try put("server.key", s.secretKey, secret: true)
         try put("worker.pub", w.publicKey, secret: false); try put("worker.key", w.secretKey, secret: true)

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// A batch job's append-only journal, one record a line, fsync'd after each append:
 ///   `job <jobID>\t<corpus>\t<model>\t<outDir>\t<chunkSize>\t<docCount>\t<chunkCount>`
@@ -55,18 +56,12 @@ public struct JobJournal: Equatable, Sendable {
         return j
     }
 
-    /// Appends `line` to the journal at `url` and fsyncs it.
+    /// Appends `line` to the journal at `url` and fsyncs it (`DurableFile.append`; a new journal's
+    /// directory is created and fsync'd too).
     public static func append(_ line: String, to url: URL) throws {
         if !FileManager.default.fileExists(atPath: url.path) {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw ClusterError("\(url.path): cannot create the journal")
-            }
         }
-        let h = try FileHandle(forWritingTo: url)
-        defer { try? h.close() }
-        try h.seekToEnd()
-        try h.write(contentsOf: Data(line.utf8))
-        try h.synchronize()
+        try DurableFile.append(Data(line.utf8), to: url.path)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Model
 
 /// Checksums that tie a shard store to what produced it, so a store is re-used only for the

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Index
 import Kernels
 import Wire
@@ -61,17 +62,9 @@ public final class VectorStore: @unchecked Sendable {
         return crc
     }
 
-    /// Writes `data` to `url` via a temporary file, fsync and rename.
+    /// Writes `data` to `url` via `url.tmp` (`DurableFile`: fsync, rename, directory fsync).
     public static func writeDurably(_ data: Data, to url: URL) throws {
-        let tmp = url.appendingPathExtension("tmp")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-            throw StoreError(path: tmp.path, problem: "cannot create (errno \(errno))")
-        }
-        let h = try FileHandle(forWritingTo: tmp)
-        try h.write(contentsOf: data)
-        try h.synchronize()
-        try h.close()
-        if rename(tmp.path, url.path) != 0 { throw StoreError(path: url.path, problem: "rename failed (errno \(errno))") }
+        try DurableFile.write(data, to: url.path, temporaryPath: url.path + ".tmp")
     }
 
     /// Opens and verifies a store.

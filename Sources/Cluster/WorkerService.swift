@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Wire
 
 /// A worker's request handling: models, shard stores, and the replies to EmbedBatch,

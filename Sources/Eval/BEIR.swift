@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 
 /// A corpus document of a BEIR dataset.
 public struct BEIRDocument: Equatable, Sendable {
@@ -13,11 +13,10 @@ public struct BEIRDocument: Equatable, Sendable {
         self.id = id; self.title = title; self.text = text; self.hasTitle = hasTitle
     }
 
-    /// The text a model embeds, as BEIR's sentence-transformers wrapper builds it:
-    /// `(title + " " + text).strip()` when the record has a title key, else `text.strip()`.
-    public var embeddingText: String {
-        (hasTitle ? title + " " + text : text).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// The text a model embeds: the one title+text rule of every record reader,
+    /// `TextRecord.joined(title:text:)` (BEIR's `(title + " " + text).strip()`; an absent or empty
+    /// title gives `text.strip()`, the same string).
+    public var embeddingText: String { TextRecord.joined(title: hasTitle ? title : nil, text: text) }
 }
 
 /// A query of a BEIR dataset.

@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 
 /// Debian control-file stanzas (the apt lists' Packages and Translation-en files): "Field: value"
 /// lines, continuation lines starting with a space, stanzas separated by blank lines.

@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 
 /// Builds a BEIR-format retrieval dataset from the apt package index: the query is a package's
 /// one-line synopsis, the document its long description (Translation-en).

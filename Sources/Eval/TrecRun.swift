@@ -1,5 +1,5 @@
 import Foundation
-import Model
+import Formats
 
 /// Writes a standard 6-column TREC run: `qid Q0 docid rank score run_name`, one line per hit,
 /// queries in the given order, hits ranked as trec_eval will rank them (score descending, then

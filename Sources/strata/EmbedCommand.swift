@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Kernels
 import Model
 import CommandLineFlags
@@ -72,64 +73,38 @@ enum EmbedCommand: Subcommand {
     }
 }
 
-/// Streams embeddings to .npy (header first, rows appended) or .jsonl, via a temporary file
-/// renamed into place at the end, so a failed run never leaves a partial output behind.
+/// Streams embeddings to .npy (`NumpyWriter`: the writer cluster jobs use, header first, rows
+/// appended) or .jsonl (`DurableFile`), via `path.partial` renamed into place at the end, so a
+/// failed run never leaves a partial output behind.
 final class EmbeddingSink {
-    let path: String
-    let tmp: String
-    let handle: FileHandle
-    let npy: Bool
+    private let npy: NumpyWriter?
+    private let jsonl: DurableFile?
 
     init(path: String, rows: Int, cols: Int) throws {
-        self.path = path
-        tmp = path + ".partial"
-        npy = path.hasSuffix(".npy")
-        // A fresh file (a stale one from a killed run is replaced; O_EXCL never writes through a link).
-        unlink(tmp)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CLIError("cannot write \(tmp): \(osReason())") }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        if npy {
-            do { try handle.write(contentsOf: NumpyFile.header(rows: rows, cols: cols)) } catch {
-                let reason = describeError(error)
-                try? handle.close(); unlink(tmp)
-                throw CLIError("cannot write \(tmp): \(reason)")
-            }
+        if path.hasSuffix(".npy") {
+            npy = try NumpyWriter(path: path, rows: rows, cols: cols); jsonl = nil
+        } else {
+            jsonl = try DurableFile(path: path); npy = nil
         }
     }
 
     func append(_ m: Matrix, ids: [String]) throws {
-        if npy {
-            try writeOrExplain(m.data.withUnsafeBytes { Data($0) })
-        } else {
-            var s = ""
-            for r in 0..<m.rows {
-                let id = String(data: try JSONSerialization.data(withJSONObject: [ids[r]], options: [.fragmentsAllowed]), encoding: .utf8)!
-                s += "{\"_id\":\(id.dropFirst().dropLast()),\"embedding\":[" + m.row(r).map { "\($0)" }.joined(separator: ",") + "]}\n"
-            }
-            try writeOrExplain(Data(s.utf8))
+        if let npy { return try npy.append(m.data) }
+        var s = ""
+        for r in 0..<m.rows {
+            let id = String(data: try JSONSerialization.data(withJSONObject: [ids[r]], options: [.fragmentsAllowed]), encoding: .utf8)!
+            s += "{\"_id\":\(id.dropFirst().dropLast()),\"embedding\":[" + m.row(r).map { "\($0)" }.joined(separator: ",") + "]}\n"
         }
+        try jsonl?.write(Data(s.utf8))
     }
-
-    /// FileHandle's throwing write, with the OS's reason in the error.
-    private func writeOrExplain(_ d: Data) throws {
-        do { try handle.write(contentsOf: d) } catch { throw CLIError("cannot write \(tmp): \(describeError(error))") }
-    }
-
-    private var closed = false
 
     func finish() throws {
-        do { try handle.synchronize(); try handle.close() } catch { throw CLIError("cannot write \(tmp): \(describeError(error))") }
-        closed = true
-        if rename(tmp, path) != 0 { throw CLIError("cannot move \(tmp) to \(path): \(osReason())") }
+        if let npy { try npy.finish() } else { try jsonl?.commit() }
     }
 
     /// Removes the temporary file of an unfinished run (no-op after `finish`).
     func discard() {
-        guard !closed else { return }
-        try? handle.close()
-        closed = true
-        try? FileManager.default.removeItem(atPath: tmp)
+        npy?.discard(); jsonl?.discard()
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Kernels
 import Model
 import Index
@@ -77,11 +78,6 @@ enum MineCommand: Subcommand {
         try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: outPath, atomically: true, encoding: .utf8)
         print(String(format: "wrote %ld lines to %@ (%ld queries, %ld documents searched, %ld negatives each, top %ld skipped); embed queries %.1f s, corpus %.1f s, search %.2f s",
                      lines.count, outPath, selection.queries.count - short, selection.corpus.count, negatives, skipTop, tQ, tD, tS))
-    }
-
-    private static func jsonLine(_ object: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,26 +35,10 @@ func checkCanWrite(_ path: String, flag: String) throws {
     guard access(dir, W_OK | X_OK) == 0 else { throw CLIError("--\(flag) \(path): cannot write into \(dir): \(osReason())") }
 }
 
-/// Writes `data` to `path` through `path.partial` (created fresh, fsync'd, renamed into place):
-/// a failure leaves neither a partial file nor a changed `path`.
+/// Writes `data` to `path` through `path.partial` (`DurableFile`: created fresh, fsync'd, renamed
+/// into place, directory fsync'd): a failure leaves neither a partial file nor a changed `path`.
 func writeFileAtomically(_ data: Data, to path: String) throws {
-    let tmp = path + ".partial"
-    unlink(tmp)
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw CLIError("cannot write \(tmp): \(osReason())") }
-    var failure: Int32 = 0
-    data.withUnsafeBytes { raw in
-        var off = 0
-        while off < raw.count {
-            let n = write(fd, raw.baseAddress! + off, raw.count - off)
-            if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-            off += n
-        }
-    }
-    if failure == 0 && fsync(fd) != 0 { failure = errno }
-    close(fd)
-    if failure != 0 { unlink(tmp); throw CLIError("cannot write \(tmp): \(osReason(failure))") }
-    guard rename(tmp, path) == 0 else { let e = errno; unlink(tmp); throw CLIError("cannot move \(tmp) to \(path): \(osReason(e))") }
+    do { try DurableFile.write(data, to: path) } catch let e as DataError { throw CLIError(e.description) }
 }
 
 /// An error as one line for the user: Foundation's file errors become `path: reason` (the OS's

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Cluster
 import Eval
 import Model

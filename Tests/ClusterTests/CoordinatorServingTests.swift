@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Cluster
+import Formats
 import Model
 import Tokenizer
 import Wire

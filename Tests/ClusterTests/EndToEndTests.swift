@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Cluster
+import Formats
 import Wire
 
 /// Real `strata` processes on loopback (tcp://127.0.0.1, ephemeral ports), with the tiny

@@ -1,5 +1,6 @@
 import XCTest
 import Cluster
+import Formats
 import Model
 import Wire
 import ZMQ

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Model
 import XCTest
 
@@ -102,7 +103,7 @@ enum Strata {
     }
 }
 
-/// Reads a float32 [rows, cols] .npy with the Model module's reader (as `strata embed` writes it).
+/// Reads a float32 [rows, cols] .npy with the Formats module's reader (as `strata embed` writes it).
 func readNPY(_ path: String) throws -> (rows: Int, cols: Int, data: [Float]) {
     let m = try NumpyFile.read(path)
     return (m.rows, m.cols, m.data)

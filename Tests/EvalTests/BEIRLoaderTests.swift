@@ -1,6 +1,6 @@
 import XCTest
 import Eval
-import Model
+import Formats
 
 final class BEIRLoaderTests: XCTestCase {
     var dir: URL!

@@ -63,17 +63,4 @@ final class CheckpointErrorTests: XCTestCase {
         try FileManager.default.removeItem(at: tmp.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try TextEncoder.load(tmp.path)) { XCTAssertTrue("\($0)".contains("config.json"), "\($0)") }
     }
-
-    func testNumpyRoundTripAndTextRecordErrors() throws {
-        let m = Matrix(rows: 3, cols: 5, data: (0..<15).map { Float($0) * 0.5 })
-        let npy = tmp.appendingPathComponent("m.npy").path
-        try NumpyFile.write(m, to: npy)
-        XCTAssertEqual(try NumpyFile.read(npy), m)
-        let bad = tmp.appendingPathComponent("bad.txt")
-        try (Data("ok\n".utf8) + Data([0xC3, 0x28]) + Data("\n".utf8)).write(to: bad)
-        XCTAssertThrowsError(try TextRecords.read(bad.path)) { XCTAssertTrue("\($0)".hasSuffix("bad.txt:2: invalid UTF-8"), "\($0)") }
-        let jl = tmp.appendingPathComponent("c.jsonl")
-        try "{\"_id\":\"a\",\"title\":\"T\",\"text\":\"x\"}\n{\"_id\":\"b\"}\n".write(to: jl, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try TextRecords.read(jl.path)) { XCTAssertTrue("\($0)".contains("c.jsonl:2: missing string field \"text\""), "\($0)") }
-    }
 }

@@ -1,14 +1,26 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One input text with its id (BEIR `_id`, or the 1-based line number for plain text files).
 public struct TextRecord: Sendable, Equatable {
     public var id: String
     public var text: String
     public init(id: String, text: String) { self.id = id; self.text = text }
+
+    /// The one rule for the text of a record with a title (BEIR's dense retrieval, as
+    /// sentence-transformers evaluates it): `title + " " + text` with surrounding whitespace
+    /// trimmed; without a title (nil or empty) the text alone, trimmed. Every reader of BEIR-style
+    /// records (`strata embed`, cluster jobs, `eval`, `mine`) embeds exactly this string.
+    public static func joined(title: String?, text: String) -> String {
+        guard let title, !title.isEmpty else { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        return (title + " " + text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
 
 /// Reads texts for embedding: `.jsonl` (BEIR style `{"_id", "text"}` with optional `"title"`,
-/// joined as "title text") or any other file as one text per line.
+/// joined by `TextRecord.joined(title:text:)`) or any other file as one text per line (as is).
 /// Invalid UTF-8, a malformed JSON line or a duplicate `_id` is an error naming the file and line.
 public enum TextRecords {
     /// Every record of the file, in file order.
@@ -37,9 +49,7 @@ public enum TextRecords {
 
     /// `forEach` that also gives each record's 1-based line number and the byte range of its line in the file.
     public static func forEach(_ path: String, _ body: (TextRecord, Int, Range<Int>) throws -> Void) throws {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ModelError.invalidInput("cannot read input file \(path)")
-        }
+        guard access(path, R_OK) == 0 else { throw DataError.unreadable(file: path, reason: systemReason()) }
         let url = URL(fileURLWithPath: path)
         if !isJSONLines(path) {
             try forEachLine(of: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), n, r) }
@@ -49,7 +59,7 @@ public enum TextRecords {
         try forEachLine(of: url) { line, n, r in try body(try jsonRecord(line, path: path, line: n, seen: &seen), n, r) }
     }
 
-    /// One BEIR record from its JSON line ("title text", or the text alone without a title), checked
+    /// One BEIR record from its JSON line (`TextRecord.joined(title:text:)`), checked
     /// in this order: JSON object, "text", "_id", a new id (recorded in `seen`), "title".
     static func jsonRecord(_ line: Substring, path: String, line n: Int, seen: inout Set<String>) throws -> TextRecord {
         let url = URL(fileURLWithPath: path)
@@ -58,6 +68,6 @@ public enum TextRecords {
         guard let id = try stringField(obj, "_id", file: url, line: n) else { throw DataError(file: path, line: n, "missing field \"_id\"") }
         guard seen.insert(id).inserted else { throw DataError(file: path, line: n, "duplicate _id '\(id)'") }
         let title = try stringField(obj, "title", file: url, line: n) ?? ""
-        return TextRecord(id: id, text: title.isEmpty ? text : title + " " + text)
+        return TextRecord(id: id, text: TextRecord.joined(title: title, text: text))
     }
 }

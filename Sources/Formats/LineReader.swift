@@ -1,23 +1,10 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Line-oriented input files (JSON lines, TSV, plain text): every reader in Strata goes
 // through these, so a bad line is always reported as FILE:LINE: problem.
-
-/// An input file that could not be read or parsed; names the file and, when known, the line.
-public struct DataError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var line: Int?
-    public var message: String
-
-    public init(file: String, line: Int? = nil, _ message: String) {
-        self.file = file; self.line = line; self.message = message
-    }
-
-    public var description: String {
-        if let line { return "\(file):\(line): \(message)" }
-        return "\(file): \(message)"
-    }
-}
 
 /// Reads a UTF-8 text file and calls `body` with each line and its 1-based number; blank lines
 /// are skipped unless `keepBlank` (a final newline never makes an extra line).
@@ -36,7 +23,7 @@ let lineReaderBlockSize = 4 << 20
 public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int, Range<Int>) throws -> Void) throws {
     let handle: FileHandle
     do { handle = try FileHandle(forReadingFrom: url) } catch {
-        throw DataError(file: url.path, "cannot read: \(error.localizedDescription)")
+        throw DataError.unreadable(file: url.path, reason: reason(error))
     }
     defer { try? handle.close() }
     var pending = Data()      // the start of a line whose end is in a later block
@@ -45,7 +32,7 @@ public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring
     while true {
         let block: Data
         do { block = try handle.read(upToCount: lineReaderBlockSize) ?? Data() } catch {
-            throw DataError(file: url.path, line: nextLine, "cannot read: \(error.localizedDescription)")
+            throw DataError.malformed(file: url.path, line: nextLine, problem: "cannot read: \(reason(error))")
         }
         let atEnd = block.isEmpty
         var buffer = pending
@@ -92,6 +79,21 @@ public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, f
         try body(Substring(line), lineNo, slice.startIndex..<slice.endIndex)
     }
     return lineNo - firstLine + 1
+}
+
+/// The OS's reason inside a Foundation file error (strerror), else its description.
+func reason(_ error: Error) -> String {
+    let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return systemReason(Int32(ns.code)) }
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain { return systemReason(Int32(u.code)) }
+    if ns.domain == NSCocoaErrorDomain {
+        switch CocoaError.Code(rawValue: ns.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: return systemReason(ENOENT)
+        case .fileReadNoPermission: return systemReason(EACCES)
+        default: break
+        }
+    }
+    return ns.localizedDescription
 }
 
 /// `count` bytes at `offset` of the open file `fd` (pread: positional, safe from any thread).

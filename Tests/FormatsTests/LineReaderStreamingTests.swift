@@ -1,5 +1,5 @@
 import XCTest
-import Model
+import Formats
 import Kernels
 
 /// The block-streaming line reader against the in-memory one, on a file several read blocks long

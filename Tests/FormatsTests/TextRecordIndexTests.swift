@@ -1,5 +1,5 @@
 import XCTest
-import Model
+import Formats
 
 /// The corpus index against `TextRecords.read`: same records (re-parsed per range), same errors.
 final class TextRecordIndexTests: XCTestCase {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A read-only index of an input file of texts: the file is read once and checked record by
 /// record exactly as `TextRecords.forEach` checks it (same rules, same errors naming file:line),
@@ -30,7 +33,7 @@ public final class TextRecordIndex: Sendable {
             if jsonLines { lineNumbers.append(line) }   // for errors about records that changed later
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError(file: path, "cannot open: errno \(errno)") }
+        guard fd >= 0 else { throw DataError.unreadable(file: path, reason: systemReason()) }
         self.path = path
         self.fd = fd
         self.jsonLines = jsonLines
