@@ -1,10 +1,14 @@
 import Wire
 
-/// The coordinator as a pure state machine: membership (Paranoid-Pirate heartbeats, suspects
-/// whose connection dropped), the shard map, scatter-gather search and batch-job chunk leasing.
-/// It never touches a socket: `handle` takes an event and returns the actions for the shell to
-/// perform. Its one file access: a leased chunk's texts are read through the job's
-/// `TextRecordIndex` (one `pread`) when the chunk is sent.
+/// The coordinator as a pure state machine: `handle` takes an event and returns the actions for
+/// the shell (`CoordinatorServer`) to perform. It never touches a socket or a file: what needs a
+/// read or a write (a job's corpus, a chunk's texts, the journal, the output) is an action, and
+/// its outcome comes back as an event. It is composed of parts, each in its own file(s):
+/// - Membership (`Membership`: Paranoid-Pirate heartbeats, suspects whose connection dropped,
+///   deaths; registration and model loading here);
+/// - Placement (`ShardMap` and `placeShards`: replicas, rebalancing, AssignShard retries, drains);
+/// - Search (CoordinatorSearch.swift, CoordinatorFailover.swift: scatter-gather, hedging, re-rank);
+/// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift and `JobScheduler` for chunk leases).
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
@@ -14,7 +18,14 @@ public struct Coordinator: Sendable {
     var loading: [Peer: Set<String>] = [:]
     var outstanding: [UInt64: Outstanding] = [:]
     var searches: [UInt64: SearchState] = [:]
-    public internal(set) var jobs: [String: JobRun] = [:]
+    /// The Jobs part (JobsState.swift).
+    public internal(set) var jobsState = JobsState()
+    /// Batch jobs by id (the Jobs part's runs).
+    public internal(set) var jobs: [String: JobRun] {
+        get { jobsState.runs }
+        _modify { yield &jobsState.runs }
+        set { jobsState.runs = newValue }
+    }
     var nextID: UInt64 = 1
     var roundRobin = 0
     var firstRegistration: Double?
@@ -72,6 +83,19 @@ public struct Coordinator: Sendable {
             tick(now, &out)
         case .connectionLost(let peer, let now):
             connectionLost(peer, now, &out)
+        case .jobSubmitted(let from, let requestID, let submission, _):
+            jobsState.submitted(JobWaiter(peer: from, requestID: requestID), submission, &out)
+        case .corpusIndexed(let jobID, let result, _):
+            jobsState.corpusIndexed(jobID, result, &out)
+        case .jobStored(let jobID, let error, let now):
+            jobsState.stored(jobID, error, now, &out)
+            dispatchChunks(now, &out)
+        case .chunkTextsRead(let jobID, let chunk, let worker, let texts, let now):
+            chunkTextsRead(jobID, chunk, worker, texts, now, &out)
+        case .chunkReadFailed(let jobID, let chunk, let worker, let error, _):
+            if jobs[jobID]?.scheduler.release(chunk, by: worker) == true { jobFailed(jobID, "chunk \(chunk): \(error)", &out) }
+        case .persistFailed(let jobID, let error, _):
+            persistFailed(jobID, error, &out)
         }
         // No log line is unbounded (a whole request once ended up in one).
         return out.map { if case .log(let l) = $0 { return .log(LogLine.cap(l)) } else { return $0 } }

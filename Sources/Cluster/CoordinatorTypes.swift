@@ -12,11 +12,35 @@ public enum CoordinatorEvent: Sendable {
     /// The connection of `peer` dropped (the ROUTER's socket monitor saw it disconnect): a
     /// worker becomes suspect at once.
     case connectionLost(Peer, now: Double)
+    /// A client's JobSubmitRequest, after the shell confined its paths (`JobsRoot.check`).
+    case jobSubmitted(from: Peer, requestID: UInt64, JobSubmission, now: Double)
+    /// The shell indexed a submitted job's corpus (`indexCorpus`), or refused it: its output
+    /// directory is taken, or the corpus cannot be read, is empty or has a chunk over a frame.
+    case corpusIndexed(jobID: String, Result<IndexedCorpus, RPCStatus>, now: Double)
+    /// The shell created the job's output directory and journaled it (`storeJob`), or could not
+    /// (`error`).
+    case jobStored(jobID: String, error: RPCStatus?, now: Double)
+    /// The shell read the texts of a leased chunk (`readChunkTexts`).
+    case chunkTextsRead(jobID: String, chunk: Int, worker: Peer, texts: [String], now: Double)
+    /// The shell could not read the texts of a leased chunk: the job fails.
+    case chunkReadFailed(jobID: String, chunk: Int, worker: Peer, error: String, now: Double)
+    /// The shell could not write a chunk or assemble a job's output: the job fails (not journaled:
+    /// a restart resumes it from its durable chunks).
+    case persistFailed(jobID: String, error: String, now: Double)
 }
 
 /// What the coordinator wants done; the shell performs these in order.
 public enum CoordinatorAction: Sendable, Equatable {
     case send(to: Peer, Envelope)
+    /// Index a submitted job's corpus off the event loop after checking that its output directory
+    /// is free; answer with `corpusIndexed`.
+    case indexCorpus(jobID: String, request: JobSubmitRequest, chunkSize: Int)
+    /// Check the output directory again, create it and write the job's `job` journal line; answer
+    /// with `jobStored`.
+    case storeJob(JobJournal.Spec)
+    /// Read the texts of chunk `chunk` of a job (leased to `worker`) through the job's corpus
+    /// index; answer with `chunkTextsRead` or `chunkReadFailed`.
+    case readChunkTexts(jobID: String, chunk: Int, worker: Peer)
     /// Persist a finished chunk (write the chunk file, fsync, append `done` to the journal).
     case persistChunk(jobID: String, chunk: Int, vectors: Vectors)
     /// Every chunk is persisted: assemble the output and append `finished` to the journal.
