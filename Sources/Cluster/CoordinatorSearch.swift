@@ -1,3 +1,4 @@
+import Index
 import Wire
 
 /// Scatter-gather search: embed the query once, one live replica per shard, exact merge,
@@ -111,7 +112,7 @@ extension Coordinator {
             out.append(.log("search \(sid): dropped \(bad.count) invalid hit(s) from \(from) for shard \(shard) (documents \(range)): "
                             + bad.prefix(3).map { "\($0.docIndex) '\($0.docID)'" }.joined(separator: ", ")))
         }
-        s.shardHits.append(valid)
+        s.shardHits.append(valid.map(\.searchHit))
         searches[sid] = s
         if s.pendingShards.isEmpty { afterShards(sid, now, &out) }
     }
@@ -142,7 +143,7 @@ extension Coordinator {
         }
         s.rerankTried[part, default: []].insert(w)
         searches[sid] = s
-        let passages = s.candidates[s.rerankParts[part]].map { Document(id: $0.docID, text: corpus[$0.docIndex].text) }
+        let passages = s.candidates[s.rerankParts[part]].map { corpus[$0.index] }
         send(w, .rerankRequest(RerankRequest(model: ProtocolConstants.ceModelName, query: s.request.query, passages: passages)),
              .rerank(search: sid, part: part), now, &out, deadline: s.deadline)
     }
@@ -185,11 +186,11 @@ extension Coordinator {
             }
         }
         guard status.code == .ok else { fail(s.client, s.clientRequestID, status, &out); return }
-        var hits: [Hit]
+        var hits: [SearchHit]
         var rerankMs = 0.0
         var firstStage: [Float] = []
         if s.phase == .reranking && !rerankFailed {
-            var rescored: [Hit] = []
+            var rescored: [SearchHit] = []
             for (p, range) in s.rerankParts.enumerated() {
                 for (j, i) in range.enumerated() {
                     var h = s.candidates[i]; h.score = s.rerankScores[p]![j]; rescored.append(h)
@@ -197,12 +198,13 @@ extension Coordinator {
             }
             hits = TopK.merge([rescored], k: s.request.topK)
             rerankMs = (now - s.rerankStart) * 1000
-            let dense = Dictionary(s.candidates.map { ($0.docIndex, $0.score) }, uniquingKeysWith: { a, _ in a })
-            firstStage = hits.map { dense[$0.docIndex] ?? .nan }
+            let dense = Dictionary(s.candidates.map { ($0.index, $0.score) }, uniquingKeysWith: { a, _ in a })
+            firstStage = hits.map { dense[$0.index] ?? .nan }
         } else {
             hits = Array(s.candidates.prefix(s.request.topK))
         }
-        let answer = SearchReply(hits: hits, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
+        // The wire edge: each hit with its document's id.
+        let answer = SearchReply(hits: hits.map { $0.wire(id: corpus[$0.index].id) }, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
                                 embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000,
                                 firstStageScores: firstStage)
         reply(s.client, s.clientRequestID, .searchReply(answer), &out)

@@ -1,3 +1,4 @@
+import Index
 import Model
 import Wire
 
@@ -158,8 +159,9 @@ struct SearchState {
     var pendingShards: Set<Int> = []
     var triedShard: [Int: Set<Peer>] = [:]
     var missing: Set<Int> = []
-    var shardHits: [[Hit]] = []
-    var candidates: [Hit] = []
+    /// Each answered shard's top hits, then their merge (global document indices).
+    var shardHits: [[SearchHit]] = []
+    var candidates: [SearchHit] = []
     var rerankStart = 0.0
     var rerankParts: [Range<Int>] = []
     var rerankScores: [Int: [Float]] = [:]
