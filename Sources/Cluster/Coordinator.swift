@@ -14,7 +14,14 @@ public struct Coordinator: Sendable {
     /// The served corpus (global document index = position).
     public let corpus: [Document]
     public internal(set) var shardMap: ShardMap
-    var workers: [Peer: WorkerRecord] = [:]
+    /// The Membership part (Membership.swift).
+    public internal(set) var membership: Membership
+    /// Live workers' records (the Membership part's).
+    var workers: [Peer: WorkerRecord] {
+        get { membership.workers }
+        _modify { yield &membership.workers }
+        set { membership.workers = newValue }
+    }
     var loading: [Peer: Set<String>] = [:]
     var outstanding: [UInt64: Outstanding] = [:]
     var searches: [UInt64: SearchState] = [:]
@@ -29,8 +36,6 @@ public struct Coordinator: Sendable {
     var nextID: UInt64 = 1
     var roundRobin = 0
     var firstRegistration: Double?
-    /// Workers whose connection dropped, and since when (cleared by any message from them).
-    var suspects: [Peer: Double] = [:]
     /// LoadModel failures per worker and model (back-off, cap).
     var loadRetry: [LoadKey: RetryState] = [:]
     /// AssignShard failures per shard (back-off, cap).
@@ -50,11 +55,12 @@ public struct Coordinator: Sendable {
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
         self.corpus = corpus
+        membership = Membership(interval: config.heartbeatInterval, liveness: config.heartbeatLiveness, suspectGrace: config.suspectGrace)
         shardMap = ShardMap(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication)
     }
 
     /// Live workers, in a stable order.
-    public var liveWorkers: [Peer] { workers.keys.sorted() }
+    public var liveWorkers: [Peer] { membership.live }
 
     /// True when every shard has a ready replica on a live worker (or there is no corpus) and a worker is up.
     public var ready: Bool {
@@ -70,10 +76,7 @@ public struct Coordinator: Sendable {
         var out: [CoordinatorAction] = []
         switch event {
         case .message(let from, let env, let now):
-            if workers[from] != nil {
-                workers[from]!.lastSeen = now
-                if suspects.removeValue(forKey: from) != nil { out.append(.log("worker \(from) is speaking again: no longer suspect")) }
-            }
+            if membership.heard(from, now: now) { out.append(.log("worker \(from) is speaking again: no longer suspect")) }
             receive(from, env, now, &out)
             dispatchChunks(now, &out)
         case .badFrame(let from, let error, _):
@@ -106,7 +109,7 @@ public struct Coordinator: Sendable {
     mutating func send(_ to: Peer, _ body: Body, _ purpose: Purpose?, _ now: Double, _ out: inout [CoordinatorAction], deadline: Double = 0) {
         let id = nextID; nextID += 1
         if let p = purpose { outstanding[id] = Outstanding(worker: to, purpose: p, sentAt: now) }
-        workers[to]?.lastSent = now
+        membership.sent(to, now: now)
         out.append(.send(to: to, Envelope(requestID: id, deadlineUnixMs: Int64(deadline * 1000), body: body)))
     }
 
@@ -127,8 +130,7 @@ public struct Coordinator: Sendable {
             out.append(.log("worker \(from) re-registered: treating its old session as dead"))
             workerDied(from, now, &out)
         }
-        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now, held: Set(m.shardsHeld))
-        suspects[from] = nil
+        membership.joined(from, name: m.workerID, held: Set(m.shardsHeld), now: now)
         for k in loadRetry.keys where k.worker == from { loadRetry[k] = nil }
         // A new worker may index a shard the others failed: give up-on shards another round.
         for (sh, r) in shardRetry where r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) { shardRetry[sh] = nil }
@@ -168,10 +170,9 @@ public struct Coordinator: Sendable {
     }
 
     mutating func workerDied(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
-        workers[w] = nil
+        membership.remove(w)
         leaving[w] = nil
         loading[w] = nil
-        suspects[w] = nil
         for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
         for s in assignSent.keys { assignSent[s]![w] = nil }
         lastIndexedAt[w] = nil
@@ -189,18 +190,13 @@ public struct Coordinator: Sendable {
     }
 
     mutating func tick(_ now: Double, _ out: inout [CoordinatorAction]) {
-        let expiry = config.heartbeatInterval * Double(config.heartbeatLiveness)
-        for w in liveWorkers {
-            guard let r = workers[w] else { continue }
-            if now - r.lastSeen > expiry {
-                out.append(.log("worker \(w) missed \(config.heartbeatLiveness) heartbeats: dead"))
-                workerDied(w, now, &out)
-            } else if let since = suspects[w], now - max(since, r.lastSeen) > config.suspectGrace {
-                out.append(.log("worker \(w): connection dropped and silent for \(config.suspectGrace) s: dead"))
-                workerDied(w, now, &out)
-            } else if now - r.lastSent >= config.heartbeatInterval {
-                workers[w]!.lastSent = now
+        for d in membership.tick(now: now) {
+            switch d {
+            case .heartbeat(let w):
                 out.append(.send(to: w, Envelope(requestID: 0, body: .heartbeat(Heartbeat(workerID: "coordinator", sequence: UInt64(now * 1000))))))
+            case .dead(let w, let reason):
+                out.append(.log(reason))
+                workerDied(w, now, &out)
             }
         }
         expireRequests(now, &out)
