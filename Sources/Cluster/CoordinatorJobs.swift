@@ -52,7 +52,7 @@ extension Coordinator {
     }
 
     /// Bytes an EmbedChunk frame may hold beyond its texts or vectors (envelope, ids, model name).
-    public static let frameMargin = 1 << 20
+    public static let frameMargin = ProtocolConstants.chunkFrameMargin
 
     /// Checks that every chunk of a job fits one frame (the texts travel in one EmbedChunkRequest):
     /// throws a ClusterError naming the first chunk over the limit and what to do.
@@ -64,7 +64,7 @@ extension Coordinator {
     }
 
     /// Bytes a text costs in a frame beyond its own: a 1-byte tag and a length varint of up to 5 bytes.
-    static let textOverhead = 6
+    static let textOverhead = ProtocolConstants.frameTextOverhead
 
     static func checkChunkFrame(_ texts: ArraySlice<String>, first start: Int, chunkSize: Int, limit: Int) throws {
         let bytes = texts.reduce(0) { $0 + $1.utf8.count + textOverhead }

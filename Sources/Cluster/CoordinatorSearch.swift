@@ -5,7 +5,7 @@ import Wire
 /// optional CE re-rank of the global top-N spread over workers, merge again.
 extension Coordinator {
     /// Longest deadline a client may ask for, seconds.
-    static let maxDeadline = 600.0
+    static let maxDeadline = ProtocolConstants.maxClientDeadline
 
     /// Why a search request is refused (INVALID_ARGUMENT), or nil: the caps keep one request from
     /// holding the workers (`--max-top-k`, `--max-rerank`).

@@ -33,7 +33,7 @@ enum WorkerCommand: Subcommand {
         let a = try Arguments(args, command: name, options: ["coordinator", "data-dir", "keys", "id", "max-batch-tokens", "drain-timeout", "precision"], flags: ["quiet"])
         let dir = a.string("data-dir") ?? NSTemporaryDirectory() + "strata-worker-\(getpid())"
         let maxBatchTokens = try a.int("max-batch-tokens", default: 16_384, min: 1, max: 1 << 24)!
-        let drainTimeout = try a.double("drain-timeout", default: 120)!
+        let drainTimeout = try a.double("drain-timeout", default: ProtocolConstants.workerDrainTimeout)!
         guard drainTimeout > 0 else { throw CLIError("--drain-timeout must be positive, got \(drainTimeout)") }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let quiet = a.flag("quiet")
