@@ -13,7 +13,14 @@ public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
     public let corpus: [Document]
-    public internal(set) var shardMap: ShardMap
+    /// The Placement part (Placement.swift).
+    public internal(set) var placement: Placement
+    /// Which workers hold which shards (the Placement part's).
+    public internal(set) var shardMap: ShardMap {
+        get { placement.shardMap }
+        _modify { yield &placement.shardMap }
+        set { placement.shardMap = newValue }
+    }
     /// The Membership part (Membership.swift).
     public internal(set) var membership: Membership
     /// Live workers' records (the Membership part's).
@@ -35,18 +42,8 @@ public struct Coordinator: Sendable {
     }
     var nextID: UInt64 = 1
     var roundRobin = 0
-    var firstRegistration: Double?
     /// LoadModel failures per worker and model (back-off, cap).
     var loadRetry: [LoadKey: RetryState] = [:]
-    /// AssignShard failures per shard (back-off, cap).
-    var shardRetry: [Int: RetryState] = [:]
-    /// Indexing progress: when each (shard, worker) assignment was sent, how long the last
-    /// completed one of each shard took, when indexing began, when each worker last finished one.
-    var assignSent: [Int: [Peer: Double]] = [:]
-    var shardDoneSeconds: [Int: Double] = [:]
-    var indexingStart: Double?
-    var indexedSinceStart = 0
-    var lastIndexedAt: [Peer: Double] = [:]
     /// Client embed/rerank calls, limits, draining (CoordinatorServing.swift).
     public var serving = ServingState()
     /// Workers draining (CoordinatorDrain.swift).
@@ -56,7 +53,8 @@ public struct Coordinator: Sendable {
         self.config = config
         self.corpus = corpus
         membership = Membership(interval: config.heartbeatInterval, liveness: config.heartbeatLiveness, suspectGrace: config.suspectGrace)
-        shardMap = ShardMap(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication)
+        placement = Placement(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication,
+                              placementDelay: config.placementDelay)
     }
 
     /// Live workers, in a stable order.
@@ -133,8 +131,7 @@ public struct Coordinator: Sendable {
         membership.joined(from, name: m.workerID, held: Set(m.shardsHeld), now: now)
         for k in loadRetry.keys where k.worker == from { loadRetry[k] = nil }
         // A new worker may index a shard the others failed: give up-on shards another round.
-        for (sh, r) in shardRetry where r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) { shardRetry[sh] = nil }
-        if firstRegistration == nil { firstRegistration = now }
+        placement.workerJoined(now: now)
         out.append(.log("worker \(from) registered (\(workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
                                                              heartbeatLiveness: config.heartbeatLiveness)), &out)
@@ -151,7 +148,7 @@ public struct Coordinator: Sendable {
 
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
-        guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
+        guard !corpus.isEmpty, config.deModel != nil else { return }
         guard leaving.isEmpty else { return }   // a drain places the leaving worker's shards itself
         // Only a worker with the DE loaded, or loading it, can index: one whose load failed gets no
         // shard (its AssignShard would only fail) until a retried load succeeds.
@@ -159,10 +156,8 @@ public struct Coordinator: Sendable {
         let live = liveWorkers.filter { workers[$0]!.models.contains(de) || (loading[$0]?.contains(de) ?? false) }
         let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
         // Shards whose assignment failed wait out their back-off; past the cap they wait for a new worker.
-        let waiting = Set(shardRetry.filter { !$0.value.mayTry(now: now, cap: ProtocolConstants.assignShardMaxAttempts) }.keys)
-        for (s, w) in shardMap.fillReplicas(live: live, held: held, skip: waiting) + shardMap.rebalance(live: live) {
+        for case .assign(let s, let w) in placement.place(now: now, indexers: live, held: held) {
             let shard = shardMap.shards[s]
-            noteAssigned(s, w, now)
             out.append(.log("assign shard \(s) (\(shard.range.count) docs) to \(w)"))
             send(w, .assignShardRequest(AssignShardRequest(shardID: s, model: ProtocolConstants.deModelName, firstDocIndex: shard.range.lowerBound,
                                                            documents: Array(corpus[shard.range]))), .assignShard(s), now, &out)
@@ -174,9 +169,7 @@ public struct Coordinator: Sendable {
         leaving[w] = nil
         loading[w] = nil
         for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
-        for s in assignSent.keys { assignSent[s]![w] = nil }
-        lastIndexedAt[w] = nil
-        shardMap.remove(worker: w)
+        placement.workerDied(w)
         for id in jobs.keys.sorted() {
             let lost = jobs[id]!.scheduler.workerDied(w)
             if !lost.isEmpty { out.append(.log("job \(id): chunks \(lost) of \(w) go back to the queue")) }
@@ -211,7 +204,7 @@ public struct Coordinator: Sendable {
         retryServingLoads(now, &out)
         drainTick(now, &out)
         placeShards(now, &out)
-        for (s, w) in shardMap.dropSurplus() {
+        for case .drop(let s, let w) in placement.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
             send(w, .dropShardRequest(DropShardRequest(shardID: s)), .dropShard(s), now, &out)
         }
@@ -298,9 +291,8 @@ public struct Coordinator: Sendable {
             workers[from]?.models.insert(name)
             loadRetry[LoadKey(worker: from, name: name)] = nil
         case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
-            shardRetry[s] = nil
-            if shardMap.markReady(shard: s, worker: from) {
-                let took = noteIndexed(s, from, r.count, now)
+            let (ready, took) = placement.indexed(shard: s, worker: from, count: r.count, now: now)
+            if ready {
                 let timing = took.map { t in String(format: " (%d documents in %.1f s", r.count, t) + (t > 0 ? String(format: ", %.1f docs/s)", Double(r.count) / t) : ")") }
                 out.append(.log("shard \(s) ready on \(from)" + (timing ?? "")))
             }
@@ -328,16 +320,8 @@ public struct Coordinator: Sendable {
             loading[o.worker]?.remove(name)
             if countsAsFailure { loadFailed(o.worker, name, status.message, now, &out) }
         case .assignShard(let s):
-            shardMap.unassign(shard: s, worker: o.worker)
-            assignSent[s]?[o.worker] = nil
-            if countsAsFailure {
-                shardRetry[s, default: RetryState()].failed(status.message, now: now)
-                let r = shardRetry[s]!
-                if r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) {
-                    out.append(.log("shard \(s): \(r.failures) assignments failed (last: \(status.message)); waiting for a new worker"))
-                } else {
-                    out.append(.log(String(format: "shard %d: assignment failed %d time(s); next try in %.0f s", s, r.failures, r.nextTry - now)))
-                }
+            if let line = placement.assignmentFailed(shard: s, worker: o.worker, message: status.message, now: now, countsAsFailure: countsAsFailure) {
+                out.append(.log(line))
             }
         case .dropShard:
             break
