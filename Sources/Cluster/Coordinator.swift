@@ -6,9 +6,14 @@ import Wire
 /// its outcome comes back as an event. It is composed of parts, each in its own file(s):
 /// - Membership (`Membership`: Paranoid-Pirate heartbeats, suspects whose connection dropped,
 ///   deaths; registration and model loading here);
-/// - Placement (`ShardMap` and `placeShards`: replicas, rebalancing, AssignShard retries, drains);
-/// - Search (CoordinatorSearch.swift, CoordinatorFailover.swift: scatter-gather, hedging, re-rank);
-/// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift and `JobScheduler` for chunk leases).
+/// - Placement (`Placement` and its `ShardMap`: replicas, rebalancing, AssignShard retries,
+///   indexing progress; drains in CoordinatorDrain.swift);
+/// - Search (CoordinatorSearch.swift, CoordinatorFailover.swift: scatter-gather, hedging, re-rank;
+///   not a separate type: it shares the requests in flight and the worker choice with the rest);
+/// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift, CoordinatorRetries.swift and
+///   `JobScheduler` for chunk leases, completion and failure).
+/// `Membership`, `Placement` and `JobsState` can be driven alone in tests; the Coordinator routes
+/// events to them and turns their directives into messages.
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).

@@ -86,8 +86,8 @@ public struct CoordinatorConfig: Sendable {
 }
 
 /// A batch job as the coordinator runs it: its plan, its corpus and chunk scheduler. The corpus
-/// is an index of the file (record byte ranges), not its texts: a chunk's texts are parsed from
-/// the file when the chunk is sent.
+/// is an index of the file (record byte ranges), not its texts: the shell parses a chunk's texts
+/// from the file when the chunk is leased (`readChunkTexts`); the state machine never reads it.
 public struct JobRun: Sendable {
     public var spec: JobJournal.Spec
     public let corpus: TextRecordIndex
