@@ -141,29 +141,3 @@ struct LoadKey: Hashable {
     var worker: Peer
     var name: String
 }
-
-enum SearchPhase { case embedding, searching, reranking }
-
-struct SearchState {
-    var client: Peer
-    var clientRequestID: UInt64
-    var request: SearchRequest
-    var start: Double
-    var deadline: Double
-    var phase: SearchPhase = .embedding
-    var triedEmbed: Set<Peer> = []
-    var query: [Float] = []
-    var embedMs = 0.0
-    var searchStart = 0.0
-    var searchMs = 0.0
-    var pendingShards: Set<Int> = []
-    var triedShard: [Int: Set<Peer>] = [:]
-    var missing: Set<Int> = []
-    /// Each answered shard's top hits, then their merge (global document indices).
-    var shardHits: [[SearchHit]] = []
-    var candidates: [SearchHit] = []
-    var rerankStart = 0.0
-    var rerankParts: [Range<Int>] = []
-    var rerankScores: [Int: [Float]] = [:]
-    var rerankTried: [Int: Set<Peer>] = [:]
-}
