@@ -8,11 +8,12 @@ import Wire
 ///   deaths; registration and model loading here);
 /// - Placement (`Placement` and its `ShardMap`: replicas, rebalancing, AssignShard retries,
 ///   indexing progress; drains in CoordinatorDrain.swift);
-/// - Search (CoordinatorSearch.swift, CoordinatorFailover.swift: scatter-gather, hedging, re-rank;
-///   not a separate type: it shares the requests in flight and the worker choice with the rest);
+/// - Search (`SearchState`: one search from query to reply; the worker choice, hedging and
+///   failover in CoordinatorSearch.swift and CoordinatorFailover.swift, which share the requests
+///   in flight with the other parts);
 /// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift, CoordinatorRetries.swift and
 ///   `JobScheduler` for chunk leases, completion and failure).
-/// `Membership`, `Placement` and `JobsState` can be driven alone in tests; the Coordinator routes
+/// `Membership`, `Placement`, `SearchState` and `JobsState` can be driven alone in tests; the Coordinator routes
 /// events to them and turns their directives into messages.
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
