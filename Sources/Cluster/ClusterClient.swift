@@ -22,7 +22,7 @@ public final class ClusterClient {
 
     /// Sends `body` and waits up to `timeout` seconds for the reply with the same request id.
     /// A reply whose status is not OK throws it.
-    public func call(_ body: Body, timeout: Double = 30, deadline: Double? = nil) throws -> Body {
+    public func call(_ body: Body, timeout: Double = ProtocolConstants.clientCallTimeout, deadline: Double? = nil) throws -> Body {
         let id = nextID; nextID += 1
         let dl = deadline.map { Int64($0 * 1000) } ?? 0
         try socket.send(try Wire.encode(Envelope(requestID: id, deadlineUnixMs: dl, body: body)))
@@ -30,7 +30,7 @@ public final class ClusterClient {
         var poller = Poller([socket])
         while Date() < end {
             let ms = max(1, Int(end.timeIntervalSinceNow * 1000))
-            guard try poller.poll(timeoutMilliseconds: min(ms, 200))[0] else { continue }
+            guard try poller.poll(timeoutMilliseconds: min(ms, Int(ProtocolConstants.clientPollInterval * 1000)))[0] else { continue }
             while let frames = try socket.receiveMultipart(dontWait: true) {
                 guard let last = frames.last, let env = try? Wire.decode(last), env.requestID == id else { continue }
                 if let s = env.status, s.code != .ok { throw s }

@@ -1,36 +1,55 @@
 import Wire
 
-/// The coordinator as a pure state machine: membership (Paranoid-Pirate heartbeats, suspects
-/// whose connection dropped), the shard map, scatter-gather search and batch-job chunk leasing.
-/// It never touches a socket: `handle` takes an event and returns the actions for the shell to
-/// perform. Its one file access: a leased chunk's texts are read through the job's
-/// `TextRecordIndex` (one `pread`) when the chunk is sent.
+/// The coordinator as a pure state machine: `handle` takes an event and returns the actions for
+/// the shell (`CoordinatorServer`) to perform. It never touches a socket or a file: what needs a
+/// read or a write (a job's corpus, a chunk's texts, the journal, the output) is an action, and
+/// its outcome comes back as an event. It is composed of parts, each in its own file(s):
+/// - Membership (`Membership`: Paranoid-Pirate heartbeats, suspects whose connection dropped,
+///   deaths; registration and model loading here);
+/// - Placement (`Placement` and its `ShardMap`: replicas, rebalancing, AssignShard retries,
+///   indexing progress; drains in CoordinatorDrain.swift);
+/// - Search (`SearchState`: one search from query to reply; the worker choice, hedging and
+///   failover in CoordinatorSearch.swift and CoordinatorFailover.swift, which share the requests
+///   in flight with the other parts);
+/// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift, CoordinatorRetries.swift and
+///   `JobScheduler` for chunk leases, completion and failure).
+/// `Membership`, `Placement`, `SearchState` and `JobsState` can be driven alone in tests; the Coordinator routes
+/// events to them and turns their directives into messages.
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
     public let corpus: [Document]
-    public internal(set) var shardMap: ShardMap
-    var workers: [Peer: WorkerRecord] = [:]
+    /// The Placement part (Placement.swift).
+    public internal(set) var placement: Placement
+    /// Which workers hold which shards (the Placement part's).
+    public internal(set) var shardMap: ShardMap {
+        get { placement.shardMap }
+        _modify { yield &placement.shardMap }
+        set { placement.shardMap = newValue }
+    }
+    /// The Membership part (Membership.swift).
+    public internal(set) var membership: Membership
+    /// Live workers' records (the Membership part's).
+    var workers: [Peer: WorkerRecord] {
+        get { membership.workers }
+        _modify { yield &membership.workers }
+        set { membership.workers = newValue }
+    }
     var loading: [Peer: Set<String>] = [:]
     var outstanding: [UInt64: Outstanding] = [:]
     var searches: [UInt64: SearchState] = [:]
-    public internal(set) var jobs: [String: JobRun] = [:]
+    /// The Jobs part (JobsState.swift).
+    public internal(set) var jobsState = JobsState()
+    /// Batch jobs by id (the Jobs part's runs).
+    public internal(set) var jobs: [String: JobRun] {
+        get { jobsState.runs }
+        _modify { yield &jobsState.runs }
+        set { jobsState.runs = newValue }
+    }
     var nextID: UInt64 = 1
     var roundRobin = 0
-    var firstRegistration: Double?
-    /// Workers whose connection dropped, and since when (cleared by any message from them).
-    var suspects: [Peer: Double] = [:]
     /// LoadModel failures per worker and model (back-off, cap).
     var loadRetry: [LoadKey: RetryState] = [:]
-    /// AssignShard failures per shard (back-off, cap).
-    var shardRetry: [Int: RetryState] = [:]
-    /// Indexing progress: when each (shard, worker) assignment was sent, how long the last
-    /// completed one of each shard took, when indexing began, when each worker last finished one.
-    var assignSent: [Int: [Peer: Double]] = [:]
-    var shardDoneSeconds: [Int: Double] = [:]
-    var indexingStart: Double?
-    var indexedSinceStart = 0
-    var lastIndexedAt: [Peer: Double] = [:]
     /// Client embed/rerank calls, limits, draining (CoordinatorServing.swift).
     public var serving = ServingState()
     /// Workers draining (CoordinatorDrain.swift).
@@ -39,11 +58,13 @@ public struct Coordinator: Sendable {
     public init(config: CoordinatorConfig, corpus: [Document]) {
         self.config = config
         self.corpus = corpus
-        shardMap = ShardMap(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication)
+        membership = Membership(interval: config.heartbeatInterval, liveness: config.heartbeatLiveness, suspectGrace: config.suspectGrace)
+        placement = Placement(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication,
+                              placementDelay: config.placementDelay)
     }
 
     /// Live workers, in a stable order.
-    public var liveWorkers: [Peer] { workers.keys.sorted() }
+    public var liveWorkers: [Peer] { membership.live }
 
     /// True when every shard has a ready replica on a live worker (or there is no corpus) and a worker is up.
     public var ready: Bool {
@@ -59,10 +80,7 @@ public struct Coordinator: Sendable {
         var out: [CoordinatorAction] = []
         switch event {
         case .message(let from, let env, let now):
-            if workers[from] != nil {
-                workers[from]!.lastSeen = now
-                if suspects.removeValue(forKey: from) != nil { out.append(.log("worker \(from) is speaking again: no longer suspect")) }
-            }
+            if membership.heard(from, now: now) { out.append(.log("worker \(from) is speaking again: no longer suspect")) }
             receive(from, env, now, &out)
             dispatchChunks(now, &out)
         case .badFrame(let from, let error, _):
@@ -72,6 +90,19 @@ public struct Coordinator: Sendable {
             tick(now, &out)
         case .connectionLost(let peer, let now):
             connectionLost(peer, now, &out)
+        case .jobSubmitted(let from, let requestID, let submission, _):
+            jobsState.submitted(JobWaiter(peer: from, requestID: requestID), submission, &out)
+        case .corpusIndexed(let jobID, let result, _):
+            jobsState.corpusIndexed(jobID, result, &out)
+        case .jobStored(let jobID, let error, let now):
+            jobsState.stored(jobID, error, now, &out)
+            dispatchChunks(now, &out)
+        case .chunkTextsRead(let jobID, let chunk, let worker, let texts, let now):
+            chunkTextsRead(jobID, chunk, worker, texts, now, &out)
+        case .chunkReadFailed(let jobID, let chunk, let worker, let error, _):
+            if jobs[jobID]?.scheduler.release(chunk, by: worker) == true { jobFailed(jobID, "chunk \(chunk): \(error)", &out) }
+        case .persistFailed(let jobID, let error, _):
+            persistFailed(jobID, error, &out)
         }
         // No log line is unbounded (a whole request once ended up in one).
         return out.map { if case .log(let l) = $0 { return .log(LogLine.cap(l)) } else { return $0 } }
@@ -82,7 +113,7 @@ public struct Coordinator: Sendable {
     mutating func send(_ to: Peer, _ body: Body, _ purpose: Purpose?, _ now: Double, _ out: inout [CoordinatorAction], deadline: Double = 0) {
         let id = nextID; nextID += 1
         if let p = purpose { outstanding[id] = Outstanding(worker: to, purpose: p, sentAt: now) }
-        workers[to]?.lastSent = now
+        membership.sent(to, now: now)
         out.append(.send(to: to, Envelope(requestID: id, deadlineUnixMs: Int64(deadline * 1000), body: body)))
     }
 
@@ -103,12 +134,10 @@ public struct Coordinator: Sendable {
             out.append(.log("worker \(from) re-registered: treating its old session as dead"))
             workerDied(from, now, &out)
         }
-        workers[from] = WorkerRecord(peer: from, name: m.workerID, lastSeen: now, held: Set(m.shardsHeld))
-        suspects[from] = nil
+        membership.joined(from, name: m.workerID, held: Set(m.shardsHeld), now: now)
         for k in loadRetry.keys where k.worker == from { loadRetry[k] = nil }
         // A new worker may index a shard the others failed: give up-on shards another round.
-        for (sh, r) in shardRetry where r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) { shardRetry[sh] = nil }
-        if firstRegistration == nil { firstRegistration = now }
+        placement.workerJoined(now: now)
         out.append(.log("worker \(from) registered (\(workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
                                                              heartbeatLiveness: config.heartbeatLiveness)), &out)
@@ -125,7 +154,7 @@ public struct Coordinator: Sendable {
 
     /// Fills missing replicas and rebalances onto new workers.
     mutating func placeShards(_ now: Double, _ out: inout [CoordinatorAction]) {
-        guard !corpus.isEmpty, config.deModel != nil, let first = firstRegistration, now >= first + config.placementDelay else { return }
+        guard !corpus.isEmpty, config.deModel != nil else { return }
         guard leaving.isEmpty else { return }   // a drain places the leaving worker's shards itself
         // Only a worker with the DE loaded, or loading it, can index: one whose load failed gets no
         // shard (its AssignShard would only fail) until a retried load succeeds.
@@ -133,10 +162,8 @@ public struct Coordinator: Sendable {
         let live = liveWorkers.filter { workers[$0]!.models.contains(de) || (loading[$0]?.contains(de) ?? false) }
         let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
         // Shards whose assignment failed wait out their back-off; past the cap they wait for a new worker.
-        let waiting = Set(shardRetry.filter { !$0.value.mayTry(now: now, cap: ProtocolConstants.assignShardMaxAttempts) }.keys)
-        for (s, w) in shardMap.fillReplicas(live: live, held: held, skip: waiting) + shardMap.rebalance(live: live) {
+        for case .assign(let s, let w) in placement.place(now: now, indexers: live, held: held) {
             let shard = shardMap.shards[s]
-            noteAssigned(s, w, now)
             out.append(.log("assign shard \(s) (\(shard.range.count) docs) to \(w)"))
             send(w, .assignShardRequest(AssignShardRequest(shardID: s, model: ProtocolConstants.deModelName, firstDocIndex: shard.range.lowerBound,
                                                            documents: Array(corpus[shard.range]))), .assignShard(s), now, &out)
@@ -144,14 +171,11 @@ public struct Coordinator: Sendable {
     }
 
     mutating func workerDied(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
-        workers[w] = nil
+        membership.remove(w)
         leaving[w] = nil
         loading[w] = nil
-        suspects[w] = nil
         for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
-        for s in assignSent.keys { assignSent[s]![w] = nil }
-        lastIndexedAt[w] = nil
-        shardMap.remove(worker: w)
+        placement.workerDied(w)
         for id in jobs.keys.sorted() {
             let lost = jobs[id]!.scheduler.workerDied(w)
             if !lost.isEmpty { out.append(.log("job \(id): chunks \(lost) of \(w) go back to the queue")) }
@@ -165,18 +189,13 @@ public struct Coordinator: Sendable {
     }
 
     mutating func tick(_ now: Double, _ out: inout [CoordinatorAction]) {
-        let expiry = config.heartbeatInterval * Double(config.heartbeatLiveness)
-        for w in liveWorkers {
-            guard let r = workers[w] else { continue }
-            if now - r.lastSeen > expiry {
-                out.append(.log("worker \(w) missed \(config.heartbeatLiveness) heartbeats: dead"))
-                workerDied(w, now, &out)
-            } else if let since = suspects[w], now - max(since, r.lastSeen) > config.suspectGrace {
-                out.append(.log("worker \(w): connection dropped and silent for \(config.suspectGrace) s: dead"))
-                workerDied(w, now, &out)
-            } else if now - r.lastSent >= config.heartbeatInterval {
-                workers[w]!.lastSent = now
+        for d in membership.tick(now: now) {
+            switch d {
+            case .heartbeat(let w):
                 out.append(.send(to: w, Envelope(requestID: 0, body: .heartbeat(Heartbeat(workerID: "coordinator", sequence: UInt64(now * 1000))))))
+            case .dead(let w, let reason):
+                out.append(.log(reason))
+                workerDied(w, now, &out)
             }
         }
         expireRequests(now, &out)
@@ -191,7 +210,7 @@ public struct Coordinator: Sendable {
         retryServingLoads(now, &out)
         drainTick(now, &out)
         placeShards(now, &out)
-        for (s, w) in shardMap.dropSurplus() {
+        for case .drop(let s, let w) in placement.dropSurplus() {
             out.append(.log("shard \(s) moved: dropping the replica on \(w)"))
             send(w, .dropShardRequest(DropShardRequest(shardID: s)), .dropShard(s), now, &out)
         }
@@ -278,9 +297,8 @@ public struct Coordinator: Sendable {
             workers[from]?.models.insert(name)
             loadRetry[LoadKey(worker: from, name: name)] = nil
         case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
-            shardRetry[s] = nil
-            if shardMap.markReady(shard: s, worker: from) {
-                let took = noteIndexed(s, from, r.count, now)
+            let (ready, took) = placement.indexed(shard: s, worker: from, count: r.count, now: now)
+            if ready {
                 let timing = took.map { t in String(format: " (%d documents in %.1f s", r.count, t) + (t > 0 ? String(format: ", %.1f docs/s)", Double(r.count) / t) : ")") }
                 out.append(.log("shard \(s) ready on \(from)" + (timing ?? "")))
             }
@@ -308,16 +326,8 @@ public struct Coordinator: Sendable {
             loading[o.worker]?.remove(name)
             if countsAsFailure { loadFailed(o.worker, name, status.message, now, &out) }
         case .assignShard(let s):
-            shardMap.unassign(shard: s, worker: o.worker)
-            assignSent[s]?[o.worker] = nil
-            if countsAsFailure {
-                shardRetry[s, default: RetryState()].failed(status.message, now: now)
-                let r = shardRetry[s]!
-                if r.exhausted(cap: ProtocolConstants.assignShardMaxAttempts) {
-                    out.append(.log("shard \(s): \(r.failures) assignments failed (last: \(status.message)); waiting for a new worker"))
-                } else {
-                    out.append(.log(String(format: "shard %d: assignment failed %d time(s); next try in %.0f s", s, r.failures, r.nextTry - now)))
-                }
+            if let line = placement.assignmentFailed(shard: s, worker: o.worker, message: status.message, now: now, countsAsFailure: countsAsFailure) {
+                out.append(.log(line))
             }
         case .dropShard:
             break

@@ -17,12 +17,10 @@ struct LeavingWorker {
 /// a leaving worker ignores). A drain that cannot finish within `drainTimeout` is answered
 /// incomplete, naming the shards left without another replica.
 extension Coordinator {
-    /// Longest a drain may take before the coordinator replies anyway, seconds (below the
-    /// worker's own `--drain-timeout` default of 120 s).
-    public static let drainTimeout = 100.0
-    /// Shortest time between two hand-over plans of one drain (an assignment that failed is
-    /// planned again no sooner), seconds.
-    static let drainReplanInterval = 1.0
+    /// Longest a drain may take before the coordinator replies anyway (`ProtocolConstants.coordinatorDrainTimeout`).
+    public static let drainTimeout = ProtocolConstants.coordinatorDrainTimeout
+    /// Shortest time between two hand-over plans of one drain (`ProtocolConstants.drainReplanInterval`).
+    static let drainReplanInterval = ProtocolConstants.drainReplanInterval
 
     /// Live workers that may be given new work (not leaving), in a stable order.
     var servingWorkers: [Peer] { liveWorkers.filter { leaving[$0] == nil } }

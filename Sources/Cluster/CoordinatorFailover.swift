@@ -5,14 +5,13 @@ import Wire
 /// within the per-try budget is also sent to another ready replica (the first answer wins).
 extension Coordinator {
     /// Workers that may be given serving work: live and not suspect.
-    func usable(_ w: Peer) -> Bool { workers[w] != nil && suspects[w] == nil }
+    func usable(_ w: Peer) -> Bool { membership.usable(w) }
 
     /// Workers currently suspect (their connection dropped), in a stable order.
-    public var suspectWorkers: [Peer] { suspects.keys.sorted() }
+    public var suspectWorkers: [Peer] { membership.suspect }
 
     mutating func connectionLost(_ peer: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard workers[peer] != nil, suspects[peer] == nil else { return }
-        suspects[peer] = now
+        guard membership.connectionLost(peer, now: now) else { return }
         out.append(.log("worker \(peer): connection dropped: suspect (dead unless it speaks within \(config.suspectGrace) s)"))
         let mine = outstanding.filter { $0.value.worker == peer && $0.value.purpose.isServing }.sorted { $0.key < $1.key }
         for (id, o) in mine {

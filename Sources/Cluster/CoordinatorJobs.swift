@@ -16,16 +16,23 @@ extension Coordinator {
                     continue
                 }
                 guard let c = jobs[id]!.scheduler.lease(to: w, now: now) else { break }
-                let job = jobs[id]!
-                let texts: [String]
-                do { texts = try job.corpus.texts(in: job.range(c)) } catch {
-                    jobs[id]!.scheduler.release(c, by: w)
-                    jobFailed(id, "chunk \(c): \(error)", &out)
-                    break
-                }
-                send(w, .embedChunkRequest(EmbedChunkRequest(jobID: id, chunkIndex: c, model: model, texts: texts)), .chunk(job: id, chunk: c), now, &out)
+                // The shell reads the chunk's texts and hands them back (`chunkTextsRead`).
+                out.append(.readChunkTexts(jobID: id, chunk: c, worker: w))
             }
         }
+    }
+
+    /// The texts of a leased chunk were read: send them to the worker holding the lease. A chunk
+    /// whose lease ended meanwhile (worker dead, lease expired, job failed) is not sent; one whose
+    /// worker is no longer usable goes back to the queue.
+    mutating func chunkTextsRead(_ id: String, _ c: Int, _ w: Peer, _ texts: [String], _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard let job = jobs[id], job.error.isEmpty, job.scheduler.leases[c]?.worker == w else { return }
+        guard usable(w), texts.count == job.range(c).count else {
+            jobs[id]!.scheduler.release(c, by: w)
+            if texts.count != job.range(c).count { jobFailed(id, "chunk \(c): \(texts.count) texts read for \(job.range(c).count) documents", &out) }
+            return
+        }
+        send(w, .embedChunkRequest(EmbedChunkRequest(jobID: id, chunkIndex: c, model: modelName(job), texts: texts)), .chunk(job: id, chunk: c), now, &out)
     }
 
     mutating func chunkDone(_ o: Outstanding, _ jobID: String, _ chunk: Int, _ v: Vectors, _ now: Double, _ out: inout [CoordinatorAction]) {
@@ -45,7 +52,7 @@ extension Coordinator {
     }
 
     /// Bytes an EmbedChunk frame may hold beyond its texts or vectors (envelope, ids, model name).
-    public static let frameMargin = 1 << 20
+    public static let frameMargin = ProtocolConstants.chunkFrameMargin
 
     /// Checks that every chunk of a job fits one frame (the texts travel in one EmbedChunkRequest):
     /// throws a ClusterError naming the first chunk over the limit and what to do.
@@ -56,19 +63,8 @@ extension Coordinator {
         }
     }
 
-    /// `checkChunkFrames` for a corpus index: a chunk whose record bytes (an upper bound on its
-    /// text bytes) fit is not parsed; only a chunk that may be over the limit is, to decide exactly.
-    public static func checkChunkFrames(_ corpus: TextRecordIndex, chunkSize: Int, limit: Int = ProtocolConstants.maxFrameBytes) throws {
-        for start in stride(from: 0, to: corpus.count, by: chunkSize) {
-            let end = min(corpus.count, start + chunkSize)
-            if corpus.byteCount(in: start..<end) + textOverhead * (end - start) + frameMargin > limit {
-                try checkChunkFrame(try corpus.texts(in: start..<end)[...], first: start, chunkSize: chunkSize, limit: limit)
-            }
-        }
-    }
-
     /// Bytes a text costs in a frame beyond its own: a 1-byte tag and a length varint of up to 5 bytes.
-    static let textOverhead = 6
+    static let textOverhead = ProtocolConstants.frameTextOverhead
 
     static func checkChunkFrame(_ texts: ArraySlice<String>, first start: Int, chunkSize: Int, limit: Int) throws {
         let bytes = texts.reduce(0) { $0 + $1.utf8.count + textOverhead }
@@ -81,8 +77,24 @@ extension Coordinator {
     /// Records that a job's output was assembled outside `handle` (resumed complete).
     public mutating func markAnnounced(_ jobID: String) { jobs[jobID]?.finishAnnounced = true }
 
-    /// Marks a job failed (the shell could not write its output).
-    public mutating func failJob(_ jobID: String, _ error: String) { jobs[jobID]?.error = LogLine.oneLine(error) }
+    /// The shell could not write a chunk or assemble the output: the job fails (also when its
+    /// finish was already announced) and leases no more chunks. Not journaled: the journal is on
+    /// the same disk, and a restart resumes the job from the chunks that are durable.
+    mutating func persistFailed(_ jobID: String, _ error: String, _ out: inout [CoordinatorAction]) {
+        guard var job = jobs[jobID], job.error.isEmpty else { return }
+        job.error = LogLine.oneLine(error)
+        job.scheduler.releaseAll()
+        jobs[jobID] = job
+        dropChunkRequests(jobID)
+        out.append(.log("job \(jobID) failed: \(job.error)"))
+    }
+
+    /// Forgets the chunk requests of a job in flight: their replies are then ignored.
+    mutating func dropChunkRequests(_ jobID: String) {
+        for (id, o) in outstanding {
+            if case .chunk(jobID, _) = o.purpose { outstanding[id] = nil }
+        }
+    }
 
     /// A job fails (its model cannot load, a chunk failed too often, a client cancelled it): its
     /// chunks are no longer leased, late replies are ignored, and the shell journals `failed` so
@@ -92,9 +104,7 @@ extension Coordinator {
         job.error = LogLine.oneLine(error)
         job.scheduler.releaseAll()
         jobs[jobID] = job
-        for (id, o) in outstanding {
-            if case .chunk(jobID, _) = o.purpose { outstanding[id] = nil }
-        }
+        dropChunkRequests(jobID)
         out.append(.log("job \(jobID) failed: \(job.error)"))
         out.append(.failJob(jobID: jobID, error: job.error))
     }

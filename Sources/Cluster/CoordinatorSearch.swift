@@ -1,10 +1,12 @@
+import Index
 import Wire
 
 /// Scatter-gather search: embed the query once, one live replica per shard, exact merge,
-/// optional CE re-rank of the global top-N spread over workers, merge again.
+/// optional CE re-rank of the global top-N spread over workers, merge again. Here the worker
+/// choice and the requests; each search's own state and its answer are `SearchState`'s.
 extension Coordinator {
     /// Longest deadline a client may ask for, seconds.
-    static let maxDeadline = 600.0
+    static let maxDeadline = ProtocolConstants.maxClientDeadline
 
     /// Why a search request is refused (INVALID_ARGUMENT), or nil: the caps keep one request from
     /// holding the workers (`--max-top-k`, `--max-rerank`).
@@ -69,13 +71,8 @@ extension Coordinator {
     }
 
     mutating func queryEmbedded(_ sid: UInt64, _ q: [Float], _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard var s = searches[sid], s.phase == .embedding else { return }
-        s.query = q
-        s.embedMs = (now - s.start) * 1000
-        s.phase = .searching
-        s.searchStart = now
-        s.pendingShards = Set(shardMap.shards.indices)
-        searches[sid] = s
+        guard searches[sid]?.phase == .embedding else { return }
+        searches[sid]!.embedded(q, shards: Array(shardMap.shards.indices), now: now)
         for shard in shardMap.shards.indices { searchShard(sid, shard, now, &out) }
         if searches[sid]?.pendingShards.isEmpty == true { afterShards(sid, now, &out) }
     }
@@ -88,30 +85,26 @@ extension Coordinator {
         if let w = pick(replicas, tried: s.triedShard[shard, default: []]) {
             s.triedShard[shard, default: []].insert(w)
             searches[sid] = s
-            let k = s.request.rerank ? max(s.request.topK, rerankDepth(s.request)) : s.request.topK
-            send(w, .searchShardRequest(SearchShardRequest(shardID: shard, k: k, query: s.query)), .searchShard(search: sid, shard: shard), now, &out, deadline: s.deadline)
+            send(w, .searchShardRequest(SearchShardRequest(shardID: shard, k: s.depth, query: s.query)), .searchShard(search: sid, shard: shard), now, &out, deadline: s.deadline)
         } else if !hedge && !inFlight({ $0 == .searchShard(search: sid, shard: shard) }) {
-            s.pendingShards.remove(shard)
-            s.missing.insert(shard)
+            s.shardMissing(shard)
             searches[sid] = s
             if s.pendingShards.isEmpty { afterShards(sid, now, &out) }
         }
     }
 
-    func rerankDepth(_ r: SearchRequest) -> Int { r.rerankTop > 0 ? r.rerankTop : max(r.topK, ProtocolConstants.defaultRerankTop) }
+    func rerankDepth(_ r: SearchRequest) -> Int { SearchState.rerankDepth(r) }
 
     mutating func shardAnswered(_ sid: UInt64, _ shard: Int, _ from: Peer, _ hits: [Hit], _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard var s = searches[sid], s.phase == .searching, s.pendingShards.remove(shard) != nil else { return }
+        guard var s = searches[sid] else { return }
         // A worker's hits are checked before anything indexes the corpus with them: the document
         // must lie in the shard and carry the corpus's id. Anything else is dropped and logged.
         let range = shardMap.shards[shard].range
-        let valid = hits.filter { range.contains($0.docIndex) && corpus[$0.docIndex].id == $0.docID }
-        if valid.count != hits.count {
-            let bad = hits.filter { !(range.contains($0.docIndex) && corpus[$0.docIndex].id == $0.docID) }
+        guard let bad = s.shardAnswered(shard, hits: hits, range: range, corpus: corpus) else { return }
+        if !bad.isEmpty {
             out.append(.log("search \(sid): dropped \(bad.count) invalid hit(s) from \(from) for shard \(shard) (documents \(range)): "
                             + bad.prefix(3).map { "\($0.docIndex) '\($0.docID)'" }.joined(separator: ", ")))
         }
-        s.shardHits.append(valid)
         searches[sid] = s
         if s.pendingShards.isEmpty { afterShards(sid, now, &out) }
     }
@@ -119,20 +112,15 @@ extension Coordinator {
     /// Every shard answered or is missing: merge, then re-rank or reply.
     mutating func afterShards(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid] else { return }
-        s.searchMs = (now - s.searchStart) * 1000
-        let depth = s.request.rerank ? max(s.request.topK, rerankDepth(s.request)) : s.request.topK
-        s.candidates = TopK.merge(s.shardHits, k: depth)
+        s.mergeShards(now: now)
         let ce = withModel(ProtocolConstants.ceModelName)
         guard s.request.rerank, !s.candidates.isEmpty, !ce.isEmpty else {
             searches[sid] = s
             finishSearch(sid, status: .ok, rerankFailed: s.request.rerank && !s.candidates.isEmpty, now, &out); return
         }
-        s.phase = .reranking
-        s.rerankStart = now
-        let parts = min(ce.count, s.candidates.count)
-        s.rerankParts = (0..<parts).map { (s.candidates.count * $0 / parts)..<(s.candidates.count * ($0 + 1) / parts) }
+        s.startRerank(workers: ce.count, now: now)
         searches[sid] = s
-        for p in 0..<parts { sendRerank(sid, p, now, &out) }
+        for p in s.rerankParts.indices { sendRerank(sid, p, now, &out) }
     }
 
     mutating func sendRerank(_ sid: UInt64, _ part: Int, _ now: Double, _ out: inout [CoordinatorAction]) {
@@ -142,19 +130,17 @@ extension Coordinator {
         }
         s.rerankTried[part, default: []].insert(w)
         searches[sid] = s
-        let passages = s.candidates[s.rerankParts[part]].map { Document(id: $0.docID, text: corpus[$0.docIndex].text) }
-        send(w, .rerankRequest(RerankRequest(model: ProtocolConstants.ceModelName, query: s.request.query, passages: passages)),
+        send(w, .rerankRequest(RerankRequest(model: ProtocolConstants.ceModelName, query: s.request.query, passages: s.passages(part, corpus: corpus))),
              .rerank(search: sid, part: part), now, &out, deadline: s.deadline)
     }
 
     mutating func rerankAnswered(_ o: Outstanding, _ sid: UInt64, _ part: Int, _ scores: [Float], _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var s = searches[sid], s.phase == .reranking else { return }
-        guard scores.count == s.rerankParts[part].count else {
-            requestFailed(o, RPCStatus(.internalError, "rerank returned \(scores.count) scores for \(s.rerankParts[part].count) passages"), now, &out); return
+        if let why = s.rerankAnswered(part, scores: scores) {
+            requestFailed(o, RPCStatus(.internalError, why), now, &out); return
         }
-        s.rerankScores[part] = scores
         searches[sid] = s
-        if s.rerankScores.count == s.rerankParts.count { finishSearch(sid, status: .ok, now, &out) }
+        if s.rerankComplete { finishSearch(sid, status: .ok, now, &out) }
     }
 
     mutating func searchDeadline(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
@@ -164,9 +150,7 @@ extension Coordinator {
             finishSearch(sid, status: RPCStatus(.deadlineExceeded, "the query was not embedded before the deadline"), now, &out)
         case .searching:
             out.append(.log("search \(sid): deadline with shards \(s.pendingShards.sorted()) unanswered: partial result"))
-            s.missing.formUnion(s.pendingShards)
-            s.pendingShards = []
-            s.request.rerank = false
+            s.shardsTimedOut()
             searches[sid] = s
             afterShards(sid, now, &out)
         case .reranking:
@@ -185,26 +169,7 @@ extension Coordinator {
             }
         }
         guard status.code == .ok else { fail(s.client, s.clientRequestID, status, &out); return }
-        var hits: [Hit]
-        var rerankMs = 0.0
-        var firstStage: [Float] = []
-        if s.phase == .reranking && !rerankFailed {
-            var rescored: [Hit] = []
-            for (p, range) in s.rerankParts.enumerated() {
-                for (j, i) in range.enumerated() {
-                    var h = s.candidates[i]; h.score = s.rerankScores[p]![j]; rescored.append(h)
-                }
-            }
-            hits = TopK.merge([rescored], k: s.request.topK)
-            rerankMs = (now - s.rerankStart) * 1000
-            let dense = Dictionary(s.candidates.map { ($0.docIndex, $0.score) }, uniquingKeysWith: { a, _ in a })
-            firstStage = hits.map { dense[$0.docIndex] ?? .nan }
-        } else {
-            hits = Array(s.candidates.prefix(s.request.topK))
-        }
-        let answer = SearchReply(hits: hits, partial: !s.missing.isEmpty || rerankFailed, missingShards: s.missing.sorted(),
-                                embedMs: s.embedMs, searchMs: s.searchMs, rerankMs: rerankMs, totalMs: max(0, now - s.start) * 1000,
-                                firstStageScores: firstStage)
+        let answer = s.reply(rerankFailed: rerankFailed, now: now, corpus: corpus)
         reply(s.client, s.clientRequestID, .searchReply(answer), &out)
     }
 }

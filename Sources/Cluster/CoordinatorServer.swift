@@ -2,8 +2,10 @@ import Foundation
 import Wire
 import ZMQ
 
-/// The coordinator's shell: a ROUTER socket, the clock, and the disk (job journals and output,
-/// in CoordinatorServerJobs.swift) around the pure `Coordinator`.
+/// The coordinator's shell: a ROUTER socket, the clock, and the disk (job corpora, journals and
+/// output, in CoordinatorServerJobs.swift) around the pure `Coordinator`. It turns traffic, time
+/// and the outcome of each read or write into `CoordinatorEvent`s, and performs the
+/// `CoordinatorAction`s that come back, in order.
 public final class CoordinatorServer {
     public internal(set) var state: Coordinator
     let context: Context
@@ -13,9 +15,8 @@ public final class CoordinatorServer {
     /// The bound endpoint (with the real port when bound to port 0).
     public let endpoint: String
     var log: (String) -> Void
-    /// Corpora of submitted jobs being indexed off the loop, and who waits for each job's reply.
+    /// Corpora of submitted jobs being indexed off the loop.
     let indexing: CorpusIndexing
-    var awaitingIndex: [String: [(peer: Peer, requestID: UInt64)]] = [:]
     /// Role checks and the incarnation filter (CoordinatorServerGate.swift).
     var gate = CoordinatorGate()
     /// Dropped connections: the ROUTER's monitor and each peer's connection (CoordinatorServerMonitor.swift).
@@ -86,7 +87,7 @@ public final class CoordinatorServer {
         }
         if gateway != nil { serveGateway(Self.now()) }
         // Indexes finished off the loop are picked up within one poll timeout.
-        for indexed in indexing.take() { jobIndexed(indexed, Self.now()) }
+        for indexed in indexing.take() { corpusIndexed(indexed, Self.now()) }
         let t = Self.now()
         if t - lastTick >= ProtocolConstants.tickInterval {
             lastTick = t
@@ -105,7 +106,7 @@ public final class CoordinatorServer {
         do {
             let env = try Wire.decode(frames[1])
             guard admitted(peer, env, userID: userID) else { return }
-            if case .jobSubmitRequest(let m) = env.body { return submitJob(peer, env.requestID, m, t) }
+            if case .jobSubmitRequest(let m) = env.body { return perform(state.handle(.jobSubmitted(from: peer, requestID: env.requestID, confine(m), now: t))) }
             perform(state.handle(.message(from: peer, env, now: t)))
         } catch let e as WireError {
             perform(state.handle(.badFrame(from: peer, e, now: t)))
@@ -122,13 +123,16 @@ public final class CoordinatorServer {
                 do { try router.send(multipart: [to.bytes, try Wire.encode(gate.stamp(env))], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
             case .log(let s): log(s)
             case .failJob(let job, let error): journalFailure(job, error)
+            case .indexCorpus(let job, let request, let chunkSize): indexCorpus(job, request, chunkSize: chunkSize)
+            case .storeJob(let spec): storeJob(spec)
+            case .readChunkTexts(let job, let chunk, let worker): readChunkTexts(job, chunk, worker)
             case .persistChunk(let job, let chunk, let v):
                 do { try persistChunk(job, chunk, v) } catch {
-                    log("job \(job): cannot write chunk \(chunk): \(error)"); state.failJob(job, "cannot write chunk \(chunk): \(error)")
+                    perform(state.handle(.persistFailed(jobID: job, error: "cannot write chunk \(chunk): \(error)", now: Self.now())))
                 }
             case .finishJob(let job):
                 do { try finishJob(job) } catch {
-                    log("job \(job): cannot assemble the output: \(error)"); state.failJob(job, "cannot assemble the output: \(error)")
+                    perform(state.handle(.persistFailed(jobID: job, error: "cannot assemble the output: \(error)", now: Self.now())))
                 }
             }
         }

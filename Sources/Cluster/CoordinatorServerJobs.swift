@@ -6,80 +6,71 @@ import Wire
 import Glibc
 #endif
 
-/// The coordinator shell's batch jobs on disk: submission (the corpus indexed off the event
-/// loop), chunk files and journal, output assembly, and resumption after a restart.
+/// The coordinator shell's batch jobs on disk: the reads and writes the Jobs part asks for
+/// (confining a submission's paths, indexing its corpus off the event loop, its journal, chunk
+/// texts, chunk files, output assembly), each outcome handed back as an event; and resumption
+/// after a restart.
 extension CoordinatorServer {
     func journalURL(_ jobID: String) -> URL { dataDir.appendingPathComponent("jobs/\(jobID)/journal.log") }
     static func chunkURL(_ outDir: String, _ c: Int) -> URL { URL(fileURLWithPath: outDir).appendingPathComponent(String(format: "chunks/chunk-%05d.npy", c)) }
 
-    /// A job id that depends only on what the job is: submitting it again finds the same job.
-    static func jobID(_ m: JobSubmitRequest, chunkSize: Int) -> String {
-        let key = Array("\(m.corpusPath)\u{1}\(m.model)\u{1}\(m.outDir)\u{1}\(chunkSize)".utf8)
-        return String(format: "job-%08x", CRC32.checksum(key))
+    /// Confines a JobSubmitRequest's paths (`JobsRoot`: real paths inside --jobs-root, no
+    /// overlap, else PERMISSION_DENIED; no root, no jobs) for the `jobSubmitted` event.
+    func confine(_ request: JobSubmitRequest) -> JobSubmission {
+        guard let root = state.config.jobsRoot else {
+            return .refused(RPCStatus(.failedPrecondition, "this coordinator runs no jobs: it was started without --jobs-root DIR"))
+        }
+        switch root.check(request, dataDir: dataDir.path) {
+        case .success(let r): return .confined(r)
+        case .failure(let status): return .refused(status)
+        }
     }
 
-    /// The paths are confined first (`JobsRoot`: real paths inside --jobs-root, no overlap, else
-    /// PERMISSION_DENIED; no root, no jobs). A known job is answered at once. A new one, whose
-    /// output directory is free (`JobsRoot.checkOutputDirectory`), has its corpus indexed on a
-    /// background queue; the reply (or the INVALID_ARGUMENT naming file:line) goes out when
-    /// `jobIndexed` takes the result. The same job submitted again meanwhile waits for that
-    /// indexing, not a second one.
-    func submitJob(_ peer: Peer, _ requestID: UInt64, _ request: JobSubmitRequest, _ now: Double) {
-        func refuse(_ status: RPCStatus) {
-            log("job submission refused: \(status.message)")
-            perform([.send(to: peer, Envelope(requestID: requestID, status: status, body: .error(status)))])
+    /// The `indexCorpus` action: a job whose output directory is free (`JobsRoot.checkOutputDirectory`)
+    /// has its corpus indexed on a background queue (`step` hands the result back as
+    /// `corpusIndexed`); a taken one is refused at once.
+    func indexCorpus(_ id: String, _ m: JobSubmitRequest, chunkSize: Int) {
+        if let status = JobsRoot.checkOutputDirectory(m.outDir, jobID: id) {
+            return perform(state.handle(.corpusIndexed(jobID: id, .failure(status), now: Self.now())))
         }
-        guard let root = state.config.jobsRoot else {
-            return refuse(RPCStatus(.failedPrecondition, "this coordinator runs no jobs: it was started without --jobs-root DIR"))
-        }
-        let m: JobSubmitRequest
-        switch root.check(request, dataDir: dataDir.path) {
-        case .success(let r): m = r
-        case .failure(let status): return refuse(status)
-        }
-        let chunkSize = m.chunkSize > 0 ? m.chunkSize : ProtocolConstants.jobChunkSize
-        let id = Self.jobID(m, chunkSize: chunkSize)
-        if let j = state.jobs[id] {
-            return perform([.send(to: peer, Envelope(requestID: requestID, status: .ok, body: .jobSubmitReply(JobSubmitReply(jobID: id, chunks: j.spec.chunkCount))))])
-        }
-        if awaitingIndex[id] != nil {
-            awaitingIndex[id]!.append((peer, requestID))
-            return
-        }
-        if let status = JobsRoot.checkOutputDirectory(m.outDir, jobID: id) { return refuse(status) }
-        awaitingIndex[id] = [(peer, requestID)]
-        log("job \(id): indexing \(m.corpusPath) in the background")
         indexing.start(jobID: id, request: m, chunkSize: chunkSize)
     }
 
-    /// Starts a job whose corpus was indexed (journal, output directory), or refuses it; answers
-    /// every submission that waited for it.
-    func jobIndexed(_ r: CorpusIndexing.Result, _ now: Double) {
-        let waiting = awaitingIndex.removeValue(forKey: r.jobID) ?? []
-        func answer(_ status: RPCStatus, _ body: Body) {
-            perform(waiting.map { .send(to: $0.peer, Envelope(requestID: $0.requestID, status: status, body: body)) })
-        }
-        do {
-            guard let index = r.index else { throw ClusterError(r.problem) }
-            let m = r.request
-            // Another job may have taken the directory while this corpus was being indexed.
-            if let status = JobsRoot.checkOutputDirectory(m.outDir, jobID: r.jobID) {
-                log("job \(r.jobID): refused: \(status.message)")
-                return answer(status, .error(status))
+    /// A finished background indexing as a `corpusIndexed` event (a problem names file:line:
+    /// INVALID_ARGUMENT).
+    func corpusIndexed(_ r: CorpusIndexing.Result, _ now: Double) {
+        let result: Result<IndexedCorpus, RPCStatus> = r.index.map { .success(IndexedCorpus(request: r.request, chunkSize: r.chunkSize, index: $0)) }
+            ?? .failure(RPCStatus(.invalidArgument, r.problem))
+        perform(state.handle(.corpusIndexed(jobID: r.jobID, result, now: now)))
+    }
+
+    /// The `storeJob` action: the output directory is checked again (another job may have taken it
+    /// while this corpus was being indexed), created, and the job's spec journaled; `jobStored`
+    /// tells the state machine how it went.
+    func storeJob(_ spec: JobJournal.Spec) {
+        var error: RPCStatus?
+        if let status = JobsRoot.checkOutputDirectory(spec.outDir, jobID: spec.jobID) {
+            error = status
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: spec.outDir + "/chunks", withIntermediateDirectories: true)
+                try JobJournal.append(JobJournal.specLine(spec), to: journalURL(spec.jobID))
+            } catch let e {
+                error = RPCStatus(.invalidArgument, "\(e)")
             }
-            try FileManager.default.createDirectory(atPath: m.outDir + "/chunks", withIntermediateDirectories: true)
-            let spec = JobJournal.Spec(jobID: r.jobID, corpusPath: m.corpusPath, model: m.model, outDir: m.outDir, chunkSize: r.chunkSize,
-                                       docCount: index.count, chunkCount: (index.count + r.chunkSize - 1) / r.chunkSize)
-            try JobJournal.append(JobJournal.specLine(spec), to: journalURL(r.jobID))
-            state.addJob(JobRun(spec: spec, corpus: index, scheduler: JobScheduler(chunkCount: spec.chunkCount), started: now, doneAtStart: 0))
-            log("job \(r.jobID): \(index.count) documents in \(spec.chunkCount) chunks of \(r.chunkSize)")
-            answer(.ok, .jobSubmitReply(JobSubmitReply(jobID: r.jobID, chunks: spec.chunkCount)))
-            perform(state.handle(.tick(now: now)))
-        } catch {
-            log("job \(r.jobID): refused: \(error)")
-            let status = RPCStatus(.invalidArgument, "\(error)")
-            answer(status, .error(status))
         }
+        perform(state.handle(.jobStored(jobID: spec.jobID, error: error, now: Self.now())))
+    }
+
+    /// The `readChunkTexts` action: one chunk's texts, parsed from the corpus file through the
+    /// job's index (one `pread`), handed back as `chunkTextsRead` (or `chunkReadFailed`).
+    func readChunkTexts(_ id: String, _ c: Int, _ w: Peer) {
+        guard let job = state.jobs[id] else { return }
+        let event: CoordinatorEvent
+        do { event = .chunkTextsRead(jobID: id, chunk: c, worker: w, texts: try job.corpus.texts(in: job.range(c)), now: Self.now()) } catch {
+            event = .chunkReadFailed(jobID: id, chunk: c, worker: w, error: "\(error)", now: Self.now())
+        }
+        perform(state.handle(event))
     }
 
     func persistChunk(_ jobID: String, _ chunk: Int, _ v: Vectors) throws {

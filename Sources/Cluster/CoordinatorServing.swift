@@ -4,10 +4,10 @@ import Wire
 /// Limits on client requests (HTTP and ZeroMQ alike), set from the coordinator's flags.
 public struct ServingLimits: Sendable {
     /// Most texts in one embed or rerank request (TEI's `--max-client-batch-size`).
-    public var maxClientBatch = 64
+    public var maxClientBatch = ProtocolConstants.defaultMaxClientBatch
     /// Client requests (search, embed, rerank) in flight at once; past it a request is refused
     /// at once with RESOURCE_EXHAUSTED (HTTP 429).
-    public var maxConcurrentRequests = 256
+    public var maxConcurrentRequests = ProtocolConstants.defaultMaxConcurrentRequests
     /// Truncate inputs over the model's max length even when the request does not ask to.
     public var autoTruncate = false
     /// Deadline of an embed or rerank request that carries none, seconds.

@@ -1,4 +1,5 @@
 import Formats
+import Index
 import Wire
 
 /// What happens to the coordinator: the shell turns socket traffic and the clock into these.
@@ -12,11 +13,35 @@ public enum CoordinatorEvent: Sendable {
     /// The connection of `peer` dropped (the ROUTER's socket monitor saw it disconnect): a
     /// worker becomes suspect at once.
     case connectionLost(Peer, now: Double)
+    /// A client's JobSubmitRequest, after the shell confined its paths (`JobsRoot.check`).
+    case jobSubmitted(from: Peer, requestID: UInt64, JobSubmission, now: Double)
+    /// The shell indexed a submitted job's corpus (`indexCorpus`), or refused it: its output
+    /// directory is taken, or the corpus cannot be read, is empty or has a chunk over a frame.
+    case corpusIndexed(jobID: String, Result<IndexedCorpus, RPCStatus>, now: Double)
+    /// The shell created the job's output directory and journaled it (`storeJob`), or could not
+    /// (`error`).
+    case jobStored(jobID: String, error: RPCStatus?, now: Double)
+    /// The shell read the texts of a leased chunk (`readChunkTexts`).
+    case chunkTextsRead(jobID: String, chunk: Int, worker: Peer, texts: [String], now: Double)
+    /// The shell could not read the texts of a leased chunk: the job fails.
+    case chunkReadFailed(jobID: String, chunk: Int, worker: Peer, error: String, now: Double)
+    /// The shell could not write a chunk or assemble a job's output: the job fails (not journaled:
+    /// a restart resumes it from its durable chunks).
+    case persistFailed(jobID: String, error: String, now: Double)
 }
 
 /// What the coordinator wants done; the shell performs these in order.
 public enum CoordinatorAction: Sendable, Equatable {
     case send(to: Peer, Envelope)
+    /// Index a submitted job's corpus off the event loop after checking that its output directory
+    /// is free; answer with `corpusIndexed`.
+    case indexCorpus(jobID: String, request: JobSubmitRequest, chunkSize: Int)
+    /// Check the output directory again, create it and write the job's `job` journal line; answer
+    /// with `jobStored`.
+    case storeJob(JobJournal.Spec)
+    /// Read the texts of chunk `chunk` of a job (leased to `worker`) through the job's corpus
+    /// index; answer with `chunkTextsRead` or `chunkReadFailed`.
+    case readChunkTexts(jobID: String, chunk: Int, worker: Peer)
     /// Persist a finished chunk (write the chunk file, fsync, append `done` to the journal).
     case persistChunk(jobID: String, chunk: Int, vectors: Vectors)
     /// Every chunk is persisted: assemble the output and append `finished` to the journal.
@@ -61,8 +86,8 @@ public struct CoordinatorConfig: Sendable {
 }
 
 /// A batch job as the coordinator runs it: its plan, its corpus and chunk scheduler. The corpus
-/// is an index of the file (record byte ranges), not its texts: a chunk's texts are parsed from
-/// the file when the chunk is sent.
+/// is an index of the file (record byte ranges), not its texts: the shell parses a chunk's texts
+/// from the file when the chunk is leased (`readChunkTexts`); the state machine never reads it.
 public struct JobRun: Sendable {
     public var spec: JobJournal.Spec
     public let corpus: TextRecordIndex
@@ -115,29 +140,4 @@ struct Outstanding {
 struct LoadKey: Hashable {
     var worker: Peer
     var name: String
-}
-
-enum SearchPhase { case embedding, searching, reranking }
-
-struct SearchState {
-    var client: Peer
-    var clientRequestID: UInt64
-    var request: SearchRequest
-    var start: Double
-    var deadline: Double
-    var phase: SearchPhase = .embedding
-    var triedEmbed: Set<Peer> = []
-    var query: [Float] = []
-    var embedMs = 0.0
-    var searchStart = 0.0
-    var searchMs = 0.0
-    var pendingShards: Set<Int> = []
-    var triedShard: [Int: Set<Peer>] = [:]
-    var missing: Set<Int> = []
-    var shardHits: [[Hit]] = []
-    var candidates: [Hit] = []
-    var rerankStart = 0.0
-    var rerankParts: [Range<Int>] = []
-    var rerankScores: [Int: [Float]] = [:]
-    var rerankTried: [Int: Set<Peer>] = [:]
 }

@@ -41,11 +41,36 @@ final class CorpusIndexing: @unchecked Sendable {
     }
 
     static func index(jobID: String, request m: JobSubmitRequest, chunkSize: Int) -> Result {
-        func failed(_ problem: String) -> Result { Result(jobID: jobID, request: m, chunkSize: chunkSize, index: nil, problem: problem) }
+        switch IndexedCorpus.read(m, chunkSize: chunkSize) {
+        case .success(let c): return Result(jobID: jobID, request: m, chunkSize: chunkSize, index: c.index, problem: "")
+        case .failure(let s): return Result(jobID: jobID, request: m, chunkSize: chunkSize, index: nil, problem: s.message)
+        }
+    }
+}
+
+/// The frame check of a job's corpus, by the shell (it reads the file).
+extension Coordinator {
+    /// `checkChunkFrames` for a corpus index: a chunk whose record bytes (an upper bound on its
+    /// text bytes) fit is not parsed; only a chunk that may be over the limit is, to decide exactly.
+    public static func checkChunkFrames(_ corpus: TextRecordIndex, chunkSize: Int, limit: Int = ProtocolConstants.maxFrameBytes) throws {
+        for start in stride(from: 0, to: corpus.count, by: chunkSize) {
+            let end = min(corpus.count, start + chunkSize)
+            if corpus.byteCount(in: start..<end) + textOverhead * (end - start) + frameMargin > limit {
+                try checkChunkFrame(try corpus.texts(in: start..<end)[...], first: start, chunkSize: chunkSize, limit: limit)
+            }
+        }
+    }
+}
+
+extension IndexedCorpus {
+    /// Indexes `request`'s corpus (reads the file) and checks that it is not empty and that every
+    /// chunk fits a frame; a problem is INVALID_ARGUMENT naming the file (and line).
+    public static func read(_ m: JobSubmitRequest, chunkSize: Int) -> Swift.Result<IndexedCorpus, RPCStatus> {
+        func failed(_ problem: String) -> Swift.Result<IndexedCorpus, RPCStatus> { .failure(RPCStatus(.invalidArgument, problem)) }
         let index: TextRecordIndex
         do { index = try TextRecordIndex(path: m.corpusPath) } catch { return failed("\(error)") }
         guard index.count > 0 else { return failed("\(m.corpusPath): the corpus is empty") }
         do { try Coordinator.checkChunkFrames(index, chunkSize: chunkSize) } catch { return failed("\(m.corpusPath): \(error)") }
-        return Result(jobID: jobID, request: m, chunkSize: chunkSize, index: index, problem: "")
+        return .success(IndexedCorpus(request: m, chunkSize: chunkSize, index: index))
     }
 }

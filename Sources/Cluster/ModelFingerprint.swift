@@ -36,12 +36,12 @@ public enum StoreFingerprint {
             try? h.seek(toOffset: 0)
             if let lenBytes = try? h.read(upToCount: 8), lenBytes.count == 8 {
                 let n = lenBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-                if n <= 100 << 20, let header = try? h.read(upToCount: Int(n)) {
+                if n <= ProtocolConstants.fingerprintMaxHeaderBytes, let header = try? h.read(upToCount: Int(n)) {
                     crc = header.withUnsafeBytes { CRC32.checksum($0, crc: crc) }
                     headerEnd = 8 + UInt64(header.count)
                 }
             }
-            let piece: UInt64 = 65536
+            let piece = ProtocolConstants.fingerprintPieceBytes
             if size > headerEnd {
                 let span = size - headerEnd
                 var offsets = [headerEnd, size > piece ? max(headerEnd, size - piece) : headerEnd]

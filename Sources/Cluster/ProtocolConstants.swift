@@ -63,6 +63,42 @@ public enum ProtocolConstants {
     public static let maxLogLineBytes = 4096
     /// Longest job error kept (status replies, journal), bytes.
     public static let maxJobErrorBytes = 2048
+    /// Longest deadline a client may ask for (search, embed, rerank), seconds: a later one is cut
+    /// to this.
+    public static let maxClientDeadline = 600.0
+    /// Longest a worker's drain may take at the coordinator before it replies anyway, seconds
+    /// (below the worker's own `workerDrainTimeout`).
+    public static let coordinatorDrainTimeout = 100.0
+    /// Shortest time between two hand-over plans of one drain, seconds (an assignment that failed
+    /// is planned again no sooner).
+    public static let drainReplanInterval = 1.0
+    /// Default of the worker's `--drain-timeout`: after this many seconds of leaving it exits
+    /// whatever the coordinator said, seconds.
+    public static let workerDrainTimeout = 120.0
+    /// Bytes an EmbedChunk frame may hold beyond its texts or vectors (envelope, ids, model name):
+    /// a chunk must fit `maxFrameBytes` less this.
+    public static let chunkFrameMargin = 1 << 20
+    /// Bytes a text costs in a frame beyond its own: a 1-byte tag and a length varint of up to 5 bytes.
+    public static let frameTextOverhead = 6
+    /// How long the worker's loop waits for traffic per turn, seconds: normally, and while it is
+    /// leaving (it then checks for the end of its drain more often).
+    public static let workerPollInterval = 0.1
+    public static let workerLeavingPollInterval = 0.02
+    /// Granularity of the worker's wait before reconnecting (it checks for stop this often), seconds.
+    public static let workerReconnectSleep = 0.05
+    /// Default time a `ClusterClient` call waits for its reply, seconds, and how often it wakes
+    /// meanwhile.
+    public static let clientCallTimeout = 30.0
+    public static let clientPollInterval = 0.2
+    /// Default caps on client calls (`ServingLimits`): texts in one embed or rerank request
+    /// (TEI's `--max-client-batch-size`), and client requests in flight at once (past it
+    /// RESOURCE_EXHAUSTED, HTTP 429).
+    public static let defaultMaxClientBatch = 64
+    public static let defaultMaxConcurrentRequests = 256
+    /// Model fingerprints (`ModelFingerprint`): the largest safetensors header hashed whole, and
+    /// the size of each sampled piece of a weights file, bytes.
+    public static let fingerprintMaxHeaderBytes: UInt64 = 100 << 20
+    public static let fingerprintPieceBytes: UInt64 = 65536
     /// Names under which workers load the models.
     public static let deModelName = "de"
     public static let ceModelName = "ce"

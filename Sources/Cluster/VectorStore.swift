@@ -107,8 +107,9 @@ public final class VectorStore: @unchecked Sendable {
 
     deinit { munmap(base, length) }
 
-    /// Exact top-k of one query over this shard (FlatIndex), as global hits.
+    /// Exact top-k of one query over this shard (FlatIndex), as global hits with their ids: the
+    /// worker's SearchShardReply (the wire edge).
     public func search(_ query: [Float], k: Int) -> [Hit] {
-        ExactSearch.search(index, ids: ids, firstIndex: firstDocIndex, query: query, k: k)
+        ExactSearch.search(index, firstIndex: firstDocIndex, query: query, k: k).map { $0.wire(id: ids[$0.index - firstDocIndex]) }
     }
 }

@@ -20,7 +20,7 @@ public final class WorkerServer {
     let outboxLock = NSLock()  // one user of `outbox` at a time
     var log: (String) -> Void
     /// Longest a drain waits for the coordinator's reply and then for work in hand, seconds.
-    public var drainTimeout = 120.0
+    public var drainTimeout = ProtocolConstants.workerDrainTimeout
 
     public init(coordinator endpoint: String, service: WorkerService, keys: CurveKeys? = nil, workerID: String? = nil,
                 log: @escaping (String) -> Void = { _ in }) throws {
@@ -84,7 +84,7 @@ public final class WorkerServer {
                 leaveSent = now
             }
             var poller = Poller([dealer, inbox])
-            let ready = try poller.poll(timeoutMilliseconds: leaveSent == nil ? 100 : 20)
+            let ready = try poller.poll(timeoutMilliseconds: Int((leaveSent == nil ? ProtocolConstants.workerPollInterval : ProtocolConstants.workerLeavingPollInterval) * 1000))
             now = Date().timeIntervalSince1970
             if ready[0] {
                 while let frames = try dealer.receiveMultipart(dontWait: true) {
@@ -132,7 +132,7 @@ public final class WorkerServer {
                     log("coordinator silent for \(liveness.liveness) heartbeats: reconnecting in \(after) s")
                     dealer.close()
                     let until = Date().addingTimeInterval(after)
-                    while Date() < until && !stop() { usleep(50_000) }
+                    while Date() < until && !stop() { usleep(useconds_t(ProtocolConstants.workerReconnectSleep * 1_000_000)) }
                     dealer = try connect()
                 }
             }

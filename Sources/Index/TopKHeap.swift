@@ -77,3 +77,17 @@ public struct TopKHeap {
         }
     }
 }
+
+/// The one top-k merge of Strata: per-shard (or per-thread, or per-batch) ranked lists into one,
+/// in `SearchHit.ranksBefore` order (score descending, then index ascending), NaN scores
+/// dropped (as `TopKHeap` never keeps them).
+public enum TopK {
+    /// Merges ranked lists into their global top `k`. Exact when each list holds its part's own
+    /// top-k under the same order and the parts are disjoint (the coordinator's shards, a batch
+    /// of rows split between threads).
+    public static func merge(_ lists: [[SearchHit]], k: Int) -> [SearchHit] {
+        var heap = TopKHeap(k: max(0, k))
+        for list in lists { for h in list { heap.offerUnordered(h) } }
+        return heap.sorted()
+    }
+}

@@ -79,7 +79,7 @@ func runClusterBench(_ a: Arguments) throws {
         let t0 = Date()
         let qv = try enc.embed([q]).data
         let t1 = Date()
-        _ = ExactSearch.search(flat, ids: ids, firstIndex: 0, query: qv, k: k)
+        _ = ExactSearch.search(flat, firstIndex: 0, query: qv, k: k)
         searchOnly.append(Date().timeIntervalSince(t1) * 1000)
         single.append(Date().timeIntervalSince(t0) * 1000)
     }
@@ -95,7 +95,7 @@ func runClusterBench(_ a: Arguments) throws {
         return (f, lo, Array(ids[lo..<hi]))
     }
     for _ in 0..<50 {
-        let lists = shardIndexes.map { ExactSearch.search($0.0, ids: $0.2, firstIndex: $0.1, query: qv0, k: k) }
+        let lists = shardIndexes.map { ExactSearch.search($0.0, firstIndex: $0.1, query: qv0, k: k) }
         let tm = Date()
         _ = TopK.merge(lists, k: k)
         mergeMs.append(Date().timeIntervalSince(tm) * 1000)

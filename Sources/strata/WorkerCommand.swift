@@ -13,7 +13,7 @@ enum WorkerCommand: Subcommand {
         .path("keys", "DIR", help: "CURVE: server.pub, worker.pub and worker.key from `strata keys gen`"),
         .string("id", "ID", defaultNote: "host:pid:random", help: "worker id"),
         .int("max-batch-tokens", default: 16_384, min: 1, max: 1 << 24, help: "token budget of one serving forward pass: waiting query embeddings (and waiting re-rank pairs) are gathered up to it; longer requests advance by slices of it, their deadline checked between slices"),
-        .double("drain-timeout", "S", default: 120, .above(0), help: "longest a SIGTERM drain may take, in seconds"),
+        .double("drain-timeout", "S", default: ProtocolConstants.workerDrainTimeout, .above(0), help: "longest a SIGTERM drain may take, in seconds"),
         CommonFlags.precision("for every model this worker loads"),
         .bool("quiet", help: "no progress or event lines on stderr"),
     ], details: """

@@ -22,9 +22,7 @@ final class EndToEndTests: XCTestCase {
 
     /// Single-process exact search (one FlatIndex over the whole corpus) over `strata embed` outputs.
     func bruteForce(_ docs: (rows: Int, cols: Int, data: [Float]), _ q: ArraySlice<Float>, k: Int) -> [(Int, Float)] {
-        let ids = (0..<docs.rows).map(String.init)
-        return ExactSearch.search(Vectors(rows: docs.rows, dimension: docs.cols, data: docs.data), ids: ids, query: Array(q), k: k)
-            .map { ($0.docIndex, $0.score) }
+        ExactSearch.search(Vectors(rows: docs.rows, dimension: docs.cols, data: docs.data), query: Array(q), k: k).map { ($0.index, $0.score) }
     }
 
     func testClusterUpAnswersExactlyLikeSingleProcessSearch() throws {

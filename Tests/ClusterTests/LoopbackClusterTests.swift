@@ -79,7 +79,7 @@ final class LoopbackClusterTests: XCTestCase {
         // The CE re-scores the first-stage top 30 and keeps the best 5 under the cluster's total order.
         let candidates = SimCluster.bruteForce(corpus, "shard", k: 30)
         let expect = candidates.map { Hit(docIndex: $0.docIndex, docID: $0.docID, score: HashEngine.score("shard", corpus[$0.docIndex].text)) }
-            .sorted(by: TopK.before).prefix(5)
+            .sorted(by: Hit.ranksBefore).prefix(5)
         XCTAssertEqual(rr.hits, Array(expect), "re-ranked order and top-5 selection")
         // malformed frame over the real socket: INVALID_ARGUMENT, and the coordinator keeps serving
         let ctx = try Context(); let raw = try ctx.socket(.dealer)

@@ -14,22 +14,35 @@ final class PieceTests: XCTestCase {
         var rng = SplitMix64(seed: 7)
         let dim = 6, n = 500
         let rows = (0..<(n * dim)).map { _ in Float(Int.random(in: -3...3, using: &rng)) / 4 } // coarse values force ties (and sum exactly)
-        let ids = (0..<n).map { "d\($0)" }
         for _ in 0..<20 {
             let q = (0..<dim).map { _ in Float(Int.random(in: -2...2, using: &rng)) / 2 }
             let k = Int.random(in: 1...40, using: &rng)
             let cuts = [0, 90, 91, 260, 400, n]
-            var lists: [[Hit]] = []
+            var lists: [[SearchHit]] = []
             for s in 0..<(cuts.count - 1) {
                 let lo = cuts[s], hi = cuts[s + 1]
                 let part = Vectors(rows: hi - lo, dimension: dim, data: Array(rows[(lo * dim)..<(hi * dim)]))
-                lists.append(ExactSearch.search(part, ids: Array(ids[lo..<hi]), query: q, k: k).map {
-                    Hit(docIndex: lo + $0.docIndex, docID: $0.docID, score: $0.score)
-                })
+                lists.append(ExactSearch.search(part, query: q, k: k).map { SearchHit(index: lo + $0.index, score: $0.score) })
             }
             let naive = naiveSearch(corpus: Matrix(rows: n, cols: dim, data: rows), queries: Matrix(rows: 1, cols: dim, data: q), k: k)[0]
-            XCTAssertEqual(TopK.merge(lists, k: k), naive.map { Hit(docIndex: $0.index, docID: ids[$0.index], score: $0.score) })
+            XCTAssertEqual(TopK.merge(lists, k: k), naive)
         }
+    }
+
+    /// The one merge and the one order: score descending, then the lower document index; NaN
+    /// scores are dropped; a wire Hit ranks as its SearchHit does.
+    func testTopKMergeOrderTiesAndNaN() {
+        let a = [SearchHit(index: 5, score: 1), SearchHit(index: 2, score: 0.5)]
+        let b = [SearchHit(index: 3, score: 1), SearchHit(index: 9, score: .nan), SearchHit(index: 1, score: 0.5), SearchHit(index: 4, score: -2)]
+        let all = [SearchHit(index: 3, score: 1), SearchHit(index: 5, score: 1), SearchHit(index: 1, score: 0.5), SearchHit(index: 2, score: 0.5),
+                   SearchHit(index: 4, score: -2)]
+        XCTAssertEqual(TopK.merge([a, b], k: 10), all)
+        XCTAssertEqual(TopK.merge([b, a], k: 3), Array(all.prefix(3)))
+        XCTAssertEqual(TopK.merge([a, b], k: 0), [])
+        XCTAssertEqual(TopK.merge([], k: 4), [])
+        XCTAssertTrue(Hit.ranksBefore(Hit(docIndex: 3, docID: "x", score: 1), Hit(docIndex: 5, docID: "a", score: 1)), "ties by index, not id")
+        XCTAssertEqual(SearchHit(index: 7, score: 2).wire(id: "d7"), Hit(docIndex: 7, docID: "d7", score: 2))
+        XCTAssertEqual(Hit(docIndex: 7, docID: "d7", score: 2).searchHit, SearchHit(index: 7, score: 2))
     }
 
     /// Shard stores (FlatIndex inside) merged = one FlatIndex over everything, bit for bit.
@@ -50,11 +63,13 @@ final class PieceTests: XCTestCase {
         for _ in 0..<10 {
             let q = (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }
             let k = Int.random(in: 1...50, using: &rng)
-            let single = ExactSearch.search(Vectors(rows: n, dimension: dim, data: data), ids: ids, query: q, k: k)
-            XCTAssertEqual(TopK.merge(stores.map { $0.search(q, k: k) }, k: k), single)
+            let single = ExactSearch.search(Vectors(rows: n, dimension: dim, data: data), query: q, k: k)
+            let fromStores = stores.map { $0.search(q, k: k) }
+            XCTAssertEqual(TopK.merge(fromStores.map { $0.map(\.searchHit) }, k: k), single)
+            XCTAssertTrue(fromStores.joined().allSatisfy { $0.docID == ids[$0.docIndex] }, "each store's wire hits carry their ids")
             // and the same ranking as the naive scan (scores equal up to summation order)
             let naive = naiveSearch(corpus: Matrix(rows: n, cols: dim, data: data), queries: Matrix(rows: 1, cols: dim, data: q), k: k)[0]
-            XCTAssertEqual(single.map(\.docIndex), naive.map(\.index))
+            XCTAssertEqual(single.map(\.index), naive.map(\.index))
             for (a, b) in zip(single, naive) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5) }
         }
     }

@@ -44,6 +44,9 @@ final class SimCluster {
     /// Jobs the coordinator asked to journal as failed, with the error.
     var failedJobs: [(job: String, error: String)] = []
     var logs: [String] = []
+    /// Jobs the coordinator asked to store (journal), and the error the sim's disk answers with.
+    var storedJobs: [JobJournal.Spec] = []
+    var storeError: RPCStatus?
     let client = Peer("client")
     /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
     var tamper: ((Peer, Envelope) -> Envelope)?
@@ -88,6 +91,16 @@ final class SimCluster {
                     sentToWorkers.append((to, env))
                     guard let w = workers[to], !down.contains(to), !blackhole.contains(to) else { continue }
                     if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(tamper?(to, reply) ?? reply), now: now)) }
+                case .indexCorpus(let job, let request, let chunkSize):
+                    queue.append(.corpusIndexed(jobID: job, IndexedCorpus.read(request, chunkSize: chunkSize), now: now))
+                case .storeJob(let spec):
+                    storedJobs.append(spec)
+                    queue.append(.jobStored(jobID: spec.jobID, error: storeError, now: now))
+                case .readChunkTexts(let job, let chunk, let worker):
+                    let j = coordinator.jobs[job]!
+                    do { queue.append(.chunkTextsRead(jobID: job, chunk: chunk, worker: worker, texts: try j.corpus.texts(in: j.range(chunk)), now: now)) } catch {
+                        queue.append(.chunkReadFailed(jobID: job, chunk: chunk, worker: worker, error: "\(error)", now: now))
+                    }
                 case .persistChunk(let job, let chunk, let v): persisted.append((job, chunk, v))
                 case .finishJob(let job): finishedJobs.append(job)
                 case .failJob(let job, let error): failedJobs.append((job, error))

@@ -1,0 +1,124 @@
+import Formats
+import Wire
+
+/// How the shell's confinement check of a JobSubmitRequest came out. The check resolves the
+/// paths on disk (`JobsRoot.check`), so the shell makes it and hands the outcome in.
+public enum JobSubmission: Sendable {
+    /// The request with its paths resolved inside the jobs root.
+    case confined(JobSubmitRequest)
+    /// Refused (no jobs root, a path outside it, input and output overlapping...).
+    case refused(RPCStatus)
+}
+
+/// A submitted job's corpus, indexed by the shell off the event loop (`CorpusIndexing`).
+public struct IndexedCorpus: Sendable {
+    public var request: JobSubmitRequest
+    public var chunkSize: Int
+    public var index: TextRecordIndex
+    public init(request: JobSubmitRequest, chunkSize: Int, index: TextRecordIndex) {
+        self.request = request; self.chunkSize = chunkSize; self.index = index
+    }
+}
+
+/// A client waiting for the reply to its JobSubmitRequest.
+struct JobWaiter: Sendable, Equatable {
+    var peer: Peer
+    var requestID: UInt64
+}
+
+/// The Jobs part of the coordinator: the batch jobs it runs, and the life of a submission, as
+/// events in and actions out. Pure: it holds each job's corpus index (record byte ranges) for the
+/// shell but never reads through it; every read and write is an action the shell performs, whose
+/// outcome comes back as an event:
+///
+///     jobSubmitted(confined) -> indexCorpus        (shell: output directory free? index the corpus)
+///     corpusIndexed(ok)      -> storeJob(spec)     (shell: output directory, journal `job` line)
+///     jobStored(ok)          -> the job runs; every waiting submission is answered
+///
+/// Chunk leasing, completion and failure of a running job are in CoordinatorJobs.swift (they need
+/// the workers and the requests in flight): a leased chunk's texts are read by the shell
+/// (`readChunkTexts` -> `chunkTextsRead` / `chunkReadFailed`), a finished chunk is written by it
+/// (`persistChunk`; a failed write comes back as `persistFailed`).
+public struct JobsState: Sendable {
+    /// Jobs by id: running, finished or failed.
+    public internal(set) var runs: [String: JobRun] = [:]
+    /// Submissions waiting for their job's corpus to be indexed and its journal written.
+    var waiting: [String: [JobWaiter]] = [:]
+    /// Jobs whose corpus is indexed and whose journal the shell is writing (`storeJob`).
+    var storing: [String: (spec: JobJournal.Spec, index: TextRecordIndex)] = [:]
+
+    public init() {}
+
+    /// A job id that depends only on what the job is: submitting it again finds the same job.
+    public static func jobID(_ m: JobSubmitRequest, chunkSize: Int) -> String {
+        let key = Array("\(m.corpusPath)\u{1}\(m.model)\u{1}\(m.outDir)\u{1}\(chunkSize)".utf8)
+        return String(format: "job-%08x", CRC32.checksum(key))
+    }
+
+    /// Submissions still waiting for their job to be indexed and stored, by job id.
+    public var pendingSubmissions: [String: Int] { waiting.mapValues(\.count) }
+
+    /// A client submitted a job. A known job is answered at once; the same job submitted again
+    /// while it is being indexed waits for that indexing (not a second one); a new job is indexed.
+    mutating func submitted(_ w: JobWaiter, _ s: JobSubmission, _ out: inout [CoordinatorAction]) {
+        let m: JobSubmitRequest
+        switch s {
+        case .confined(let r): m = r
+        case .refused(let status):
+            out.append(.log("job submission refused: \(status.message)"))
+            Self.answer([w], status, .error(status), &out)
+            return
+        }
+        let chunkSize = m.chunkSize > 0 ? m.chunkSize : ProtocolConstants.jobChunkSize
+        let id = Self.jobID(m, chunkSize: chunkSize)
+        if let j = runs[id] {
+            return Self.answer([w], .ok, .jobSubmitReply(JobSubmitReply(jobID: id, chunks: j.spec.chunkCount)), &out)
+        }
+        if waiting[id] != nil {
+            waiting[id]!.append(w)
+            return
+        }
+        waiting[id] = [w]
+        out.append(.log("job \(id): indexing \(m.corpusPath) in the background"))
+        out.append(.indexCorpus(jobID: id, request: m, chunkSize: chunkSize))
+    }
+
+    /// The shell indexed a job's corpus (or found its output directory taken, or the corpus
+    /// unreadable, empty or with a chunk over the frame limit): store the job, or refuse everyone
+    /// waiting for it.
+    mutating func corpusIndexed(_ id: String, _ result: Result<IndexedCorpus, RPCStatus>, _ out: inout [CoordinatorAction]) {
+        guard waiting[id] != nil, storing[id] == nil else { return }
+        switch result {
+        case .failure(let status):
+            refuseWaiting(id, status, &out)
+        case .success(let c):
+            let spec = JobJournal.Spec(jobID: id, corpusPath: c.request.corpusPath, model: c.request.model, outDir: c.request.outDir,
+                                       chunkSize: c.chunkSize, docCount: c.index.count,
+                                       chunkCount: (c.index.count + c.chunkSize - 1) / c.chunkSize)
+            storing[id] = (spec, c.index)
+            out.append(.storeJob(spec))
+        }
+    }
+
+    /// The shell wrote (or could not write) a job's output directory and journal: the job runs
+    /// from `now`, and every waiting submission gets its id; or every one gets the error.
+    mutating func stored(_ id: String, _ error: RPCStatus?, _ now: Double, _ out: inout [CoordinatorAction]) {
+        guard let s = storing.removeValue(forKey: id) else { return }
+        if let error { return refuseWaiting(id, error, &out) }
+        let waiters = waiting.removeValue(forKey: id) ?? []
+        runs[id] = JobRun(spec: s.spec, corpus: s.index, scheduler: JobScheduler(chunkCount: s.spec.chunkCount), started: now, doneAtStart: 0)
+        out.append(.log("job \(id): \(s.spec.docCount) documents in \(s.spec.chunkCount) chunks of \(s.spec.chunkSize)"))
+        Self.answer(waiters, .ok, .jobSubmitReply(JobSubmitReply(jobID: id, chunks: s.spec.chunkCount)), &out)
+    }
+
+    mutating func refuseWaiting(_ id: String, _ status: RPCStatus, _ out: inout [CoordinatorAction]) {
+        let waiters = waiting.removeValue(forKey: id) ?? []
+        storing[id] = nil
+        out.append(.log("job \(id): refused: \(status.message)"))
+        Self.answer(waiters, status, .error(status), &out)
+    }
+
+    static func answer(_ waiters: [JobWaiter], _ status: RPCStatus, _ body: Body, _ out: inout [CoordinatorAction]) {
+        for w in waiters { out.append(.send(to: w.peer, Envelope(requestID: w.requestID, status: status, body: body))) }
+    }
+}
