@@ -10,6 +10,7 @@ enum BenchCommand: Subcommand {
     usage: strata bench encoder --model DIR [--seq 128] [--batch 32] [--layers K] [--seconds 10] [--threads N]
                                 [--precision fp32|bf16|int8]
            strata bench kernels [--seconds 1]
+           strata bench gemm [--m 4096] [--seconds 1] [--threads N]
            strata bench search [--help]
            strata bench cluster [--help]
            strata bench train [--help]
@@ -21,6 +22,8 @@ enum BenchCommand: Subcommand {
                 --precision bf16|int8 measures the bf16 / int8 GEMM rate instead of sgemm as the peak, and
                 also runs the fp32 engine on the same batch to print the speed-up over fp32.
       kernels   GELU, softmax and LayerNorm against their naive twins.
+      gemm      GFLOP/s of the fp32, bf16 and int8 linear layers at the encoder's shapes (M x 384 x 384,
+                x 1536, 1536 x 384, x 1152), bias included; set beside oneDNN by scripts/bench-onednn.
       search    exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes.
       cluster   query latency and QPS with 1 and 2 workers, merge overhead, batch-job docs/s,
                 each against a single-process run measured in the same run.
@@ -32,6 +35,7 @@ enum BenchCommand: Subcommand {
         switch what {
         case "encoder": try encoderBench(Array(args.dropFirst()))
         case "kernels": try kernelsBench(Array(args.dropFirst()))
+        case "gemm": try gemmBench(Array(args.dropFirst()))
         case "search": try runSearchBench(Array(args.dropFirst()))
         case "cluster": try runClusterBench(Array(args.dropFirst()))
         case "train": try runTrainBench(Array(args.dropFirst()))
