@@ -191,4 +191,91 @@ final class LayerTwinTests: XCTestCase {
             }
         }
     }
+
+    /// Pooling heads and embeddings against Double: mean pooling (weights 0/1, a sequence with no counted token
+    /// pools to zero), CLS pooling, L2 normalisation (a zero row stays zero: norm clamped at 1e-12), tanh, and
+    /// the embeddings sum with its scatter backward (a token id repeated, so gradients add up). Forward and
+    /// backward within 1e-6 (1 + |want|); every backward accumulates onto a non-zero buffer.
+    func testPoolingNormalizeTanhEmbeddingsAgainstDoubleTwin() {
+        let lengths = [1, 4, 3, 2], dim = 7
+        let n = lengths.reduce(0, +), b = lengths.count
+        var hidden = randomFloats(n * dim, seed: 900, scale: 3)
+        let weights: [Float] = [1, 0, 1, 1, 1, 1, 1, 0, 0, 0]   // sequence 3 (tokens 8, 9) counts no token
+        for i in 0..<dim { hidden[5 * dim + i] = 0 }             // one zero row for the L2 normalisation
+        let dout = randomFloats(b * dim, seed: 901), dh0 = randomFloats(n * dim, seed: 902)
+        let offs = tokenOffsets(lengths: lengths)
+
+        var pooled = [Float](repeating: .nan, count: b * dim), dh = dh0
+        meanPoolForward(out: &pooled, hidden: hidden, weights: weights, lengths: lengths, dim: dim)
+        meanPoolBackward(dhidden: &dh, dout: dout, weights: weights, lengths: lengths, dim: dim)
+        var wPool = [Double](repeating: 0, count: b * dim), wDh = d(dh0)
+        for s in 0..<b {
+            let toks = offs[s]..<(offs[s] + lengths[s])
+            let count = max(toks.reduce(0.0) { $0 + Double(weights[$1]) }, 1e-9)
+            for t in toks {
+                for i in 0..<dim {
+                    wPool[s * dim + i] += Double(weights[t]) * Double(hidden[t * dim + i]) / count
+                    wDh[t * dim + i] += Double(weights[t]) / count * Double(dout[s * dim + i])
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(worstRelative(pooled, wPool), 1e-6, "mean pool")
+        XCTAssertLessThanOrEqual(worstRelative(dh, wDh), 1e-6, "mean pool backward")
+        XCTAssertEqual(Array(pooled[(3 * dim)..<(4 * dim)]), [Float](repeating: 0, count: dim), "no counted token: zero")
+
+        var cls = [Float](repeating: .nan, count: b * dim), dc = dh0
+        clsPoolForward(out: &cls, hidden: hidden, lengths: lengths, dim: dim)
+        clsPoolBackward(dhidden: &dc, dout: dout, lengths: lengths, dim: dim)
+        var wDc = d(dh0)
+        for s in 0..<b { for i in 0..<dim { wDc[offs[s] * dim + i] += Double(dout[s * dim + i]) } }
+        XCTAssertEqual(cls, (0..<b).flatMap { Array(hidden[(offs[$0] * dim)..<((offs[$0] + 1) * dim)]) }, "CLS = first token")
+        XCTAssertLessThanOrEqual(worstRelative(dc, wDc), 1e-6, "cls pool backward")
+
+        let g = randomFloats(n * dim, seed: 903)
+        var y = [Float](repeating: .nan, count: n * dim), norms = [Float](repeating: 0, count: n), dx = dh0
+        l2NormalizeForward(out: &y, norms: &norms, x: hidden, rows: n, dim: dim)
+        l2NormalizeBackward(dx: &dx, dout: g, out: y, norms: norms, rows: n, dim: dim)
+        var wY = [Double](), wDx = d(dh0)
+        for r in 0..<n {
+            let row = (0..<dim).map { Double(hidden[r * dim + $0]) }
+            let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+            let yr = row.map { $0 / norm }
+            wY += yr
+            let dot = (0..<dim).reduce(0.0) { $0 + yr[$1] * Double(g[r * dim + $1]) }
+            for i in 0..<dim { wDx[r * dim + i] += (Double(g[r * dim + i]) - yr[i] * dot) / norm }
+        }
+        XCTAssertLessThanOrEqual(worstRelative(y, wY), 1e-6, "l2 normalize")
+        XCTAssertEqual(Array(y[(5 * dim)..<(6 * dim)]), [Float](repeating: 0, count: dim), "a zero row stays zero")
+        // the zero row's gradient is g / 1e-12 (huge): compared relatively like the rest
+        XCTAssertLessThanOrEqual(worstRelative(dx, wDx), 1e-6, "l2 normalize backward")
+
+        let big = hidden.map { $0 * 4 }
+        var th = [Float](repeating: .nan, count: big.count), dt = dh0
+        tanhForward(out: &th, x: big, n: big.count)
+        tanhBackward(dx: &dt, dout: g, out: th, n: big.count)
+        XCTAssertLessThanOrEqual(worstRelative(th, big.map { tanh(Double($0)) }), 1e-6, "tanh")
+        XCTAssertLessThanOrEqual(worstRelative(dt, (0..<big.count).map { Double(dh0[$0]) + (1 - tanh(Double(big[$0])) * tanh(Double(big[$0]))) * Double(g[$0]) }),
+                                 1e-6, "tanh backward")
+
+        let (v, p, t, h) = (6, 5, 2, 9)
+        let ids: [Int32] = [3, 0, 3, 5, 3], types: [Int32] = [0, 1, 1, 0, 0], pos: [Int32] = [0, 1, 2, 0, 4]
+        let wte = randomFloats(v * h, seed: 904), wpe = randomFloats(p * h, seed: 905), wtt = randomFloats(t * h, seed: 906)
+        let de = randomFloats(ids.count * h, seed: 907)
+        var e = [Float](repeating: .nan, count: ids.count * h)
+        embeddingsForward(out: &e, ids: ids, types: types, positions: pos, wte: wte, wpe: wpe, wtt: wtt, hidden: h)
+        var dwte = randomFloats(v * h, seed: 908), dwpe = randomFloats(p * h, seed: 909), dwtt = randomFloats(t * h, seed: 910)
+        var wWte = d(dwte), wWpe = d(dwpe), wWtt = d(dwtt), wE = [Double]()
+        embeddingsBackward(dwte: &dwte, dwpe: &dwpe, dwtt: &dwtt, dout: de, ids: ids, types: types, positions: pos, hidden: h)
+        for (k, id) in ids.enumerated() {
+            let (a, q, c) = (Int(id), Int(pos[k]), Int(types[k]))
+            for i in 0..<h {
+                wE.append(Double(wte[a * h + i]) + Double(wpe[q * h + i]) + Double(wtt[c * h + i]))
+                wWte[a * h + i] += Double(de[k * h + i]); wWpe[q * h + i] += Double(de[k * h + i]); wWtt[c * h + i] += Double(de[k * h + i])
+            }
+        }
+        XCTAssertLessThanOrEqual(worstRelative(e, wE), 1e-6, "embeddings")
+        XCTAssertLessThanOrEqual(worstRelative(dwte, wWte), 1e-6, "embeddings dwte (id 3 three times)")
+        XCTAssertLessThanOrEqual(worstRelative(dwpe, wWpe), 1e-6, "embeddings dwpe")
+        XCTAssertLessThanOrEqual(worstRelative(dwtt, wWtt), 1e-6, "embeddings dwtt")
+    }
 }
