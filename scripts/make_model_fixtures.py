@@ -248,7 +248,8 @@ def main(out, minilm_dir, shared_dir):
     if os.path.exists(os.path.join(minilm_dir, "model.safetensors")):
         goldens["minilm"] = goldens_for(minilm_dir, {"root": "STRATA_MODELS", "path": "all-MiniLM-L6-v2"})
     else:
-        print(f"make-goldens: {minilm_dir} absent, no 'minilm' goldens", file=sys.stderr)
+        sys.exit(f"make-goldens: {minilm_dir}/model.safetensors is missing: the 'minilm' goldens need the real model "
+                 "(run scripts/setup or set STRATA_MODELS); nothing written to goldens.json")
     shared_ce = {}
     models = os.path.join(shared_dir, "models")
     for name in sorted(os.listdir(models)) if os.path.isdir(models) else []:
@@ -260,6 +261,9 @@ def main(out, minilm_dir, shared_dir):
         if "BertForSequenceClassification" in archs:
             shared_ce[name] = goldens_for(os.path.join(models, name),
                                           {"root": "STRATA_SHARED", "path": f"models/{name}"})
+    if not shared_ce:
+        sys.exit(f"make-goldens: no BertForSequenceClassification under {models}: the 'shared-ce' goldens need "
+                 "the shared models (set STRATA_SHARED); nothing written to goldens.json")
     goldens["shared-ce"] = shared_ce
     with open(os.path.join(out, "goldens.json"), "w", encoding="utf-8") as f:
         json.dump(goldens, f, ensure_ascii=False, separators=(",", ":"))

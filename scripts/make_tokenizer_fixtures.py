@@ -216,27 +216,27 @@ def main(out, minilm_dir, shared_dir):
         goldens["configs"][name] = g
 
     minilm_json = os.path.join(minilm_dir, "tokenizer.json")
-    if os.path.exists(minilm_json):
-        tok = Tokenizer.from_file(minilm_json)
-        g = {"model": "all-MiniLM-L6-v2"}
-        g.update(encode_all(tok, 256, [16, 31, 128, 256]))
-        g["words"] = [basic_words(tok.normalizer, tok.pre_tokenizer, t) for t in HARD_TEXTS]
-        goldens["minilm"] = g
-        # bulk golden: a seeded sample of SciFact corpus texts (title + " " + text), ids only
-        corpus = os.path.join(shared_dir, "data", "scifact", "corpus.jsonl")
-        if os.path.exists(corpus):
-            with open(corpus, encoding="utf-8") as f:
-                docs = [json.loads(line) for line in f if line.strip()]
-            sample = random.Random(0).sample(docs, 200)
-            tok.no_truncation()
-            tok.no_padding()
-            bulk = {"source": "data/scifact/corpus.jsonl", "text": "title + \" \" + text", "doc_ids": [], "ids": []}
-            for d in sample:
-                bulk["doc_ids"].append(d["_id"])
-                bulk["ids"].append(tok.encode(d.get("title", "") + " " + d["text"], add_special_tokens=False).ids)
-            write_json(os.path.join(out, "scifact_ids.json"), bulk, compact=True)
-        else:
-            print(f"make-goldens: {corpus} absent, no SciFact bulk golden", file=sys.stderr)
+    corpus = os.path.join(shared_dir, "data", "scifact", "corpus.jsonl")
+    for needed in (minilm_json, corpus):
+        if not os.path.exists(needed):
+            sys.exit(f"make-goldens: {needed} is missing (STRATA_MODELS / STRATA_SHARED); the tokenizer goldens "
+                     "would lose entries, so nothing more is written")
+    tok = Tokenizer.from_file(minilm_json)
+    g = {"model": "all-MiniLM-L6-v2"}
+    g.update(encode_all(tok, 256, [16, 31, 128, 256]))
+    g["words"] = [basic_words(tok.normalizer, tok.pre_tokenizer, t) for t in HARD_TEXTS]
+    goldens["minilm"] = g
+    # bulk golden: a seeded sample of SciFact corpus texts (title + " " + text), ids only
+    with open(corpus, encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f if line.strip()]
+    sample = random.Random(0).sample(docs, 200)
+    tok.no_truncation()
+    tok.no_padding()
+    bulk = {"source": "data/scifact/corpus.jsonl", "text": "title + \" \" + text", "doc_ids": [], "ids": []}
+    for d in sample:
+        bulk["doc_ids"].append(d["_id"])
+        bulk["ids"].append(tok.encode(d.get("title", "") + " " + d["text"], add_special_tokens=False).ids)
+    write_json(os.path.join(out, "scifact_ids.json"), bulk, compact=True)
     write_json(os.path.join(out, "goldens.json"), goldens, compact=True)
     write_json(os.path.join(out, "scalar_classes.json"), scalar_classes(), compact=True)
 

@@ -8,6 +8,8 @@ enum BenchCommand {
     static let group = CommandGroup("bench", summary: "benchmarks: encoder throughput vs the machine's sgemm rate, and more", details: """
       encoder   tokens/s of the encoder against the sgemm (or bf16 / int8 GEMM) rate measured in the same run
       kernels   GELU, softmax and LayerNorm against their naive twins.
+      gemm      GFLOP/s of the fp32, bf16 and int8 linear layers at the encoder's shapes (M x 384 x 384,
+                x 1536, 1536 x 384, x 1152), bias included; set beside oneDNN by scripts/bench-onednn.
       search    exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes.
       cluster   query latency and QPS with 1 and 2 workers, merge overhead, batch-job docs/s,
                 each against a single-process run measured in the same run.

@@ -5,7 +5,7 @@ import CommandLineFlags
 let commands: [Subcommand.Type] = [
     EmbedCommand.self,
     ScoreCommand.self,
-    BenchEncoderCommand.self, BenchKernelsCommand.self, BenchSearchCommand.self, BenchClusterCommand.self, BenchTrainCommand.self,
+    BenchEncoderCommand.self, BenchKernelsCommand.self, BenchGemmCommand.self, BenchSearchCommand.self, BenchClusterCommand.self, BenchTrainCommand.self,
     DataCommand.DebianPackages.self,
     EvalCommand.self,
     LayersCommand.self,

@@ -58,6 +58,7 @@ final class CLIFlagTableTests: XCTestCase {
         Case(command: "bench cluster", flags: clusterBench, required: ["corpus"], badValue: ("nqueries", "integer")),
         Case(command: "bench encoder", flags: ["model", "seq", "batch", "layers", "seconds", "threads", "precision"], badValue: ("seq", "integer")),
         Case(command: "bench kernels", flags: ["seconds"], badValue: ("seconds", "number")),
+        Case(command: "bench gemm", flags: ["m", "seconds", "threads"], badValue: ("m", "integer")),
         Case(command: "bench search", flags: ["n", "dim", "k", "batches", "seconds", "naive-queries", "seed"], badValue: ("n", "integer")),
         Case(command: "bench train", flags: ["layers", "seq", "batch", "steps", "hidden", "heads", "intermediate", "threads"],
              badValue: ("steps", "integer")),

@@ -1,6 +1,6 @@
 import XCTest
 import Cluster
-import Model
+import Formats
 import Wire
 
 /// The Jobs part as events in and actions out, with no socket and no shell: a submission asks
