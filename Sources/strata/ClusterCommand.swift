@@ -37,6 +37,7 @@ enum ClusterCommand: Subcommand {
                              [--replication R] [--shards S] [--data-dir DIR] [--keys DIR] [--jobs-root DIR]
                              [--retrieval-layer K] [--http HOST:PORT] [--max-client-batch N] [--max-body-bytes N]
                              [--max-concurrent-requests N] [--auto-truncate] [--grace S] [--precision fp32|bf16|int8]
+                             [--query-embedding coordinator|workers]
            strata cluster status --coordinator ADDR [--keys DIR]   (workers, shards, indexing progress with rate and ETA)
            strata cluster bench --corpus FILE [--queries FILE] [--model DIR] [--docs N] [--nqueries N] [--workers 1,2]
                                 (the same as `strata bench cluster`: latency, QPS, merge and job throughput
@@ -62,6 +63,9 @@ enum ClusterCommand: Subcommand {
       --http HOST:PORT  the coordinator also serves HTTP (see `strata coordinator --help`); prints
                         `http http://HOST:PORT` before `ready`. The other serving flags go to the coordinator.
       --precision P     fp32 (default), bf16 or int8: passed to every worker (`strata worker --precision`)
+                        and to the coordinator's query encoder
+      --query-embedding W  coordinator (default) or workers embed the queries (`strata coordinator --help`)
+      --compute-nice N  workers' forward passes at nice N (`strata worker --help`)
       On SIGINT/SIGTERM the coordinator drains first (up to --grace seconds, default 10), then the workers stop.
     """
 
@@ -72,7 +76,8 @@ enum ClusterCommand: Subcommand {
         let a = try Arguments(Array(args.dropFirst()), command: "cluster up",
                               options: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
                                         "max-top-k", "max-rerank", "retrieval-layer", "precision",
-                                        "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"],
+                                        "http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding",
+                                        "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout", "compute-nice"],
                               flags: ["auto-truncate"])
         let n = try a.int("workers", default: 2, min: 1, max: 64)!
         _ = try PrecisionOption.parse(a)   // checked here; each worker gets the flag as given
@@ -100,7 +105,8 @@ enum ClusterCommand: Subcommand {
         let httpFile = dataDir + "/coordinator.http"
         try? FileManager.default.removeItem(atPath: httpFile)
         if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
-        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"] {
+        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding", "precision",
+                  "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"] {
             if let v = a.string(o) { coordArgs += ["--" + o, v] }
         }
         if a.flag("auto-truncate") { coordArgs.append("--auto-truncate") }
@@ -139,6 +145,7 @@ enum ClusterCommand: Subcommand {
             var w = ["worker", "--coordinator", endpoint, "--data-dir", dataDir + "/worker-\(i)"]
             if let k = a.string("keys") { w += ["--keys", absolutePath(k)] }
             if let p = a.string("precision") { w += ["--precision", p] }
+            if let v = a.string("compute-nice") { w += ["--compute-nice", v] }
             try spawn(w)
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))

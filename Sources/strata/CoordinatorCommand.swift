@@ -12,6 +12,8 @@ enum CoordinatorCommand: Subcommand {
                               [--endpoint-file FILE] [--quiet] [--max-top-k N] [--max-rerank N]
                               [--http HOST:PORT [--http-endpoint-file FILE]] [--max-client-batch N] [--max-body-bytes N]
                               [--max-concurrent-requests N] [--auto-truncate] [--grace S]
+                              [--query-embedding coordinator|workers] [--precision fp32|bf16|int8]
+                              [--http-max-connections N] [--http-max-connections-per-ip N] [--http-idle-timeout S]
 
       --bind ADDR          ZeroMQ endpoint to serve on (workers and clients connect here; default
                            \(defaultCoordinatorBind); another address without --keys prints a warning)
@@ -35,8 +37,15 @@ enum CoordinatorCommand: Subcommand {
       --http-endpoint-file F  write the bound HTTP address (http://HOST:PORT) to F
       --max-client-batch N texts in one embed/rerank request (default 64; HTTP 413 / RESOURCE_EXHAUSTED past it)
       --max-body-bytes N   largest HTTP request body (default 2 MiB; 413 past it)
+      --http-max-connections N         HTTP connections open at once (default 512); past it a new one is closed
+      --http-max-connections-per-ip N  HTTP connections open at once from one address (default 128)
+      --http-idle-timeout S            close an HTTP connection silent for S seconds (default 10)
       --max-concurrent-requests N  client requests in flight (default 256); past it HTTP 429 / RESOURCE_EXHAUSTED at once
       --auto-truncate      cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE
+      --query-embedding W  who embeds queries and embed calls: coordinator (default: --model loaded in this
+                           process too, so a query never waits behind a worker's job batch; workers when it
+                           cannot be loaded here) or workers
+      --precision P        fp32 (default), bf16 or int8 of the coordinator's query encoder (the workers' --precision)
       --grace S            on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up
                            to S seconds (default 10), then exit 0
     """
@@ -45,7 +54,8 @@ enum CoordinatorCommand: Subcommand {
         let a = try Arguments(args, command: name, options: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
                                                             "jobs-root", "max-top-k", "max-rerank", "retrieval-layer",
                                                             "http", "http-endpoint-file", "max-client-batch", "max-body-bytes",
-                                                            "max-concurrent-requests", "grace"],
+                                                            "max-concurrent-requests", "grace", "query-embedding", "precision",
+                                                            "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"],
                               flags: ["quiet", "auto-truncate"])
         var cfg = CoordinatorConfig()
         cfg.shardCount = try a.int("shards", default: 4, min: 1, max: 4096)!
@@ -103,12 +113,27 @@ extension CoordinatorCommand {
         let grace = try a.double("grace", default: 10)!
         guard grace >= 0 else { throw CLIError("--grace must be >= 0 seconds", usage: true) }
         server.configureServing(limits)
+        let embedding = a.string("query-embedding") ?? "coordinator"
+        guard ["coordinator", "workers"].contains(embedding) else {
+            throw CLIError("--query-embedding \(embedding): expected coordinator or workers", usage: true)
+        }
+        let precision = try PrecisionOption.parse(a)
+        if embedding == "coordinator" && a.string("model") != nil {
+            do { try server.startLocalQueryEncoder(precision: precision) } catch {
+                note("coordinator: queries are embedded by the workers (the model does not load here: \(error))")
+            }
+        }
         guard let http = a.string("http") else { return (nil, grace) }
         let (host, port) = try parseHostPort(http)
         var options = HTTPFrontDoor.Options()
         options.maxClientBatch = limits.maxClientBatch
         options.maxBodyBytes = try a.int("max-body-bytes", default: options.maxBodyBytes, min: 1024, max: 1 << 30)!
         options.modelName = a.string("model").map { URL(fileURLWithPath: $0).lastPathComponent } ?? "strata"
+        options.maxTopK = server.state.config.maxTopK
+        options.connections.maxConnections = try a.int("http-max-connections", default: options.connections.maxConnections, min: 1, max: 100_000)!
+        options.connections.maxConnectionsPerIP = try a.int("http-max-connections-per-ip", default: options.connections.maxConnectionsPerIP,
+                                                            min: 1, max: 100_000)!
+        options.connections.idleTimeout = try a.int("http-idle-timeout", default: options.connections.idleTimeout, min: 1, max: 86_400)!
         let door = try HTTPFrontDoor(host: host, port: port, gateway: try server.openGateway(), options: options)
         let address = "http://\(door.host):\(door.port)"
         if let f = a.string("http-endpoint-file") { try (address + "\n").write(toFile: f, atomically: true, encoding: .utf8) }

@@ -11,6 +11,7 @@ enum WorkerCommand: Subcommand {
     static let usage = """
     usage: strata worker --coordinator tcp://HOST:PORT [--data-dir DIR] [--keys DIR] [--id ID]
                          [--max-batch-tokens N] [--drain-timeout S] [--precision fp32|bf16|int8] [--quiet]
+                         [--compute-nice N]
 
       --coordinator ADDR     the coordinator's endpoint
       --data-dir DIR         where the worker keeps its shard stores (default: a temporary directory)
@@ -21,6 +22,8 @@ enum WorkerCommand: Subcommand {
                              slices of it, their deadline checked between slices (default 16384)
       --drain-timeout S      longest a SIGTERM drain may take (default 120)
       --precision P          fp32 (default), bf16 or int8 for every model this worker loads
+      --compute-nice N       run forward passes (job chunks, indexing, re-ranks) at nice N, 0...19 (default 0):
+                             shard searches and the coordinator's query embedding go first on a shared machine
       --quiet                no progress or event lines on stderr
     Heartbeats every second; reconnects with back-off when the coordinator goes silent. Serving
     requests go before job chunks, which run one engine batch at a time.
@@ -30,7 +33,7 @@ enum WorkerCommand: Subcommand {
     """
 
     static func run(_ args: [String]) throws {
-        let a = try Arguments(args, command: name, options: ["coordinator", "data-dir", "keys", "id", "max-batch-tokens", "drain-timeout", "precision"], flags: ["quiet"])
+        let a = try Arguments(args, command: name, options: ["coordinator", "data-dir", "keys", "id", "max-batch-tokens", "drain-timeout", "precision", "compute-nice"], flags: ["quiet"])
         let dir = a.string("data-dir") ?? NSTemporaryDirectory() + "strata-worker-\(getpid())"
         let maxBatchTokens = try a.int("max-batch-tokens", default: 16_384, min: 1, max: 1 << 24)!
         let drainTimeout = try a.double("drain-timeout", default: 120)!
@@ -41,6 +44,7 @@ enum WorkerCommand: Subcommand {
         signal(SIGTERM) { _ in if leaveSignal != 0 { stopSignal = 1 } else { leaveSignal = 1 } }
         let service = WorkerService(engine: ModelEngine(precision: try PrecisionOption.parse(a)), dataDir: URL(fileURLWithPath: dir))
         service.maxBatchTokens = maxBatchTokens
+        service.computeNice = Int32(try a.int("compute-nice", default: 0, min: 0, max: 19)!)
         let server = try WorkerServer(coordinator: try a.required("coordinator"), service: service,
                                       keys: try curveKeys(a), workerID: a.string("id"),
                                       log: { if !quiet { note("worker: " + $0) } })

@@ -1,0 +1,73 @@
+import Foundation
+import Kernels
+import Model
+import Wire
+
+/// The coordinator's own encoder of the served DE: a `WorkerScheduler` over a `WorkerService`
+/// with only the DE loaded, in the coordinator's process. The state machine sees it as a synthetic
+/// peer (`peer`) it sends EmbedBatch requests to; replies come back through the client gateway as
+/// messages from that peer. A query embedded here never waits behind a worker's job batch (a
+/// worker's forward passes are serialised, so a query sent to a worker waits for the engine batch
+/// of a job chunk it is running), and concurrent queries are gathered into one forward pass as on a
+/// worker. Shard searches and re-ranks stay on the workers.
+final class LocalQueryEncoder: @unchecked Sendable {
+    /// Starts with a zero byte like the gateway's peers (no libzmq routing id does); 14 bytes.
+    static let peer = Peer([0] + Array("local-encoder".utf8))
+    let service: WorkerService
+    let scheduler: WorkerScheduler
+
+    init(service: WorkerService, deliver: @escaping (Envelope) -> Void) {
+        self.service = service
+        scheduler = WorkerScheduler(service: service, deliver: deliver)
+    }
+}
+
+extension CoordinatorServer {
+    /// Loads the served DE (with `--retrieval-layer`, that layer of it) in this process in
+    /// `precision` (the workers' precision, so queries and shards share one embedding) and embeds
+    /// queries and embed calls here from now on. Throws when the model cannot be loaded here (the
+    /// caller may go on with workers embedding).
+    ///
+    /// It sets OpenBLAS to one thread for the process (the coordinator runs no other BLAS work):
+    /// a query is a few tokens, and a multi-threaded GEMM waits at every call for a helper
+    /// thread the kernel may not schedule for milliseconds while workers compute (measured: query
+    /// embeddings of 17-90 ms idle and ~1 s during a job with two threads on the loaded 2-core
+    /// machine).
+    public func startLocalQueryEncoder(precision: Precision = .fp32, maxBatchTokens: Int = 16_384) throws {
+        guard state.serving.localEncoder == nil else { return }
+        guard let de = state.config.deModel else { throw ClusterError("no --model to embed queries with") }
+        BLASThreads.count = 1
+        let gateway = try openGateway()
+        let peer = LocalQueryEncoder.peer
+        let service = WorkerService(engine: ModelEngine(precision: precision), dataDir: dataDir)
+        service.maxBatchTokens = maxBatchTokens
+        _ = try service.load(ProtocolConstants.deModelName, de, embedLayer: state.config.retrievalLayer)
+        let encoder = LocalQueryEncoder(service: service, deliver: { [weak gateway] reply in
+            // On the encoder's thread: the reply enters the loop like a worker's frame.
+            gateway?.inspect { server in server.perform(server.state.handle(.message(from: peer, reply, now: Self.now()))) }
+        })
+        encoder.scheduler.start()
+        installLocalEncoder(encoder)
+        state.serving.localEncoder = peer
+        log("query embedding in the coordinator (\(precision), \(URL(fileURLWithPath: de).lastPathComponent)"
+            + (state.config.retrievalLayer.map { ", layer \($0)" } ?? "") + ")")
+    }
+
+    /// What the loop sends to the encoder's peer goes to its scheduler: `perform` hands an envelope
+    /// for a synthetic peer to that peer's completion and removes it (one reply per HTTP call), so
+    /// the completion puts itself back each time.
+    private func installLocalEncoder(_ encoder: LocalQueryEncoder) {
+        let server = UncheckedServer(self)
+        gatewayPeers[LocalQueryEncoder.peer] = { env in
+            encoder.scheduler.submit(env)
+            server.value?.installLocalEncoder(encoder)
+        }
+    }
+}
+
+/// A weak reference to the server for closures the gateway's types require to be Sendable; they
+/// run only on the event loop's thread.
+private struct UncheckedServer: @unchecked Sendable {
+    weak var value: CoordinatorServer?
+    init(_ s: CoordinatorServer) { value = s }
+}
