@@ -28,18 +28,14 @@ extension CoordinatorServer {
     /// queries and embed calls here from now on. Throws when the model cannot be loaded here (the
     /// caller may go on with workers embedding).
     ///
-    /// It sets OpenBLAS to one thread for the process (the coordinator runs no other BLAS work):
-    /// a query is a few tokens, and a multi-threaded GEMM waits at every call for a helper
-    /// thread the kernel may not schedule for milliseconds while workers compute (measured: query
-    /// embeddings of 17-90 ms idle and ~1 s during a job with two threads on the loaded 2-core
-    /// machine).
+    /// The encoder sets OpenBLAS's thread count (process-wide: the coordinator runs no other BLAS
+    /// work) for each forward pass, `LocalEngine`.
     public func startLocalQueryEncoder(precision: Precision = .fp32, maxBatchTokens: Int = 16_384) throws {
         guard state.serving.localEncoder == nil else { return }
         guard let de = state.config.deModel else { throw ClusterError("no --model to embed queries with") }
-        BLASThreads.count = 1
         let gateway = try openGateway()
         let peer = LocalQueryEncoder.peer
-        let service = WorkerService(engine: ModelEngine(precision: precision), dataDir: dataDir)
+        let service = WorkerService(engine: LocalEngine(ModelEngine(precision: precision)), dataDir: dataDir)
         service.maxBatchTokens = maxBatchTokens
         _ = try service.load(ProtocolConstants.deModelName, de, embedLayer: state.config.retrievalLayer)
         let encoder = LocalQueryEncoder(service: service, deliver: { [weak gateway] reply in
@@ -62,6 +58,43 @@ extension CoordinatorServer {
             encoder.scheduler.submit(env)
             server.value?.installLocalEncoder(encoder)
         }
+    }
+}
+
+/// The coordinator's engine: `ModelEngine` with OpenBLAS's thread count chosen per forward pass.
+/// A few queries run on one thread: a multi-threaded GEMM waits at every call for a helper thread
+/// the kernel may not schedule for milliseconds while workers compute (measured: query embeddings
+/// of 17-90 ms idle and ~1 s during a job with two threads, 6-11 ms idle with one, on the loaded
+/// 2-core machine). From two sequences per core on, the engine splits the batch into one group per
+/// core, each on its own thread with one-thread BLAS (no per-GEMM wait): then every core is used.
+final class LocalEngine: InferenceEngine {
+    let inner: ModelEngine
+    let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    init(_ inner: ModelEngine) { self.inner = inner; BLASThreads.count = 1 }
+
+    func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) { try inner.loadModel(name: name, path: path) }
+    func loadModel(name: String, path: String, embedLayer: Int?) throws -> (dimension: Int, crossEncoder: Bool) {
+        try inner.loadModel(name: name, path: path, embedLayer: embedLayer)
+    }
+    func embed(model: String, texts: [String]) throws -> Vectors { try threads(texts.count) { try inner.embed(model: model, texts: texts) } }
+    func score(model: String, query: String, passages: [String]) throws -> [Float] {
+        try threads(passages.count) { try inner.score(model: model, query: query, passages: passages) }
+    }
+    func tokenCount(model: String, text: String) -> Int { inner.tokenCount(model: model, text: text) }
+    func pairTokenCount(model: String, query: String, passage: String) -> Int { inner.pairTokenCount(model: model, query: query, passage: passage) }
+    func embedServing(model: String, texts: [String], maxBatchTokens: Int) throws -> Vectors {
+        try threads(texts.count) { try inner.embedServing(model: model, texts: texts, maxBatchTokens: maxBatchTokens) }
+    }
+    func scoreServing(model: String, pairs: [(query: String, passage: String)], maxBatchTokens: Int) throws -> [Float] {
+        try threads(pairs.count) { try inner.scoreServing(model: model, pairs: pairs, maxBatchTokens: maxBatchTokens) }
+    }
+    func embedPlan(model: String, texts: [String]) -> [[Int]] { inner.embedPlan(model: model, texts: texts) }
+
+    /// Runs `body` with one BLAS thread, or one per core when `sequences` fill two per core.
+    private func threads<T>(_ sequences: Int, _ body: () throws -> T) rethrows -> T {
+        BLASThreads.count = sequences >= 2 * cores ? cores : 1
+        defer { BLASThreads.count = 1 }
+        return try body()
     }
 }
 
