@@ -33,19 +33,50 @@ extension CoordinatorServer {
     public func startLocalQueryEncoder(precision: Precision = .fp32, maxBatchTokens: Int = 16_384) throws {
         guard state.serving.localEncoder == nil else { return }
         guard let de = state.config.deModel else { throw ClusterError("no --model to embed queries with") }
-        let gateway = try openGateway()
+        let encoder = try Self.loadLocalEncoder(de, layer: state.config.retrievalLayer, precision: precision, maxBatchTokens: maxBatchTokens,
+                                                gateway: try openGateway(), dataDir: dataDir)
+        useLocalEncoder(encoder, precision)
+    }
+
+    /// `startLocalQueryEncoder` with the model loaded on another thread (the loop serves meanwhile,
+    /// queries going to workers); logs why when it cannot load.
+    public func startLocalQueryEncoderInBackground(precision: Precision = .fp32, maxBatchTokens: Int = 16_384) throws {
+        guard let de = state.config.deModel else { throw ClusterError("no --model to embed queries with") }
+        let (layer, dir, gateway) = (state.config.retrievalLayer, dataDir, try openGateway())
+        Thread.detachNewThread {
+            let loaded = Result { try Self.loadLocalEncoder(de, layer: layer, precision: precision, maxBatchTokens: maxBatchTokens,
+                                                           gateway: gateway, dataDir: dir) }
+            let box = UncheckedResult(loaded)
+            gateway.inspect { s in
+                switch box.value {
+                case .success(let encoder): s.useLocalEncoder(encoder, precision)
+                case .failure(let error): s.log("queries are embedded by the workers (the model does not load here: \(error))")
+                }
+            }
+        }
+    }
+
+    /// An encoder with the DE `de` loaded (any thread: touches no server state).
+    private static func loadLocalEncoder(_ de: String, layer: Int?, precision: Precision, maxBatchTokens: Int,
+                                         gateway: ClientGateway, dataDir: URL) throws -> LocalQueryEncoder {
         let peer = LocalQueryEncoder.peer
         let service = WorkerService(engine: LocalEngine(ModelEngine(precision: precision)), dataDir: dataDir)
         service.maxBatchTokens = maxBatchTokens
-        _ = try service.load(ProtocolConstants.deModelName, de, embedLayer: state.config.retrievalLayer)
+        _ = try service.load(ProtocolConstants.deModelName, de, embedLayer: layer)
         let encoder = LocalQueryEncoder(service: service, deliver: { [weak gateway] reply in
             // On the encoder's thread: the reply enters the loop like a worker's frame.
             gateway?.inspect { server in server.perform(server.state.handle(.message(from: peer, reply, now: Self.now()))) }
         })
         encoder.scheduler.start()
+        return encoder
+    }
+
+    /// Routes query embeddings to `encoder` from now on (on the loop).
+    private func useLocalEncoder(_ encoder: LocalQueryEncoder, _ precision: Precision) {
+        guard state.serving.localEncoder == nil else { return }
         installLocalEncoder(encoder)
-        state.serving.localEncoder = peer
-        log("query embedding in the coordinator (\(precision), \(URL(fileURLWithPath: de).lastPathComponent)"
+        state.serving.localEncoder = LocalQueryEncoder.peer
+        log("query embedding in the coordinator (\(precision), \(URL(fileURLWithPath: state.config.deModel ?? "").lastPathComponent)"
             + (state.config.retrievalLayer.map { ", layer \($0)" } ?? "") + ")")
     }
 
@@ -96,6 +127,12 @@ final class LocalEngine: InferenceEngine {
         defer { BLASThreads.count = 1 }
         return try body()
     }
+}
+
+/// A load's result handed to the loop.
+private struct UncheckedResult: @unchecked Sendable {
+    let value: Result<LocalQueryEncoder, Error>
+    init(_ v: Result<LocalQueryEncoder, Error>) { value = v }
 }
 
 /// A weak reference to the server for closures the gateway's types require to be Sendable; they

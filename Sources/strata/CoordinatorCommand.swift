@@ -119,9 +119,7 @@ extension CoordinatorCommand {
         }
         let precision = try PrecisionOption.parse(a)
         if embedding == "coordinator" && a.string("model") != nil {
-            do { try server.startLocalQueryEncoder(precision: precision) } catch {
-                note("coordinator: queries are embedded by the workers (the model does not load here: \(error))")
-            }
+            try server.startLocalQueryEncoderInBackground(precision: precision)
         }
         guard let http = a.string("http") else { return (nil, grace) }
         let (host, port) = try parseHostPort(http)
