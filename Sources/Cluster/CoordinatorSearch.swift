@@ -13,8 +13,7 @@ extension Coordinator {
     func invalidSearch(_ m: SearchRequest) -> String? {
         if m.query.isEmpty { return "the query is empty" }
         if m.query.utf8.contains(0) { return "the query contains a NUL byte" }
-        let maxK = min(config.maxTopK, ProtocolConstants.maxTopKLimit)
-        if m.topK < 1 || m.topK > maxK { return "top_k = \(m.topK) is not in 1...\(maxK) (this coordinator's --max-top-k)" }
+        if let why = Self.topKOutOfRange(m.topK, maxTopK: config.maxTopK) { return why }
         if m.rerank && rerankDepth(m) > config.maxRerank {
             return "re-rank depth \(rerankDepth(m)) (rerank_top, or top_k when larger than the default) is over \(config.maxRerank) "
                 + "(this coordinator's --max-rerank)"
@@ -60,7 +59,7 @@ extension Coordinator {
     /// unless an earlier try is still in flight (or this is a `hedge`: then the first try goes on).
     mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction], hedge: Bool = false) {
         guard var s = searches[sid], s.phase == .embedding else { return }
-        guard let w = pickLeastBusy(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
+        guard let w = localEncoder(untried: s.triedEmbed) ?? pickLeastBusy(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed) else {
             if hedge || inFlight({ $0 == .embedQuery(search: sid) }) { return }
             finishSearch(sid, status: RPCStatus(.unavailable, "no live worker can embed the query"), now, &out); return
         }

@@ -24,6 +24,10 @@ public struct ServingState: Sendable {
     public var ceTokenizer: BertTokenizer?
     /// Set on SIGTERM: new client requests are refused with UNAVAILABLE.
     public internal(set) var draining = false
+    /// The coordinator's own encoder of the DE (`CoordinatorServer.startLocalQueryEncoder`), a
+    /// synthetic peer: query embeddings and embed calls go there first, so they never wait behind a
+    /// worker's job batch (a worker that fails one is still tried after it). nil: workers embed.
+    public internal(set) var localEncoder: Peer?
     var calls: [UInt64: ClientCall] = [:]
     public init() {}
 }
@@ -43,6 +47,13 @@ struct ClientCall {
 }
 
 extension Coordinator {
+    /// Why `topK` is refused (INVALID_ARGUMENT, HTTP 400), or nil: one range for every route and
+    /// client, 1...`maxTopK` (the coordinator's --max-top-k, itself at most `maxTopKLimit`).
+    public static func topKOutOfRange(_ topK: Int, maxTopK: Int) -> String? {
+        let maxK = min(maxTopK, ProtocolConstants.maxTopKLimit)
+        return (1...maxK).contains(topK) ? nil : "top_k = \(topK) is not in 1...\(maxK) (this coordinator's --max-top-k)"
+    }
+
     /// Client requests being answered now (searches, embeds, reranks).
     public var clientRequestsInFlight: Int { searches.count + serving.calls.count }
 
@@ -168,7 +179,14 @@ extension Coordinator {
         return ties[roundRobin % ties.count]
     }
 
-    /// Sends (or re-sends, after a worker failed) a call to the least busy live worker with the model, not yet tried.
+    /// The coordinator's own encoder when it has one and `tried` does not hold it yet.
+    func localEncoder(untried tried: Set<Peer>) -> Peer? {
+        guard let p = serving.localEncoder, !tried.contains(p) else { return nil }
+        return p
+    }
+
+    /// Sends (or re-sends, after a worker failed) a call to the coordinator's own encoder (embed
+    /// calls, when it has one) or else the least busy live worker with the model, not yet tried.
     mutating func sendClientCall(_ id: UInt64, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var c = serving.calls[id] else { return }
         let model: String
@@ -176,7 +194,9 @@ extension Coordinator {
         case .embed: model = ProtocolConstants.deModelName
         case .rerank: model = ProtocolConstants.ceModelName
         }
-        guard let w = pickLeastBusy(withModel(model), tried: c.tried) else {
+        var local: Peer?
+        if case .embed = c.kind { local = localEncoder(untried: c.tried) }
+        guard let w = local ?? pickLeastBusy(withModel(model), tried: c.tried) else {
             finishClientCall(id, .failure(RPCStatus(.unavailable, c.tried.isEmpty ? "no live worker has the model loaded yet" : "every worker tried failed")), &out)
             return
         }

@@ -30,9 +30,13 @@ public final class WorkerScheduler: @unchecked Sendable {
         self.deliver = deliver
     }
 
-    /// Shard searches: they need no model, so they run on their own serial queue and never wait
-    /// behind a forward pass (`deliver` must then be safe to call from two threads).
-    private let searchQueue = DispatchQueue(label: "strata.worker.search")
+    /// Shard searches: they need no model, so they run on their own thread and never wait behind
+    /// a forward pass (`deliver` must then be safe to call from two threads). A thread of its own,
+    /// not Dispatch's pool: with `computeNice` the pool's threads run the forward passes at low
+    /// priority, the searches stay at the process's.
+    private let searchQueue = SerialThread(name: "strata.worker.search")
+
+    deinit { searchQueue.stop() }
 
     /// Queues a decoded request (any thread). Messages that need no answer are dropped.
     public func submit(_ request: Envelope) {
@@ -61,6 +65,7 @@ public final class WorkerScheduler: @unchecked Sendable {
     public func start() {
         cond.lock(); started = true; cond.unlock()
         let t = Thread { [self] in
+            ComputePriority.lowerCurrentThread(to: service.computeNice)
             while true {
                 cond.lock()
                 while serving.isEmpty && bulk.isEmpty && !stopping { cond.wait() }
@@ -107,6 +112,8 @@ public final class WorkerScheduler: @unchecked Sendable {
         case .single:
             replies.append(service.respond(item))
         case .planned:
+            // The engine spreads a batch over Dispatch's pool: its threads too (new ones may have come).
+            ComputePriority.lowerDispatchPool(to: service.computeNice)
             if item.plan == nil, let r = service.prepare(item) {
                 replies.append(r)
             } else {

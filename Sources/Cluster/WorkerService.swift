@@ -28,6 +28,10 @@ public final class WorkerService {
     /// Token budget of one serving forward pass (gathered query embeddings or re-rank pairs), and
     /// the size of the slices a long embed or re-rank request advances by (`--max-batch-tokens`).
     public var maxBatchTokens = 16_384
+    /// Nice value of the compute thread and of the Dispatch threads its forward passes use (0:
+    /// unchanged; `strata worker --compute-nice`): shard searches, on their own thread, and the
+    /// coordinator's query embedding then go before a job's batches on a shared machine.
+    public var computeNice: Int32 = 0
     /// Largest k a shard search returns.
     public static let maxK = 10_000
 

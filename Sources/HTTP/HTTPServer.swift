@@ -35,8 +35,25 @@ public final class HTTPServer: @unchecked Sendable {
         return activeRequests == 0
     }
 
+    /// Limits on connections, against clients that open many and send nothing (slowloris): past
+    /// `maxConnections` in all, or `maxConnectionsPerIP` from one address, libmicrohttpd closes a new
+    /// connection at once; a connection silent for `idleTimeout` seconds is closed.
+    public struct ConnectionLimits: Sendable {
+        /// Connections open at once (each holds a thread and a descriptor; keep it under `ulimit -n`).
+        public var maxConnections = 512
+        /// Connections open at once from one IP address.
+        public var maxConnectionsPerIP = 128
+        /// Seconds a connection may stay silent (while its request arrives, or idle between requests).
+        public var idleTimeout = 10
+        public init() {}
+    }
+
     /// Binds `host:port` (IPv4; "localhost" is 127.0.0.1; port 0 picks a free port) and starts serving.
-    public init(host: String, port: Int, maxBodyBytes: Int, connectionTimeout: Int = 60, handler: @escaping Handler) throws {
+    public init(host: String, port: Int, maxBodyBytes: Int, limits: ConnectionLimits = ConnectionLimits(), handler: @escaping Handler) throws {
+        guard limits.maxConnections >= 1, limits.maxConnectionsPerIP >= 1, limits.idleTimeout >= 1 else {
+            throw HTTPServerError("connection limits must be at least 1 (got \(limits.maxConnections) connections, "
+                                  + "\(limits.maxConnectionsPerIP) per IP, \(limits.idleTimeout) s idle timeout)")
+        }
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         let h = host == "localhost" ? "127.0.0.1" : host
@@ -50,7 +67,9 @@ public final class HTTPServer: @unchecked Sendable {
         let options: [CVarArg] = [
             MHD_OPTION.LISTEN_SOCKET.rawValue, fd,
             MHD_OPTION.NOTIFY_COMPLETED.rawValue, completedPtr, OpaquePointer(me),
-            MHD_OPTION.CONNECTION_TIMEOUT.rawValue, CUnsignedInt(connectionTimeout),
+            MHD_OPTION.CONNECTION_TIMEOUT.rawValue, CUnsignedInt(limits.idleTimeout),
+            MHD_OPTION.CONNECTION_LIMIT.rawValue, CUnsignedInt(limits.maxConnections),
+            MHD_OPTION.PER_IP_CONNECTION_LIMIT.rawValue, CUnsignedInt(limits.maxConnectionsPerIP),
             MHD_OPTION.END.rawValue,
         ]
         daemon = withVaList(options) { ap in

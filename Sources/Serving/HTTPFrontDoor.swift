@@ -19,6 +19,11 @@ public final class HTTPFrontDoor: @unchecked Sendable {
         public var deadline = ProtocolConstants.searchDeadline
         /// Name reported as the model of /v1/embeddings replies.
         public var modelName = "strata"
+        /// The coordinator's --max-top-k: /search refuses a top_k outside 1...maxTopK with the
+        /// coordinator's own message (`Coordinator.topKOutOfRange`).
+        public var maxTopK = ProtocolConstants.defaultMaxTopK
+        /// Connection limits against stalled clients (slowloris).
+        public var connections = HTTPServer.ConnectionLimits()
         public init() {}
     }
 
@@ -38,7 +43,7 @@ public final class HTTPFrontDoor: @unchecked Sendable {
         self.options = options
         // The handler reaches the door through a weak box, set once the door is whole.
         let box = WeakBox()
-        let s = try HTTPServer(host: host, port: port, maxBodyBytes: options.maxBodyBytes) { request, tooLarge in
+        let s = try HTTPServer(host: host, port: port, maxBodyBytes: options.maxBodyBytes, limits: options.connections) { request, tooLarge in
             guard let me = box.door else { return RequestError.unavailable("the server is starting").response }
             return me.handle(request, tooLarge: tooLarge)
         }

@@ -69,6 +69,14 @@ struct JSONIn {
 
     func has(_ k: String) -> Bool { object[k] != nil && !(object[k] is NSNull) }
 
+    /// Refuses a field not in `known` (400 naming it), so a client's option this server does not
+    /// implement is not ignored silently.
+    func onlyFields(_ known: [String], route: String) throws {
+        if let k = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw RequestError.badRequest("unknown field '\(k)' for \(route) (known: \(known.joined(separator: ", ")))")
+        }
+    }
+
     func string(_ k: String) throws -> String? {
         guard has(k) else { return nil }
         guard let s = object[k] as? String else { throw RequestError.badRequest("'\(k)' must be a string") }

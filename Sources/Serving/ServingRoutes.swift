@@ -27,6 +27,8 @@ extension HTTPFrontDoor {
     /// POST /v1/embeddings (OpenAI): `{"input": str | [str], "model"?, "encoding_format"?: "float"|"base64"}`.
     func openAIEmbeddings(_ req: HTTPRequest) throws -> HTTPResponse {
         let j = try JSONIn(req.body)
+        // "user" is OpenAI's end-user tag (logged by OpenAI, meaningless here: accepted, unused).
+        try j.onlyFields(["input", "model", "encoding_format", "dimensions", "user"], route: req.path)
         let texts = try checkedTexts(try j.texts("input"), field: "input")
         let format = try j.string("encoding_format") ?? "float"
         guard format == "float" || format == "base64" else { throw RequestError.badRequest("'encoding_format' must be \"float\" or \"base64\"") }
@@ -60,6 +62,7 @@ extension HTTPFrontDoor {
     /// POST /embed (TEI): `{"inputs": str | [str], "normalize"?: bool (true), "truncate"?: bool}` -> `[[...], ...]`.
     func teiEmbed(_ req: HTTPRequest) throws -> HTTPResponse {
         let j = try JSONIn(req.body)
+        try j.onlyFields(["inputs", "normalize", "truncate"], route: req.path)
         let texts = try checkedTexts(try j.texts("inputs"), field: "inputs")
         let normalize = try j.bool("normalize") ?? true
         let truncate = try j.bool("truncate") ?? false
@@ -83,10 +86,14 @@ extension HTTPFrontDoor {
         return HTTPResponse(status: 200, body: o.bytes)
     }
 
-    /// POST /rerank (TEI): `{"query", "texts": [str], "raw_scores"?, "return_text"?, "truncate"?}`
-    /// -> `[{"index", "score", "text"?}]`, best first; scores are the CE logit's sigmoid unless raw_scores.
+    /// POST /rerank (TEI): `{"query", "texts": [str], "raw_scores"?, "return_text"?, "truncate"?, "top_n"?}`
+    /// -> `[{"index", "score", "text"?}]`, best first (the best `top_n` when given); scores are the
+    /// CE logit's sigmoid unless raw_scores.
     func teiRerank(_ req: HTTPRequest) throws -> HTTPResponse {
         let j = try JSONIn(req.body)
+        try j.onlyFields(["query", "texts", "raw_scores", "return_text", "truncate", "top_n"], route: req.path)
+        let topN = try j.int("top_n")
+        if let n = topN, n < 1 { throw RequestError.badRequest("'top_n' = \(n) must be at least 1") }
         guard let query = try j.string("query"), !query.isEmpty else { throw RequestError.badRequest("'query' must be a non-empty string") }
         guard j.has("texts"), j.object["texts"] is [Any] else { throw RequestError.badRequest("'texts' must be an array of strings") }
         let texts = try checkedTexts(try j.texts("texts"), field: "texts")
@@ -100,7 +107,7 @@ extension HTTPFrontDoor {
         metrics.recordBatch(route: req.path, texts: texts.count, tokens: r.promptTokens)
         let scores = raw ? r.scores : r.scores.map { 1 / (1 + expf(-$0)) }
         // Best first; ties keep the input order.
-        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }.prefix(topN ?? scores.count)
         var o = JSONOut()
         o.raw("[")
         for (n, i) in order.enumerated() {
@@ -119,12 +126,16 @@ extension HTTPFrontDoor {
     /// re-ranked, is the CE logit they are ranked by.
     func search(_ req: HTTPRequest) throws -> HTTPResponse {
         let j = try JSONIn(req.body)
+        try j.onlyFields(["query", "top_k", "rerank", "rerank_top"], route: req.path)
         guard let query = try j.string("query"), !query.isEmpty else { throw RequestError.badRequest("'query' must be a non-empty string") }
         let topK = try j.int("top_k") ?? 10
         let rerank = try j.bool("rerank") ?? false
         let rerankTop = try j.int("rerank_top") ?? 0
-        guard topK >= 1, topK <= 10_000 else { throw RequestError.badRequest("'top_k' must be in 1...10000") }
-        guard rerankTop >= 0, rerankTop <= 10_000 else { throw RequestError.badRequest("'rerank_top' must be in 0...10000") }
+        // One range and one message with the coordinator (which checks again, for ZeroMQ clients too).
+        if let why = Coordinator.topKOutOfRange(topK, maxTopK: options.maxTopK) { throw RequestError.badRequest(why) }
+        guard rerankTop >= 0, rerankTop <= ProtocolConstants.maxTopKLimit else {
+            throw RequestError.badRequest("rerank_top = \(rerankTop) is not in 0...\(ProtocolConstants.maxTopKLimit)")
+        }
         guard case .searchReply(let r) = try call(.searchRequest(SearchRequest(query: query, topK: topK, rerank: rerank, rerankTop: rerankTop)),
                                                   arrived: req.arrived) else {
             throw RequestError(status: 500, type: "internal", message: "the coordinator answered a search with another message")

@@ -50,12 +50,17 @@ enum ClusterUpCommand: Subcommand {
         .int("max-top-k", default: ProtocolConstants.defaultMaxTopK, min: 1, max: ProtocolConstants.maxTopKLimit, help: "largest top_k a search may ask for"),
         .int("max-rerank", default: ProtocolConstants.defaultMaxRerank, min: 1, max: ProtocolConstants.maxTopKLimit, help: "largest re-rank depth"),
         .int("retrieval-layer", "K", min: 0, max: 1024, help: "one CE for both stages: --model is a cross encoder; its layer-K self-pair embeddings index the corpus and the queries, and it re-ranks (one model per worker)"),
-        CommonFlags.precision("passed to every worker (`strata worker --precision`)"),
+        CommonFlags.precision("passed to every worker (`strata worker --precision`) and to the coordinator's query encoder"),
+        .choice("query-embedding", ["coordinator", "workers"], default: "coordinator", help: "who embeds the queries: passed to the coordinator (see `strata coordinator --help`)"),
+        CommonFlags.computeNice,
         .string("http", "HOST:PORT", help: "the coordinator also serves HTTP (see `strata coordinator --help`); prints `http http://HOST:PORT` before `ready`"),
         .int("max-client-batch", min: 1, max: 100_000, help: "passed to the coordinator (see `strata coordinator --help`)"),
         .int("max-body-bytes", min: 1024, max: 1 << 30, help: "passed to the coordinator"),
         .int("max-concurrent-requests", min: 1, max: 1_000_000, help: "passed to the coordinator"),
         .bool("auto-truncate", help: "passed to the coordinator"),
+        .int("http-max-connections", min: 1, max: 100_000, help: "passed to the coordinator"),
+        .int("http-max-connections-per-ip", min: 1, max: 100_000, help: "passed to the coordinator"),
+        .int("http-idle-timeout", "S", min: 1, max: 86_400, help: "passed to the coordinator"),
         .double("grace", "S", default: 10, .atLeast(0), help: "on SIGINT/SIGTERM the coordinator drains first (up to S seconds), then the workers stop"),
     ], details: """
       Starts a coordinator and N worker processes of this binary, shards the corpus over the
@@ -93,7 +98,8 @@ enum ClusterUpCommand: Subcommand {
         let httpFile = dataDir + "/coordinator.http"
         try? FileManager.default.removeItem(atPath: httpFile)
         if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
-        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace"] {
+        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding", "precision",
+                  "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"] {
             if let v = a.given(o) { coordArgs += ["--" + o, v] }
         }
         if a.flag("auto-truncate") { coordArgs.append("--auto-truncate") }
@@ -132,6 +138,7 @@ enum ClusterUpCommand: Subcommand {
             var w = ["worker", "--coordinator", endpoint, "--data-dir", dataDir + "/worker-\(i)"]
             if let k = a.string("keys") { w += ["--keys", absolutePath(k)] }
             if let p = a.given("precision") { w += ["--precision", p] }
+            if let v = a.given("compute-nice") { w += ["--compute-nice", v] }
             try spawn(w)
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))

@@ -28,6 +28,11 @@ enum CoordinatorCommand: Subcommand {
         .int("max-concurrent-requests", defaultNote: "\(ServingLimits().maxConcurrentRequests)", min: 1, max: 1_000_000, help: "client requests in flight; past it HTTP 429 / RESOURCE_EXHAUSTED at once"),
         .bool("auto-truncate", help: "cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE"),
         .double("grace", "S", default: 10, .atLeast(0), help: "on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up to S seconds, then exit 0"),
+        .choice("query-embedding", ["coordinator", "workers"], default: "coordinator", help: "who embeds queries and embed calls: coordinator (--model is loaded in this process too, so a query never waits behind a worker's job batch; workers until it is loaded or when it cannot be) or workers"),
+        CommonFlags.precision("of the coordinator's query encoder (give the workers the same)"),
+        .int("http-max-connections", defaultNote: "\(HTTPFrontDoor.Options().connections.maxConnections)", min: 1, max: 100_000, help: "HTTP connections open at once; past it a new one is closed"),
+        .int("http-max-connections-per-ip", defaultNote: "\(HTTPFrontDoor.Options().connections.maxConnectionsPerIP)", min: 1, max: 100_000, help: "HTTP connections open at once from one address"),
+        .int("http-idle-timeout", "S", defaultNote: "\(HTTPFrontDoor.Options().connections.idleTimeout)", min: 1, max: 86_400, help: "close an HTTP connection silent for S seconds"),
     ])
 
     static func run(_ a: Arguments) throws {
@@ -86,12 +91,21 @@ extension CoordinatorCommand {
         limits.autoTruncate = a.flag("auto-truncate")
         let grace = a.double("grace")!
         server.configureServing(limits)
+        let embedding = a.value("query-embedding")
+        let precision = try PrecisionOption.parse(a)
+        if embedding == "coordinator" && a.string("model") != nil {
+            try server.startLocalQueryEncoderInBackground(precision: precision)
+        }
         guard let http = a.string("http") else { return (nil, grace) }
         let (host, port) = try parseHostPort(http)
         var options = HTTPFrontDoor.Options()
         options.maxClientBatch = limits.maxClientBatch
         options.maxBodyBytes = a.int("max-body-bytes") ?? options.maxBodyBytes
         options.modelName = a.string("model").map { URL(fileURLWithPath: $0).lastPathComponent } ?? "strata"
+        options.maxTopK = server.state.config.maxTopK
+        options.connections.maxConnections = a.int("http-max-connections") ?? options.connections.maxConnections
+        options.connections.maxConnectionsPerIP = a.int("http-max-connections-per-ip") ?? options.connections.maxConnectionsPerIP
+        options.connections.idleTimeout = a.int("http-idle-timeout") ?? options.connections.idleTimeout
         let door = try HTTPFrontDoor(host: host, port: port, gateway: try server.openGateway(), options: options)
         let address = "http://\(door.host):\(door.port)"
         if let f = a.string("http-endpoint-file") { try (address + "\n").write(toFile: f, atomically: true, encoding: .utf8) }

@@ -15,6 +15,7 @@ enum WorkerCommand: Subcommand {
         .int("max-batch-tokens", default: 16_384, min: 1, max: 1 << 24, help: "token budget of one serving forward pass: waiting query embeddings (and waiting re-rank pairs) are gathered up to it; longer requests advance by slices of it, their deadline checked between slices"),
         .double("drain-timeout", "S", default: ProtocolConstants.workerDrainTimeout, .above(0), help: "longest a SIGTERM drain may take, in seconds"),
         CommonFlags.precision("for every model this worker loads"),
+        CommonFlags.computeNice,
         .bool("quiet", help: "no progress or event lines on stderr"),
     ], details: """
     Heartbeats every second; reconnects with back-off when the coordinator goes silent. Serving
@@ -34,6 +35,7 @@ enum WorkerCommand: Subcommand {
         signal(SIGTERM) { _ in if leaveSignal != 0 { stopSignal = 1 } else { leaveSignal = 1 } }
         let service = WorkerService(engine: ModelEngine(precision: try PrecisionOption.parse(a)), dataDir: URL(fileURLWithPath: dir))
         service.maxBatchTokens = maxBatchTokens
+        service.computeNice = Int32(a.int("compute-nice")!)
         let server = try WorkerServer(coordinator: a.value("coordinator"), service: service,
                                       keys: try curveKeys(a), workerID: a.string("id"),
                                       log: { if !quiet { note("worker: " + $0) } })

@@ -149,7 +149,9 @@ final class FrontDoorProcessTests: XCTestCase {
         let coord = try spawn(exe, ["coordinator", "--bind", "tcp://127.0.0.1:0", "--data-dir", tmp.appendingPathComponent("co").path,
                                     "--corpus", corpus.path, "--model", try Fixtures.model("tiny-de-legacy"), "--ce", try Fixtures.model("tiny-ce"),
                                     "--shards", "2", "--settle", "0", "--endpoint-file", endpointFile.path,
-                                    "--http", "127.0.0.1:0", "--http-endpoint-file", httpFile.path, "--grace", "20"], log: log)
+                                    "--http", "127.0.0.1:0", "--http-endpoint-file", httpFile.path, "--grace", "20",
+                                    // the request kept in flight is held by this worker's engine, not embedded in the coordinator
+                                    "--query-embedding", "workers"], log: log)
         var endpoint = "", base = ""
         XCTAssertTrue(waitFor(20) {
             endpoint = (try? String(contentsOf: endpointFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""

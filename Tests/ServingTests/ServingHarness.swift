@@ -79,13 +79,14 @@ final class ServingCluster {
     let workerDone = DispatchGroup()
     var base: String { "http://127.0.0.1:\(door.port)" }
 
-    init(workers: Int = 1, grace: Double = 10, limits: (inout ServingLimits) -> Void = { _ in },
-         options: (inout HTTPFrontDoor.Options) -> Void = { _ in }) throws {
+    init(workers: Int = 1, grace: Double = 10, config: (inout CoordinatorConfig) -> Void = { _ in },
+         limits: (inout ServingLimits) -> Void = { _ in }, options: (inout HTTPFrontDoor.Options) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-serving-\(UUID().uuidString)")
         var cfg = CoordinatorConfig()
         cfg.shardCount = 2
         cfg.deModel = try Fixtures.model("tiny-de-legacy")
         cfg.ceModel = try Fixtures.model("tiny-ce")
+        config(&cfg)
         server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: Fixtures.corpus(30))
         var l = ServingLimits()
         limits(&l)
