@@ -20,6 +20,10 @@ public final class BertEngine: @unchecked Sendable {
     let pooler: PackedLinear?
     let classifier: PackedLinear?
 
+    /// Threads of a forward pass; nil: the process setting (`Parallelism.process`, strata's `--threads`)
+    /// at each call. The fp32 GEMMs of a single group run on OpenBLAS's process-wide count.
+    public var parallelism: Parallelism?
+
     private static let forwardLock = NSLock()
 
     /// Prepares the weights for inference in `precision`: the fused [3H, H] QKV projection of every
@@ -44,17 +48,17 @@ public final class BertEngine: @unchecked Sendable {
     /// Runs the encoder up to the deepest layer in `layers` and hands each requested layer's
     /// hidden states, [B, S, H] row-major, to `visit` (valid only during the call).
     ///
-    /// Forward passes are serialised process-wide: each one already uses every core, and the
-    /// attention step switches OpenBLAS's (global) thread count.
+    /// Forward passes are serialised process-wide: each one already uses all its threads, and the
+    /// attention step switches OpenBLAS's (global) thread count (see `Parallelism`).
     ///
-    /// With several cores and enough sequences, the batch is split into one group per core, each
+    /// With several threads and enough sequences, the batch is split into one group per thread, each
     /// run by its own thread with single-threaded BLAS (data parallelism scales better than
     /// threading each small matmul); the groups' hidden states are gathered back into [B, S, H].
     public func forward(_ batch: TokenBatch, layers: Set<Int>,
                         visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
         BertEngine.forwardLock.lock()
         defer { BertEngine.forwardLock.unlock() }
-        let workers = BLASThreads.count
+        let workers = (parallelism ?? .process).threads
         guard workers > 1, batch.count >= 2 * workers else {
             return try forwardGroup(batch, layers: layers, workers: workers, visit: visit)
         }
@@ -244,10 +248,11 @@ public final class BertEngine: @unchecked Sendable {
         var cls = [Float](repeating: 0, count: batch.count * h)
         for b in 0..<batch.count { for j in 0..<h { cls[b * h + j] = hidden[b * s * h + j] } }
         var pooled = [Float](repeating: 0, count: batch.count * h)
-        dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: BLASThreads.count)
+        let workers = (parallelism ?? .process).threads
+        dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: workers)
         for i in 0..<pooled.count { pooled[i] = tanhf(pooled[i]) }
         var logits = [Float](repeating: 0, count: batch.count * classifier.outFeatures)
-        dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: BLASThreads.count)
+        dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: workers)
         return logits
     }
 }

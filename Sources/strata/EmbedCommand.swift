@@ -173,7 +173,7 @@ final class Progress {
     }
 }
 
-/// `--threads N` sets the BLAS thread count.
+/// `--threads N` sets the process Parallelism (engine, training, search and OpenBLAS threads).
 func applyThreads(_ a: Arguments) throws {
-    if let t = try a.int("threads", min: 1, max: 256) { BLASThreads.count = t }
+    if let t = try a.int("threads", min: 1, max: 256) { Parallelism.configureProcess(Parallelism(threads: t)) }
 }

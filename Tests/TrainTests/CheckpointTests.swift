@@ -27,7 +27,7 @@ final class CheckpointTests: XCTestCase {
             (name: e.name == "classifier.weight" || e.name == "classifier.bias" ? e.name : "bert." + e.name, shape: e.shape,
              data: Array(UnsafeBufferPointer(start: m.params + e.offset, count: e.count)))
         }
-        try writeSafetensorsF32(named: tensors, to: dir.appendingPathComponent("model.safetensors"))
+        try SafeTensorsFile.write(tensors, to: dir.appendingPathComponent("model.safetensors").path)
         let cfg = BertConfig(hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 32,
                              vocabSize: Self.words.count, architectures: ["BertForSequenceClassification"], id2label: ["0": "LABEL_0"])
         try cfg.save(dir.appendingPathComponent("config.json").path)

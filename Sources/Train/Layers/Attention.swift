@@ -27,12 +27,13 @@ public func tokenOffsets(lengths: [Int]) -> [Int] {
 /// When `dropMask` (0 or 1/(1-p), laid out like probs) is given, ctx uses dropped = P * dropMask.
 public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                              dropped: UnsafeMutablePointer<Float>?, qkv: UnsafePointer<Float>,
-                             lengths: [Int], dropMask: UnsafePointer<Float>?, hidden: Int, heads: Int) {
+                             lengths: [Int], dropMask: UnsafePointer<Float>?, hidden: Int, heads: Int,
+                             parallelism: Parallelism = .process) {
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
     // sequences spread over the cores, each making single-threaded BLAS calls (disjoint outputs: deterministic)
-    forEachSequenceRange(lengths, hidden: hidden) { range in
+    forEachSequenceRange(lengths, hidden: hidden, workers: parallelism.threads) { range in
     for b in range {
         let len = lengths[b]
         for h in 0..<heads {
@@ -60,12 +61,12 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                               dropped: UnsafePointer<Float>?, dropMask: UnsafePointer<Float>?,
-                              lengths: [Int], hidden: Int, heads: Int) {
+                              lengths: [Int], hidden: Int, heads: Int, parallelism: Parallelism = .process) {
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
     let maxLen = lengths.max() ?? 0
-    forEachSequenceRange(lengths, hidden: hidden) { range in
+    forEachSequenceRange(lengths, hidden: hidden, workers: parallelism.threads) { range in
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxLen * maxLen))   // dP / dS [len, len]
     defer { scratch.deallocate() }
     for b in range {
@@ -107,13 +108,12 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePoi
     }
 }
 
-/// Runs `body` over ranges of sequence indices: spread over the cores with single-threaded BLAS when the
-/// attention work is large (switching OpenBLAS's thread count costs milliseconds), else inline.
-func forEachSequenceRange(_ lengths: [Int], hidden: Int, _ body: (Range<Int>) -> Void) {
+/// Runs `body` over ranges of sequence indices: spread over `workers` threads with single-threaded BLAS when
+/// the attention work is large (switching OpenBLAS's thread count costs milliseconds), else inline.
+func forEachSequenceRange(_ lengths: [Int], hidden: Int, workers: Int, _ body: (Range<Int>) -> Void) {
     let work = lengths.reduce(0) { $0 + $1 * $1 } * hidden * 4   // ~ FLOPs of scores + context
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    if lengths.count < 2 || cores < 2 || work < 1 << 24 { body(0..<lengths.count); return }
-    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: cores, body) }
+    if lengths.count < 2 || workers < 2 || work < 1 << 24 { body(0..<lengths.count); return }
+    BLASThreads.singleThreaded { parallelRanges(lengths.count, workers: workers, body) }
 }
 
 /// Naive twin of `attentionForward` without dropout, on a PADDED layout with an explicit key mask
