@@ -1,5 +1,5 @@
 // Sentence-embedding heads: masked mean pooling, CLS pooling, L2 normalisation, tanh.
-// Token buffers are packed (see Attention.swift); pooled outputs are [B, H].
+// Token buffers are packed (see Kernels/PackedAttention.swift); pooled outputs are [B, H].
 
 /// out[b] = sum_t w[t] * hidden[t] / max(sum_t w[t], 1e-9) over sequence b's tokens
 /// (sentence-transformers' masked mean; w = 1 on counted tokens, 0 on left-out ones).
@@ -90,4 +90,5 @@ public func tanhBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Fl
     for i in 0..<n { dx[i] += (1 - out[i] * out[i]) * dout[i] }
 }
 
+import Kernels
 import Foundation

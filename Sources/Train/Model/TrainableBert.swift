@@ -77,15 +77,17 @@ public final class TrainableBert {
     /// forward). With `training`, dropout masks are drawn from `rng` and activations kept for `backward`.
     @discardableResult
     public func forward(_ b: PackedBatch, training: Bool, rng: inout SplitMix64) -> UnsafePointer<Float> {
+        let s = shape, n = b.tokenCount, h = s.hidden
+        precondition((b.lengths.max() ?? 0) <= s.maxPositions,
+                     "sequence of \(b.lengths.max() ?? 0) tokens exceeds max_position_embeddings \(s.maxPositions)")
         batch = b
         trained = training
-        let s = shape, n = b.tokenCount, h = s.hidden
         let nh = n * h
         // embeddings: gather, LayerNorm, dropout
         embeddingsForward(out: emb.sum.ensure(nh), ids: b.ids, types: b.types, positions: b.positions,
-                          wte: param(BertTensorNames.wordEmbeddings),
+                          wte: param(BertTensorNames.wordEmbeddings), vocab: s.vocabSize,
                           wpe: param(BertTensorNames.positionEmbeddings),
-                          wtt: param(BertTensorNames.tokenTypeEmbeddings), hidden: h)
+                          wtt: param(BertTensorNames.tokenTypeEmbeddings), typeVocab: s.typeVocabSize, hidden: h)
         layerNormForward(out: emb.out.ensure(nh), mean: emb.mean.ensure(n), rstd: emb.rstd.ensure(n),
                          x: emb.sum.pointer, gamma: param(BertTensorNames.embeddingsLayerNorm + ".weight"),
                          beta: param(BertTensorNames.embeddingsLayerNorm + ".bias"), n: n, c: h, eps: s.layerNormEps)
@@ -174,7 +176,8 @@ public final class TrainableBert {
         embeddingsBackward(dwte: grad(BertTensorNames.wordEmbeddings),
                            dwpe: grad(BertTensorNames.positionEmbeddings),
                            dwtt: grad(BertTensorNames.tokenTypeEmbeddings), dout: dSum,
-                           ids: b.ids, types: b.types, positions: b.positions, hidden: h)
+                           ids: b.ids, types: b.types, positions: b.positions,
+                           vocab: s.vocabSize, typeVocab: s.typeVocabSize, hidden: h)
     }
 
     /// One layer backward: dOut [N, H] (clobbered) -> dInput [N, H] (zeroed by the caller, accumulated here).
