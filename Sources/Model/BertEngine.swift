@@ -208,7 +208,7 @@ public final class BertEngine: @unchecked Sendable {
         var pooled = [Float](repeating: 0, count: batch.count * h)
         let workers = (parallelism ?? .process).threads
         dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: workers)
-        for i in 0..<pooled.count { pooled[i] = tanhf(pooled[i]) }
+        pooled.withUnsafeMutableBufferPointer { tanhForward(out: $0.baseAddress!, x: UnsafePointer($0.baseAddress!), n: $0.count) }   // as training
         var logits = [Float](repeating: 0, count: batch.count * classifier.outFeatures)
         dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: workers)
         return logits
