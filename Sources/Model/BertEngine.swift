@@ -199,12 +199,13 @@ public final class BertEngine: @unchecked Sendable {
     }
 
     /// Cross-encoder head on layer N's [CLS] rows (packed [N, H] hidden states of `batch`):
-    /// logits[B, labels] = classifier(tanh(pooler(h[offsets[b], :]))).
+    /// logits[B, labels] = classifier(tanh(pooler(h[offsets[b], :]))). The same operations as training's
+    /// `classifierForward` without dropout: `clsPoolForward`, sgemm + `addBiasRows`, `tanhForward`.
     public func classify(_ hidden: UnsafePointer<Float>, batch: PackedBatch) -> [Float] {
         guard let pooler, let classifier else { return [] }
         let h = config.hiddenSize
         var cls = [Float](repeating: 0, count: batch.count * h)
-        for b in 0..<batch.count { for j in 0..<h { cls[b * h + j] = hidden[batch.offsets[b] * h + j] } }
+        clsPoolForward(out: &cls, hidden: hidden, lengths: batch.lengths, dim: h)   // as training's head
         var pooled = [Float](repeating: 0, count: batch.count * h)
         let workers = (parallelism ?? .process).threads
         dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: workers)
