@@ -92,41 +92,38 @@ extension CoordinatorServer {
     }
 }
 
-/// The coordinator's engine: `ModelEngine` with OpenBLAS's thread count chosen per forward pass.
-/// A few queries run on one thread: a multi-threaded GEMM waits at every call for a helper thread
-/// the kernel may not schedule for milliseconds while workers compute (measured: query embeddings
-/// of 17-90 ms idle and ~1 s during a job with two threads, 6-11 ms idle with one, on the loaded
-/// 2-core machine). From two sequences per core on, the engine splits the batch into one group per
-/// core, each on its own thread with one-thread BLAS (no per-GEMM wait): then every core is used.
+/// The coordinator's engine: `ModelEngine` with one-thread OpenBLAS and one forward thread per core.
+/// A few queries run their GEMMs on one thread: a multi-threaded GEMM waits at every call for a helper
+/// thread the kernel may not schedule for milliseconds while workers compute (measured: query
+/// embeddings of 17-90 ms idle and ~1 s during a job with two threads, 6-11 ms idle with one, on the
+/// loaded 2-core machine). From two sequences per core on, the engine (`BertEngine.forward`) splits
+/// the batch into one group per core, each on its own thread with one-thread BLAS: every core is used.
+/// The coordinator makes no other BLAS calls, so its process-wide OpenBLAS count is set once, to 1.
 final class LocalEngine: InferenceEngine {
     let inner: ModelEngine
-    let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    init(_ inner: ModelEngine) { self.inner = inner; BLASThreads.count = 1 }
+    init(_ inner: ModelEngine) {
+        self.inner = inner
+        inner.parallelism = Parallelism(threads: max(1, ProcessInfo.processInfo.activeProcessorCount))
+        Parallelism.configureProcess(.serial)
+    }
 
     func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) { try inner.loadModel(name: name, path: path) }
     func loadModel(name: String, path: String, embedLayer: Int?) throws -> (dimension: Int, crossEncoder: Bool) {
         try inner.loadModel(name: name, path: path, embedLayer: embedLayer)
     }
-    func embed(model: String, texts: [String]) throws -> Vectors { try threads(texts.count) { try inner.embed(model: model, texts: texts) } }
+    func embed(model: String, texts: [String]) throws -> Vectors { try inner.embed(model: model, texts: texts) }
     func score(model: String, query: String, passages: [String]) throws -> [Float] {
-        try threads(passages.count) { try inner.score(model: model, query: query, passages: passages) }
+        try inner.score(model: model, query: query, passages: passages)
     }
     func tokenCount(model: String, text: String) -> Int { inner.tokenCount(model: model, text: text) }
     func pairTokenCount(model: String, query: String, passage: String) -> Int { inner.pairTokenCount(model: model, query: query, passage: passage) }
     func embedServing(model: String, texts: [String], maxBatchTokens: Int) throws -> Vectors {
-        try threads(texts.count) { try inner.embedServing(model: model, texts: texts, maxBatchTokens: maxBatchTokens) }
+        try inner.embedServing(model: model, texts: texts, maxBatchTokens: maxBatchTokens)
     }
     func scoreServing(model: String, pairs: [(query: String, passage: String)], maxBatchTokens: Int) throws -> [Float] {
-        try threads(pairs.count) { try inner.scoreServing(model: model, pairs: pairs, maxBatchTokens: maxBatchTokens) }
+        try inner.scoreServing(model: model, pairs: pairs, maxBatchTokens: maxBatchTokens)
     }
     func embedPlan(model: String, texts: [String]) -> [[Int]] { inner.embedPlan(model: model, texts: texts) }
-
-    /// Runs `body` with one BLAS thread, or one per core when `sequences` fill two per core.
-    private func threads<T>(_ sequences: Int, _ body: () throws -> T) rethrows -> T {
-        BLASThreads.count = sequences >= 2 * cores ? cores : 1
-        defer { BLASThreads.count = 1 }
-        return try body()
-    }
 }
 
 /// A load's result handed to the loop.

@@ -38,7 +38,9 @@ extension ModelEngine {
             if let shared = encoders.values.first(where: { $0.directory.resolvingSymlinksInPath().standardizedFileURL.path == dir }) {
                 encoders[name] = shared
             } else {
-                encoders[name] = try TextEncoder.load(path, precision: precision)
+                let loaded = try TextEncoder.load(path, precision: precision)
+                loaded.engine.parallelism = parallelism
+                encoders[name] = loaded
             }
         }
         let e = encoders[name]!

@@ -12,6 +12,9 @@ public final class ModelEngine: InferenceEngine {
     var embedLayers: [String: Int] = [:]
     /// Precision every model is loaded in (weights converted when loaded).
     public let precision: Precision
+    /// Threads of each loaded encoder's forward pass (`BertEngine.parallelism`); nil: the process
+    /// setting (`Parallelism.process`, strata's `--threads`). Applies to models loaded after it is set.
+    public var parallelism: Parallelism?
     public init(precision: Precision = .fp32) { self.precision = precision }
 
     /// The model's own embedding under `name` (`loadModel(name:path:embedLayer:)` without a layer).

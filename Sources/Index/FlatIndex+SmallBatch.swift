@@ -2,7 +2,7 @@ import Dispatch
 
 extension FlatIndex {
     /// The path for a handful of queries, where a GEMM degenerates into a memory-bound
-    /// matrix-vector product: the corpus is split into chunks scanned in parallel, each corpus row
+    /// matrix-vector product: the corpus is split into `parallelism.threads` chunks scanned in parallel, each corpus row
     /// read once for all queries (SIMD dot products), each chunk with its own heaps, merged at the
     /// end with the same deterministic tie rule.
     ///
@@ -10,7 +10,7 @@ extension FlatIndex {
     ///   - queries: [q, d] row-major, q small (< `smallBatchLimit`).
     func searchSmallBatch(_ queries: UnsafeBufferPointer<Float>, q: Int, k: Int) -> [[SearchHit]] {
         let n = count, d = dimension
-        let chunks = min(max(1, n / 2048), 16)
+        let chunks = min(max(1, n / 2048), parallelism.threads)   // one contiguous chunk per thread
         var partial = [[TopKHeap]](repeating: [], count: chunks)
         storage.withUnsafeBufferPointer { xp in
             partial.withUnsafeMutableBufferPointer { pp in

@@ -23,6 +23,9 @@ public final class FlatIndex {
     /// Batches of fewer queries than this take the parallel SIMD scan instead of GEMM
     /// (a GEMM with a few rows is a memory-bound matrix-vector product). 0 disables it.
     public var smallBatchLimit = 8
+    /// Threads for scanning scores into heaps and for the small-batch scan (the GEMM uses OpenBLAS's
+    /// process-wide count, see `Parallelism`). Results do not depend on it.
+    public var parallelism: Parallelism = .process
 
     /// An empty index for vectors of length `dimension`.
     public init(dimension: Int) {
@@ -76,7 +79,8 @@ public final class FlatIndex {
                                       a: qp.baseAddress! + q0 * d, lda: d,
                                       b: xp.baseAddress! + c0 * d, ldb: d,
                                       beta: 0, c: sp.baseAddress!, ldc: cn)
-                                Self.scan(scores: sp, rows: qn, cols: cn, firstIndex: c0, heaps: hp, firstHeap: q0)
+                                Self.scan(scores: sp, rows: qn, cols: cn, firstIndex: c0, heaps: hp, firstHeap: q0,
+                                          workers: parallelism.threads)
                                 c0 += cn
                             }
                             q0 += qn
@@ -88,10 +92,10 @@ public final class FlatIndex {
         return heaps.map { $0.sorted() }
     }
 
-    /// Feeds each row of a [rows, cols] score block to its query's heap; rows are split over the
-    /// cores when there are several.
+    /// Feeds each row of a [rows, cols] score block to its query's heap; rows are split over
+    /// `workers` threads (each row's heap is touched by one thread only).
     private static func scan(scores: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int, firstIndex: Int,
-                             heaps: UnsafeMutableBufferPointer<TopKHeap>, firstHeap: Int) {
+                             heaps: UnsafeMutableBufferPointer<TopKHeap>, firstHeap: Int, workers: Int) {
         let base = scores.baseAddress!
         let hbase = heaps.baseAddress!
         func scanRow(_ r: Int) {
@@ -103,15 +107,8 @@ public final class FlatIndex {
                 t = heap.pointee.threshold
             }
         }
-        if rows >= 8 {
-            let chunks = 8
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                var r = c * rows / chunks
-                let end = (c + 1) * rows / chunks
-                while r < end { scanRow(r); r += 1 }
-            }
-        } else {
-            for r in 0..<rows { scanRow(r) }
+        parallelRanges(rows, minPerWorker: 4, workers: workers) { part in
+            for r in part { scanRow(r) }
         }
     }
 }

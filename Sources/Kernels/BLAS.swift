@@ -37,12 +37,3 @@ public func sgemmReference(transA: Bool = false, transB: Bool = false, m: Int, n
 public func saxpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
 }
-
-/// Threading of the BLAS library.
-public enum BLASThreads {
-    /// Number of threads OpenBLAS uses for one call.
-    public static var count: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
-    }
-}

@@ -102,9 +102,10 @@ public final class PackedLinear: @unchecked Sendable {
     public var weightBytes: Int { precision == .fp32 ? fp32Weight.count * 4 : packedBytes + scales.count * 8 }
 
     /// out[rows, outFeatures] = x[rows, inFeatures] · W^T (+ bias when `addBias`), rows contiguous.
-    /// bf16 / int8 spread the rows over `workers` threads; fp32 uses OpenBLAS's own threads.
+    /// bf16 / int8 spread the rows over `workers` threads; fp32 uses OpenBLAS's own threads (its
+    /// process-global count, see `Parallelism`).
     public func apply(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>,
-                      addBias: Bool = true, workers: Int = BLASThreads.count) {
+                      addBias: Bool = true, workers: Int = Parallelism.process.threads) {
         if rows == 0 { return }
         let n = outFeatures, k = inFeatures
         switch precision {

@@ -6,8 +6,9 @@ import Kernels
 /// CStrataKernels otherwise); attention's matmuls run through OpenBLAS sgemm in every precision.
 ///
 /// Layer 0 is the embedding output; layer n (1...N) is the output of encoder.layer.(n-1).
-/// Attention of sequence b is computed over its own `lengths[b]` positions only, so a text's
-/// hidden states do not depend on the other texts in the batch or on the padding.
+/// Batches are packed (`PackedBatch`, the batch training uses): no padding anywhere, and attention of
+/// sequence b is computed over its own `lengths[b]` tokens only (Kernels' `attentionForward`, shared
+/// with training), so a text's hidden states do not depend on the other texts in the batch.
 public final class BertEngine: @unchecked Sendable {
     public let config: BertConfig
     /// Precision of the encoder layers' dense weights and GEMMs (attention, LayerNorm, GELU, the
@@ -19,6 +20,10 @@ public final class BertEngine: @unchecked Sendable {
     /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows).
     let pooler: PackedLinear?
     let classifier: PackedLinear?
+
+    /// Threads of a forward pass; nil: the process setting (`Parallelism.process`, strata's `--threads`)
+    /// at each call. The fp32 GEMMs of a single group run on OpenBLAS's process-wide count.
+    public var parallelism: Parallelism?
 
     private static let forwardLock = NSLock()
 
@@ -42,49 +47,49 @@ public final class BertEngine: @unchecked Sendable {
     public var denseWeightBytes: Int { layers.reduce(0) { $0 + $1.weightBytes } }
 
     /// Runs the encoder up to the deepest layer in `layers` and hands each requested layer's
-    /// hidden states, [B, S, H] row-major, to `visit` (valid only during the call).
+    /// hidden states to `visit` (the per-layer hook; valid only during the call): packed [N, H]
+    /// row-major, sequence b at rows `batch.offsets[b] ..< batch.offsets[b] + batch.lengths[b]`.
+    /// Every dense layer runs over the N real tokens only: there is no padding.
     ///
-    /// Forward passes are serialised process-wide: each one already uses every core, and the
-    /// attention step switches OpenBLAS's (global) thread count.
+    /// Forward passes are serialised process-wide: each one already uses all its threads, and the
+    /// attention step switches OpenBLAS's (global) thread count (see `Parallelism`).
     ///
-    /// With several cores and enough sequences, the batch is split into one group per core, each
+    /// With several threads and enough sequences, the batch is split into one group per thread, each
     /// run by its own thread with single-threaded BLAS (data parallelism scales better than
-    /// threading each small matmul); the groups' hidden states are gathered back into [B, S, H].
-    public func forward(_ batch: TokenBatch, layers: Set<Int>,
+    /// threading each small matmul); the groups' rows are contiguous in [N, H], so they are copied back.
+    public func forward(_ batch: PackedBatch, layers: Set<Int>,
                         visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
+        precondition(batch.maxLength <= config.maxPositionEmbeddings,
+                     "sequence of \(batch.maxLength) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        precondition((layers.max() ?? 0) <= config.numHiddenLayers)
         BertEngine.forwardLock.lock()
         defer { BertEngine.forwardLock.unlock() }
-        let workers = BLASThreads.count
+        let workers = (parallelism ?? .process).threads
         guard workers > 1, batch.count >= 2 * workers else {
             return try forwardGroup(batch, layers: layers, workers: workers, visit: visit)
         }
-        let h = config.hiddenSize, s = batch.seqLen
+        let h = config.hiddenSize, n = batch.tokenCount
         let groups = BertEngine.split(batch, into: workers)
         let wanted = layers.sorted()
         let slot = Dictionary(uniqueKeysWithValues: wanted.enumerated().map { ($1, $0) })
-        let outputs = wanted.map { _ in   // per requested layer [B, S, H]
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: batch.count * s * h)
-            p.initialize(repeating: 0, count: batch.count * s * h)
-            return p
-        }
+        let outputs = wanted.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n * h) }   // per requested layer [N, H]
         defer { for p in outputs { p.deallocate() } }
         BLASThreads.singleThreaded {
             DispatchQueue.concurrentPerform(iterations: groups.count) { g in
-                let (range, sub) = groups[g]
+                let range = groups[g]
+                let sub = batch.slice(range)
+                let first = batch.offsets[range.lowerBound]
                 forwardGroup(sub, layers: layers, workers: 1) { layer, hidden in
-                    let out = outputs[slot[layer]!]
-                    for (j, b) in range.enumerated() {
-                        (out + b * s * h).update(from: hidden + j * sub.seqLen * h, count: sub.lengths[j] * h)
-                    }
+                    (outputs[slot[layer]!] + first * h).update(from: hidden, count: sub.tokenCount * h)
                 }
             }
         }
         for layer in wanted { try visit(layer, outputs[slot[layer]!]) }
     }
 
-    /// Contiguous groups of sequences with about equal token counts, each padded to its own longest.
-    static func split(_ batch: TokenBatch, into n: Int) -> [(Range<Int>, TokenBatch)] {
-        let total = batch.lengths.reduce(0, +)
+    /// Contiguous groups of sequences with about equal token counts.
+    static func split(_ batch: PackedBatch, into n: Int) -> [Range<Int>] {
+        let total = batch.tokenCount
         var bounds = [0]
         var acc = 0
         for (b, len) in batch.lengths.enumerated() where bounds.count < n {
@@ -92,24 +97,16 @@ public final class BertEngine: @unchecked Sendable {
             if acc * n >= total * bounds.count && b + 1 < batch.count { bounds.append(b + 1) }
         }
         bounds.append(batch.count)
-        return zip(bounds, bounds.dropFirst()).filter { $0 < $1 }.map { lo, hi in
-            let seqs = (lo..<hi).map { b -> (ids: [Int32], typeIds: [Int32]) in
-                let row = b * batch.seqLen, len = batch.lengths[b]
-                return (Array(batch.ids[row..<(row + len)]), Array(batch.typeIds[row..<(row + len)]))
-            }
-            return (lo..<hi, TokenBatch(seqs))
-        }
+        return zip(bounds, bounds.dropFirst()).filter { $0 < $1 }.map { $0..<$1 }
     }
 
     /// The forward pass of one group; `workers` threads for its row-wise kernels and attention.
-    private func forwardGroup(_ batch: TokenBatch, layers: Set<Int>, workers: Int,
+    private func forwardGroup(_ batch: PackedBatch, layers: Set<Int>, workers: Int,
                               visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
         let cfg = config
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
-        let s = batch.seqLen, t = batch.count * s
-        precondition(s <= cfg.maxPositionEmbeddings, "sequence of \(s) tokens exceeds max_position_embeddings")
+        let t = batch.tokenCount
         let deepest = layers.max() ?? 0
-        precondition(deepest <= cfg.numHiddenLayers)
 
         var x = scratch(t * h)           // [T, H] hidden states
         embed(batch, into: &x)
@@ -122,12 +119,17 @@ public final class BertEngine: @unchecked Sendable {
         var tmp = scratch(t * h)         // [T, H]
         var ff = scratch(t * inter)      // [T, I]
         let fusedBias = precision != .fp32   // the reduced-precision kernels add the bias in their epilogue
+        let threads = Parallelism(threads: workers)
 
         for n in 0..<deepest {
             let L = self.layers[n]
             // qkv[T, 3H] = x[T, H] · Wqkv[3H, H]^T + b
             dense(x, rows: t, L.qkv, into: &qkv, addBias: true, workers: workers)
-            attention(qkv: qkv, batch: batch, ctx: &ctx, workers: workers)
+            // ctx[T, H]: per sequence, over its own tokens (Kernels' attentionForward, as training; no probs cache)
+            qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
+                attentionForward(ctx: cp.baseAddress!, probs: nil, dropped: nil, qkv: qp.baseAddress!, lengths: batch.lengths,
+                                 dropMask: nil, hidden: h, heads: cfg.numAttentionHeads, parallelism: threads)
+            } }
             // tmp[T, H] = ctx · Wo^T; x = LN(tmp + bo + x)
             dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false, workers: workers)
             addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x, workers: workers)
@@ -153,62 +155,21 @@ public final class BertEngine: @unchecked Sendable {
         [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     }
 
-    /// x[b, j, :] = LN(word[id] + position[j] + type[tt]).
-    private func embed(_ batch: TokenBatch, into x: inout [Float]) {
-        let e = embeddings, h = config.hiddenSize, s = batch.seqLen
-        let vocab = config.vocabSize, types = config.typeVocabSize
+    /// x[n, :] = LN(word[id] + position[pos] + type[tt]) over the packed tokens (Kernels' gather and
+    /// LayerNorm, as training; ids outside the tables are clamped, see `embeddingRow`).
+    private func embed(_ batch: PackedBatch, into x: inout [Float]) {
+        let e = embeddings, h = config.hiddenSize
         x.withUnsafeMutableBufferPointer { xp in
             e.wordEmbeddings.withUnsafeBufferPointer { wp in
             e.positionEmbeddings.withUnsafeBufferPointer { pp in
             e.tokenTypeEmbeddings.withUnsafeBufferPointer { tp in
-                for b in 0..<batch.count {
-                    for j in 0..<s {
-                        let row = xp.baseAddress! + (b * s + j) * h
-                        let id = min(max(Int(batch.ids[b * s + j]), 0), vocab - 1)
-                        let tt = min(max(Int(batch.typeIds[b * s + j]), 0), types - 1)
-                        row.update(from: wp.baseAddress! + id * h, count: h)
-                        addInPlace(row, pp.baseAddress! + j * h, count: h)
-                        addInPlace(row, tp.baseAddress! + tt * h, count: h)
-                    }
-                }
+                embeddingsForward(out: xp.baseAddress!, ids: batch.ids, types: batch.types, positions: batch.positions,
+                                  wte: wp.baseAddress!, vocab: config.vocabSize, wpe: pp.baseAddress!,
+                                  wtt: tp.baseAddress!, typeVocab: config.typeVocabSize, hidden: h)
             } } }
-            layerNormRows(xp.baseAddress!, rows: batch.count * s, cols: h,
+            layerNormRows(xp.baseAddress!, rows: batch.tokenCount, cols: h,
                           gamma: e.layerNorm.gamma, beta: e.layerNorm.beta, eps: e.layerNorm.eps)
         }
-    }
-
-    /// Multi-head self-attention per sequence over its real positions, sequences spread over
-    /// the cores (each making single-threaded BLAS calls).
-    /// qkv [B*S, 3H] (Q | K | V, heads contiguous within each); ctx [B*S, H].
-    private func attention(qkv: [Float], batch: TokenBatch, ctx: inout [Float], workers: Int) {
-        let cfg = config
-        let h = cfg.hiddenSize, nh = cfg.numAttentionHeads, d = cfg.headDim, s = batch.seqLen
-        let scale = 1 / Float(d).squareRoot()
-        qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
-            let q = qp.baseAddress!, c = cp.baseAddress!
-            BLASThreads.singleThreaded {
-                parallelRanges(batch.count, workers: workers) { range in
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: s * s)   // [len, len]
-                    defer { scores.deallocate() }
-                    for b in range {
-                        let len = batch.lengths[b]
-                        let base = q + b * s * 3 * h
-                        let out = c + b * s * h
-                        if len < s { (out + len * h).update(repeating: 0, count: (s - len) * h) }
-                        if len == 0 { continue }
-                        for head in 0..<nh {
-                            // scores[len, len] = scale · Q[len, d] · K[len, d]^T
-                            sgemm(transB: true, m: len, n: len, k: d, alpha: scale,
-                                  a: base + head * d, lda: 3 * h, b: base + h + head * d, ldb: 3 * h, c: scores, ldc: len)
-                            softmaxRows(scores, rows: len, cols: len, ld: len, scale: 1)
-                            // ctx[len, d] = P[len, len] · V[len, d]
-                            sgemm(m: len, n: d, k: len, a: scores, lda: len,
-                                  b: base + 2 * h + head * d, ldb: 3 * h, c: out + head * d, ldc: h)
-                        }
-                    }
-                }
-            }
-        } }
     }
 
     /// out[rows, outF] = x[rows, inF] · W[outF, inF]^T (+ b unless the caller fuses the bias into its next pass).
@@ -237,17 +198,20 @@ public final class BertEngine: @unchecked Sendable {
         swap(&x, &y)
     }
 
-    /// Cross-encoder head on layer N's [CLS] rows: logits[B, labels] = classifier(tanh(pooler(h[b, 0, :]))).
-    public func classify(_ hidden: UnsafePointer<Float>, batch: TokenBatch) -> [Float] {
+    /// Cross-encoder head on layer N's [CLS] rows (packed [N, H] hidden states of `batch`):
+    /// logits[B, labels] = classifier(tanh(pooler(h[offsets[b], :]))). The same operations as training's
+    /// `classifierForward` without dropout: `clsPoolForward`, sgemm + `addBiasRows`, `tanhForward`.
+    public func classify(_ hidden: UnsafePointer<Float>, batch: PackedBatch) -> [Float] {
         guard let pooler, let classifier else { return [] }
-        let h = config.hiddenSize, s = batch.seqLen
+        let h = config.hiddenSize
         var cls = [Float](repeating: 0, count: batch.count * h)
-        for b in 0..<batch.count { for j in 0..<h { cls[b * h + j] = hidden[b * s * h + j] } }
+        clsPoolForward(out: &cls, hidden: hidden, lengths: batch.lengths, dim: h)   // as training's head
         var pooled = [Float](repeating: 0, count: batch.count * h)
-        dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: BLASThreads.count)
-        for i in 0..<pooled.count { pooled[i] = tanhf(pooled[i]) }
+        let workers = (parallelism ?? .process).threads
+        dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: workers)
+        pooled.withUnsafeMutableBufferPointer { tanhForward(out: $0.baseAddress!, x: UnsafePointer($0.baseAddress!), n: $0.count) }   // as training
         var logits = [Float](repeating: 0, count: batch.count * classifier.outFeatures)
-        dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: BLASThreads.count)
+        dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: workers)
         return logits
     }
 }

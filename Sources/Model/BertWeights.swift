@@ -69,7 +69,7 @@ public struct BertWeights: Sendable {
     /// Loads weights from an opened safetensors file for the given configuration.
     public static func load(file: SafeTensorsFile, config: BertConfig) throws -> BertWeights {
         let h = config.hiddenSize, i = config.intermediateSize
-        let prefix = file.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
+        let prefix = file.contains("bert." + BertTensorNames.wordEmbeddings) ? "bert." : ""
         func t(_ name: String, _ shape: [Int]) throws -> [Float] { try file.floats(prefix + name, shape: shape) }
         func linear(_ name: String, out: Int, in inF: Int, root: String = prefix) throws -> Linear {
             Linear(weight: try file.floats(root + name + ".weight", shape: [out, inF]),
@@ -80,30 +80,31 @@ public struct BertWeights: Sendable {
             return LayerNormWeights(gamma: try t(name + (legacy ? ".gamma" : ".weight"), [h]),
                                     beta: try t(name + (legacy ? ".beta" : ".bias"), [h]), eps: config.layerNormEps)
         }
+        let N = BertTensorNames.self
         let emb = BertEmbeddings(
-            wordEmbeddings: try t("embeddings.word_embeddings.weight", [config.vocabSize, h]),
-            positionEmbeddings: try t("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, h]),
-            tokenTypeEmbeddings: try t("embeddings.token_type_embeddings.weight", [config.typeVocabSize, h]),
-            layerNorm: try norm("embeddings.LayerNorm"))
+            wordEmbeddings: try t(N.wordEmbeddings, [config.vocabSize, h]),
+            positionEmbeddings: try t(N.positionEmbeddings, [config.maxPositionEmbeddings, h]),
+            tokenTypeEmbeddings: try t(N.tokenTypeEmbeddings, [config.typeVocabSize, h]),
+            layerNorm: try norm(N.embeddingsLayerNorm))
         var layers: [BertLayer] = []
         for n in 0..<config.numHiddenLayers {
-            let p = "encoder.layer.\(n)."
+            let p = N.layer(n)
             layers.append(BertLayer(
-                query: try linear(p + "attention.self.query", out: h, in: h),
-                key: try linear(p + "attention.self.key", out: h, in: h),
-                value: try linear(p + "attention.self.value", out: h, in: h),
-                attentionOutput: try linear(p + "attention.output.dense", out: h, in: h),
-                attentionLayerNorm: try norm(p + "attention.output.LayerNorm"),
-                intermediate: try linear(p + "intermediate.dense", out: i, in: h),
-                output: try linear(p + "output.dense", out: h, in: i),
-                outputLayerNorm: try norm(p + "output.LayerNorm")))
+                query: try linear(p.query, out: h, in: h),
+                key: try linear(p.key, out: h, in: h),
+                value: try linear(p.value, out: h, in: h),
+                attentionOutput: try linear(p.attentionOutput, out: h, in: h),
+                attentionLayerNorm: try norm(p.attentionLayerNorm),
+                intermediate: try linear(p.intermediate, out: i, in: h),
+                output: try linear(p.output, out: h, in: i),
+                outputLayerNorm: try norm(p.outputLayerNorm)))
         }
         var pooler: Linear? = nil, classifier: Linear? = nil
         if config.isSequenceClassifier {
-            pooler = try linear("pooler.dense", out: h, in: h)
-            classifier = try linear("classifier", out: config.numLabels, in: h, root: "")
-        } else if file.contains(prefix + "pooler.dense.weight") {
-            pooler = try linear("pooler.dense", out: h, in: h)
+            pooler = try linear(N.pooler, out: h, in: h)
+            classifier = try linear(N.classifier, out: config.numLabels, in: h, root: "")
+        } else if file.contains(prefix + N.pooler + ".weight") {
+            pooler = try linear(N.pooler, out: h, in: h)
         }
         return BertWeights(config: config, embeddings: emb, layers: layers, pooler: pooler, classifier: classifier)
     }
@@ -121,23 +122,24 @@ public struct BertWeights: Sendable {
             out.append((r + n + ".bias", [l.outFeatures], l.bias))
         }
         func addNorm(_ n: String, _ l: LayerNormWeights) { add(n + ".weight", [h], l.gamma); add(n + ".bias", [h], l.beta) }
-        add("embeddings.word_embeddings.weight", [config.vocabSize, h], embeddings.wordEmbeddings)
-        add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, h], embeddings.positionEmbeddings)
-        add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, h], embeddings.tokenTypeEmbeddings)
-        addNorm("embeddings.LayerNorm", embeddings.layerNorm)
+        let N = BertTensorNames.self
+        add(N.wordEmbeddings, [config.vocabSize, h], embeddings.wordEmbeddings)
+        add(N.positionEmbeddings, [config.maxPositionEmbeddings, h], embeddings.positionEmbeddings)
+        add(N.tokenTypeEmbeddings, [config.typeVocabSize, h], embeddings.tokenTypeEmbeddings)
+        addNorm(N.embeddingsLayerNorm, embeddings.layerNorm)
         for (n, l) in layers.enumerated() {
-            let p = "encoder.layer.\(n)."
-            addLinear(p + "attention.self.query", l.query)
-            addLinear(p + "attention.self.key", l.key)
-            addLinear(p + "attention.self.value", l.value)
-            addLinear(p + "attention.output.dense", l.attentionOutput)
-            addNorm(p + "attention.output.LayerNorm", l.attentionLayerNorm)
-            addLinear(p + "intermediate.dense", l.intermediate)
-            addLinear(p + "output.dense", l.output)
-            addNorm(p + "output.LayerNorm", l.outputLayerNorm)
+            let p = N.layer(n)
+            addLinear(p.query, l.query)
+            addLinear(p.key, l.key)
+            addLinear(p.value, l.value)
+            addLinear(p.attentionOutput, l.attentionOutput)
+            addNorm(p.attentionLayerNorm, l.attentionLayerNorm)
+            addLinear(p.intermediate, l.intermediate)
+            addLinear(p.output, l.output)
+            addNorm(p.outputLayerNorm, l.outputLayerNorm)
         }
-        if let pooler { addLinear("pooler.dense", pooler) }
-        if let classifier { addLinear("classifier", classifier, root: "") }
+        if let pooler { addLinear(N.pooler, pooler) }
+        if let classifier { addLinear(N.classifier, classifier, root: "") }
         return out
     }
 

@@ -24,7 +24,8 @@ public final class TextEncoder: @unchecked Sendable {
     public let normalizes: Bool
     /// Sequences per batch.
     public var batchSize = 32
-    /// Upper bound on padded tokens per batch (B x S). Small enough that a cluster worker, which runs
+    /// Upper bound on a batch's size counted as B x its longest sequence (the forward is packed, so
+    /// the real token count is at most this). Small enough that a cluster worker, which runs
     /// bulk work one such batch at a time, answers a waiting query after at most one of them; large
     /// enough that each core's group still makes GEMMs of hundreds of rows.
     public var maxBatchTokens = 2048
@@ -148,21 +149,20 @@ public final class TextEncoder: @unchecked Sendable {
         let slot = Dictionary(uniqueKeysWithValues: layers.enumerated().map { ($1, $0) })
         let textOnly = kind == .crossEncoder
         runBatches(encodings, layers: Set(layers), progress: progress) { layer, hidden, batch, members in
-            let s = batch.seqLen
             out[slot[layer]!].data.withUnsafeMutableBufferPointer { op in
                 for (b, idx) in members.enumerated() {
                     let enc = encodings[idx]
                     let include = (0..<enc.ids.count).map { textOnly ? enc.specialTokensMask[$0] == 0 : true }
-                    pool(hidden + b * s * h, hiddenSize: h, include: include, mode: pooling, into: op.baseAddress! + idx * h)
+                    pool(hidden + batch.offsets[b] * h, hiddenSize: h, include: include, mode: pooling, into: op.baseAddress! + idx * h)
                 }
             }
         }
         return out
     }
 
-    /// Length-sorted batching: longest first, at most `batchSize` sequences and `maxBatchTokens` padded tokens.
+    /// Length-sorted batching: longest first, at most `batchSize` sequences and `maxBatchTokens` (B x longest).
     private func runBatches(_ encodings: [Encoding], layers: Set<Int>, progress: ((Int, Int) -> Void)?,
-                            body: (Int, UnsafePointer<Float>, TokenBatch, [Int]) -> Void) {
+                            body: (Int, UnsafePointer<Float>, PackedBatch, [Int]) -> Void) {
         let order = encodings.indices.sorted { a, b in
             let (la, lb) = (encodings[a].ids.count, encodings[b].ids.count)
             return la != lb ? la > lb : a < b
@@ -172,7 +172,7 @@ public final class TextEncoder: @unchecked Sendable {
             let longest = max(1, encodings[order[start]].ids.count)
             let cap = max(1, min(batchSize, maxBatchTokens / longest))
             let members = Array(order[start..<min(order.count, start + cap)])
-            let batch = TokenBatch(members.map { (encodings[$0].ids, encodings[$0].typeIds) }, padId: tokenizer.padId)
+            let batch = PackedBatch(members.map { (ids: encodings[$0].ids, types: encodings[$0].typeIds) })
             engine.forward(batch, layers: layers) { layer, hidden in body(layer, hidden, batch, members) }
             start += members.count
             progress?(start, order.count)

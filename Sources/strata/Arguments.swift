@@ -15,7 +15,7 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Flags several commands declare alike (each command's table lists the ones it reads).
 enum CommonFlags {
-    static let threads = Flag.int("threads", defaultNote: "all cores", min: 1, max: 256, help: "BLAS threads")
+    static let threads = Flag.int("threads", defaultNote: "all cores", min: 1, max: 256, help: "threads of every pool: the engine, training, search and OpenBLAS")
 
     static func precision(_ help: String = "the dense layers' weights are converted when loaded") -> Flag {
         Flag.choice("precision", ["fp32", "bf16", "int8"], default: "fp32", help: help)

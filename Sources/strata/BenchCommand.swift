@@ -78,7 +78,7 @@ enum BenchEncoderCommand: Subcommand {
             let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32(2000 + rng.next() % UInt64(cfg.vocabSize - 2000)) } + [encoder.tokenizer.sepId]
             return (ids, [Int32](repeating: 0, count: seq))
         }
-        let batch = TokenBatch(seqs, padId: encoder.tokenizer.padId)
+        let batch = PackedBatch(seqs.map { (ids: $0.ids, types: $0.typeIds) })
         func flopsPerToken(_ layers: Int) -> Double {
             Double(layers) * (2.0 * Double(4 * h * h + 2 * h * inter) + 4.0 * Double(seq * h))
         }

@@ -137,7 +137,7 @@ final class Progress {
     }
 }
 
-/// `--threads N` sets the BLAS thread count.
+/// `--threads N` sets the process Parallelism (engine, training, search and OpenBLAS threads).
 func applyThreads(_ a: Arguments) throws {
-    if let t = a.int("threads") { BLASThreads.count = t }
+    if let t = a.int("threads") { Parallelism.configureProcess(Parallelism(threads: t)) }
 }

@@ -55,12 +55,10 @@ final class EncoderGoldenTests: XCTestCase {
     func testBatchSplitOverCoresMatchesOneThread() throws {
         let enc = try TextEncoder.load(Goldens.fixtures.appendingPathComponent("tiny-ce").path)
         let texts = (0..<11).map { i in String(repeating: "word\(i) ", count: 1 + (i * 7) % 13) }
-        let before = BLASThreads.count
-        defer { BLASThreads.count = before }
-        BLASThreads.count = 1
+        enc.engine.parallelism = .serial
         let single = try enc.embedAllLayers(texts)
         let singleScores = try enc.score(texts.map { ($0, "passage of text") })
-        BLASThreads.count = 2   // batches of >= 4 sequences are split into two groups, one per thread
+        enc.engine.parallelism = Parallelism(threads: 2)   // batches of >= 4 sequences are split into two groups, one per thread
         let split = try enc.embedAllLayers(texts)
         let splitScores = try enc.score(texts.map { ($0, "passage of text") })
         for (a, b) in zip(single, split) { assertClose(a.data, b.data, tol: 1e-5, "layer embeddings, split vs one thread") }

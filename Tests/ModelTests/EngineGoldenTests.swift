@@ -16,7 +16,7 @@ final class EngineGoldenTests: XCTestCase {
             let ids = (entry[cross ? "self_pair_input_ids" : "input_ids"] as! [[Any]]).map { $0.ints }
             let types = cross ? (entry["self_pair_type_ids"] as! [[Any]]).map { $0.ints } : ids.map { [Int32](repeating: 0, count: $0.count) }
             // One mixed-length batch holding every text: results must not depend on batch-mates.
-            let batch = TokenBatch(zip(ids, types).map { ($0, $1) })
+            let batch = PackedBatch(zip(ids, types).map { (ids: $0, types: $1) })
             let layers = entry["layer_embeddings"] as! [String: [[Any]]]
             let h = weights.config.hiddenSize
             var got: [Int: [[Float]]] = [:]
@@ -26,7 +26,7 @@ final class EngineGoldenTests: XCTestCase {
                         !cross || !(j == 0 || ids[b][j] == 102 || ids[b][j] == 101)
                     }
                     var v = [Float](repeating: 0, count: h)
-                    pool(hidden + b * batch.seqLen * h, hiddenSize: h, include: include, mode: .mean, into: &v)
+                    pool(hidden + batch.offsets[b] * h, hiddenSize: h, include: include, mode: .mean, into: &v)
                     return v
                 }
             }
@@ -38,7 +38,7 @@ final class EngineGoldenTests: XCTestCase {
             if cross {
                 let pairIds = (entry["pair_input_ids"] as! [[Any]]).map { $0.ints }
                 let pairTypes = (entry["pair_type_ids"] as! [[Any]]).map { $0.ints }
-                let pb = TokenBatch(zip(pairIds, pairTypes).map { ($0, $1) })
+                let pb = PackedBatch(zip(pairIds, pairTypes).map { (ids: $0, types: $1) })
                 var logits: [Float] = []
                 engine.forward(pb, layers: [weights.config.numHiddenLayers]) { _, hidden in logits = engine.classify(hidden, batch: pb) }
                 assertClose(logits, (entry["scores"] as! [Any]).floats, tol: 1e-3, "\(name) scores")

@@ -27,7 +27,7 @@ final class CheckpointTests: XCTestCase {
             (name: e.name == "classifier.weight" || e.name == "classifier.bias" ? e.name : "bert." + e.name, shape: e.shape,
              data: Array(UnsafeBufferPointer(start: m.params + e.offset, count: e.count)))
         }
-        try writeSafetensorsF32(named: tensors, to: dir.appendingPathComponent("model.safetensors"))
+        try SafeTensorsFile.write(tensors, to: dir.appendingPathComponent("model.safetensors").path)
         let cfg = BertConfig(hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 32,
                              vocabSize: Self.words.count, architectures: ["BertForSequenceClassification"], id2label: ["0": "LABEL_0"])
         try cfg.save(dir.appendingPathComponent("config.json").path)
@@ -48,6 +48,30 @@ final class CheckpointTests: XCTestCase {
         let logits = Array(UnsafeBufferPointer(start: m.classifierForward(hidden: hidden, training: false, rng: &rng), count: 3))
         assertClose(logits, engine, atol: 1e-4, rtol: 1e-4, "trainable vs engine CE scores")
         XCTAssertGreaterThan((logits.max() ?? 0) - (logits.min() ?? 0), 1e-3, "scores differ between pairs")
+    }
+
+    /// One behaviour for token ids outside the tables: inference and training both read the nearest
+    /// row (clamp). Training used to read past the end of its embedding table.
+    func testOutOfRangeTokenIdsAreClampedAlikeInTrainingAndInference() throws {
+        let (dir, m) = try makeTinyCE()
+        let weights = try BertWeights.load(directory: dir)
+        let engine = BertEngine(weights: weights)
+        let v = Int32(weights.config.vocabSize)
+        let bad = PackedBatch([(ids: [2, v + 7, -4, 3], types: [0, 5, 0, -1])])
+        let clamped = PackedBatch([(ids: [2, v - 1, 0, 3], types: [0, 1, 0, 0])])
+        let h = weights.config.hiddenSize, last = weights.config.numHiddenLayers
+        func infer(_ b: PackedBatch) -> [Float] {
+            var out: [Float] = []
+            engine.forward(b, layers: [last]) { _, hidden in out = Array(UnsafeBufferPointer(start: hidden, count: b.tokenCount * h)) }
+            return out
+        }
+        var rng = SplitMix64(seed: 1)
+        func train(_ b: PackedBatch) -> [Float] {
+            Array(UnsafeBufferPointer(start: m.forward(b, training: false, rng: &rng), count: b.tokenCount * h))
+        }
+        XCTAssertEqual(infer(bad), infer(clamped), "inference clamps")
+        XCTAssertEqual(train(bad), train(clamped), "training clamps")
+        assertClose(train(bad), infer(bad), atol: 1e-4, rtol: 1e-4, "training and inference agree on bad ids")
     }
 
     func testSaveLoadRoundTripIsExact() throws {

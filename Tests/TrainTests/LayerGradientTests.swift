@@ -1,4 +1,5 @@
 import Kernels
+import Model
 import Foundation
 import XCTest
 import Train
@@ -184,16 +185,18 @@ final class LayerGradientTests: XCTestCase {
 
     func testEmbeddingsScatter() {
         let v = 6, p = 5, t = 2, h = 3
-        let ids: [Int32] = [1, 4, 1, 0, 2], types: [Int32] = [0, 0, 1, 0, 1], pos: [Int32] = [0, 1, 2, 0, 1]
+        // ids 9 and -1 and type 3 lie outside the tables: forward and backward both use the clamped rows (5, 0, 1)
+        let ids: [Int32] = [1, 4, 1, 0, 2, 9, -1], types: [Int32] = [0, 0, 1, 0, 1, 3, 0], pos: [Int32] = [0, 1, 2, 0, 1, 2, 3]
         let wte = randomFloats(v * h, seed: 18), wpe = randomFloats(p * h, seed: 19), wtt = randomFloats(t * h, seed: 20)
         let w = randomFloats(ids.count * h, seed: 21)
         func fwd(_ a: [Float], _ b: [Float], _ c: [Float]) -> [Float] {
             var o = [Float](repeating: 0, count: ids.count * h)
-            embeddingsForward(out: &o, ids: ids, types: types, positions: pos, wte: a, wpe: b, wtt: c, hidden: h)
+            embeddingsForward(out: &o, ids: ids, types: types, positions: pos, wte: a, vocab: v, wpe: b, wtt: c, typeVocab: t, hidden: h)
             return o
         }
         var da = [Float](repeating: 0, count: wte.count), dp = [Float](repeating: 0, count: wpe.count), dt = [Float](repeating: 0, count: wtt.count)
-        embeddingsBackward(dwte: &da, dwpe: &dp, dwtt: &dt, dout: w, ids: ids, types: types, positions: pos, hidden: h)
+        embeddingsBackward(dwte: &da, dwpe: &dp, dwtt: &dt, dout: w, ids: ids, types: types, positions: pos,
+                           vocab: v, typeVocab: t, hidden: h)
         checkGradient("wte", x: wte, analytic: da) { probe(fwd($0, wpe, wtt), w) }
         checkGradient("wpe", x: wpe, analytic: dp) { probe(fwd(wte, $0, wtt), w) }
         checkGradient("wtt", x: wtt, analytic: dt) { probe(fwd(wte, wpe, $0), w) }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Model
 import Train
 import XCTest
 
@@ -262,10 +263,10 @@ final class LayerTwinTests: XCTestCase {
         let wte = randomFloats(v * h, seed: 904), wpe = randomFloats(p * h, seed: 905), wtt = randomFloats(t * h, seed: 906)
         let de = randomFloats(ids.count * h, seed: 907)
         var e = [Float](repeating: .nan, count: ids.count * h)
-        embeddingsForward(out: &e, ids: ids, types: types, positions: pos, wte: wte, wpe: wpe, wtt: wtt, hidden: h)
+        embeddingsForward(out: &e, ids: ids, types: types, positions: pos, wte: wte, vocab: v, wpe: wpe, wtt: wtt, typeVocab: t, hidden: h)
         var dwte = randomFloats(v * h, seed: 908), dwpe = randomFloats(p * h, seed: 909), dwtt = randomFloats(t * h, seed: 910)
         var wWte = d(dwte), wWpe = d(dwpe), wWtt = d(dwtt), wE = [Double]()
-        embeddingsBackward(dwte: &dwte, dwpe: &dwpe, dwtt: &dwtt, dout: de, ids: ids, types: types, positions: pos, hidden: h)
+        embeddingsBackward(dwte: &dwte, dwpe: &dwpe, dwtt: &dwtt, dout: de, ids: ids, types: types, positions: pos, vocab: v, typeVocab: t, hidden: h)
         for (k, id) in ids.enumerated() {
             let (a, q, c) = (Int(id), Int(pos[k]), Int(types[k]))
             for i in 0..<h {

@@ -1,4 +1,5 @@
 import Kernels
+import Model
 import XCTest
 import Train
 

@@ -1,5 +1,5 @@
 // Exact (erf) GELU, as BERT's hidden_act "gelu": y = 0.5 x (1 + erf(x / sqrt 2)).
-// Elementwise over N values, spread over the cores; erf and exp are Kernels' 16-lane fastErf / fastExp
+// Elementwise over N values, spread over `parallelism.threads` threads; erf and exp are Kernels' 16-lane fastErf / fastExp
 // (|error| < 2e-7), the forward is Kernels.geluInPlace.
 
 import Foundation
@@ -9,10 +9,11 @@ import Kernels
 let smallGELU = 1 << 14
 
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.
-public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
+public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int,
+                        parallelism: Parallelism = .process) {
     out.update(from: x, count: n)
     if n < smallGELU { geluInPlace(out, count: n); return }
-    parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
+    parallelRanges(n, minPerWorker: 1 << 15, workers: parallelism.threads) { r in
         geluInPlace(out + r.lowerBound, count: r.count)
     }
 }
@@ -20,10 +21,10 @@ public func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float
 /// Backward of `geluForward`. ACCUMULATES dx[i] += gelu'(x[i]) * dout[i], where
 /// gelu'(x) = 0.5 (1 + erf(x / sqrt 2)) + x * exp(-x^2 / 2) / sqrt(2 pi).
 public func geluBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                         x: UnsafePointer<Float>, n: Int) {
+                         x: UnsafePointer<Float>, n: Int, parallelism: Parallelism = .process) {
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.39894228040143268
-    parallelRanges(n, minPerWorker: 1 << 15, workers: ProcessInfo.processInfo.activeProcessorCount) { r in
+    parallelRanges(n, minPerWorker: 1 << 15, workers: parallelism.threads) { r in
         let w = n < smallGELU ? Int.max / 2 : F16x.scalarCount   // small inputs: scalar loop only
         var i = r.lowerBound
         let rx = UnsafeRawPointer(x), rd = UnsafeRawPointer(dout), rg = UnsafeMutableRawPointer(dx)

@@ -2,27 +2,17 @@
 // N rows of C channels: x, out [N, C]; gamma, beta [C]; mean, rstd [N] cached for backward.
 
 import Foundation
+import Kernels
 
 /// out[n, :] = (x[n, :] - mean[n]) * rstd[n] * gamma + beta, with rstd = 1 / sqrt(var + eps)
-/// (biased variance, as PyTorch). Writes `mean` and `rstd` [N] for the backward pass.
+/// (biased variance, as PyTorch), row by row through Kernels' `layerNormRow` (the sums inference makes).
+/// Writes `mean` and `rstd` [N] for the backward pass.
 public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                              rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                              gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                              n: Int, c: Int, eps: Float) {
-    let invC = 1 / Float(c)
     for r in 0..<n {
-        let xr = x + r * c
-        var m: Float = 0
-        for i in 0..<c { m += xr[i] }
-        m *= invC
-        var v: Float = 0
-        for i in 0..<c { let d = xr[i] - m; v += d * d }
-        v *= invC
-        let s = 1 / (v + eps).squareRoot()
-        let o = out + r * c
-        for i in 0..<c { o[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
-        mean[r] = m
-        rstd[r] = s
+        (mean[r], rstd[r]) = layerNormRow(x + r * c, out: out + r * c, cols: c, gamma: gamma, beta: beta, eps: eps)
     }
 }
 

@@ -9,12 +9,7 @@ public func linearForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Flo
                           n: Int, inFeatures: Int, outFeatures: Int) {
     sgemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
               a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: out, ldc: outFeatures)
-    if let bias {
-        for r in 0..<n {
-            let o = out + r * outFeatures
-            for j in 0..<outFeatures { o[j] += bias[j] }
-        }
-    }
+    if let bias { addBiasRows(out, rows: n, cols: outFeatures, bias: bias) }   // the bias add fp32 inference makes
 }
 
 /// Backward of `linearForward`. ACCUMULATES:

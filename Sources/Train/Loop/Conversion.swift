@@ -26,27 +26,28 @@ extension TrainableBert {
         }
         func linear(_ n: String, _ l: Linear) throws { try put(n + ".weight", l.weight); try put(n + ".bias", l.bias) }
         func norm(_ n: String, _ l: LayerNormWeights) throws { try put(n + ".weight", l.gamma); try put(n + ".bias", l.beta) }
+        let N = BertTensorNames.self
         if embeddings {
-            try put("embeddings.word_embeddings.weight", w.embeddings.wordEmbeddings)
-            try put("embeddings.position_embeddings.weight", w.embeddings.positionEmbeddings)
-            try put("embeddings.token_type_embeddings.weight", w.embeddings.tokenTypeEmbeddings)
-            try norm("embeddings.LayerNorm", w.embeddings.layerNorm)
+            try put(N.wordEmbeddings, w.embeddings.wordEmbeddings)
+            try put(N.positionEmbeddings, w.embeddings.positionEmbeddings)
+            try put(N.tokenTypeEmbeddings, w.embeddings.tokenTypeEmbeddings)
+            try norm(N.embeddingsLayerNorm, w.embeddings.layerNorm)
         }
         for l in layers {
             guard l < w.layers.count else { throw TrainError.config("source model has \(w.layers.count) layers, layer \(l + 1) requested") }
-            let s = w.layers[l], p = "encoder.layer.\(l)."
-            try linear(p + "attention.self.query", s.query)
-            try linear(p + "attention.self.key", s.key)
-            try linear(p + "attention.self.value", s.value)
-            try linear(p + "attention.output.dense", s.attentionOutput)
-            try norm(p + "attention.output.LayerNorm", s.attentionLayerNorm)
-            try linear(p + "intermediate.dense", s.intermediate)
-            try linear(p + "output.dense", s.output)
-            try norm(p + "output.LayerNorm", s.outputLayerNorm)
+            let s = w.layers[l], p = N.layer(l)
+            try linear(p.query, s.query)
+            try linear(p.key, s.key)
+            try linear(p.value, s.value)
+            try linear(p.attentionOutput, s.attentionOutput)
+            try norm(p.attentionLayerNorm, s.attentionLayerNorm)
+            try linear(p.intermediate, s.intermediate)
+            try linear(p.output, s.output)
+            try norm(p.outputLayerNorm, s.outputLayerNorm)
         }
         if head, shape.hasClassifier, let pooler = w.pooler, let cls = w.classifier {
-            try linear("pooler.dense", pooler)
-            try linear("classifier", cls)
+            try linear(N.pooler, pooler)
+            try linear(N.classifier, cls)
         }
     }
 
@@ -61,26 +62,27 @@ extension TrainableBert {
         func t(_ n: String) -> [Float] { let e = layout.entry(n)!; return Array(UnsafeBufferPointer(start: params + e.offset, count: e.count)) }
         func linear(_ n: String, out: Int, in i: Int) -> Linear { Linear(weight: t(n + ".weight"), bias: t(n + ".bias"), outFeatures: out, inFeatures: i) }
         func norm(_ n: String) -> LayerNormWeights { LayerNormWeights(gamma: t(n + ".weight"), beta: t(n + ".bias"), eps: s.layerNormEps) }
-        w.embeddings.wordEmbeddings = t("embeddings.word_embeddings.weight")
-        w.embeddings.positionEmbeddings = t("embeddings.position_embeddings.weight")
-        w.embeddings.tokenTypeEmbeddings = t("embeddings.token_type_embeddings.weight")
-        w.embeddings.layerNorm = norm("embeddings.LayerNorm")
+        let N = BertTensorNames.self
+        w.embeddings.wordEmbeddings = t(N.wordEmbeddings)
+        w.embeddings.positionEmbeddings = t(N.positionEmbeddings)
+        w.embeddings.tokenTypeEmbeddings = t(N.tokenTypeEmbeddings)
+        w.embeddings.layerNorm = norm(N.embeddingsLayerNorm)
         let proto = template.layers[0]
         w.layers = (0..<s.layers).map { l -> BertLayer in
-            let p = "encoder.layer.\(l)."
+            let p = N.layer(l)
             var x = proto
-            x.query = linear(p + "attention.self.query", out: h, in: h)
-            x.key = linear(p + "attention.self.key", out: h, in: h)
-            x.value = linear(p + "attention.self.value", out: h, in: h)
-            x.attentionOutput = linear(p + "attention.output.dense", out: h, in: h)
-            x.attentionLayerNorm = norm(p + "attention.output.LayerNorm")
-            x.intermediate = linear(p + "intermediate.dense", out: s.intermediate, in: h)
-            x.output = linear(p + "output.dense", out: h, in: s.intermediate)
-            x.outputLayerNorm = norm(p + "output.LayerNorm")
+            x.query = linear(p.query, out: h, in: h)
+            x.key = linear(p.key, out: h, in: h)
+            x.value = linear(p.value, out: h, in: h)
+            x.attentionOutput = linear(p.attentionOutput, out: h, in: h)
+            x.attentionLayerNorm = norm(p.attentionLayerNorm)
+            x.intermediate = linear(p.intermediate, out: s.intermediate, in: h)
+            x.output = linear(p.output, out: h, in: s.intermediate)
+            x.outputLayerNorm = norm(p.outputLayerNorm)
             return x
         }
-        w.pooler = s.hasClassifier ? linear("pooler.dense", out: h, in: h) : extraPooler
-        w.classifier = s.hasClassifier ? linear("classifier", out: s.numLabels, in: h) : nil
+        w.pooler = s.hasClassifier ? linear(N.pooler, out: h, in: h) : extraPooler
+        w.classifier = s.hasClassifier ? linear(N.classifier, out: s.numLabels, in: h) : nil
         return w
     }
 }

@@ -1,5 +1,8 @@
 // One micro-batch forward + backward for each kind of model; gradients ACCUMULATE (scaled by gradScale).
 
+import Kernels
+import Model
+
 extension Trainer {
     /// DE micro-step. Texts are packed as [queries (B), positives (B), negatives block 1 (B), ...] and mean-pooled
     /// (over all tokens, [CLS]/[SEP] included, as sentence-transformers' Pooling does).

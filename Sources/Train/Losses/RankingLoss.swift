@@ -5,6 +5,7 @@
 // Symmetric (MultipleNegativesSymmetricRankingLoss): (loss + mean_j CE(S[:, :B]^T_j, label j)) / 2.
 
 import Kernels
+import Model
 import Foundation
 
 /// A loss value and the gradients of its inputs.

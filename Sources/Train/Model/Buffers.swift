@@ -35,31 +35,3 @@ public final class FloatBuffer {
     /// The first `count` values as an array.
     public func array(_ count: Int) -> [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
-
-/// Token ids of several sequences packed back to back (no padding), with their lengths.
-public struct PackedBatch: Sendable, Equatable {
-    /// [N] token ids, token type ids and positions (index within the sequence).
-    public private(set) var ids: [Int32] = []
-    public private(set) var types: [Int32] = []
-    public private(set) var positions: [Int32] = []
-    /// [B] number of tokens of each sequence (each >= 1).
-    public private(set) var lengths: [Int] = []
-    public var tokenCount: Int { ids.count }
-    public var count: Int { lengths.count }
-
-    public init() {}
-
-    /// Packs sequences given as (ids, typeIds) pairs of equal length.
-    public init(_ sequences: [(ids: [Int32], types: [Int32])]) {
-        for s in sequences { append(ids: s.ids, types: s.types) }
-    }
-
-    /// Appends one sequence (ids and types of the same non-zero length).
-    public mutating func append(ids newIds: [Int32], types newTypes: [Int32]) {
-        precondition(!newIds.isEmpty && newIds.count == newTypes.count, "PackedBatch: bad sequence")
-        ids += newIds
-        types += newTypes
-        positions += (0..<newIds.count).map { Int32($0) }
-        lengths.append(newIds.count)
-    }
-}

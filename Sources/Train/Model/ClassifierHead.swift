@@ -2,6 +2,7 @@
 // hidden [N, H] packed; cls, pre, pooled, dropped [B, H]; logits [B, L].
 
 import Kernels
+import Model
 
 extension TrainableBert {
     /// Logits [B, numLabels] for the last forward's hidden states (valid until the next call).
@@ -10,8 +11,8 @@ extension TrainableBert {
         precondition(shape.hasClassifier, "classifierForward on a model without a classifier head")
         let bsz = batch.count, h = shape.hidden, labels = shape.numLabels
         clsPoolForward(out: head.cls.ensure(bsz * h), hidden: hidden, lengths: batch.lengths, dim: h)
-        linearForward(out: head.pre.ensure(bsz * h), x: head.cls.pointer, weight: param("pooler.dense.weight"),
-                      bias: param("pooler.dense.bias"), n: bsz, inFeatures: h, outFeatures: h)
+        linearForward(out: head.pre.ensure(bsz * h), x: head.cls.pointer, weight: param(BertTensorNames.pooler + ".weight"),
+                      bias: param(BertTensorNames.pooler + ".bias"), n: bsz, inFeatures: h, outFeatures: h)
         tanhForward(out: head.pooled.ensure(bsz * h), x: head.pre.pointer, n: bsz * h)
         let dropped = head.dropped.ensure(bsz * h)
         dropped.update(from: head.pooled.pointer, count: bsz * h)
@@ -19,8 +20,8 @@ extension TrainableBert {
             makeDropoutMask(head.mask.ensure(bsz * h), count: bsz * h, p: hiddenDropout, rng: &rng)
             applyMask(dropped, mask: head.mask.pointer, count: bsz * h)
         }
-        linearForward(out: head.logits.ensure(bsz * labels), x: dropped, weight: param("classifier.weight"),
-                      bias: param("classifier.bias"), n: bsz, inFeatures: h, outFeatures: labels)
+        linearForward(out: head.logits.ensure(bsz * labels), x: dropped, weight: param(BertTensorNames.classifier + ".weight"),
+                      bias: param(BertTensorNames.classifier + ".bias"), n: bsz, inFeatures: h, outFeatures: labels)
         return UnsafePointer(head.logits.pointer)
     }
 
@@ -28,15 +29,15 @@ extension TrainableBert {
     public func classifierBackward(dLogits: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>) {
         let bsz = batch.count, h = shape.hidden, labels = shape.numLabels
         let dDropped = gI1.zeroed(bsz * h)
-        linearBackward(dx: dDropped, dweight: grad("classifier.weight"), dbias: grad("classifier.bias"),
-                       dout: dLogits, x: head.dropped.pointer, weight: param("classifier.weight"),
+        linearBackward(dx: dDropped, dweight: grad(BertTensorNames.classifier + ".weight"), dbias: grad(BertTensorNames.classifier + ".bias"),
+                       dout: dLogits, x: head.dropped.pointer, weight: param(BertTensorNames.classifier + ".weight"),
                        n: bsz, inFeatures: h, outFeatures: labels)
         if trained && hiddenDropout > 0 { applyMask(dDropped, mask: head.mask.pointer, count: bsz * h) }
         let dPre = gI2.zeroed(bsz * h)
         tanhBackward(dx: dPre, dout: dDropped, out: head.pooled.pointer, n: bsz * h)
         let dCls = gQKV.zeroed(bsz * h)
-        linearBackward(dx: dCls, dweight: grad("pooler.dense.weight"), dbias: grad("pooler.dense.bias"),
-                       dout: dPre, x: head.cls.pointer, weight: param("pooler.dense.weight"),
+        linearBackward(dx: dCls, dweight: grad(BertTensorNames.pooler + ".weight"), dbias: grad(BertTensorNames.pooler + ".bias"),
+                       dout: dPre, x: head.cls.pointer, weight: param(BertTensorNames.pooler + ".weight"),
                        n: bsz, inFeatures: h, outFeatures: h)
         clsPoolBackward(dhidden: dHidden, dout: dCls, lengths: batch.lengths, dim: h)
     }

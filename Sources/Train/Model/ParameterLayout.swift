@@ -1,6 +1,9 @@
 // Every trainable tensor of a BERT encoder (+ optional CE head) in one flat Float32 buffer.
-// Names are Hugging Face BertModel names (no "bert." prefix). Within a layer, query/key/value
-// weights are adjacent so they read as one fused [3H, H] matrix, and their biases as one [3H].
+// Names are Hugging Face BertModel names (no "bert." prefix; the list is Model's BertTensorNames). Within a layer, query/key/value
+// weights are adjacent so they read as one fused [3H, H] matrix, and their biases as one [3H]
+// (asserted when the layout is built: see LayerOffsets).
+
+import Model
 
 /// The sizes of a trainable BERT (the subset of BertConfig the kernels need).
 public struct BertShape: Codable, Equatable, Sendable {
@@ -42,36 +45,44 @@ public struct ParameterLayout: Sendable {
     public private(set) var entries: [ParameterEntry] = []
     public private(set) var total = 0
     private var index: [String: Int] = [:]
+    /// Typed offsets of each encoder layer's tensors (see `LayerOffsets`).
+    public private(set) var layerOffsets: [LayerOffsets] = []
 
     public init(_ s: BertShape) {
         shape = s
         let h = s.hidden
-        add("embeddings.word_embeddings.weight", [s.vocabSize, h], decay: true)
-        add("embeddings.position_embeddings.weight", [s.maxPositions, h], decay: true)
-        add("embeddings.token_type_embeddings.weight", [s.typeVocabSize, h], decay: true)
-        add("embeddings.LayerNorm.weight", [h], decay: false)
-        add("embeddings.LayerNorm.bias", [h], decay: false)
+        let N = BertTensorNames.self
+        add(N.wordEmbeddings, [s.vocabSize, h], decay: true)
+        add(N.positionEmbeddings, [s.maxPositions, h], decay: true)
+        add(N.tokenTypeEmbeddings, [s.typeVocabSize, h], decay: true)
+        addNorm(N.embeddingsLayerNorm, h)
         for l in 0..<s.layers {
-            let p = "encoder.layer.\(l)."
-            for m in ["query", "key", "value"] { add(p + "attention.self.\(m).weight", [h, h], decay: true) }
-            for m in ["query", "key", "value"] { add(p + "attention.self.\(m).bias", [h], decay: false) }
-            add(p + "attention.output.dense.weight", [h, h], decay: true)
-            add(p + "attention.output.dense.bias", [h], decay: false)
-            add(p + "attention.output.LayerNorm.weight", [h], decay: false)
-            add(p + "attention.output.LayerNorm.bias", [h], decay: false)
-            add(p + "intermediate.dense.weight", [s.intermediate, h], decay: true)
-            add(p + "intermediate.dense.bias", [s.intermediate], decay: false)
-            add(p + "output.dense.weight", [h, s.intermediate], decay: true)
-            add(p + "output.dense.bias", [h], decay: false)
-            add(p + "output.LayerNorm.weight", [h], decay: false)
-            add(p + "output.LayerNorm.bias", [h], decay: false)
+            let p = N.layer(l)
+            // query, key, value weights then their biases, adjacent: one fused [3H, H] matrix and [3H] bias
+            for m in [p.query, p.key, p.value] { add(m + ".weight", [h, h], decay: true) }
+            for m in [p.query, p.key, p.value] { add(m + ".bias", [h], decay: false) }
+            addLinear(p.attentionOutput, out: h, in: h)
+            addNorm(p.attentionLayerNorm, h)
+            addLinear(p.intermediate, out: s.intermediate, in: h)
+            addLinear(p.output, out: h, in: s.intermediate)
+            addNorm(p.outputLayerNorm, h)
         }
         if s.hasClassifier {
-            add("pooler.dense.weight", [h, h], decay: true)
-            add("pooler.dense.bias", [h], decay: false)
-            add("classifier.weight", [s.numLabels, h], decay: true)
-            add("classifier.bias", [s.numLabels], decay: false)
+            addLinear(N.pooler, out: h, in: h)
+            addLinear(N.classifier, out: s.numLabels, in: h)
         }
+        let built = self
+        layerOffsets = (0..<s.layers).map { LayerOffsets(layout: built, layer: $0) }
+    }
+
+    private mutating func addLinear(_ module: String, out: Int, in inF: Int) {
+        add(module + ".weight", [out, inF], decay: true)
+        add(module + ".bias", [out], decay: false)
+    }
+
+    private mutating func addNorm(_ module: String, _ h: Int) {
+        add(module + ".weight", [h], decay: false)
+        add(module + ".bias", [h], decay: false)
     }
 
     private mutating func add(_ name: String, _ shape: [Int], decay: Bool) {
@@ -88,5 +99,36 @@ public struct ParameterLayout: Sendable {
     public func offset(_ name: String) -> Int {
         guard let e = entry(name) else { preconditionFailure("no parameter \(name)") }
         return e.offset
+    }
+}
+
+/// One encoder layer's tensors in the flat buffer, typed: offsets of each weight and bias.
+/// Built once per layout; the fused QKV reading (`qkvWeight` [3H, H], `qkvBias` [3H]) is checked here:
+/// the key and value weights follow the query weight, and their biases follow the query bias.
+public struct LayerOffsets: Sendable, Equatable {
+    /// [3H, H] query | key | value weights; [3H] their biases.
+    public let qkvWeight: Int, qkvBias: Int
+    /// attention.output.dense [H, H] and [H].
+    public let attentionOutputWeight: Int, attentionOutputBias: Int
+    public let attentionNormGamma: Int, attentionNormBeta: Int
+    /// intermediate.dense [I, H] and [I].
+    public let intermediateWeight: Int, intermediateBias: Int
+    /// output.dense [H, I] and [H].
+    public let outputWeight: Int, outputBias: Int
+    public let outputNormGamma: Int, outputNormBeta: Int
+
+    init(layout: ParameterLayout, layer l: Int) {
+        let p = BertTensorNames.layer(l), h = layout.shape.hidden
+        func o(_ n: String) -> Int { layout.offset(n) }
+        qkvWeight = o(p.query + ".weight"); qkvBias = o(p.query + ".bias")
+        precondition(o(p.key + ".weight") == qkvWeight + h * h && o(p.value + ".weight") == qkvWeight + 2 * h * h,
+                     "layer \(l): query, key and value weights must be adjacent to read as one [3H, H] matrix")
+        precondition(o(p.key + ".bias") == qkvBias + h && o(p.value + ".bias") == qkvBias + 2 * h,
+                     "layer \(l): query, key and value biases must be adjacent to read as one [3H] vector")
+        attentionOutputWeight = o(p.attentionOutput + ".weight"); attentionOutputBias = o(p.attentionOutput + ".bias")
+        attentionNormGamma = o(p.attentionLayerNorm + ".weight"); attentionNormBeta = o(p.attentionLayerNorm + ".bias")
+        intermediateWeight = o(p.intermediate + ".weight"); intermediateBias = o(p.intermediate + ".bias")
+        outputWeight = o(p.output + ".weight"); outputBias = o(p.output + ".bias")
+        outputNormGamma = o(p.outputLayerNorm + ".weight"); outputNormBeta = o(p.outputLayerNorm + ".bias")
     }
 }

@@ -3,6 +3,7 @@
 // N tokens, B sequences, H hidden, I intermediate, NH heads.
 
 import Kernels
+import Model
 
 /// Trainable BERT on flat buffers. Not thread-safe; one forward must precede each backward.
 public final class TrainableBert {
@@ -16,6 +17,8 @@ public final class TrainableBert {
     public var hiddenDropout: Float = 0.1
     /// BERT's attention_probs_dropout_prob.
     public var attentionDropout: Float = 0.1
+    /// Threads for attention and GELU (the GEMMs use OpenBLAS's process-wide count, see `Parallelism`).
+    public var parallelism: Parallelism = .process
 
     let emb = EmbeddingCache()
     let layers: [LayerCache]
@@ -74,18 +77,20 @@ public final class TrainableBert {
     /// forward). With `training`, dropout masks are drawn from `rng` and activations kept for `backward`.
     @discardableResult
     public func forward(_ b: PackedBatch, training: Bool, rng: inout SplitMix64) -> UnsafePointer<Float> {
+        let s = shape, n = b.tokenCount, h = s.hidden
+        precondition((b.lengths.max() ?? 0) <= s.maxPositions,
+                     "sequence of \(b.lengths.max() ?? 0) tokens exceeds max_position_embeddings \(s.maxPositions)")
         batch = b
         trained = training
-        let s = shape, n = b.tokenCount, h = s.hidden
         let nh = n * h
         // embeddings: gather, LayerNorm, dropout
         embeddingsForward(out: emb.sum.ensure(nh), ids: b.ids, types: b.types, positions: b.positions,
-                          wte: param("embeddings.word_embeddings.weight"),
-                          wpe: param("embeddings.position_embeddings.weight"),
-                          wtt: param("embeddings.token_type_embeddings.weight"), hidden: h)
+                          wte: param(BertTensorNames.wordEmbeddings), vocab: s.vocabSize,
+                          wpe: param(BertTensorNames.positionEmbeddings),
+                          wtt: param(BertTensorNames.tokenTypeEmbeddings), typeVocab: s.typeVocabSize, hidden: h)
         layerNormForward(out: emb.out.ensure(nh), mean: emb.mean.ensure(n), rstd: emb.rstd.ensure(n),
-                         x: emb.sum.pointer, gamma: param("embeddings.LayerNorm.weight"),
-                         beta: param("embeddings.LayerNorm.bias"), n: n, c: h, eps: s.layerNormEps)
+                         x: emb.sum.pointer, gamma: param(BertTensorNames.embeddingsLayerNorm + ".weight"),
+                         beta: param(BertTensorNames.embeddingsLayerNorm + ".bias"), n: n, c: h, eps: s.layerNormEps)
         if training && hiddenDropout > 0 {
             makeDropoutMask(emb.mask.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
             applyMask(emb.out.pointer, mask: emb.mask.pointer, count: nh)
@@ -100,11 +105,11 @@ public final class TrainableBert {
 
     private func layerForward(_ l: Int, input x: UnsafePointer<Float>, training: Bool, rng: inout SplitMix64) {
         let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
-        let c = layers[l], p = "encoder.layer.\(l)."
+        let c = layers[l], o = layout.layerOffsets[l]
         let nh = n * h
         // fused QKV projection: [N, H] x [3H, H]^T -> [N, 3H]
-        linearForward(out: c.qkv.ensure(3 * nh), x: x, weight: param(p + "attention.self.query.weight"),
-                      bias: param(p + "attention.self.query.bias"), n: n, inFeatures: h, outFeatures: 3 * h)
+        linearForward(out: c.qkv.ensure(3 * nh), x: x, weight: params + o.qkvWeight,
+                      bias: params + o.qkvBias, n: n, inFeatures: h, outFeatures: 3 * h)
         let att = attentionOffsets(lengths: b.lengths, heads: s.heads).total
         c.probs.ensure(att)
         let dropAtt = training && attentionDropout > 0
@@ -114,26 +119,26 @@ public final class TrainableBert {
         }
         attentionForward(ctx: c.ctx.ensure(nh), probs: c.probs.pointer, dropped: dropAtt ? c.dropped.pointer : nil,
                          qkv: c.qkv.pointer, lengths: b.lengths, dropMask: dropAtt ? c.attnMask.pointer : nil,
-                         hidden: h, heads: s.heads)
+                         hidden: h, heads: s.heads, parallelism: parallelism)
         // attention output dense, dropout, residual, LayerNorm
         let r1 = c.r1.ensure(nh)
-        linearForward(out: r1, x: c.ctx.pointer, weight: param(p + "attention.output.dense.weight"),
-                      bias: param(p + "attention.output.dense.bias"), n: n, inFeatures: h, outFeatures: h)
+        linearForward(out: r1, x: c.ctx.pointer, weight: params + o.attentionOutputWeight,
+                      bias: params + o.attentionOutputBias, n: n, inFeatures: h, outFeatures: h)
         if training && hiddenDropout > 0 {
             makeDropoutMask(c.mask1.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
             applyMask(r1, mask: c.mask1.pointer, count: nh)
         }
         for i in 0..<nh { r1[i] += x[i] }
         layerNormForward(out: c.x1.ensure(nh), mean: c.mean1.ensure(n), rstd: c.rstd1.ensure(n), x: r1,
-                         gamma: param(p + "attention.output.LayerNorm.weight"),
-                         beta: param(p + "attention.output.LayerNorm.bias"), n: n, c: h, eps: s.layerNormEps)
+                         gamma: params + o.attentionNormGamma,
+                         beta: params + o.attentionNormBeta, n: n, c: h, eps: s.layerNormEps)
         // FFN: intermediate dense + GELU, output dense, dropout, residual, LayerNorm
-        linearForward(out: c.pre.ensure(n * inter), x: c.x1.pointer, weight: param(p + "intermediate.dense.weight"),
-                      bias: param(p + "intermediate.dense.bias"), n: n, inFeatures: h, outFeatures: inter)
-        geluForward(out: c.act.ensure(n * inter), x: c.pre.pointer, n: n * inter)
+        linearForward(out: c.pre.ensure(n * inter), x: c.x1.pointer, weight: params + o.intermediateWeight,
+                      bias: params + o.intermediateBias, n: n, inFeatures: h, outFeatures: inter)
+        geluForward(out: c.act.ensure(n * inter), x: c.pre.pointer, n: n * inter, parallelism: parallelism)
         let r2 = c.r2.ensure(nh)
-        linearForward(out: r2, x: c.act.pointer, weight: param(p + "output.dense.weight"),
-                      bias: param(p + "output.dense.bias"), n: n, inFeatures: inter, outFeatures: h)
+        linearForward(out: r2, x: c.act.pointer, weight: params + o.outputWeight,
+                      bias: params + o.outputBias, n: n, inFeatures: inter, outFeatures: h)
         if training && hiddenDropout > 0 {
             makeDropoutMask(c.mask2.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
             applyMask(r2, mask: c.mask2.pointer, count: nh)
@@ -141,7 +146,7 @@ public final class TrainableBert {
         let x1 = c.x1.pointer
         for i in 0..<nh { r2[i] += x1[i] }
         layerNormForward(out: c.out.ensure(nh), mean: c.mean2.ensure(n), rstd: c.rstd2.ensure(n), x: r2,
-                         gamma: param(p + "output.LayerNorm.weight"), beta: param(p + "output.LayerNorm.bias"),
+                         gamma: params + o.outputNormGamma, beta: params + o.outputNormBeta,
                          n: n, c: h, eps: s.layerNormEps)
     }
 
@@ -165,61 +170,62 @@ public final class TrainableBert {
         // embeddings: dropout, LayerNorm, scatter
         if trained && hiddenDropout > 0 { applyMask(dOut, mask: emb.mask.pointer, count: nh) }
         let dSum = gI1.zeroed(nh)
-        layerNormBackward(dx: dSum, dgamma: grad("embeddings.LayerNorm.weight"), dbeta: grad("embeddings.LayerNorm.bias"),
-                          dout: dOut, x: emb.sum.pointer, gamma: param("embeddings.LayerNorm.weight"),
+        layerNormBackward(dx: dSum, dgamma: grad(BertTensorNames.embeddingsLayerNorm + ".weight"), dbeta: grad(BertTensorNames.embeddingsLayerNorm + ".bias"),
+                          dout: dOut, x: emb.sum.pointer, gamma: param(BertTensorNames.embeddingsLayerNorm + ".weight"),
                           mean: emb.mean.pointer, rstd: emb.rstd.pointer, n: n, c: h)
-        embeddingsBackward(dwte: grad("embeddings.word_embeddings.weight"),
-                           dwpe: grad("embeddings.position_embeddings.weight"),
-                           dwtt: grad("embeddings.token_type_embeddings.weight"), dout: dSum,
-                           ids: b.ids, types: b.types, positions: b.positions, hidden: h)
+        embeddingsBackward(dwte: grad(BertTensorNames.wordEmbeddings),
+                           dwpe: grad(BertTensorNames.positionEmbeddings),
+                           dwtt: grad(BertTensorNames.tokenTypeEmbeddings), dout: dSum,
+                           ids: b.ids, types: b.types, positions: b.positions,
+                           vocab: s.vocabSize, typeVocab: s.typeVocabSize, hidden: h)
     }
 
     /// One layer backward: dOut [N, H] (clobbered) -> dInput [N, H] (zeroed by the caller, accumulated here).
     private func layerBackward(_ l: Int, dOut: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
                                dInput dx: UnsafeMutablePointer<Float>) {
         let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
-        let c = layers[l], p = "encoder.layer.\(l)."
+        let c = layers[l], o = layout.layerOffsets[l]
         let nh = n * h, dropping = trained && hiddenDropout > 0
         // scratch: gI1 / gI2 hold one gradient each at a time (each is consumed before its buffer is reused)
         let dR2 = gI2.zeroed(nh)
         // LN2 backward: dOut -> dR2
-        layerNormBackward(dx: dR2, dgamma: grad(p + "output.LayerNorm.weight"), dbeta: grad(p + "output.LayerNorm.bias"),
-                          dout: dOut, x: c.r2.pointer, gamma: param(p + "output.LayerNorm.weight"),
+        layerNormBackward(dx: dR2, dgamma: grads + o.outputNormGamma, dbeta: grads + o.outputNormBeta,
+                          dout: dOut, x: c.r2.pointer, gamma: params + o.outputNormGamma,
                           mean: c.mean2.pointer, rstd: c.rstd2.pointer, n: n, c: h)
         // residual: dX1 = dR2 (kept in dOut's buffer, which is free now); output dense sees dR2 * mask2
         let dX1 = dOut
         dX1.update(from: dR2, count: nh)
         if dropping { applyMask(dR2, mask: c.mask2.pointer, count: nh) }
         let dAct = gI1.zeroed(n * inter)
-        linearBackward(dx: dAct, dweight: grad(p + "output.dense.weight"), dbias: grad(p + "output.dense.bias"),
-                       dout: dR2, x: c.act.pointer, weight: param(p + "output.dense.weight"),
+        linearBackward(dx: dAct, dweight: grads + o.outputWeight, dbias: grads + o.outputBias,
+                       dout: dR2, x: c.act.pointer, weight: params + o.outputWeight,
                        n: n, inFeatures: inter, outFeatures: h)
         let dPre = gI2.zeroed(n * inter)
-        geluBackward(dx: dPre, dout: dAct, x: c.pre.pointer, n: n * inter)
-        linearBackward(dx: dX1, dweight: grad(p + "intermediate.dense.weight"), dbias: grad(p + "intermediate.dense.bias"),
-                       dout: dPre, x: c.x1.pointer, weight: param(p + "intermediate.dense.weight"),
+        geluBackward(dx: dPre, dout: dAct, x: c.pre.pointer, n: n * inter, parallelism: parallelism)
+        linearBackward(dx: dX1, dweight: grads + o.intermediateWeight, dbias: grads + o.intermediateBias,
+                       dout: dPre, x: c.x1.pointer, weight: params + o.intermediateWeight,
                        n: n, inFeatures: h, outFeatures: inter)
         // LN1 backward: dX1 -> dR1 (in gI1, free now)
         let dR1 = gI1.zeroed(nh)
-        layerNormBackward(dx: dR1, dgamma: grad(p + "attention.output.LayerNorm.weight"),
-                          dbeta: grad(p + "attention.output.LayerNorm.bias"), dout: dX1, x: c.r1.pointer,
-                          gamma: param(p + "attention.output.LayerNorm.weight"),
+        layerNormBackward(dx: dR1, dgamma: grads + o.attentionNormGamma,
+                          dbeta: grads + o.attentionNormBeta, dout: dX1, x: c.r1.pointer,
+                          gamma: params + o.attentionNormGamma,
                           mean: c.mean1.pointer, rstd: c.rstd1.pointer, n: n, c: h)
         // residual into dx; attention output dense sees dR1 * mask1
         for i in 0..<nh { dx[i] += dR1[i] }
         if dropping { applyMask(dR1, mask: c.mask1.pointer, count: nh) }
         let dCtx = gI2.zeroed(nh)
-        linearBackward(dx: dCtx, dweight: grad(p + "attention.output.dense.weight"),
-                       dbias: grad(p + "attention.output.dense.bias"), dout: dR1, x: c.ctx.pointer,
-                       weight: param(p + "attention.output.dense.weight"), n: n, inFeatures: h, outFeatures: h)
+        linearBackward(dx: dCtx, dweight: grads + o.attentionOutputWeight,
+                       dbias: grads + o.attentionOutputBias, dout: dR1, x: c.ctx.pointer,
+                       weight: params + o.attentionOutputWeight, n: n, inFeatures: h, outFeatures: h)
         let dQKV = gQKV.zeroed(3 * nh)
         let dropAtt = trained && attentionDropout > 0
         attentionBackward(dqkv: dQKV, dctx: dCtx, qkv: c.qkv.pointer, probs: c.probs.pointer,
                           dropped: dropAtt ? UnsafePointer(c.dropped.pointer) : nil,
                           dropMask: dropAtt ? UnsafePointer(c.attnMask.pointer) : nil,
-                          lengths: b.lengths, hidden: h, heads: s.heads)
-        linearBackward(dx: dx, dweight: grad(p + "attention.self.query.weight"), dbias: grad(p + "attention.self.query.bias"),
-                       dout: dQKV, x: x, weight: param(p + "attention.self.query.weight"),
+                          lengths: b.lengths, hidden: h, heads: s.heads, parallelism: parallelism)
+        linearBackward(dx: dx, dweight: grads + o.qkvWeight, dbias: grads + o.qkvBias,
+                       dout: dQKV, x: x, weight: params + o.qkvWeight,
                        n: n, inFeatures: h, outFeatures: 3 * h)
     }
 }
