@@ -12,17 +12,7 @@ final class DurableOutputCLITests: XCTestCase {
 
     private var model: String { CLI.modelFixtures.appendingPathComponent("tiny-de-legacy").path }
 
-    /// A tiny BEIR folder with `split` judgements: corpus, queries, qrels/<split>.tsv.
-    private func beir(split: String) throws -> URL {
-        let d = tmp.appendingPathComponent("beir")
-        try FileManager.default.createDirectory(at: d.appendingPathComponent("qrels"), withIntermediateDirectories: true)
-        try Data((0..<6).map { #"{"_id": "d\#($0)", "title": "", "text": "document number \#($0) about packages"}"# + "\n" }.joined().utf8)
-            .write(to: d.appendingPathComponent("corpus.jsonl"))
-        try Data((#"{"_id": "q1", "text": "packages"}"# + "\n" + #"{"_id": "q2", "text": "number"}"# + "\n").utf8)
-            .write(to: d.appendingPathComponent("queries.jsonl"))
-        try Data("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n".utf8).write(to: d.appendingPathComponent("qrels/\(split).tsv"))
-        return d
-    }
+    private func beir(split: String) throws -> URL { try CLI.tinyBEIR(in: tmp, split: split) }
 
     private func exists(_ p: String) -> Bool { FileManager.default.fileExists(atPath: p) }
 
