@@ -441,24 +441,31 @@ def encode_oneof(msg, p, messages):
     return lines
 
 
-def gen_encode(messages, order, enums):
-    out = [HEADER, "import CProtobufC", "import CStrataProto", "",
-           "/// Swift -> protobuf-c, one function per message: builds the C message in the arena. `path` names the",
-           "/// message in errors (\"\" for a oneof's message, `hits[3]` for an element).",
-           "extension WireEncoder {"]
+def gen_converters(extension, doc, messages, order, enums, converter_lines):
+    """A file of one extension of `extension` (WireEncoder or WireDecoder) with a converter per message
+    that has fields: `doc` is its doc comment (lines), `converter_lines(name, msg, props, swift)` the
+    lines of one converter (indented, without the blank line that follows it)."""
+    out = [HEADER, "import CProtobufC", "import CStrataProto", "", *doc, f"extension {extension} {{"]
     for name in order:
         msg = messages[name]
         if is_empty(msg):
             continue
-        props = properties(msg, messages, enums)
-        swift = swift_type_name(name)
-        out.append(f"    static func {converter(name)}(_ m: {swift}, _ a: Arena, _ path: @autoclosure () -> String) throws -> UnsafeMutablePointer<{c_type(name)}> {{")
-        out.append(f"        let q: UnsafeMutablePointer<{c_type(name)}> = a.message({c_init(name)})")
-        for p in props:
-            out += ["        " + line for line in encode_prop(msg, p, messages, enums)]
-        out += ["        return q", "    }", ""]
+        out += converter_lines(name, msg, properties(msg, messages, enums), swift_type_name(name))
+        out.append("")
     out[-1] = "}"
     return "\n".join(out) + "\n"
+
+
+def gen_encode(messages, order, enums):
+    def converter_lines(name, msg, props, swift):
+        lines = [f"    static func {converter(name)}(_ m: {swift}, _ a: Arena, _ path: @autoclosure () -> String) throws -> UnsafeMutablePointer<{c_type(name)}> {{",
+                 f"        let q: UnsafeMutablePointer<{c_type(name)}> = a.message({c_init(name)})"]
+        for p in props:
+            lines += ["        " + line for line in encode_prop(msg, p, messages, enums)]
+        return lines + ["        return q", "    }"]
+    doc = ["/// Swift -> protobuf-c, one function per message: builds the C message in the arena. `path` names the",
+           "/// message in errors (\"\" for a oneof's message, `hits[3]` for an element)."]
+    return gen_converters("WireEncoder", doc, messages, order, enums, converter_lines)
 
 # ------------------------------------------------------------------------------------------------ Decode.swift
 
@@ -525,32 +532,22 @@ def decode_oneof(msg, p, messages):
 
 
 def gen_decode(messages, order, enums):
-    out = [HEADER, "import CProtobufC", "import CStrataProto", "",
-           "/// protobuf-c -> Swift, one function per message, validating as it reads (UTF-8, counts, vector byte",
-           "/// counts): a bad value throws `.invalidArgument` naming the field (`path` names the message).",
-           "extension WireDecoder {"]
-    for name in order:
-        msg = messages[name]
-        if is_empty(msg):
-            continue
-        props = properties(msg, messages, enums)
-        swift = swift_type_name(name)
-        out.append(f"    static func {converter(name)}(_ q: UnsafeMutablePointer<{c_type(name)}>, _ path: @autoclosure () -> String) throws -> {swift} {{")
-        out.append("        let m = q.pointee")
-        args = []
+    def converter_lines(name, msg, props, swift):
+        lines = [f"    static func {converter(name)}(_ q: UnsafeMutablePointer<{c_type(name)}>, _ path: @autoclosure () -> String) throws -> {swift} {{",
+                 "        let m = q.pointee"]
         for p in props:
             if p.kind == "oneof":
-                out += ["        " + line for line in decode_oneof(msg, p, messages)]
+                lines += ["        " + line for line in decode_oneof(msg, p, messages)]
         labeled = name not in UNLABELED_INIT
+        args = []
         for p in init_order(msg, props):
             expr = p.name if p.kind == "oneof" else decode_prop(msg, p, messages, enums)
             args.append(f"{p.name}: {expr}" if labeled else expr)
         joined = (",\n" + " " * 12).join(args)
-        out.append(f"        return {swift}(")
-        out.append(" " * 12 + joined + ")")
-        out += ["    }", ""]
-    out[-1] = "}"
-    return "\n".join(out) + "\n"
+        return lines + [f"        return {swift}(", " " * 12 + joined + ")", "    }"]
+    doc = ["/// protobuf-c -> Swift, one function per message, validating as it reads (UTF-8, counts, vector byte",
+           "/// counts): a bad value throws `.invalidArgument` naming the field (`path` names the message)."]
+    return gen_converters("WireDecoder", doc, messages, order, enums, converter_lines)
 
 # ------------------------------------------------------------------------------------------------ main
 

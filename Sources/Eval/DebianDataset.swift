@@ -119,7 +119,8 @@ public struct DebianDataset {
     }
 
     /// Writes corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv, {train,dev}-pairs.jsonl
-    /// ({"query","positive"}, the trainer's format) and counts.json into `directory`.
+    /// ({"query","positive"}, the trainer's format) and counts.json into `directory`. Each file is
+    /// written durably and whole (`DurableFile`); a failure throws `DataError.unwritable` naming it.
     public func write(to directory: URL) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: directory.appendingPathComponent("qrels"), withIntermediateDirectories: true)
@@ -133,11 +134,11 @@ public struct DebianDataset {
             qrels[sp]! += "\(e.package)\t\(e.package)\t1\n"
             pairs[sp]! += try jsonLine(["query": e.synopsis, "positive": e.long]) + "\n"
         }
-        try Data(corpus.utf8).write(to: directory.appendingPathComponent("corpus.jsonl"))
-        try Data(queries.utf8).write(to: directory.appendingPathComponent("queries.jsonl"))
+        try DurableFile.write(Data(corpus.utf8), to: directory.appendingPathComponent("corpus.jsonl").path)
+        try DurableFile.write(Data(queries.utf8), to: directory.appendingPathComponent("queries.jsonl").path)
         for sp in Self.splits {
-            try Data(qrels[sp]!.utf8).write(to: directory.appendingPathComponent("qrels/\(sp).tsv"))
-            try Data(pairs[sp]!.utf8).write(to: directory.appendingPathComponent("\(sp)-pairs.jsonl"))
+            try DurableFile.write(Data(qrels[sp]!.utf8), to: directory.appendingPathComponent("qrels/\(sp).tsv").path)
+            try DurableFile.write(Data(pairs[sp]!.utf8), to: directory.appendingPathComponent("\(sp)-pairs.jsonl").path)
         }
         let c = counts
         let countsObj: [String: Any] = [
@@ -147,6 +148,6 @@ public struct DebianDataset {
             "queries": c.queries, "source_packages": c.sources,
         ]
         let data = try JSONSerialization.data(withJSONObject: countsObj, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: directory.appendingPathComponent("counts.json"))
+        try DurableFile.write(data, to: directory.appendingPathComponent("counts.json").path)
     }
 }

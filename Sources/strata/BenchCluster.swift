@@ -51,9 +51,10 @@ func runClusterBench(_ a: Arguments) throws {
     try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: tmp) }
     let corpusFile = tmp + "/corpus.jsonl"
-    try corpus.map { d -> String in
+    let corpusText = try corpus.map { d -> String in
         String(decoding: try JSONSerialization.data(withJSONObject: ["_id": d.id, "text": d.text]), as: UTF8.self)
-    }.joined(separator: "\n").appending("\n").write(toFile: corpusFile, atomically: true, encoding: .utf8)
+    }.joined(separator: "\n").appending("\n")
+    try writeFileAtomically(Data(corpusText.utf8), to: corpusFile)
     print("bench cluster: \(corpus.count) documents, \(queries.count) queries, top \(k), model \(modelPath), \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
     // Baseline: one process, the same encoder, exact search over one store.

@@ -68,7 +68,7 @@ enum CoordinatorCommand: Subcommand {
                                            config: cfg, corpus: corpus, keys: keys,
                                            log: { if !quiet { note("coordinator: " + $0) } })
         let serving = try servingSetup(a, server)
-        if let f = a.string("endpoint-file") { try (server.endpoint + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
+        if let f = a.string("endpoint-file") { try writeFileAtomically(Data((server.endpoint + "\n").utf8), to: f) }
         note("coordinator: serving on \(server.endpoint) (\(corpus.count) documents in \(corpus.isEmpty ? 0 : cfg.shardCount) shards)")
         note(cfg.jobsRoot.map { "coordinator: jobs confined to \($0.path)" } ?? "coordinator: no --jobs-root: batch jobs are refused")
         try server.run(until: { stopSignal != 0 })
@@ -108,7 +108,7 @@ extension CoordinatorCommand {
         options.connections.idleTimeout = a.int("http-idle-timeout") ?? options.connections.idleTimeout
         let door = try HTTPFrontDoor(host: host, port: port, gateway: try server.openGateway(), options: options)
         let address = "http://\(door.host):\(door.port)"
-        if let f = a.string("http-endpoint-file") { try (address + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
+        if let f = a.string("http-endpoint-file") { try writeFileAtomically(Data((address + "\n").utf8), to: f) }
         note("coordinator: HTTP on \(address)")
         if !door.host.hasPrefix("127.") {
             note("coordinator: warning: HTTP has no TLS and no authentication (CURVE keys guard only ZeroMQ): \(door.host) is reachable "

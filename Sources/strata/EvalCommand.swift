@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Eval
+import Formats
 import CommandLineFlags
 
 /// `strata eval`: dense retrieval over a BEIR dataset, optional cross-encoder re-ranking, metrics
@@ -98,17 +99,17 @@ enum EvalCommand: Subcommand {
         timesLine += tRerank.map { String(format: ", re-rank %.2f s", $0) } ?? ", re-rank -"
         print(timesLine)
 
-        // The run goes to RUN.partial and is renamed into place only when everything else succeeded:
-        // a failed eval leaves no run file (nor a half-written one).
-        let runPath = a.string("run")
-        if let runPath {
+        // The run goes to RUN.partial (a DurableFile) and is committed (fsync, renamed into place,
+        // directory fsync'd) only when everything else succeeded: a failed eval leaves no run file
+        // (nor a half-written one, nor the .partial).
+        var runFile: DurableFile? = nil
+        if let runPath = a.string("run") {
             let runName = "strata-\(model.name)" + (layer.map { "-L\($0)" } ?? "") + (reranker.map { "-rerank-\($0.name)" } ?? "")
-            do { try writeTrecRun(final, queryOrder: ds.queries.map(\.id), runName: runName, to: URL(fileURLWithPath: runPath + ".partial")) } catch {
-                unlink(runPath + ".partial")
-                throw CLIError("cannot write \(runPath).partial: \(describeError(error))")
-            }
+            let f = try DurableFile(path: runPath)
+            runFile = f
+            try writeTrecRun(final, queryOrder: ds.queries.map(\.id), runName: runName, to: f)
         }
-        defer { if let runPath { unlink(runPath + ".partial") } }
+        defer { runFile?.discard() }
         if let out = a.string("output") {
             var extra: [String: Any] = [
                 "dataset": dataset, "split": split, "model": model.name, "corpus": ds.corpus.count, "top": top,
@@ -121,14 +122,12 @@ enum EvalCommand: Subcommand {
                 for n in retrievalEval.names { first[n] = retrievalEval.mean[n] }
                 extra["first_stage_metrics"] = first
             }
-            do { try writeMetricsJSON(finalEval, extra: extra, to: URL(fileURLWithPath: out)) } catch {
-                throw CLIError("cannot write \(out): \(describeError(error))")
-            }
+            try writeMetricsJSON(finalEval, extra: extra, to: URL(fileURLWithPath: out))
             note("wrote \(out)")
         }
-        if let runPath {
-            guard rename(runPath + ".partial", runPath) == 0 else { throw CLIError("cannot move \(runPath).partial to \(runPath): \(osReason())") }
-            note("wrote \(runPath)")
+        if let runFile {
+            try runFile.commit()
+            note("wrote \(runFile.path)")
         }
     }
 }

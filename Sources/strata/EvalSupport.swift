@@ -45,8 +45,8 @@ func loadDataset(_ path: String, split: String, maxCorpus: Int?, maxQueries: Int
     return ds
 }
 
+/// Writes `text` to `path` durably and whole (`writeFileAtomically`: `path.partial`, fsync, rename);
+/// an error names the file and gives the OS's reason.
 func writeText(_ text: String, to path: String) throws {
-    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch {
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
-    }
+    try writeFileAtomically(Data(text.utf8), to: path)
 }

@@ -61,7 +61,7 @@ enum LayersCommand: Subcommand {
         let md = sweep.markdown(metrics: tableMetrics)
         print("\n" + md)
         let base = URL(fileURLWithPath: outDir)
-        try sweep.json().write(to: base.appendingPathComponent("layers.json"))
+        try writeFileAtomically(try sweep.json(), to: base.appendingPathComponent("layers.json").path)
         try writeText(md, to: base.appendingPathComponent("layers.md").path)
         try writeText(sweep.svg(metrics: plotMetrics), to: base.appendingPathComponent("layers.svg").path)
         note("wrote \(outDir)/layers.{json,md,svg}")

@@ -38,6 +38,10 @@ enum MineCommand: Subcommand {
         let seed = a.int("seed")!
         let batch = a.int("batch")!
         let maxQueries = a.int("max-queries"), maxCorpus = a.int("max-corpus")
+        // Before anything is read: the output may not be one of the dataset's files, and must be writable.
+        let inputs = ["corpus.jsonl", "queries.jsonl", "qrels/\(split).tsv"].map { dataPath + "/" + $0 }
+        try refuseOutputOverInputs(outPath, flag: "out", inputs: inputs)
+        try checkCanWrite(outPath, flag: "out")
 
         let enc = try TextEncoder.load(modelPath)
         guard enc.kind == .dualEncoder else { throw CLIError("--model \(modelPath) is not a dual encoder") }
@@ -75,7 +79,8 @@ enum MineCommand: Subcommand {
             }
         }
         if short > 0 { note("warning: \(short) queries had fewer than \(negatives) negatives in the searched corpus; left out") }
-        try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: outPath, atomically: true, encoding: .utf8)
+        // Through OUT.partial (DurableFile: fsync, rename, directory fsync): OUT is whole or as it was.
+        try writeFileAtomically(Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8), to: outPath)
         print(String(format: "wrote %ld lines to %@ (%ld queries, %ld documents searched, %ld negatives each, top %ld skipped); embed queries %.1f s, corpus %.1f s, search %.2f s",
                      lines.count, outPath, selection.queries.count - short, selection.corpus.count, negatives, skipTop, tQ, tD, tS))
     }

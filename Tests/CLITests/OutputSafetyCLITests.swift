@@ -88,15 +88,7 @@ final class OutputSafetyCLITests: XCTestCase {
     }
 
     /// A tiny BEIR folder: corpus, queries, qrels/test.tsv.
-    func beir() throws -> URL {
-        let d = tmp.appendingPathComponent("beir")
-        try FileManager.default.createDirectory(at: d.appendingPathComponent("qrels"), withIntermediateDirectories: true)
-        try Data((0..<6).map { #"{"_id": "d\#($0)", "title": "", "text": "document number \#($0) about packages"}"# + "\n" }.joined().utf8)
-            .write(to: d.appendingPathComponent("corpus.jsonl"))
-        try Data((#"{"_id": "q1", "text": "packages"}"# + "\n" + #"{"_id": "q2", "text": "number"}"# + "\n").utf8).write(to: d.appendingPathComponent("queries.jsonl"))
-        try Data("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n".utf8).write(to: d.appendingPathComponent("qrels/test.tsv"))
-        return d
-    }
+    func beir() throws -> URL { try CLI.tinyBEIR(in: tmp, split: "test") }
 
     func testEvalRefusesARunOntoTheCorpusAndLeavesNoRunFileWhenItFails() throws {
         let model = CLI.modelFixtures.appendingPathComponent("tiny-de-legacy").path

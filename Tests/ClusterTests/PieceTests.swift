@@ -112,10 +112,6 @@ final class PieceTests: XCTestCase {
 
     func umaskValue() -> mode_t { let m = umask(0o022); umask(m); return m }
 
-    func testCRC32KnownValue() {
-        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926) // the standard check value
-    }
-
     func testJournalReplay() {
         let spec = JobJournal.Spec(jobID: "j1", corpusPath: "/c.jsonl", model: "/m", outDir: "/o", chunkSize: 10, docCount: 35, chunkCount: 4)
         var text = JobJournal.specLine(spec)

@@ -8,12 +8,7 @@ import Formats
 final class NumpyFileTests: XCTestCase {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-npy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory("strata-npy") }
 
     func values(_ n: Int) -> [Float] { (0..<n).map { Float($0) * 0.25 - 3 } }
 

@@ -5,12 +5,7 @@ import Formats
 final class TextRecordIndexTests: XCTestCase {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-index-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory("strata-index") }
 
     func write(_ name: String, _ bytes: [UInt8]) -> String {
         let url = dir.appendingPathComponent(name)

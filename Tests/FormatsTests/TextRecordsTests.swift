@@ -6,12 +6,7 @@ import Formats
 final class TextRecordsTests: XCTestCase {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-records-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory("strata-records") }
 
     /// BEIR's rule: `(title + " " + text).strip()` with a title, `text.strip()` without one.
     func testTitleTextRule() {
