@@ -8,13 +8,15 @@ import Wire
 ///   deaths; registration and model loading here);
 /// - Placement (`Placement` and its `ShardMap`: replicas, rebalancing, AssignShard retries,
 ///   indexing progress; drains in CoordinatorDrain.swift);
-/// - Search (`SearchState`: one search from query to reply; the worker choice, hedging and
-///   failover in CoordinatorSearch.swift and CoordinatorFailover.swift, which share the requests
-///   in flight with the other parts);
+/// - Search (`Searches`: every search in flight, its replica choice, per-try budget (hedging),
+///   failover and deadline; `SearchState`: one search from query to reply);
 /// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift, CoordinatorRetries.swift and
-///   `JobScheduler` for chunk leases, completion and failure).
-/// `Membership`, `Placement`, `SearchState` and `JobsState` can be driven alone in tests; the Coordinator routes
-/// events to them and turns their directives into messages.
+///   `JobScheduler` for chunk leases, completion and failure);
+/// - Requests (`RequestTable`: the requests in flight to workers, by id, shared by the parts: it
+///   routes each reply to the part that sent the request, and drops the rest).
+/// `Membership`, `Placement`, `Searches`, `JobsState` and `RequestTable` can be driven alone in
+/// tests; the Coordinator routes events to them and turns their directives into messages. The
+/// query's embedder is chosen here (CoordinatorSearch.swift), as for the serving calls.
 public struct Coordinator: Sendable {
     public let config: CoordinatorConfig
     /// The served corpus (global document index = position).
@@ -36,8 +38,22 @@ public struct Coordinator: Sendable {
         set { membership.workers = newValue }
     }
     var loading: [Peer: Set<String>] = [:]
-    var outstanding: [UInt64: Outstanding] = [:]
-    var searches: [UInt64: SearchState] = [:]
+    /// The Requests part (Requests.swift).
+    var requests = RequestTable()
+    /// Requests in flight to workers, by request id (the Requests part's table).
+    var outstanding: [UInt64: Outstanding] {
+        get { requests.table }
+        _modify { yield &requests.table }
+        set { requests.table = newValue }
+    }
+    /// The Search part (Searches.swift).
+    var search: Searches
+    /// Searches in flight, by search id (the Search part's).
+    var searches: [UInt64: SearchState] {
+        get { search.searches }
+        _modify { yield &search.searches }
+        set { search.searches = newValue }
+    }
     /// The Jobs part (JobsState.swift).
     public internal(set) var jobsState = JobsState()
     /// Batch jobs by id (the Jobs part's runs).
@@ -46,7 +62,11 @@ public struct Coordinator: Sendable {
         _modify { yield &jobsState.runs }
         set { jobsState.runs = newValue }
     }
-    var nextID: UInt64 = 1
+    /// The next request or search id (the Requests part's: ids are never reused).
+    var nextID: UInt64 {
+        get { requests.nextID }
+        set { requests.nextID = newValue }
+    }
     var roundRobin = 0
     /// LoadModel failures per worker and model (back-off, cap).
     var loadRetry: [LoadKey: RetryState] = [:]
@@ -61,6 +81,7 @@ public struct Coordinator: Sendable {
         membership = Membership(interval: config.heartbeatInterval, liveness: config.heartbeatLiveness, suspectGrace: config.suspectGrace)
         placement = Placement(documentCount: corpus.count, shardCount: config.shardCount, replication: config.replication,
                               placementDelay: config.placementDelay)
+        search = Searches(corpus: corpus, shardRanges: placement.shardMap.shards.map(\.range), tryBudget: config.searchTryBudget)
     }
 
     /// Live workers, in a stable order.
@@ -111,8 +132,8 @@ public struct Coordinator: Sendable {
     // MARK: membership
 
     mutating func send(_ to: Peer, _ body: Body, _ purpose: Purpose?, _ now: Double, _ out: inout [CoordinatorAction], deadline: Double = 0) {
-        let id = nextID; nextID += 1
-        if let p = purpose { outstanding[id] = Outstanding(worker: to, purpose: p, sentAt: now) }
+        let id = requests.newID()
+        if let p = purpose { requests.sent(id, to: to, p, now: now) }
         membership.sent(to, now: now)
         out.append(.send(to: to, Envelope(requestID: id, deadlineUnixMs: Int64(deadline * 1000), body: body)))
     }
@@ -180,9 +201,7 @@ public struct Coordinator: Sendable {
             let lost = jobs[id]!.scheduler.workerDied(w)
             if !lost.isEmpty { out.append(.log("job \(id): chunks \(lost) of \(w) go back to the queue")) }
         }
-        let mine = outstanding.filter { $0.value.worker == w }.sorted { $0.key < $1.key }
-        for (id, o) in mine {
-            outstanding[id] = nil
+        for (_, o) in requests.removeAll(where: { $0.worker == w }) {
             requestFailed(o, RPCStatus(.unavailable, "worker \(w) died"), now, &out, countsAsFailure: false)
         }
         placeShards(now, &out)
@@ -199,9 +218,8 @@ public struct Coordinator: Sendable {
             }
         }
         expireRequests(now, &out)
-        hedgeSlowRequests(now, &out)
+        if !searches.isEmpty { perform(search.tick(now: now, searchWorkers, &requests), now, &out) }
         expireClientCalls(now, &out)
-        for id in searches.keys.sorted() where searches[id]!.deadline <= now { searchDeadline(id, now, &out) }
         for id in jobs.keys.sorted() {
             let late = jobs[id]!.scheduler.expire(now: now)
             if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
@@ -232,9 +250,7 @@ public struct Coordinator: Sendable {
     /// (DE/CE) whose load failed or timed out is asked for again after a back-off
     /// (`retryServingLoads`), so the worker can still become useful.
     mutating func expireRequests(_ now: Double, _ out: inout [CoordinatorAction]) {
-        for id in outstanding.keys.sorted() {
-            guard let o = outstanding[id], let limit = timeout(o.purpose), now - o.sentAt > limit else { continue }
-            outstanding[id] = nil
+        for (o, limit) in requests.expire(now: now, limit: timeout) {
             requestFailed(o, RPCStatus(.deadlineExceeded, "no answer from \(o.worker) within \(limit) s"), now, &out)
         }
     }
@@ -276,15 +292,14 @@ public struct Coordinator: Sendable {
         default:
             break
         }
-        // Everything else is a reply to one of our requests.
-        guard let o = outstanding[env.requestID], o.worker == from else {
+        // Everything else is a reply to one of our requests (the Requests part routes it).
+        guard let o = requests.answered(env.requestID, from: from) else {
             if case .error = env.body { return }
             if env.status == nil {
                 fail(from, env.requestID, RPCStatus(.unimplemented, "the coordinator does not serve this request"), &out)
             }
             return
         }
-        outstanding[env.requestID] = nil
         if let s = env.status, s.code != .ok {
             requestFailed(o, s, now, &out); return
         }
@@ -305,11 +320,11 @@ public struct Coordinator: Sendable {
         case (.dropShard, .dropShardReply):
             break
         case (.embedQuery(let sid), .embedBatchReply(let r)):
-            if r.vectors.rows == 1 { queryEmbedded(sid, r.vectors.data, now, &out) } else { requestFailed(o, RPCStatus(.internalError, "embed returned \(r.vectors.rows) rows"), now, &out) }
+            if r.vectors.rows == 1 { perform(search.queryEmbedded(sid, r.vectors.data, searchWorkers, now: now, &requests), now, &out) } else { requestFailed(o, RPCStatus(.internalError, "embed returned \(r.vectors.rows) rows"), now, &out) }
         case (.searchShard(let sid, let shard), .searchShardReply(let r)) where r.shardID == shard:
-            shardAnswered(sid, shard, from, r.hits, now, &out)
+            perform(search.shardAnswered(sid, shard, from: from, r.hits, searchWorkers, now: now, &requests), now, &out)
         case (.rerank(let sid, let part), .rerankReply(let r)):
-            rerankAnswered(o, sid, part, r.scores, now, &out)
+            perform(search.rerankAnswered(sid, part, from: from, r.scores, searchWorkers, now: now, &requests), now, &out)
         case (.chunk(let job, let chunk), .embedChunkReply(let r)) where r.jobID == job && r.chunkIndex == chunk:
             chunkDone(o, job, chunk, r.vectors, now, &out)
         default:
@@ -331,12 +346,8 @@ public struct Coordinator: Sendable {
             }
         case .dropShard:
             break
-        case .embedQuery(let sid):
-            embedQuery(sid, now, &out)
-        case .searchShard(let sid, let shard):
-            searchShard(sid, shard, now, &out)
-        case .rerank(let sid, let part):
-            sendRerank(sid, part, now, &out)
+        case .embedQuery, .searchShard, .rerank:
+            perform(search.tryFailed(o.purpose, searchWorkers, now: now, &requests), now, &out)
         case .serving(let id):
             clientCallFailed(id, status, now, &out)
         case .chunk(let job, let chunk):

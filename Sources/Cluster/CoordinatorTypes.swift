@@ -115,27 +115,6 @@ struct WorkerRecord {
     var held: Set<Int> = []
 }
 
-/// Why a request to a worker was sent, to route its reply.
-enum Purpose: Equatable {
-    case loadModel(String)
-    case assignShard(Int)
-    case dropShard(Int)
-    case embedQuery(search: UInt64)
-    case searchShard(search: UInt64, shard: Int)
-    case rerank(search: UInt64, part: Int)
-    case chunk(job: String, chunk: Int)
-    /// A client's embed or rerank call (CoordinatorServing.swift).
-    case serving(UInt64)
-}
-
-struct Outstanding {
-    var worker: Peer
-    var purpose: Purpose
-    var sentAt: Double
-    /// Another replica was already asked because this one was slow (at most once per request).
-    var hedged = false
-}
-
 /// A model on a worker, for LoadModel retries.
 struct LoadKey: Hashable {
     var worker: Peer

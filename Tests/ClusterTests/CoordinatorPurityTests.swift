@@ -7,7 +7,7 @@ import XCTest
 /// stay true.
 final class CoordinatorPurityTests: XCTestCase {
     static let pureFiles = ["Coordinator", "CoordinatorJobs", "CoordinatorSearch", "CoordinatorTypes", "CoordinatorRetries", "CoordinatorFailover",
-                            "CoordinatorProgress", "CoordinatorDrain", "CoordinatorServing", "JobScheduler", "JobsState", "Membership", "Placement", "SearchState", "ShardMap",
+                            "CoordinatorProgress", "CoordinatorDrain", "CoordinatorServing", "JobScheduler", "JobsState", "Membership", "Placement", "Requests", "Searches", "SearchState", "ShardMap",
                             "WorkerLiveness", "HitWire", "Retry"]
     static let forbidden = ["import ZMQ", "import Foundation", "import Glibc", "FileManager", "FileHandle", "Data(contentsOf", "open(", "pread",
                             "fsync", "write(", ".texts(in", ".ids(in", "Date()", "usleep", "DispatchQueue", "Socket"]
