@@ -39,7 +39,7 @@ public struct Coordinator: Sendable {
     }
     var loading: [Peer: Set<String>] = [:]
     /// The Requests part (Requests.swift).
-    var requests = RequestTable()
+    public internal(set) var requests = RequestTable()
     /// Requests in flight to workers, by request id (the Requests part's table).
     var outstanding: [UInt64: Outstanding] {
         get { requests.table }
@@ -47,7 +47,7 @@ public struct Coordinator: Sendable {
         set { requests.table = newValue }
     }
     /// The Search part (Searches.swift).
-    var search: Searches
+    public internal(set) var search: Searches
     /// Searches in flight, by search id (the Search part's).
     var searches: [UInt64: SearchState] {
         get { search.searches }

@@ -1,7 +1,7 @@
 import Wire
 
 /// Why a request to a worker was sent, to route its reply.
-enum Purpose: Equatable {
+public enum Purpose: Equatable, Sendable {
     case loadModel(String)
     case assignShard(Int)
     case dropShard(Int)
@@ -13,7 +13,7 @@ enum Purpose: Equatable {
     case serving(UInt64)
 
     /// The search this request works for, if any.
-    var search: UInt64? {
+    public var search: UInt64? {
         switch self {
         case .embedQuery(let s), .searchShard(let s, _), .rerank(let s, _): return s
         default: return nil
@@ -25,12 +25,12 @@ enum Purpose: Equatable {
 }
 
 /// One request in flight to a worker.
-struct Outstanding {
-    var worker: Peer
-    var purpose: Purpose
-    var sentAt: Double
+public struct Outstanding: Equatable, Sendable {
+    public internal(set) var worker: Peer
+    public internal(set) var purpose: Purpose
+    public internal(set) var sentAt: Double
     /// Another replica was already asked because this one was slow (at most once per request).
-    var hedged = false
+    public internal(set) var hedged = false
 }
 
 /// The Requests part of the coordinator: the requests in flight to workers, by request id, shared
@@ -39,41 +39,43 @@ struct Outstanding {
 /// answered, retried elsewhere, forgotten with its search, or sent to a worker's earlier
 /// incarnation (its requests are dropped when it dies or registers again) finds nothing here and
 /// is ignored.
-struct RequestTable {
+public struct RequestTable: Sendable {
     /// Requests in flight, by request id.
-    var table: [UInt64: Outstanding] = [:]
+    public internal(set) var table: [UInt64: Outstanding] = [:]
     /// The next id `newID` gives.
-    var nextID: UInt64 = 1
+    public internal(set) var nextID: UInt64 = 1
+
+    public init() {}
 
     /// A fresh id (for a request or a search).
-    mutating func newID() -> UInt64 { defer { nextID += 1 }; return nextID }
+    public mutating func newID() -> UInt64 { defer { nextID += 1 }; return nextID }
 
     /// Records a request sent to `worker` at `now`.
-    mutating func sent(_ id: UInt64, to worker: Peer, _ purpose: Purpose, now: Double) {
+    public mutating func sent(_ id: UInt64, to worker: Peer, _ purpose: Purpose, now: Double) {
         table[id] = Outstanding(worker: worker, purpose: purpose, sentAt: now)
     }
 
     /// A reply to `id` came from `from`: the request, now answered, or nil when no request `id` is
     /// in flight to `from` (late, repeated, or from another worker or incarnation).
-    mutating func answered(_ id: UInt64, from: Peer) -> Outstanding? {
+    public mutating func answered(_ id: UInt64, from: Peer) -> Outstanding? {
         guard let o = table[id], o.worker == from else { return nil }
         table[id] = nil
         return o
     }
 
     /// Removes and returns the requests matching `match`, in id order.
-    mutating func removeAll(where match: (Outstanding) -> Bool) -> [(id: UInt64, request: Outstanding)] {
+    public mutating func removeAll(where match: (Outstanding) -> Bool) -> [(id: UInt64, request: Outstanding)] {
         let gone = table.filter { match($0.value) }.sorted { $0.key < $1.key }
         for (id, _) in gone { table[id] = nil }
         return gone.map { (id: $0.key, request: $0.value) }
     }
 
     /// True when a request matching `match` is in flight.
-    func contains(where match: (Purpose) -> Bool) -> Bool { table.values.contains { match($0.purpose) } }
+    public func contains(where match: (Purpose) -> Bool) -> Bool { table.values.contains { match($0.purpose) } }
 
     /// Removes and returns the requests older than their purpose's `limit` at `now` (nil: no limit
     /// here), each with its limit, in id order.
-    mutating func expire(now: Double, limit: (Purpose) -> Double?) -> [(request: Outstanding, limit: Double)] {
+    public mutating func expire(now: Double, limit: (Purpose) -> Double?) -> [(request: Outstanding, limit: Double)] {
         var late: [(request: Outstanding, limit: Double)] = []
         for id in table.keys.sorted() {
             guard let o = table[id], let l = limit(o.purpose), now - o.sentAt > l else { continue }
@@ -85,7 +87,7 @@ struct RequestTable {
 
     /// The requests matching `match` unanswered for more than `budget` at `now` and not hedged
     /// yet, in id order; each is marked hedged (it is hedged at most once) and stays in flight.
-    mutating func slow(now: Double, budget: Double, where match: (Purpose) -> Bool) -> [Outstanding] {
+    public mutating func slow(now: Double, budget: Double, where match: (Purpose) -> Bool) -> [Outstanding] {
         var found: [Outstanding] = []
         for id in table.keys.sorted() {
             guard let o = table[id], !o.hedged, match(o.purpose), now - o.sentAt > budget else { continue }

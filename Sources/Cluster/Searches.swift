@@ -5,11 +5,13 @@ import Wire
 /// live and not suspect; Placement: ready replicas; loaded models). The query's embedder is not
 /// here: it is the serving calls' choice (the coordinator's own encoder, else the least busy
 /// worker with the model), made by the coordinator when the Search part asks (`chooseEmbedder`).
-struct SearchWorkers {
+public struct SearchWorkers: Sendable {
     /// Usable ready replicas of each shard, by shard id.
-    var replicas: [[Peer]]
+    public var replicas: [[Peer]]
     /// Usable workers with the cross encoder loaded.
-    var rerankers: [Peer]
+    public var rerankers: [Peer]
+
+    public init(replicas: [[Peer]], rerankers: [Peer]) { self.replicas = replicas; self.rerankers = rerankers }
 }
 
 /// The Search part of the coordinator, pure: every search in flight (`SearchState`), and for each
@@ -20,8 +22,8 @@ struct SearchWorkers {
 /// workers usable now (`SearchWorkers`) and the shared table of requests in flight
 /// (`RequestTable`, where each try is recorded and from which a finished search's tries are
 /// removed, so their late replies are ignored); what the shell must do comes out as directives.
-struct Searches {
-    enum Directive: Equatable {
+public struct Searches: Sendable {
+    public enum Directive: Equatable, Sendable {
         /// Send `body` to `to` as request `requestID` (already in the request table).
         case send(to: Peer, requestID: UInt64, Body, deadline: Double)
         /// Choose a worker to embed search `search`'s query, not one it tried, and call `embed`
@@ -34,33 +36,33 @@ struct Searches {
     }
 
     /// The served corpus (global document index = position) and each shard's document range.
-    let corpus: [Document]
-    let shardRanges: [Range<Int>]
+    public let corpus: [Document]
+    public let shardRanges: [Range<Int>]
     /// Seconds a query embedding or shard search may go unanswered before another replica is asked too.
-    let tryBudget: Double
+    public let tryBudget: Double
     /// Searches in flight, by search id.
-    var searches: [UInt64: SearchState] = [:]
+    public internal(set) var searches: [UInt64: SearchState] = [:]
     var roundRobin = 0
 
-    init(corpus: [Document], shardRanges: [Range<Int>], tryBudget: Double) {
+    public init(corpus: [Document], shardRanges: [Range<Int>], tryBudget: Double) {
         self.corpus = corpus; self.shardRanges = shardRanges; self.tryBudget = tryBudget
     }
 
     /// A new search `sid` (the client's request already checked): its query must be embedded.
-    mutating func start(_ sid: UInt64, client: Peer, requestID: UInt64, _ m: SearchRequest, now: Double, deadline: Double) -> [Directive] {
+    public mutating func start(_ sid: UInt64, client: Peer, requestID: UInt64, _ m: SearchRequest, now: Double, deadline: Double) -> [Directive] {
         searches[sid] = SearchState(client: client, clientRequestID: requestID, request: m, start: now, deadline: deadline)
         return [.chooseEmbedder(search: sid, hedge: false)]
     }
 
     /// Workers that already tried to embed search `sid`'s query.
-    func triedEmbed(_ sid: UInt64) -> Set<Peer> { searches[sid]?.triedEmbed ?? [] }
+    public func triedEmbed(_ sid: UInt64) -> Set<Peer> { searches[sid]?.triedEmbed ?? [] }
 
     /// True while search `sid` waits for its query's embedding.
-    func embedding(_ sid: UInt64) -> Bool { searches[sid]?.phase == .embedding }
+    public func embedding(_ sid: UInt64) -> Bool { searches[sid]?.phase == .embedding }
 
     /// Sends the query embedding to `worker` (the coordinator's choice). With none, the search
     /// fails, unless an earlier try is still in flight (or this is a `hedge`: the first goes on).
-    mutating func embed(_ sid: UInt64, worker: Peer?, hedge: Bool, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func embed(_ sid: UInt64, worker: Peer?, hedge: Bool, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid], s.phase == .embedding else { return [] }
         guard let w = worker else {
             if hedge || requests.contains(where: { $0 == .embedQuery(search: sid) }) { return [] }
@@ -73,7 +75,7 @@ struct Searches {
     }
 
     /// The query's vector came back: every shard is searched.
-    mutating func queryEmbedded(_ sid: UInt64, _ q: [Float], _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func queryEmbedded(_ sid: UInt64, _ q: [Float], _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard searches[sid]?.phase == .embedding else { return [] }
         searches[sid]!.embedded(q, shards: Array(shardRanges.indices), now: now)
         var out: [Directive] = []
@@ -84,7 +86,7 @@ struct Searches {
 
     /// Sends (or re-sends) a shard's search to a usable ready replica not yet tried. With none
     /// left the shard is missing, unless an earlier try is still in flight (or this is a `hedge`).
-    mutating func searchShard(_ sid: UInt64, _ shard: Int, _ w: SearchWorkers, hedge: Bool, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func searchShard(_ sid: UInt64, _ shard: Int, _ w: SearchWorkers, hedge: Bool, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid], s.phase == .searching, s.pendingShards.contains(shard) else { return [] }
         if let r = pick(w.replicas[shard], tried: s.triedShard[shard, default: []]) {
             s.triedShard[shard, default: []].insert(r)
@@ -101,7 +103,7 @@ struct Searches {
     /// A replica answered a shard. Its hits are checked before anything indexes the corpus with
     /// them: the document must lie in the shard and carry the corpus's id; anything else is
     /// dropped and logged. A second answer for the shard (a hedge's) is ignored.
-    mutating func shardAnswered(_ sid: UInt64, _ shard: Int, from: Peer, _ hits: [Hit], _ w: SearchWorkers, now: Double,
+    public mutating func shardAnswered(_ sid: UInt64, _ shard: Int, from: Peer, _ hits: [Hit], _ w: SearchWorkers, now: Double,
                                 _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid], shardRanges.indices.contains(shard) else { return [] }
         let range = shardRanges[shard]
@@ -118,7 +120,7 @@ struct Searches {
 
     /// Every shard answered or is missing: merge, then re-rank (the candidates split over the
     /// CE workers) or reply.
-    mutating func afterShards(_ sid: UInt64, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func afterShards(_ sid: UInt64, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid] else { return [] }
         s.mergeShards(now: now)
         guard s.request.rerank, !s.candidates.isEmpty, !w.rerankers.isEmpty else {
@@ -134,7 +136,7 @@ struct Searches {
 
     /// Sends (or re-sends) re-rank part `part` to a CE worker not yet tried for it. With none
     /// left the first-stage ranking is the answer, flagged partial.
-    mutating func sendRerank(_ sid: UInt64, _ part: Int, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func sendRerank(_ sid: UInt64, _ part: Int, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid], s.phase == .reranking, s.rerankScores[part] == nil else { return [] }
         guard let r = pick(w.rerankers, tried: s.rerankTried[part, default: []]) else {
             return finish(sid, status: .ok, rerankFailed: true, now: now, &requests)
@@ -146,7 +148,7 @@ struct Searches {
     }
 
     /// A CE worker's scores for a part; a wrong count is a failed try (another worker is asked).
-    mutating func rerankAnswered(_ sid: UInt64, _ part: Int, from: Peer, _ scores: [Float], _ w: SearchWorkers, now: Double,
+    public mutating func rerankAnswered(_ sid: UInt64, _ part: Int, from: Peer, _ scores: [Float], _ w: SearchWorkers, now: Double,
                                  _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid], s.phase == .reranking else { return [] }
         if let why = s.rerankAnswered(part, scores: scores) {
@@ -158,7 +160,7 @@ struct Searches {
 
     /// A try failed (an error reply, or its worker died or its connection dropped): the same work
     /// goes to another worker now.
-    mutating func tryFailed(_ p: Purpose, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func tryFailed(_ p: Purpose, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
         switch p {
         case .embedQuery(let sid): return embedding(sid) ? [.chooseEmbedder(search: sid, hedge: false)] : []
         case .searchShard(let sid, let shard): return searchShard(sid, shard, w, hedge: false, now: now, &requests)
@@ -171,7 +173,7 @@ struct Searches {
     /// budget is also sent to a usable replica not yet tried (once per try; none: keep waiting),
     /// then every search past its deadline is answered: the shards that did not answer are
     /// missing (a partial result); a query not embedded fails with DEADLINE_EXCEEDED.
-    mutating func tick(now: Double, _ w: SearchWorkers, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func tick(now: Double, _ w: SearchWorkers, _ requests: inout RequestTable) -> [Directive] {
         var out: [Directive] = []
         let slow = requests.slow(now: now, budget: tryBudget) {
             switch $0 { case .embedQuery, .searchShard: return true; default: return false }
@@ -192,7 +194,7 @@ struct Searches {
         return out
     }
 
-    mutating func deadline(_ sid: UInt64, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func deadline(_ sid: UInt64, _ w: SearchWorkers, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard var s = searches[sid] else { return [] }
         switch s.phase {
         case .embedding:
@@ -209,7 +211,7 @@ struct Searches {
 
     /// Answers the client and forgets the search and its tries in flight (their late replies are
     /// then ignored). With `rerankFailed` the first-stage ranking is returned, flagged partial.
-    mutating func finish(_ sid: UInt64, status: RPCStatus, rerankFailed: Bool = false, now: Double, _ requests: inout RequestTable) -> [Directive] {
+    public mutating func finish(_ sid: UInt64, status: RPCStatus, rerankFailed: Bool = false, now: Double, _ requests: inout RequestTable) -> [Directive] {
         guard let s = searches.removeValue(forKey: sid) else { return [] }
         _ = requests.removeAll { $0.purpose.search == sid }
         guard status.code == .ok else { return [.fail(to: s.client, requestID: s.clientRequestID, status)] }
