@@ -270,6 +270,51 @@ final class CoordinatorFaultTests: XCTestCase {
         }
     }
 
+    /// A worker that registers again is a new incarnation: the old session's requests are failed
+    /// over to the other replica at once, and a reply the old session sends later is dropped.
+    func testReplyFromAWorkersEarlierIncarnationIsDropped() {
+        let corpus = makeCorpus(60)
+        let sim = SimCluster(corpus: corpus, shards: 2, replication: 2) { $0.searchDeadline = 10; $0.searchTryBudget = 5 }
+        sim.addWorker("w1"); sim.addWorker("w2")
+        XCTAssertTrue(sim.coordinator.shardMap.shards.allSatisfy { $0.ready.count == 2 })
+        sim.blackhole.insert(Peer("w2"))
+        // Searches until one has a request in flight on the hung w2.
+        var hung: [(to: Peer, env: Envelope)] = []
+        for i in 0..<6 where hung.isEmpty {
+            let before = sim.sentToWorkers.count
+            sim.run([.message(from: sim.client, Envelope(requestID: UInt64(700 + i), body: .searchRequest(SearchRequest(query: "vector \(i)", topK: 5))), now: sim.now)])
+            hung = sim.sentToWorkers[before...].filter { $0.to == Peer("w2") }
+        }
+        XCTAssertFalse(hung.isEmpty, "round-robin sent something to w2")
+        let open = sim.coordinator.search.searches.count
+        XCTAssertEqual(open, 1, "the search with a try on w2 waits")
+        // w2 restarts and registers again: its old requests go to w1 now, and the search is answered.
+        sim.blackhole.remove(Peer("w2"))
+        sim.addWorker("w2")
+        XCTAssertTrue(sim.logs.contains { $0.contains("re-registered") })
+        XCTAssertEqual(sim.coordinator.search.searches.count, 0)
+        let answered = sim.clientInbox.count
+        // The old incarnation's reply to its shard search (forged hits) arrives late: dropped.
+        let logs = sim.logs.count, sent = sim.sentToWorkers.count
+        for h in hung {
+            let body: Body
+            switch h.env.body {
+            case .searchShardRequest(let m): body = .searchShardReply(SearchShardReply(shardID: m.shardID, hits: [Hit(docIndex: 1, docID: "forged", score: 99)]))
+            case .embedBatchRequest: body = .embedBatchReply(EmbedBatchReply(vectors: Vectors(rows: 1, dimension: HashEngine.vector("stale").count, data: HashEngine.vector("stale"))))
+            default: continue
+            }
+            sim.run([.message(from: Peer("w2"), Envelope(requestID: h.env.requestID, status: .ok, body: body), now: sim.now)])
+        }
+        XCTAssertEqual(sim.clientInbox.count, answered, "no second answer")
+        XCTAssertEqual(sim.logs.count, logs, "not even looked at: \(sim.logs.suffix(3))")
+        XCTAssertEqual(sim.sentToWorkers.count, sent, "nothing sent back")
+        for e in sim.clientInbox {
+            guard case .searchReply(let r) = e.body else { return XCTFail("\(e)") }
+            XCTAssertFalse(r.partial)
+            XCTAssertFalse(r.hits.contains { $0.docID == "forged" })
+        }
+    }
+
     func testSuspectThatSpeaksAgainIsCleared() {
         let sim = SimCluster(corpus: makeCorpus(40), shards: 2, replication: 1)
         sim.addWorker("w1")
