@@ -91,9 +91,7 @@ extension Coordinator {
 
     /// Forgets the chunk requests of a job in flight: their replies are then ignored.
     mutating func dropChunkRequests(_ jobID: String) {
-        for (id, o) in outstanding {
-            if case .chunk(jobID, _) = o.purpose { outstanding[id] = nil }
-        }
+        _ = requests.removeAll { if case .chunk(jobID, _) = $0.purpose { return true }; return false }
     }
 
     /// A job fails (its model cannot load, a chunk failed too often, a client cancelled it): its

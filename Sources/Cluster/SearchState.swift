@@ -4,9 +4,9 @@ import Wire
 /// Where a search is: embedding the query, waiting for the shards, or re-ranking.
 public enum SearchPhase: Sendable, Equatable { case embedding, searching, reranking }
 
-/// One client search, from query to reply: the Search part's state, pure. The `Coordinator`
-/// chooses the workers and sends the requests (CoordinatorSearch.swift, with hedging and
-/// failover in CoordinatorFailover.swift); what comes back is fed in here (`embedded`,
+/// One client search, from query to reply: the Search part's state, pure. The Search part
+/// (`Searches`) chooses the workers and records the tries (which replicas were tried), with
+/// hedging and failover; what comes back is fed in here (`embedded`,
 /// `shardAnswered`, `shardMissing`, `rerankAnswered`), and `reply` composes the answer: the shards'
 /// hits checked against the corpus, merged by `TopK.merge`, re-ranked by the CE scores when asked,
 /// and converted to wire hits only there.
