@@ -16,7 +16,7 @@ public final class BertEngine: @unchecked Sendable {
     public let precision: Precision
     let embeddings: BertEmbeddings
     /// Per-layer parameter views, packed for `precision`.
-    public let layers: [EncoderLayerView]
+    public let layers: [EncoderLayerWeights]
     /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows).
     let pooler: PackedLinear?
     let classifier: PackedLinear?
@@ -34,7 +34,7 @@ public final class BertEngine: @unchecked Sendable {
         config = weights.config
         self.precision = precision
         embeddings = weights.embeddings
-        layers = weights.layers.map { EncoderLayerView($0, precision: precision) }
+        layers = weights.layers.map { EncoderLayerWeights($0, precision: precision) }
         pooler = weights.pooler.map { PackedLinear($0, precision: .fp32) }
         classifier = weights.classifier.map { PackedLinear($0, precision: .fp32) }
     }
@@ -113,40 +113,24 @@ public final class BertEngine: @unchecked Sendable {
         if layers.contains(0) { try x.withUnsafeBufferPointer { try visit(0, $0.baseAddress!) } }
         if deepest == 0 { return }
 
-        // Scratch, fully overwritten before every read (no zero-fill).
+        // Scratch, fully overwritten before every read (no zero-fill). x stays in place: each layer
+        // reads it as input and writes its output there (r2 = out = x, r1 = x1 = tmp, act = pre = ff).
         var qkv = scratch(t * 3 * h)     // [T, 3H]
         var ctx = scratch(t * h)         // [T, H]
         var tmp = scratch(t * h)         // [T, H]
         var ff = scratch(t * inter)      // [T, I]
-        let fusedBias = precision != .fp32   // the reduced-precision kernels add the bias in their epilogue
         let threads = Parallelism(threads: workers)
 
         for n in 0..<deepest {
-            let L = self.layers[n]
-            // qkv[T, 3H] = x[T, H] · Wqkv[3H, H]^T + b
-            dense(x, rows: t, L.qkv, into: &qkv, addBias: true, workers: workers)
-            // ctx[T, H]: per sequence, over its own tokens (Kernels' attentionForward, as training; no probs cache)
-            qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
-                attentionForward(ctx: cp.baseAddress!, probs: nil, dropped: nil, qkv: qp.baseAddress!, lengths: batch.lengths,
-                                 dropMask: nil, hidden: h, heads: cfg.numAttentionHeads, parallelism: threads)
-            } }
-            // tmp[T, H] = ctx · Wo^T; x = LN(tmp + bo + x)
-            dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false, workers: workers)
-            addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x, workers: workers)
-            // ff[T, I] = gelu(x · Wi^T + bi); fp32 adds the bias in the GELU pass (row in cache)
-            dense(x, rows: t, L.intermediate, into: &ff, addBias: fusedBias, workers: workers)
-            ff.withUnsafeMutableBufferPointer { fp in L.intermediate.bias.withUnsafeBufferPointer { bp in
-                let p = fp.baseAddress!, b = bp.baseAddress!
-                parallelRanges(t, minPerWorker: 16, workers: workers) { rows in
-                    for r in rows {
-                        if !fusedBias { addInPlace(p + r * inter, b, count: inter) }
-                        geluInPlace(p + r * inter, count: inter)
-                    }
-                }
-            } }
-            // tmp[T, H] = ff · Wout^T; x = LN(tmp + bout + x)
-            dense(ff, rows: t, L.output, into: &tmp, addBias: false, workers: workers)
-            addResidualAndNorm(&tmp, bias: L.output.bias, residual: x, norm: L.outputLayerNorm, rows: t, into: &x, workers: workers)
+            x.withUnsafeMutableBufferPointer { xp in qkv.withUnsafeMutableBufferPointer { qp in
+            ctx.withUnsafeMutableBufferPointer { cp in tmp.withUnsafeMutableBufferPointer { tp in
+            ff.withUnsafeMutableBufferPointer { fp in
+                let xb = xp.baseAddress!, tb = tp.baseAddress!, fb = fp.baseAddress!
+                let buffers = EncoderLayerBuffers(qkv: qp.baseAddress!, ctx: cp.baseAddress!, r1: tb, x1: tb,
+                                                  pre: fb, act: fb, r2: xb, out: xb)
+                encoderLayerForward(self.layers[n], input: xb, lengths: batch.lengths, heads: cfg.numAttentionHeads,
+                                    buffers: buffers, parallelism: threads)
+            } } } } }
             if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
         }
     }
@@ -177,25 +161,6 @@ public final class BertEngine: @unchecked Sendable {
         x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
             l.apply(xp.baseAddress!, rows: rows, out: op.baseAddress!, addBias: addBias, workers: workers)
         } }
-    }
-
-    /// x <- LN(y + bias + residual) row by row (each row stays in cache); y is scratch.
-    private func addResidualAndNorm(_ y: inout [Float], bias: [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float], workers: Int) {
-        let h = config.hiddenSize
-        y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in bias.withUnsafeBufferPointer { bp in
-            let y = yp.baseAddress!, r = rp.baseAddress!, b = bp.baseAddress!
-            norm.gamma.withUnsafeBufferPointer { g in norm.beta.withUnsafeBufferPointer { be in
-                parallelRanges(rows, minPerWorker: 64, workers: workers) { part in
-                    for row in part {
-                        let o = row * h
-                        addInPlace(y + o, b, count: h)
-                        addInPlace(y + o, r + o, count: h)
-                        layerNormRows(y + o, rows: 1, cols: h, gamma: g.baseAddress!, beta: be.baseAddress!, eps: norm.eps)
-                    }
-                }
-            } }
-        } } }
-        swap(&x, &y)
     }
 
     /// Cross-encoder head on layer N's [CLS] rows (packed [N, H] hidden states of `batch`):

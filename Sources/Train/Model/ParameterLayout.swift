@@ -132,3 +132,22 @@ public struct LayerOffsets: Sendable, Equatable {
         outputNormGamma = o(p.outputLayerNorm + ".weight"); outputNormBeta = o(p.outputLayerNorm + ".bias")
     }
 }
+
+extension LayerOffsets {
+    /// This layer's parameters in `params` (a buffer of this layout) as the shared encoder-layer
+    /// forward reads them: borrowed fp32 views, no copy (QKV: the adjacent query, key and value
+    /// tensors read as one [3H, H] matrix and [3H] bias). `params` must outlive the result.
+    public func weights(in params: UnsafePointer<Float>, shape s: BertShape) -> EncoderLayerWeights {
+        let h = s.hidden, i = s.intermediate
+        func dense(_ w: Int, _ b: Int, out: Int, in inF: Int) -> DenseWeights {
+            .borrowed(weight: params + w, bias: params + b, outFeatures: out, inFeatures: inF)
+        }
+        return EncoderLayerWeights(
+            qkv: dense(qkvWeight, qkvBias, out: 3 * h, in: h),
+            attentionOutput: dense(attentionOutputWeight, attentionOutputBias, out: h, in: h),
+            attentionNorm: .borrowed(gamma: params + attentionNormGamma, beta: params + attentionNormBeta, eps: s.layerNormEps),
+            intermediate: dense(intermediateWeight, intermediateBias, out: i, in: h),
+            output: dense(outputWeight, outputBias, out: h, in: i),
+            outputNorm: .borrowed(gamma: params + outputNormGamma, beta: params + outputNormBeta, eps: s.layerNormEps))
+    }
+}
