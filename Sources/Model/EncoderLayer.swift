@@ -41,13 +41,8 @@ public enum DenseWeights: @unchecked Sendable {
         case .packed(let l):
             l.apply(x, rows: rows, out: out, addBias: addBias, workers: workers)
         case .borrowed(let w, let b, let n, let k):
-            if rows == 0 { return }
-            sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: w, ldb: k, c: out, ldc: n)
-            if addBias {
-                parallelRanges(rows, minPerWorker: 64, workers: workers) { r in
-                    addBiasRows(out + r.lowerBound * n, rows: r.count, cols: n, bias: b)
-                }
-            }
+            linearForward(out: out, x: x, weight: w, bias: addBias ? b : nil, n: rows, inFeatures: k, outFeatures: n,
+                          workers: workers)
         }
     }
 
