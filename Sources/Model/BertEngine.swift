@@ -15,8 +15,12 @@ public final class BertEngine: @unchecked Sendable {
     /// embeddings and the CE head stay fp32).
     public let precision: Precision
     let embeddings: BertEmbeddings
-    /// Per-layer parameter views, packed for `precision`.
+    /// Per-layer parameter views: fp32, borrowed views into `layerBlocks` (Model's `EncoderLayerLayout`,
+    /// the layout training uses: the fused QKV projection is the adjacent query, key and value rows);
+    /// bf16 / int8, `PackedLinear` copies.
     public let layers: [EncoderLayerWeights]
+    /// fp32 only: every layer's block, back to back, owned here.
+    private let layerBlocks: UnsafeMutablePointer<Float>?
     /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows).
     let pooler: PackedLinear?
     let classifier: PackedLinear?
@@ -27,17 +31,34 @@ public final class BertEngine: @unchecked Sendable {
 
     private static let forwardLock = NSLock()
 
-    /// Prepares the weights for inference in `precision`: the fused [3H, H] QKV projection of every
-    /// layer and each dense layer packed (bf16) or quantized per output channel (int8). In bf16 and int8
+    /// Prepares the weights for inference in `precision`: fp32 copies every layer into one block in the
+    /// shared layer layout; bf16 / int8 pack (bf16) or quantize per output channel (int8) each dense
+    /// layer, the query, key and value rows stacked into one [3H, H] projection. In bf16 and int8
     /// the engine keeps none of the fp32 dense tensors: they are freed with `weights`.
     public init(weights: BertWeights, precision: Precision = .fp32) {
         config = weights.config
         self.precision = precision
         embeddings = weights.embeddings
-        layers = weights.layers.map { EncoderLayerWeights($0, precision: precision) }
+        if precision == .fp32 {
+            // one fp32 block per layer in Model's layer layout (training's), read through borrowed views
+            let block = EncoderLayerLayout(hidden: weights.config.hiddenSize, intermediate: weights.config.intermediateSize)
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, block.count * weights.layers.count))
+            layers = weights.layers.enumerated().map { l, layer in
+                let at = block.shifted(by: l * block.count)
+                at.write(layer, into: buffer)
+                precondition(layer.attentionLayerNorm.eps == layer.outputLayerNorm.eps, "layer \(l): two LayerNorm eps")
+                return at.weights(in: buffer, eps: layer.attentionLayerNorm.eps)
+            }
+            layerBlocks = buffer
+        } else {
+            layers = weights.layers.map { EncoderLayerWeights($0, precision: precision) }
+            layerBlocks = nil
+        }
         pooler = weights.pooler.map { PackedLinear($0, precision: .fp32) }
         classifier = weights.classifier.map { PackedLinear($0, precision: .fp32) }
     }
+
+    deinit { layerBlocks?.deallocate() }
 
     /// Number of classifier outputs, or nil for a model without a classifier head (a dual encoder).
     public var classifierOutputs: Int? { classifier?.outFeatures }

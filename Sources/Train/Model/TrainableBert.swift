@@ -42,7 +42,7 @@ public final class TrainableBert {
         grads = .allocate(capacity: layout.total)
         grads.initialize(repeating: 0, count: layout.total)
         layers = (0..<shape.layers).map { _ in LayerCache() }
-        layerWeights = layout.layerOffsets.map { $0.weights(in: UnsafePointer(p), shape: shape) }
+        layerWeights = layout.layerOffsets.map { $0.weights(in: UnsafePointer(p), eps: shape.layerNormEps) }
     }
     deinit { params.deallocate(); grads.deallocate() }
 
