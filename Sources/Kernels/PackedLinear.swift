@@ -110,16 +110,10 @@ public final class PackedLinear: @unchecked Sendable {
         let n = outFeatures, k = inFeatures
         switch precision {
         case .fp32:
-            fp32Weight.withUnsafeBufferPointer { wp in
-                sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: wp.baseAddress!, ldb: k, c: out, ldc: n)
-            }
-            if addBias {
-                bias.withUnsafeBufferPointer { bp in
-                    parallelRanges(rows, minPerWorker: 64, workers: workers) { r in
-                        addBiasRows(out + r.lowerBound * n, rows: r.count, cols: n, bias: bp.baseAddress!)
-                    }
-                }
-            }
+            fp32Weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                linearForward(out: out, x: x, weight: wp.baseAddress!, bias: addBias ? bp.baseAddress! : nil,
+                              n: rows, inFeatures: k, outFeatures: n, workers: workers)
+            } }
         case .bf16, .int8:
             bias.withUnsafeBufferPointer { bp in
                 let b = addBias ? bp.baseAddress : nil

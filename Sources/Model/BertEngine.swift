@@ -15,8 +15,12 @@ public final class BertEngine: @unchecked Sendable {
     /// embeddings and the CE head stay fp32).
     public let precision: Precision
     let embeddings: BertEmbeddings
-    /// Per-layer parameter views, packed for `precision`.
-    public let layers: [EncoderLayerView]
+    /// Per-layer parameter views: fp32, borrowed views into `layerBlocks` (Model's `EncoderLayerLayout`,
+    /// the layout training uses: the fused QKV projection is the adjacent query, key and value rows);
+    /// bf16 / int8, `PackedLinear` copies.
+    public let layers: [EncoderLayerWeights]
+    /// fp32 only: every layer's block, back to back, owned here.
+    private let layerBlocks: UnsafeMutablePointer<Float>?
     /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows).
     let pooler: PackedLinear?
     let classifier: PackedLinear?
@@ -27,17 +31,34 @@ public final class BertEngine: @unchecked Sendable {
 
     private static let forwardLock = NSLock()
 
-    /// Prepares the weights for inference in `precision`: the fused [3H, H] QKV projection of every
-    /// layer and each dense layer packed (bf16) or quantized per output channel (int8). In bf16 and int8
+    /// Prepares the weights for inference in `precision`: fp32 copies every layer into one block in the
+    /// shared layer layout; bf16 / int8 pack (bf16) or quantize per output channel (int8) each dense
+    /// layer, the query, key and value rows stacked into one [3H, H] projection. In bf16 and int8
     /// the engine keeps none of the fp32 dense tensors: they are freed with `weights`.
     public init(weights: BertWeights, precision: Precision = .fp32) {
         config = weights.config
         self.precision = precision
         embeddings = weights.embeddings
-        layers = weights.layers.map { EncoderLayerView($0, precision: precision) }
+        if precision == .fp32 {
+            // one fp32 block per layer in Model's layer layout (training's), read through borrowed views
+            let block = EncoderLayerLayout(hidden: weights.config.hiddenSize, intermediate: weights.config.intermediateSize)
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, block.count * weights.layers.count))
+            layers = weights.layers.enumerated().map { l, layer in
+                let at = block.shifted(by: l * block.count)
+                at.write(layer, into: buffer)
+                precondition(layer.attentionLayerNorm.eps == layer.outputLayerNorm.eps, "layer \(l): two LayerNorm eps")
+                return at.weights(in: buffer, eps: layer.attentionLayerNorm.eps)
+            }
+            layerBlocks = buffer
+        } else {
+            layers = weights.layers.map { EncoderLayerWeights($0, precision: precision) }
+            layerBlocks = nil
+        }
         pooler = weights.pooler.map { PackedLinear($0, precision: .fp32) }
         classifier = weights.classifier.map { PackedLinear($0, precision: .fp32) }
     }
+
+    deinit { layerBlocks?.deallocate() }
 
     /// Number of classifier outputs, or nil for a model without a classifier head (a dual encoder).
     public var classifierOutputs: Int? { classifier?.outFeatures }
@@ -113,40 +134,24 @@ public final class BertEngine: @unchecked Sendable {
         if layers.contains(0) { try x.withUnsafeBufferPointer { try visit(0, $0.baseAddress!) } }
         if deepest == 0 { return }
 
-        // Scratch, fully overwritten before every read (no zero-fill).
+        // Scratch, fully overwritten before every read (no zero-fill). x stays in place: each layer
+        // reads it as input and writes its output there (r2 = out = x, r1 = x1 = tmp, act = pre = ff).
         var qkv = scratch(t * 3 * h)     // [T, 3H]
         var ctx = scratch(t * h)         // [T, H]
         var tmp = scratch(t * h)         // [T, H]
         var ff = scratch(t * inter)      // [T, I]
-        let fusedBias = precision != .fp32   // the reduced-precision kernels add the bias in their epilogue
         let threads = Parallelism(threads: workers)
 
         for n in 0..<deepest {
-            let L = self.layers[n]
-            // qkv[T, 3H] = x[T, H] · Wqkv[3H, H]^T + b
-            dense(x, rows: t, L.qkv, into: &qkv, addBias: true, workers: workers)
-            // ctx[T, H]: per sequence, over its own tokens (Kernels' attentionForward, as training; no probs cache)
-            qkv.withUnsafeBufferPointer { qp in ctx.withUnsafeMutableBufferPointer { cp in
-                attentionForward(ctx: cp.baseAddress!, probs: nil, dropped: nil, qkv: qp.baseAddress!, lengths: batch.lengths,
-                                 dropMask: nil, hidden: h, heads: cfg.numAttentionHeads, parallelism: threads)
-            } }
-            // tmp[T, H] = ctx · Wo^T; x = LN(tmp + bo + x)
-            dense(ctx, rows: t, L.attentionOutput, into: &tmp, addBias: false, workers: workers)
-            addResidualAndNorm(&tmp, bias: L.attentionOutput.bias, residual: x, norm: L.attentionLayerNorm, rows: t, into: &x, workers: workers)
-            // ff[T, I] = gelu(x · Wi^T + bi); fp32 adds the bias in the GELU pass (row in cache)
-            dense(x, rows: t, L.intermediate, into: &ff, addBias: fusedBias, workers: workers)
-            ff.withUnsafeMutableBufferPointer { fp in L.intermediate.bias.withUnsafeBufferPointer { bp in
-                let p = fp.baseAddress!, b = bp.baseAddress!
-                parallelRanges(t, minPerWorker: 16, workers: workers) { rows in
-                    for r in rows {
-                        if !fusedBias { addInPlace(p + r * inter, b, count: inter) }
-                        geluInPlace(p + r * inter, count: inter)
-                    }
-                }
-            } }
-            // tmp[T, H] = ff · Wout^T; x = LN(tmp + bout + x)
-            dense(ff, rows: t, L.output, into: &tmp, addBias: false, workers: workers)
-            addResidualAndNorm(&tmp, bias: L.output.bias, residual: x, norm: L.outputLayerNorm, rows: t, into: &x, workers: workers)
+            x.withUnsafeMutableBufferPointer { xp in qkv.withUnsafeMutableBufferPointer { qp in
+            ctx.withUnsafeMutableBufferPointer { cp in tmp.withUnsafeMutableBufferPointer { tp in
+            ff.withUnsafeMutableBufferPointer { fp in
+                let xb = xp.baseAddress!, tb = tp.baseAddress!, fb = fp.baseAddress!
+                let buffers = EncoderLayerBuffers(qkv: qp.baseAddress!, ctx: cp.baseAddress!, r1: tb, x1: tb,
+                                                  pre: fb, act: fb, r2: xb, out: xb)
+                encoderLayerForward(self.layers[n], input: xb, lengths: batch.lengths, heads: cfg.numAttentionHeads,
+                                    buffers: buffers, parallelism: threads)
+            } } } } }
             if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
         }
     }
@@ -177,25 +182,6 @@ public final class BertEngine: @unchecked Sendable {
         x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
             l.apply(xp.baseAddress!, rows: rows, out: op.baseAddress!, addBias: addBias, workers: workers)
         } }
-    }
-
-    /// x <- LN(y + bias + residual) row by row (each row stays in cache); y is scratch.
-    private func addResidualAndNorm(_ y: inout [Float], bias: [Float], residual: [Float], norm: LayerNormWeights, rows: Int, into x: inout [Float], workers: Int) {
-        let h = config.hiddenSize
-        y.withUnsafeMutableBufferPointer { yp in residual.withUnsafeBufferPointer { rp in bias.withUnsafeBufferPointer { bp in
-            let y = yp.baseAddress!, r = rp.baseAddress!, b = bp.baseAddress!
-            norm.gamma.withUnsafeBufferPointer { g in norm.beta.withUnsafeBufferPointer { be in
-                parallelRanges(rows, minPerWorker: 64, workers: workers) { part in
-                    for row in part {
-                        let o = row * h
-                        addInPlace(y + o, b, count: h)
-                        addInPlace(y + o, r + o, count: h)
-                        layerNormRows(y + o, rows: 1, cols: h, gamma: g.baseAddress!, beta: be.baseAddress!, eps: norm.eps)
-                    }
-                }
-            } }
-        } } }
-        swap(&x, &y)
     }
 
     /// Cross-encoder head on layer N's [CLS] rows (packed [N, H] hidden states of `batch`):

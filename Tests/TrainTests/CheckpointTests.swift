@@ -50,6 +50,24 @@ final class CheckpointTests: XCTestCase {
         XCTAssertGreaterThan((logits.max() ?? 0) - (logits.min() ?? 0), 1e-3, "scores differ between pairs")
     }
 
+    /// Training (dropout off) and inference run the same encoder-layer code on the same floats: on one
+    /// batch, serially, their last hidden states are identical. Training reads its layers through views
+    /// into its parameter buffer, so values written after the model was built (here by `makeTinyCE`) count.
+    func testTrainingAndInferenceHiddenStatesAreIdentical() throws {
+        let (dir, m) = try makeTinyCE()
+        let engine = BertEngine(weights: try BertWeights.load(directory: dir))
+        engine.parallelism = .serial
+        m.parallelism = .serial
+        let batch = PackedBatch([(ids: [2, 5, 6, 7, 3], types: [0, 0, 0, 0, 0]), (ids: [2, 10, 11, 3, 9, 3], types: [0, 0, 0, 0, 1, 1])])
+        let h = 16
+        var infer: [Float] = []
+        engine.forward(batch, layers: [2]) { _, hidden in infer = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h)) }
+        var rng = SplitMix64(seed: 1)
+        let train = Array(UnsafeBufferPointer(start: m.forward(batch, training: false, rng: &rng), count: batch.tokenCount * h))
+        XCTAssertEqual(train, infer)
+        XCTAssertGreaterThan(train.map(abs).max() ?? 0, 0.1, "non-trivial hidden states")
+    }
+
     /// One behaviour for token ids outside the tables: inference and training both read the nearest
     /// row (clamp). Training used to read past the end of its embedding table.
     func testOutOfRangeTokenIdsAreClampedAlikeInTrainingAndInference() throws {

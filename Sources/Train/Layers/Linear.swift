@@ -1,16 +1,8 @@
 // Linear layer in Hugging Face layout: weight [OUT, IN], bias [OUT].
-// x [N, IN] -> out [N, OUT] = x W^T + b. Fast path through Kernels.sgemm, naive twins for tests.
+// Backward here; the forward (`linearForward`, the one fp32 dense layer of inference and training)
+// and its naive twin are in Kernels/Linear.swift.
 
 import Kernels
-
-/// out[N, OUT] = x[N, IN] * W[OUT, IN]^T + b[OUT] (bias optional).
-public func linearForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                          n: Int, inFeatures: Int, outFeatures: Int) {
-    sgemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
-              a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: out, ldc: outFeatures)
-    if let bias { addBiasRows(out, rows: n, cols: outFeatures, bias: bias) }   // the bias add fp32 inference makes
-}
 
 /// Backward of `linearForward`. ACCUMULATES:
 /// dx[N, IN] += dout[N, OUT] * W[OUT, IN]; dW[OUT, IN] += dout^T * x; db[OUT] += sum_n dout.
@@ -29,19 +21,6 @@ public func linearBackward(dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMuta
         for r in 0..<n {
             let d = dout + r * outFeatures
             for j in 0..<outFeatures { dbias[j] += d[j] }
-        }
-    }
-}
-
-/// Naive twin of `linearForward` (plain loops, no GEMM).
-public func naiveLinearForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               n: Int, inFeatures: Int, outFeatures: Int) {
-    for r in 0..<n {
-        for o in 0..<outFeatures {
-            var v: Float = bias?[o] ?? 0
-            for i in 0..<inFeatures { v += x[r * inFeatures + i] * weight[o * inFeatures + i] }
-            out[r * outFeatures + o] = v
         }
     }
 }

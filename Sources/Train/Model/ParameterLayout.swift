@@ -1,7 +1,7 @@
 // Every trainable tensor of a BERT encoder (+ optional CE head) in one flat Float32 buffer.
 // Names are Hugging Face BertModel names (no "bert." prefix; the list is Model's BertTensorNames). Within a layer, query/key/value
 // weights are adjacent so they read as one fused [3H, H] matrix, and their biases as one [3H]
-// (asserted when the layout is built: see LayerOffsets).
+// (Model's EncoderLayerLayout; asserted when the layout is built).
 
 import Model
 
@@ -45,8 +45,8 @@ public struct ParameterLayout: Sendable {
     public private(set) var entries: [ParameterEntry] = []
     public private(set) var total = 0
     private var index: [String: Int] = [:]
-    /// Typed offsets of each encoder layer's tensors (see `LayerOffsets`).
-    public private(set) var layerOffsets: [LayerOffsets] = []
+    /// Typed offsets of each encoder layer's tensors in this buffer (Model's `EncoderLayerLayout`, shifted).
+    public private(set) var layerOffsets: [EncoderLayerLayout] = []
 
     public init(_ s: BertShape) {
         shape = s
@@ -56,23 +56,21 @@ public struct ParameterLayout: Sendable {
         add(N.positionEmbeddings, [s.maxPositions, h], decay: true)
         add(N.tokenTypeEmbeddings, [s.typeVocabSize, h], decay: true)
         addNorm(N.embeddingsLayerNorm, h)
+        let block = EncoderLayerLayout(hidden: h, intermediate: s.intermediate)
         for l in 0..<s.layers {
-            let p = N.layer(l)
-            // query, key, value weights then their biases, adjacent: one fused [3H, H] matrix and [3H] bias
-            for m in [p.query, p.key, p.value] { add(m + ".weight", [h, h], decay: true) }
-            for m in [p.query, p.key, p.value] { add(m + ".bias", [h], decay: false) }
-            addLinear(p.attentionOutput, out: h, in: h)
-            addNorm(p.attentionLayerNorm, h)
-            addLinear(p.intermediate, out: s.intermediate, in: h)
-            addLinear(p.output, out: h, in: s.intermediate)
-            addNorm(p.outputLayerNorm, h)
+            // Model's one layer layout: query, key, value weights then their biases, adjacent (one fused
+            // [3H, H] matrix and [3H] bias), then the rest of the layer
+            let base = total
+            for t in EncoderLayerLayout.tensors(layer: l, hidden: h, intermediate: s.intermediate) {
+                add(t.name, t.shape, decay: t.decay)
+            }
+            layerOffsets.append(block.shifted(by: base))
         }
         if s.hasClassifier {
             addLinear(N.pooler, out: h, in: h)
             addLinear(N.classifier, out: s.numLabels, in: h)
         }
-        let built = self
-        layerOffsets = (0..<s.layers).map { LayerOffsets(layout: built, layer: $0) }
+        for l in 0..<s.layers { checkLayer(l) }
     }
 
     private mutating func addLinear(_ module: String, out: Int, in inF: Int) {
@@ -102,33 +100,22 @@ public struct ParameterLayout: Sendable {
     }
 }
 
-/// One encoder layer's tensors in the flat buffer, typed: offsets of each weight and bias.
-/// Built once per layout; the fused QKV reading (`qkvWeight` [3H, H], `qkvBias` [3H]) is checked here:
-/// the key and value weights follow the query weight, and their biases follow the query bias.
-public struct LayerOffsets: Sendable, Equatable {
-    /// [3H, H] query | key | value weights; [3H] their biases.
-    public let qkvWeight: Int, qkvBias: Int
-    /// attention.output.dense [H, H] and [H].
-    public let attentionOutputWeight: Int, attentionOutputBias: Int
-    public let attentionNormGamma: Int, attentionNormBeta: Int
-    /// intermediate.dense [I, H] and [I].
-    public let intermediateWeight: Int, intermediateBias: Int
-    /// output.dense [H, I] and [H].
-    public let outputWeight: Int, outputBias: Int
-    public let outputNormGamma: Int, outputNormBeta: Int
-
-    init(layout: ParameterLayout, layer l: Int) {
-        let p = BertTensorNames.layer(l), h = layout.shape.hidden
-        func o(_ n: String) -> Int { layout.offset(n) }
-        qkvWeight = o(p.query + ".weight"); qkvBias = o(p.query + ".bias")
-        precondition(o(p.key + ".weight") == qkvWeight + h * h && o(p.value + ".weight") == qkvWeight + 2 * h * h,
+extension ParameterLayout {
+    /// Checks layer `l`'s typed offsets against the named entries, and the fused QKV reading
+    /// (`qkvWeight` [3H, H], `qkvBias` [3H]): key and value follow the query.
+    private func checkLayer(_ l: Int) {
+        let p = BertTensorNames.layer(l), h = shape.hidden, o = layerOffsets[l]
+        precondition(offset(p.key + ".weight") == o.qkvWeight + h * h && offset(p.value + ".weight") == o.qkvWeight + 2 * h * h,
                      "layer \(l): query, key and value weights must be adjacent to read as one [3H, H] matrix")
-        precondition(o(p.key + ".bias") == qkvBias + h && o(p.value + ".bias") == qkvBias + 2 * h,
+        precondition(offset(p.key + ".bias") == o.qkvBias + h && offset(p.value + ".bias") == o.qkvBias + 2 * h,
                      "layer \(l): query, key and value biases must be adjacent to read as one [3H] vector")
-        attentionOutputWeight = o(p.attentionOutput + ".weight"); attentionOutputBias = o(p.attentionOutput + ".bias")
-        attentionNormGamma = o(p.attentionLayerNorm + ".weight"); attentionNormBeta = o(p.attentionLayerNorm + ".bias")
-        intermediateWeight = o(p.intermediate + ".weight"); intermediateBias = o(p.intermediate + ".bias")
-        outputWeight = o(p.output + ".weight"); outputBias = o(p.output + ".bias")
-        outputNormGamma = o(p.outputLayerNorm + ".weight"); outputNormBeta = o(p.outputLayerNorm + ".bias")
+        let named: [(String, Int)] = [
+            (p.query + ".weight", o.qkvWeight), (p.query + ".bias", o.qkvBias),
+            (p.attentionOutput + ".weight", o.attentionOutputWeight), (p.attentionOutput + ".bias", o.attentionOutputBias),
+            (p.attentionLayerNorm + ".weight", o.attentionNormGamma), (p.attentionLayerNorm + ".bias", o.attentionNormBeta),
+            (p.intermediate + ".weight", o.intermediateWeight), (p.intermediate + ".bias", o.intermediateBias),
+            (p.output + ".weight", o.outputWeight), (p.output + ".bias", o.outputBias),
+            (p.outputLayerNorm + ".weight", o.outputNormGamma), (p.outputLayerNorm + ".bias", o.outputNormBeta)]
+        for (name, at) in named { precondition(offset(name) == at, "layer \(l): \(name) is not where the layer layout puts it") }
     }
 }

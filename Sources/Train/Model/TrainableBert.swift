@@ -20,6 +20,9 @@ public final class TrainableBert {
     /// Threads for attention and GELU (the GEMMs use OpenBLAS's process-wide count, see `Parallelism`).
     public var parallelism: Parallelism = .process
 
+    /// Each layer's parameters as the shared forward reads them: borrowed views into `params`
+    /// (no copy; the layout's adjacent query, key and value tensors are the fused [3H, H] projection).
+    let layerWeights: [EncoderLayerWeights]
     let emb = EmbeddingCache()
     let layers: [LayerCache]
     let head = HeadCache()
@@ -31,12 +34,15 @@ public final class TrainableBert {
 
     /// A model with all parameters zero (use `initialize` or load values into `params`).
     public init(shape: BertShape) {
-        layout = ParameterLayout(shape)
-        params = .allocate(capacity: layout.total)
-        params.initialize(repeating: 0, count: layout.total)
+        let layout = ParameterLayout(shape)
+        self.layout = layout
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: layout.total)
+        p.initialize(repeating: 0, count: layout.total)
+        params = p
         grads = .allocate(capacity: layout.total)
         grads.initialize(repeating: 0, count: layout.total)
         layers = (0..<shape.layers).map { _ in LayerCache() }
+        layerWeights = layout.layerOffsets.map { $0.weights(in: UnsafePointer(p), eps: shape.layerNormEps) }
     }
     deinit { params.deallocate(); grads.deallocate() }
 
@@ -103,51 +109,34 @@ public final class TrainableBert {
         return x
     }
 
+    /// One layer forward through Model's `encoderLayerForward` (the sequence inference runs), with every
+    /// activation kept in the layer's cache for `layerBackward` and, when training, dropout masks drawn
+    /// from `rng` in a fixed order (attention probs, attention output, FFN output).
     private func layerForward(_ l: Int, input x: UnsafePointer<Float>, training: Bool, rng: inout SplitMix64) {
         let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
-        let c = layers[l], o = layout.layerOffsets[l]
+        let c = layers[l]
         let nh = n * h
-        // fused QKV projection: [N, H] x [3H, H]^T -> [N, 3H]
-        linearForward(out: c.qkv.ensure(3 * nh), x: x, weight: params + o.qkvWeight,
-                      bias: params + o.qkvBias, n: n, inFeatures: h, outFeatures: 3 * h)
         let att = attentionOffsets(lengths: b.lengths, heads: s.heads).total
-        c.probs.ensure(att)
-        let dropAtt = training && attentionDropout > 0
-        if dropAtt {
-            c.dropped.ensure(att)
+        var buffers = EncoderLayerBuffers(qkv: c.qkv.ensure(3 * nh), ctx: c.ctx.ensure(nh),
+                                          r1: c.r1.ensure(nh), x1: c.x1.ensure(nh),
+                                          pre: c.pre.ensure(n * inter), act: c.act.ensure(n * inter),
+                                          r2: c.r2.ensure(nh), out: c.out.ensure(nh))
+        buffers.probs = c.probs.ensure(att)
+        buffers.mean1 = c.mean1.ensure(n); buffers.rstd1 = c.rstd1.ensure(n)
+        buffers.mean2 = c.mean2.ensure(n); buffers.rstd2 = c.rstd2.ensure(n)
+        var dropout = EncoderLayerDropout()
+        if training && attentionDropout > 0 {
             makeDropoutMask(c.attnMask.ensure(att), count: att, p: attentionDropout, rng: &rng)
+            dropout.attention = (UnsafePointer(c.attnMask.pointer), c.dropped.ensure(att))
         }
-        attentionForward(ctx: c.ctx.ensure(nh), probs: c.probs.pointer, dropped: dropAtt ? c.dropped.pointer : nil,
-                         qkv: c.qkv.pointer, lengths: b.lengths, dropMask: dropAtt ? c.attnMask.pointer : nil,
-                         hidden: h, heads: s.heads, parallelism: parallelism)
-        // attention output dense, dropout, residual, LayerNorm
-        let r1 = c.r1.ensure(nh)
-        linearForward(out: r1, x: c.ctx.pointer, weight: params + o.attentionOutputWeight,
-                      bias: params + o.attentionOutputBias, n: n, inFeatures: h, outFeatures: h)
         if training && hiddenDropout > 0 {
             makeDropoutMask(c.mask1.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
-            applyMask(r1, mask: c.mask1.pointer, count: nh)
-        }
-        for i in 0..<nh { r1[i] += x[i] }
-        layerNormForward(out: c.x1.ensure(nh), mean: c.mean1.ensure(n), rstd: c.rstd1.ensure(n), x: r1,
-                         gamma: params + o.attentionNormGamma,
-                         beta: params + o.attentionNormBeta, n: n, c: h, eps: s.layerNormEps)
-        // FFN: intermediate dense + GELU, output dense, dropout, residual, LayerNorm
-        linearForward(out: c.pre.ensure(n * inter), x: c.x1.pointer, weight: params + o.intermediateWeight,
-                      bias: params + o.intermediateBias, n: n, inFeatures: h, outFeatures: inter)
-        geluForward(out: c.act.ensure(n * inter), x: c.pre.pointer, n: n * inter, parallelism: parallelism)
-        let r2 = c.r2.ensure(nh)
-        linearForward(out: r2, x: c.act.pointer, weight: params + o.outputWeight,
-                      bias: params + o.outputBias, n: n, inFeatures: inter, outFeatures: h)
-        if training && hiddenDropout > 0 {
             makeDropoutMask(c.mask2.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
-            applyMask(r2, mask: c.mask2.pointer, count: nh)
+            dropout.attentionOutput = UnsafePointer(c.mask1.pointer)
+            dropout.output = UnsafePointer(c.mask2.pointer)
         }
-        let x1 = c.x1.pointer
-        for i in 0..<nh { r2[i] += x1[i] }
-        layerNormForward(out: c.out.ensure(nh), mean: c.mean2.ensure(n), rstd: c.rstd2.ensure(n), x: r2,
-                         gamma: params + o.outputNormGamma, beta: params + o.outputNormBeta,
-                         n: n, c: h, eps: s.layerNormEps)
+        encoderLayerForward(layerWeights[l], input: x, lengths: b.lengths, heads: s.heads,
+                            buffers: buffers, dropout: dropout, parallelism: parallelism)
     }
 
     // MARK: backward
