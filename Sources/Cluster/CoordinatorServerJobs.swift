@@ -21,7 +21,7 @@ extension CoordinatorServer {
             return .refused(RPCStatus(.failedPrecondition, "this coordinator runs no jobs: it was started without --jobs-root DIR"))
         }
         switch root.check(request, dataDir: dataDir.path) {
-        case .success(let r): return .confined(r)
+        case .success(let r): return .confined(r, corpusStamp: FileStamp.of(path: r.corpusPath))
         case .failure(let status): return .refused(status)
         }
     }

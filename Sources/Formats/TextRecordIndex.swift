@@ -20,6 +20,9 @@ import Glibc
 public final class TextRecordIndex: Sendable {
     /// The indexed file, as given.
     public let path: String
+    /// The file's stamp when it was opened, after it was read and checked (nil if fstat failed):
+    /// a path whose stamp differs now no longer holds the file that was indexed.
+    public let stamp: FileStamp?
     private let fd: Int32
     private let jsonLines: Bool
     /// Byte offset in the file and byte length of each record's line (without "\n" or "\r").
@@ -44,6 +47,7 @@ public final class TextRecordIndex: Sendable {
         guard fd >= 0 else { throw DataError.unreadable(file: path, reason: systemReason()) }
         self.path = path
         self.fd = fd
+        self.stamp = FileStamp.of(fd: fd)
         self.jsonLines = jsonLines
         self.starts = starts
         self.lengths = lengths
