@@ -7,7 +7,7 @@ final class HardeningCLITests: XCTestCase {
     /// An endpoint nothing listens on: the command must fail on its flags before it would wait there.
     let nowhere = "tcp://127.0.0.1:1"
 
-    private func assertRefused(_ args: [String], mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRefused(_ args: [String], mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try CLI.run(args)
         XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)", file: file, line: line)
         for w in words { XCTAssertTrue(r.stderr.contains(w), "\(args): stderr lacks '\(w)': \(r.stderr)", file: file, line: line) }
@@ -24,5 +24,21 @@ final class HardeningCLITests: XCTestCase {
     func testBenchSearchRefusesAnAllocationItCannotMake() throws {
         try assertRefused(["bench", "search", "--n", "99999999999999"], mentioning: ["--n"])
         try assertRefused(["bench", "search", "--n", "10000000", "--dim", "65536"], mentioning: ["--n", "--dim"])
+    }
+}
+
+extension HardeningCLITests {
+    /// A retrieval layer the model does not have is refused before any process starts (workers
+    /// that could not load it used to give up and leave `cluster up` printing "ETA ?" for ever).
+    func testClusterUpRefusesARetrievalLayerTheModelLacks() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = dir.appendingPathComponent("c.txt")
+        try "one\ntwo\n".write(to: corpus, atomically: true, encoding: .utf8)
+        let model = CLI.modelFixtures.appendingPathComponent("tiny-ce").path
+        let layers = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/config.json"))) as? [String: Any])?["num_hidden_layers"] as? Int)
+        try assertRefused(["cluster", "up", "--model", model, "--corpus", corpus.path, "--workers", "1", "--retrieval-layer", "99",
+                           "--data-dir", dir.appendingPathComponent("data").path],
+                          mentioning: ["--retrieval-layer", "0...\(layers)", "'99'"])
     }
 }
