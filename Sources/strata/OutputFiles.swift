@@ -31,8 +31,21 @@ func refuseOutputOverInputs(_ output: String, flag: String, inputs: [String]) th
 /// Throws unless a file can be created at `path`: its directory exists and is writable. Checked
 /// before the work, so a long run does not end with nowhere to put its result.
 func checkCanWrite(_ path: String, flag: String) throws {
+    var st = stat()
+    if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw CLIError("--\(flag) \(path) is a directory: give a file name", usage: true) }
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     guard access(dir, W_OK | X_OK) == 0 else { throw CLIError("--\(flag) \(path): cannot write into \(dir): \(osReason())") }
+}
+
+/// Throws unless `path` can be read twice from its start, as a regular file (or a device) can:
+/// a pipe, FIFO or socket (`--input /dev/stdin` from a pipe) would be empty the second time, or block.
+func requireRereadable(_ path: String, flag: String) throws {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return }   // the reader reports a missing file with its reason
+    let type = st.st_mode & S_IFMT
+    if type == S_IFIFO || type == S_IFSOCK || type == S_IFDIR {
+        throw CLIError("--\(flag) \(path): input must be a regular file (it is read twice: once to check and count, once to embed)", usage: true)
+    }
 }
 
 /// Writes `data` to `path` through `path.partial` (`DurableFile`: created fresh, fsync'd, renamed
