@@ -18,7 +18,7 @@ enum JobEmbedCommand: Subcommand {
         .int("chunk-size", defaultNote: "\(ProtocolConstants.jobChunkSize)", min: 1, max: 1 << 20,
              help: "documents per chunk (the default is the batching unit of `strata embed`; another size is identical only up to float rounding)"),
         CommonFlags.keys,
-        .double("timeout", "S", default: 0, .closed(0, 365 * maxCommandTimeout), help: "give up after S seconds, the submission included (0: never)"),
+        .double("timeout", "S", default: 0, .atLeast(0), help: "give up after S seconds, the submission included (0: never)"),
     ], details: """
       Paths are as the coordinator and workers see them; the corpus and DIR must lie inside the
       coordinator's --jobs-root. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical to
@@ -37,7 +37,7 @@ enum JobEmbedCommand: Subcommand {
         let reply: Body
         do { reply = try client.call(.jobSubmitRequest(req), timeout: submitTimeout) } catch is ClusterClient.ClientError {
             // The coordinator answers a submission once the corpus is indexed, which takes a while for a large one.
-            throw CLIError("no answer to the submission within \(formatSeconds(submitTimeout)) s: the coordinator may still be indexing the corpus "
+            throw CLIError("no reply to the submission within \(formatSeconds(submitTimeout)) s: the coordinator may still be indexing the corpus "
                            + "(run the same command again to follow that job), or it is not running at \(a.value("coordinator")), or the CURVE keys are wrong")
         }
         guard case .jobSubmitReply(let sub) = reply else { throw CLIError("unexpected reply") }

@@ -83,8 +83,9 @@ final class EmbedHardeningCLITests: XCTestCase {
         let outDir = dir.appendingPathComponent("taken.npy")
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: false)
         r = try embed(input.path, outDir.path)
-        XCTAssertEqual(r.status, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("is a directory"), r.stderr)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("cannot write \(outDir.path): Is a directory"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("embedded"), "refused before any embedding: \(r.stderr)")
     }
 
     func testFlagValueThatIsAFlagOrEmptyIsRefused() throws {
@@ -102,7 +103,7 @@ final class EmbedHardeningCLITests: XCTestCase {
         let r = try CLI.run(["job", "embed", "--coordinator", "tcp://127.0.0.1:1", "--corpus", corpus.path, "--model", model,
                              "--out", dir.appendingPathComponent("out").path, "--timeout", "1"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("no answer to the submission within 1 s: the coordinator may still be indexing the corpus"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("no reply to the submission within 1 s: the coordinator may still be indexing the corpus"), r.stderr)
     }
 
     func testSigtermRemovesThePartialOutput() throws {
