@@ -21,7 +21,7 @@ extension CoordinatorServer {
             return .refused(RPCStatus(.failedPrecondition, "this coordinator runs no jobs: it was started without --jobs-root DIR"))
         }
         switch root.check(request, dataDir: dataDir.path) {
-        case .success(let r): return .confined(r)
+        case .success(let r): return .confined(r, corpusStamp: FileStamp.of(path: r.corpusPath))
         case .failure(let status): return .refused(status)
         }
     }
@@ -139,7 +139,12 @@ extension CoordinatorServer {
         let jobsDir = dataDir.appendingPathComponent("jobs")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDir.path)) ?? []
         for name in names.sorted() {
-            guard let text = try? String(contentsOf: journalURL(name), encoding: .utf8), let j = JobJournal.replay(text) else { continue }
+            guard let text = try? String(contentsOf: journalURL(name), encoding: .utf8) else { continue }
+            let j: JobJournal
+            do { j = try JobJournal.parse(text) } catch {
+                log("job \(name): not resumed: \(journalURL(name).path): \(error)")
+                continue
+            }
             guard let root = state.config.jobsRoot,
                   case .success(let r) = root.check(JobSubmitRequest(corpusPath: j.spec.corpusPath, model: j.spec.model, outDir: j.spec.outDir,
                                                                      chunkSize: j.spec.chunkSize), dataDir: dataDir.path),

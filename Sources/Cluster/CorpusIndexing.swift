@@ -2,7 +2,9 @@ import Foundation
 import Formats
 import Wire
 
-/// Builds the corpus indexes of submitted jobs on a background queue, one at a time, and holds
+/// Builds the corpus indexes of submitted jobs on a background queue, up to `maxConcurrent` at a
+/// time (so one large corpus does not hold every other job's submission behind it; each indexing
+/// holds at most one read block plus its longest line, `Formats.maxLineBytes`), and holds
 /// the results until the coordinator's event loop takes them (it does at every turn, so within
 /// one poll timeout): the loop never parses a corpus, and keeps serving heartbeats and queries.
 final class CorpusIndexing: @unchecked Sendable {
@@ -15,7 +17,11 @@ final class CorpusIndexing: @unchecked Sendable {
         let problem: String
     }
 
-    private let queue = DispatchQueue(label: "strata.coordinator.corpus-index", qos: .utility)
+    /// Corpora indexed at the same time, at most.
+    static let maxConcurrent = 2
+
+    private let queue = DispatchQueue(label: "strata.coordinator.corpus-index", qos: .utility, attributes: .concurrent)
+    private let slots = DispatchSemaphore(value: CorpusIndexing.maxConcurrent)
     private let lock = NSLock()
     private var finished: [Result] = []
     /// Called on the indexing queue before each corpus is read (see `CoordinatorServer.init`).
@@ -26,6 +32,8 @@ final class CorpusIndexing: @unchecked Sendable {
     /// Indexes `request`'s corpus and checks that it is not empty and that every chunk fits a frame.
     func start(jobID: String, request: JobSubmitRequest, chunkSize: Int) {
         queue.async { [self] in
+            slots.wait()
+            defer { slots.signal() }
             gate?(request.corpusPath)
             let r = Self.index(jobID: jobID, request: request, chunkSize: chunkSize)
             lock.lock(); finished.append(r); lock.unlock()

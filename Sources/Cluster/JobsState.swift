@@ -4,8 +4,9 @@ import Wire
 /// How the shell's confinement check of a JobSubmitRequest came out. The check resolves the
 /// paths on disk (`JobsRoot.check`), so the shell makes it and hands the outcome in.
 public enum JobSubmission: Sendable {
-    /// The request with its paths resolved inside the jobs root.
-    case confined(JobSubmitRequest)
+    /// The request with its paths resolved inside the jobs root, and its corpus's stamp now (nil:
+    /// not known), against which a known job with the same id is checked.
+    case confined(JobSubmitRequest, corpusStamp: FileStamp? = nil)
     /// Refused (no jobs root, a path outside it, input and output overlapping...).
     case refused(RPCStatus)
 }
@@ -61,9 +62,9 @@ public struct JobsState: Sendable {
     /// A client submitted a job. A known job is answered at once; the same job submitted again
     /// while it is being indexed waits for that indexing (not a second one); a new job is indexed.
     mutating func submitted(_ w: JobWaiter, _ s: JobSubmission, _ out: inout [CoordinatorAction]) {
-        let m: JobSubmitRequest
+        let m: JobSubmitRequest, stamp: FileStamp?
         switch s {
-        case .confined(let r): m = r
+        case .confined(let r, let st): m = r; stamp = st
         case .refused(let status):
             out.append(.log("job submission refused: \(status.message)"))
             Self.answer([w], status, .error(status), &out)
@@ -72,11 +73,23 @@ public struct JobsState: Sendable {
         let chunkSize = m.chunkSize > 0 ? m.chunkSize : ProtocolConstants.jobChunkSize
         let id = Self.jobID(m, chunkSize: chunkSize)
         if let j = runs[id] {
+            // The same job names the same path: follow it only if that path still holds the file it indexed.
+            if let stamp, let then = j.corpus.stamp, stamp != then {
+                let status = RPCStatus(.failedPrecondition, "job \(id): the corpus \(m.corpusPath) changed after this job indexed it "
+                                       + "(\(then.size) bytes then, \(stamp.size) now, or another modification time); its output in \(m.outDir) "
+                                       + "is from the earlier corpus: choose another --out for the new one")
+                out.append(.log("job submission refused: \(status.message)"))
+                return Self.answer([w], status, .error(status), &out)
+            }
             return Self.answer([w], .ok, .jobSubmitReply(JobSubmitReply(jobID: id, chunks: j.spec.chunkCount)), &out)
         }
         if waiting[id] != nil {
             waiting[id]!.append(w)
             return
+        }
+        if let status = nestingProblem(m.outDir, id) {
+            out.append(.log("job submission refused: \(status.message)"))
+            return Self.answer([w], status, .error(status), &out)
         }
         waiting[id] = [w]
         out.append(.log("job \(id): indexing \(m.corpusPath) in the background"))
@@ -92,6 +105,8 @@ public struct JobsState: Sendable {
         case .failure(let status):
             refuseWaiting(id, status, &out)
         case .success(let c):
+            // Checked again: a job stored while this corpus was indexed may have taken a nesting directory.
+            if let status = nestingProblem(c.request.outDir, id) { return refuseWaiting(id, status, &out) }
             let spec = JobJournal.Spec(jobID: id, corpusPath: c.request.corpusPath, model: c.request.model, outDir: c.request.outDir,
                                        chunkSize: c.chunkSize, docCount: c.index.count,
                                        chunkCount: (c.index.count + c.chunkSize - 1) / c.chunkSize)
@@ -109,6 +124,20 @@ public struct JobsState: Sendable {
         runs[id] = JobRun(spec: s.spec, corpus: s.index, scheduler: JobScheduler(chunkCount: s.spec.chunkCount), started: now, doneAtStart: 0)
         out.append(.log("job \(id): \(s.spec.docCount) documents in \(s.spec.chunkCount) chunks of \(s.spec.chunkSize)"))
         Self.answer(waiters, .ok, .jobSubmitReply(JobSubmitReply(jobID: id, chunks: s.spec.chunkCount)), &out)
+    }
+
+    /// A refusal when output directory `outDir` is, holds or lies inside another known job's output
+    /// directory (finishing either would remove or overwrite what the other writes), else nil.
+    func nestingProblem(_ outDir: String, _ id: String) -> RPCStatus? {
+        let others = runs.filter { $0.key != id }.map { ($0.key, $0.value.spec.outDir) }
+            + storing.filter { $0.key != id }.map { ($0.key, $0.value.spec.outDir) }
+        for (other, dir) in others.sorted(by: { $0.0 < $1.0 })
+        where JobsRoot.isWithin(outDir, dir) || JobsRoot.isWithin(dir, outDir) {
+            let how = outDir == dir ? "is" : JobsRoot.isWithin(outDir, dir) ? "lies inside" : "contains"
+            return RPCStatus(.failedPrecondition, "output directory \(outDir) \(how) the output directory \(dir) of job \(other): "
+                             + "job outputs must not overlap; choose another directory")
+        }
+        return nil
     }
 
     mutating func refuseWaiting(_ id: String, _ status: RPCStatus, _ out: inout [CoordinatorAction]) {

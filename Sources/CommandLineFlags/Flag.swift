@@ -33,6 +33,8 @@ public struct Flag: Sendable {
         case closed(Double, Double)
         /// `lo <= value < hi`
         case halfOpen(Double, Double)
+        /// `lo < value <= hi` (e.g. a timeout: more than 0, at most a day)
+        case aboveAtMost(Double, Double)
     }
 
     /// The name without the leading `--`.
@@ -117,6 +119,7 @@ public struct Flag: Sendable {
             case .above(let lo): ok = v > lo; need = "more than \(formatNumber(lo))"
             case .closed(let lo, let hi): ok = v >= lo && v <= hi; need = "in [\(formatNumber(lo)), \(formatNumber(hi))]"
             case .halfOpen(let lo, let hi): ok = v >= lo && v < hi; need = "in [\(formatNumber(lo)), \(formatNumber(hi)))"
+            case .aboveAtMost(let lo, let hi): ok = v > lo && v <= hi; need = "more than \(formatNumber(lo)) and at most \(formatNumber(hi))"
             }
             return ok ? nil : "--\(name) must be \(need), got '\(raw)'"
         case .choice(let values):

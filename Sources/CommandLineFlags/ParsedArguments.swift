@@ -48,7 +48,13 @@ public struct ParsedArguments {
                     guard i + 1 < args.count else { throw FlagError("--\(name) needs a value (\(flag.metavar))") }
                     i += 1
                     value = args[i]
+                    // `--model --input t.txt`: the value forgotten, the next flag taken as it.
+                    if value.hasPrefix("--"), value.count > 2,
+                       spec.flag(named: String(value.dropFirst(2).prefix { $0 != "=" })) != nil {
+                        throw FlagError("--\(name) needs a value (\(flag.metavar)); got the flag \(value)")
+                    }
                 }
+                if value.isEmpty, flag.kind == .string { throw FlagError("--\(name) needs a non-empty value") }
                 if let problem = flag.problem(with: value) { throw FlagError(problem) }
                 values[name, default: []].append(value)
             }

@@ -10,57 +10,72 @@ import Glibc
 /// are skipped unless `keepBlank` (a final newline never makes an extra line).
 /// A trailing "\r" is removed. Invalid UTF-8 is an error naming the line.
 public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int) throws -> Void) throws {
-    try forEachLine(of: url, keepBlank: keepBlank) { line, n, _ in try body(line, n) }
+    try forEachLine(of: url, keepBlank: keepBlank, maxLines: maxLineBytes) { line, n, _ in try body(line, n) }
 }
 
 /// Bytes `forEachLine(of:)` reads from the file at a time.
 let lineReaderBlockSize = 4 << 20
 
+/// The longest line (in bytes, without its "\n") any line-oriented reader accepts: 64 MiB. A longer
+/// line is an error naming the file and line, found after reading at most this much of it (so
+/// `/dev/zero` or a file with no newline fails fast instead of filling memory).
+public let maxLineBytes = 64 << 20
+
 /// `forEachLine(of:)` that also gives each line's byte range in the file (without "\n" or the trailing
-/// "\r"), so a reader can come back to it with `readBytes`. The file is read in blocks of a few MiB:
-/// memory stays flat however large the file is, and a file changed while it is read gives wrong
-/// lines or an error, never a crash (nothing is memory-mapped).
-public func forEachLine(of url: URL, keepBlank: Bool = false, _ body: (Substring, Int, Range<Int>) throws -> Void) throws {
+/// "\r"), so a reader can come back to it with `readBytes`. The file is read in blocks of a few MiB
+/// and each byte is scanned for "\n" once (linear time): memory stays bounded by one block plus the
+/// longest line, at most `maxLines` bytes (default `maxLineBytes`); a longer line is an error naming it.
+/// A file changed while it is read gives wrong lines or an error, never a crash (nothing is memory-mapped).
+public func forEachLine(of url: URL, keepBlank: Bool = false, maxLines: Int = maxLineBytes,
+                        _ body: (Substring, Int, Range<Int>) throws -> Void) throws {
     let handle: FileHandle
     do { handle = try FileHandle(forReadingFrom: url) } catch {
         throw DataError.unreadable(file: url.path, reason: reason(error))
     }
     defer { try? handle.close() }
-    var pending = Data()      // the start of a line whose end is in a later block
+    var pending = Data()      // the start of a line whose end is in a later block (already scanned: no "\n")
     var pendingOffset = 0     // its byte offset in the file
     var nextLine = 1
+    let newline = UInt8(ascii: "\n")
+    func tooLong() -> DataError {
+        DataError(file: url.path, line: nextLine, "line longer than \(maxLines) bytes (the most a line may hold; is this a text file?)")
+    }
     while true {
         let block: Data
         do { block = try handle.read(upToCount: lineReaderBlockSize) ?? Data() } catch {
             throw DataError.malformed(file: url.path, line: nextLine, problem: "cannot read: \(reason(error))")
         }
         let atEnd = block.isEmpty
-        var buffer = pending
-        buffer.append(block)
+        // Only the new bytes are scanned for the last "\n": `pending` holds none.
         let cut: Int
         if atEnd {
-            cut = buffer.endIndex
-        } else if let newline = buffer.lastIndex(of: UInt8(ascii: "\n")) {
-            cut = newline + 1
+            cut = block.endIndex
+        } else if let newlineAt = block.lastIndex(of: newline) {
+            cut = newlineAt + 1
         } else {
-            pending = buffer
+            if pending.count + block.count > maxLines { throw tooLong() }
+            pending.append(block)
             continue
         }
-        let complete = buffer[buffer.startIndex..<cut]
-        nextLine += try forEachLine(in: complete, file: url, keepBlank: keepBlank, firstLine: nextLine) { line, n, r in
-            try body(line, n, (pendingOffset + r.lowerBound - buffer.startIndex)..<(pendingOffset + r.upperBound - buffer.startIndex))
+        var complete = pending
+        complete.append(block[block.startIndex..<cut])
+        let base = complete.startIndex
+        nextLine += try forEachLine(in: complete, file: url, keepBlank: keepBlank, firstLine: nextLine, maxLines: maxLines) { line, n, r in
+            try body(line, n, (pendingOffset + r.lowerBound - base)..<(pendingOffset + r.upperBound - base))
         }
-        pendingOffset += cut - buffer.startIndex
-        pending = Data(buffer[cut...])
+        pendingOffset += complete.count
+        pending = Data(block[cut...])
+        if pending.count > maxLines { throw tooLong() }
         if atEnd { return }
     }
 }
 
 /// `forEachLine(of:)` over bytes in memory (`data`, lines of the file `url`, named in errors), numbering
 /// lines from `firstLine`; `body` also gets the line's byte range in `data` (without "\n" or the
-/// trailing "\r"). Returns the number of lines `data` holds (blank ones included).
+/// trailing "\r"). Returns the number of lines `data` holds (blank ones included). A line longer than
+/// `maxLines` bytes is an error naming it.
 @discardableResult
-public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, firstLine: Int = 1,
+public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, firstLine: Int = 1, maxLines: Int = maxLineBytes,
                         _ body: (Substring, Int, Range<Data.Index>) throws -> Void) throws -> Int {
     var lineNo = firstLine - 1
     var start = data.startIndex
@@ -69,6 +84,9 @@ public func forEachLine(in data: Data, file url: URL, keepBlank: Bool = false, f
         lineNo += 1
         let end = data[start...].firstIndex(of: newline) ?? data.endIndex
         var slice = data[start..<end]
+        if slice.count > maxLines {
+            throw DataError(file: url.path, line: lineNo, "line longer than \(maxLines) bytes (the most a line may hold; is this a text file?)")
+        }
         if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
         start = end < data.endIndex ? data.index(after: end) : end
         if slice.isEmpty && !keepBlank { continue }

@@ -9,12 +9,20 @@ import Glibc
 /// again (pread on the open file) and parsed for the records asked for; they equal
 /// `TextRecords.read`'s texts and ids at the same positions.
 ///
-/// Memory: 16 bytes a record (two Int arrays); nothing is memory-mapped, so a file changed or
-/// truncated under the index gives an error naming the line, never a crash. Immutable after
+/// Each record's CRC-32 (of its id and text) is kept and checked on every read, so a record
+/// rewritten after indexing, even in place with the same length and valid syntax, is an error
+/// ("the file changed after it was indexed"), never another record's text or id.
+///
+/// Memory: about 28 bytes a record (offsets, lengths, CRCs, and line numbers for JSON lines);
+/// nothing is memory-mapped, so a file changed or truncated under the index gives an error naming
+/// the line, never a crash. Immutable after
 /// `init`, so it can be built on one thread and read on another.
 public final class TextRecordIndex: Sendable {
     /// The indexed file, as given.
     public let path: String
+    /// The file's stamp when it was opened, after it was read and checked (nil if fstat failed):
+    /// a path whose stamp differs now no longer holds the file that was indexed.
+    public let stamp: FileStamp?
     private let fd: Int32
     private let jsonLines: Bool
     /// Byte offset in the file and byte length of each record's line (without "\n" or "\r").
@@ -22,12 +30,15 @@ public final class TextRecordIndex: Sendable {
     private let lengths: [Int]
     /// 1-based line number of each record (JSON lines only; blank lines are skipped there).
     private let lineNumbers: [Int]
+    /// `TextRecordIndex.checksum` of each record as indexed.
+    private let crcs: [UInt32]
 
     /// Reads and checks the whole file; throws the first bad record as `TextRecords.read` would.
     public init(path: String) throws {
-        var starts: [Int] = [], lengths: [Int] = [], lineNumbers: [Int] = []
+        var starts: [Int] = [], lengths: [Int] = [], lineNumbers: [Int] = [], crcs: [UInt32] = []
         let jsonLines = TextRecords.isJSONLines(path)
-        try TextRecords.forEach(path) { _, line, range in
+        try TextRecords.forEach(path) { record, line, range in
+            crcs.append(Self.checksum(record))
             starts.append(range.lowerBound)
             lengths.append(range.count)
             if jsonLines { lineNumbers.append(line) }   // for errors about records that changed later
@@ -36,10 +47,12 @@ public final class TextRecordIndex: Sendable {
         guard fd >= 0 else { throw DataError.unreadable(file: path, reason: systemReason()) }
         self.path = path
         self.fd = fd
+        self.stamp = FileStamp.of(fd: fd)
         self.jsonLines = jsonLines
         self.starts = starts
         self.lengths = lengths
         self.lineNumbers = lineNumbers
+        self.crcs = crcs
     }
 
     deinit { close(fd) }
@@ -71,11 +84,20 @@ public final class TextRecordIndex: Sendable {
         jsonLines ? try records(in: range).map(\.id) : range.map { String($0 + 1) }
     }
 
+    /// CRC-32 of a record's id, a NUL (which no id or text holds) and its text, as UTF-8.
+    static func checksum(_ record: TextRecord) -> UInt32 {
+        var bytes = Array(record.id.utf8)
+        bytes.append(0)
+        bytes.append(contentsOf: record.text.utf8)
+        return CRC32.checksum(bytes)
+    }
+
     private func record(_ i: Int, _ bytes: Data) throws -> TextRecord {
         if let line = String(data: bytes, encoding: .utf8) {
-            if !jsonLines { return TextRecord(id: String(i + 1), text: line) }
             var seen = Set<String>()
-            if let r = try? TextRecords.jsonRecord(Substring(line), path: path, line: 0, seen: &seen) { return r }
+            let r = jsonLines ? try? TextRecords.jsonRecord(Substring(line), path: path, line: 0, seen: &seen)
+                              : try? TextRecords.checked(TextRecord(id: String(i + 1), text: line), path: path, line: i + 1)
+            if let r, Self.checksum(r) == crcs[i] { return r }
         }
         let line = jsonLines ? lineNumbers[i] : i + 1
         throw DataError(file: path, line: line, "no longer the record indexed there: the file changed after it was indexed")

@@ -21,7 +21,8 @@ public struct TextRecord: Sendable, Equatable {
 
 /// Reads texts for embedding: `.jsonl` (BEIR style `{"_id", "text"}` with optional `"title"`,
 /// joined by `TextRecord.joined(title:text:)`) or any other file as one text per line (as is).
-/// Invalid UTF-8, a malformed JSON line or a duplicate `_id` is an error naming the file and line.
+/// Invalid UTF-8, a malformed JSON line, a duplicate `_id`, a NUL byte in a text or id, or a line
+/// longer than `maxLineBytes` is an error naming the file and line.
 public enum TextRecords {
     /// Every record of the file, in file order.
     public static func read(_ path: String) throws -> [TextRecord] {
@@ -52,7 +53,9 @@ public enum TextRecords {
         guard access(path, R_OK) == 0 else { throw DataError.unreadable(file: path, reason: systemReason()) }
         let url = URL(fileURLWithPath: path)
         if !isJSONLines(path) {
-            try forEachLine(of: url, keepBlank: true) { line, n, r in try body(TextRecord(id: String(n), text: String(line)), n, r) }
+            try forEachLine(of: url, keepBlank: true) { line, n, r in
+                try body(try checked(TextRecord(id: String(n), text: String(line)), path: path, line: n), n, r)
+            }
             return
         }
         var seen = Set<String>()
@@ -68,6 +71,15 @@ public enum TextRecords {
         guard let id = try stringField(obj, "_id", file: url, line: n) else { throw DataError(file: path, line: n, "missing field \"_id\"") }
         guard seen.insert(id).inserted else { throw DataError(file: path, line: n, "duplicate _id '\(id)'") }
         let title = try stringField(obj, "title", file: url, line: n) ?? ""
-        return TextRecord(id: id, text: TextRecord.joined(title: title, text: text))
+        return try checked(TextRecord(id: id, text: TextRecord.joined(title: title, text: text)), path: path, line: n)
+    }
+
+    /// The one rule every record obeys beyond its syntax: no NUL byte (U+0000) in its text or id,
+    /// raw or as JSON's "\u0000". The cluster's wire format refuses NUL in a string, so such a record
+    /// would stall a job; `strata embed` refuses it too, so both accept exactly the same files.
+    static func checked(_ record: TextRecord, path: String, line n: Int) throws -> TextRecord {
+        if record.text.utf8.contains(0) { throw DataError(file: path, line: n, "the text contains a NUL byte (U+0000), which is not allowed") }
+        if record.id.utf8.contains(0) { throw DataError(file: path, line: n, "the _id contains a NUL byte (U+0000), which is not allowed") }
+        return record
     }
 }

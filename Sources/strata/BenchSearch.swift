@@ -9,7 +9,7 @@ import CommandLineFlags
 /// on the same random L2-normalised vectors.
 enum BenchSearchCommand: Subcommand {
     static let spec = CommandSpec("bench search", summary: "exact top-k (FlatIndex) against a naive scan, queries/s at several batch sizes", flags: [
-        .int("n", default: 100_000, min: 1, help: "corpus vectors"),
+        .int("n", default: 100_000, min: 1, max: 10_000_000, help: "corpus vectors (n x dim floats are held in memory)"),
         .int("dim", default: 384, min: 1, max: 65536, help: "vector dimension"),
         .int("k", default: 10, min: 1, help: "hits per query"),
         .intList("batches", default: "1,32,256", help: "query batch sizes to measure"),
@@ -24,6 +24,9 @@ enum BenchSearchCommand: Subcommand {
     static func run(_ a: Arguments) throws { try runSearchBench(a) }
 }
 
+/// The most corpus floats `bench search` allocates (2^31: 8 GiB).
+let maxBenchFloats = 1 << 31
+
 func runSearchBench(_ a: Arguments) throws {
     let n = a.int("n")!
     let d = a.int("dim")!
@@ -32,6 +35,10 @@ func runSearchBench(_ a: Arguments) throws {
     let naiveQueries = a.int("naive-queries")!
     let seed = UInt64(a.int("seed")!)
     let batches = a.ints("batches")!
+    // n x dim floats are allocated at once: refuse what cannot fit rather than abort in malloc.
+    guard n <= maxBenchFloats / d else {
+        throw CLIError("--n \(n) x --dim \(d) is more than \(maxBenchFloats) floats (\(maxBenchFloats >> 28) GiB); use a smaller --n or --dim", usage: true)
+    }
     note("bench search: generating \(n) x \(d) corpus vectors")
     let corpus = randomUnitRows(n, d, seed: seed)
     let queries = randomUnitRows(max(batches.max() ?? 1, naiveQueries), d, seed: seed &+ 99)

@@ -2,6 +2,7 @@ import Foundation
 import Cluster
 import Wire
 import CommandLineFlags
+import Model
 
 /// Set by SIGINT / SIGTERM; long-running cluster commands poll it and shut down cleanly.
 nonisolated(unsafe) var stopSignal: sig_atomic_t = 0
@@ -75,6 +76,11 @@ enum ClusterUpCommand: Subcommand {
         _ = try PrecisionOption.parse(a)   // checked here; each worker gets the flag as given
         let corpus = absolutePath(a.value("corpus"))
         let model = try resolveModelArgument(a.value("model"), flag: "model")
+        if a.isGiven("retrieval-layer") {
+            // Checked against the model here: workers that cannot load the layer would give up and leave `cluster up` waiting.
+            let layers = try BertConfig.load(model + "/config.json").numHiddenLayers
+            _ = try a.int("retrieval-layer", within: 0...layers)
+        }
         let jobsRoot = absolutePath(a.string("jobs-root") ?? FileManager.default.currentDirectoryPath)
         if a.string("jobs-root") == nil { note("cluster: batch jobs are confined to the working directory \(jobsRoot) (--jobs-root DIR to choose)") }
         let replication = a.int("replication")!
@@ -146,6 +152,10 @@ enum ClusterUpCommand: Subcommand {
         var progress = ClusterProgress.Follower()
         while stopSignal == 0 {
             if !children[0].isRunning { note("cluster: the coordinator exited"); break }
+            if !announced && children.count > 1 && !children.dropFirst().contains(where: { $0.isRunning }) {
+                stopChildren()
+                throw CLIError("every worker exited before the cluster was ready (their messages are above)")
+            }
             if !announced, case .clusterStatusReply(let s)? = try? client.call(.clusterStatusRequest, timeout: 2) {
                 progress.update(s)
                 if s.ready {

@@ -9,6 +9,10 @@ import Model
 /// is reachable from this machine only.
 let defaultCoordinatorBind = "tcp://127.0.0.1:5555"
 
+/// The longest `--timeout` a cluster command takes, in seconds (a day): larger values are refused
+/// by the flag tables rather than overflowing a millisecond count.
+let maxCommandTimeout = 86_400.0
+
 /// `--jobs-root DIR` as a confined root (nil when absent: the coordinator then runs no jobs).
 func jobsRootOption(_ a: Arguments) throws -> JobsRoot? {
     guard let dir = a.string("jobs-root") else { return nil }

@@ -70,7 +70,7 @@ enum ClusterStatusCommand: Subcommand {
     static let spec = CommandSpec("cluster status", summary: "a running cluster's workers, shards and indexing progress (rate and ETA)", flags: [
         CommonFlags.coordinator(),
         CommonFlags.keys,
-        .double("timeout", "S", default: 10, .above(0), help: "seconds to wait for the coordinator's answer"),
+        .double("timeout", "S", default: 10, .aboveAtMost(0, maxCommandTimeout), help: "seconds to wait for the coordinator's answer"),
     ])
 
     static func run(_ a: Arguments) throws { try ClusterProgress.statusCommand(a) }

@@ -36,6 +36,8 @@ enum EmbedCommand: Subcommand {
         // Before anything is read: the output (or its temporary file) must not be the input.
         try refuseOutputOverInputs(output, flag: "output", inputs: [input])
         try checkCanWrite(output, flag: "output")
+        try refuseDirectoryOutput(output, flag: "output")
+        try requireRereadable(input, flag: "input")
         try applyThreads(a)
         let encoder = try TextEncoder.load(a.value("model"), precision: try PrecisionOption.parse(a))
         encoder.batchSize = a.int("batch")!
@@ -47,8 +49,11 @@ enum EmbedCommand: Subcommand {
         // through the encoder a chunk at a time; only one chunk of texts is held in memory.
         let total = try TextRecords.count(input)
         let normalize: Bool? = a.flag("normalize") ? true : nil
+        // Installed before the temporary file exists, so no signal finds it there unhandled.
+        removeOnStopSignals(EmbeddingSink.temporaryPath(output))
         let sink = try EmbeddingSink(path: output, rows: total, cols: encoder.dimension)
         defer { sink.discard() }
+        precondition(sink.temporaryPath == EmbeddingSink.temporaryPath(output))
         let progress = Progress(total: total, label: "embedded")
         var done = 0
         var chunk: [TextRecord] = []
@@ -98,6 +103,12 @@ final class EmbeddingSink {
         try jsonl?.write(Data(s.utf8))
     }
 
+    /// The temporary file the output is written to until `finish` renames it into place.
+    var temporaryPath: String { npy?.temporaryPath ?? jsonl!.temporaryPath }
+
+    /// `temporaryPath` of a sink for `path` (the writers' default), known before the sink exists.
+    static func temporaryPath(_ path: String) -> String { path + ".partial" }
+
     func finish() throws {
         if let npy { try npy.finish() } else { try jsonl?.commit() }
     }
@@ -140,4 +151,20 @@ final class Progress {
 /// `--threads N` sets the process Parallelism (engine, training, search and OpenBLAS threads).
 func applyThreads(_ a: Arguments) throws {
     if let t = a.int("threads") { Parallelism.configureProcess(Parallelism(threads: t)) }
+}
+
+/// The file a stop signal removes before the process dies (strdup'd once; read by the handler only).
+nonisolated(unsafe) private var fileToRemoveOnStop: UnsafeMutablePointer<CChar>? = nil
+
+/// On SIGTERM, SIGINT or SIGHUP, removes `path` (unlink: async-signal-safe) and then dies of the
+/// signal as before, so a stopped `embed` leaves no `OUT.partial` behind.
+func removeOnStopSignals(_ path: String) {
+    fileToRemoveOnStop = strdup(path)
+    for sig in [SIGTERM, SIGINT, SIGHUP] {
+        signal(sig) { s in
+            if let p = fileToRemoveOnStop { unlink(p) }
+            signal(s, SIG_DFL)
+            raise(s)
+        }
+    }
 }

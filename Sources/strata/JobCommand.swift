@@ -34,7 +34,13 @@ enum JobEmbedCommand: Subcommand {
         let req = JobSubmitRequest(corpusPath: absolutePath(a.value("corpus")), model: try resolveModelArgument(a.value("model"), flag: "model"),
                                    outDir: absolutePath(a.value("out")), chunkSize: a.int("chunk-size") ?? 0)
         let submitTimeout = limit > 0 ? min(60, limit) : 60
-        guard case .jobSubmitReply(let sub) = try client.call(.jobSubmitRequest(req), timeout: submitTimeout) else { throw CLIError("unexpected reply") }
+        let reply: Body
+        do { reply = try client.call(.jobSubmitRequest(req), timeout: submitTimeout) } catch is ClusterClient.ClientError {
+            // The coordinator answers a submission once the corpus is indexed, which takes a while for a large one.
+            throw CLIError("no reply to the submission within \(formatSeconds(submitTimeout)) s: the coordinator may still be indexing the corpus "
+                           + "(run the same command again to follow that job), or it is not running at \(a.value("coordinator")), or the CURVE keys are wrong")
+        }
+        guard case .jobSubmitReply(let sub) = reply else { throw CLIError("unexpected reply") }
         note("job \(sub.jobID): \(sub.chunks) chunks")
         var lastNote = Date.distantPast
         var silent = 0   // status requests in a row left unanswered (each waited 10 s)
@@ -68,3 +74,6 @@ enum JobEmbedCommand: Subcommand {
         }
     }
 }
+
+/// Seconds as a person writes them: 60 rather than 60.0.
+private func formatSeconds(_ s: Double) -> String { s.rounded() == s && s < 1e15 ? String(Int(s)) : String(s) }

@@ -12,7 +12,7 @@ enum JobControl {
         CommandSpec("job \(action)", summary: summary, flags: [
             CommonFlags.coordinator(),
             CommonFlags.keys,
-            .double("timeout", "S", default: 10, .above(0), help: "seconds to wait for the coordinator's answer"),
+            .double("timeout", "S", default: 10, .aboveAtMost(0, maxCommandTimeout), help: "seconds to wait for the coordinator's answer"),
         ], positionals: [Positional("JOB_ID", help: "the id `strata job embed` printed")])
     }
 

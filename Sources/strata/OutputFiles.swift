@@ -35,6 +35,24 @@ func checkCanWrite(_ path: String, flag: String) throws {
     guard access(dir, W_OK | X_OK) == 0 else { throw CLIError("--\(flag) \(path): cannot write into \(dir): \(osReason())") }
 }
 
+/// Throws when `path` is a directory (the final rename would fail after all the work), with the
+/// message that failure would give; nothing is touched.
+func refuseDirectoryOutput(_ path: String, flag: String) throws {
+    var st = stat()
+    if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw CLIError("cannot write \(path): \(osReason(EISDIR)) (--\(flag) needs a file name)") }
+}
+
+/// Throws unless `path` can be read twice from its start, as a regular file (or a device) can:
+/// a pipe, FIFO or socket (`--input /dev/stdin` from a pipe) would be empty the second time, or block.
+func requireRereadable(_ path: String, flag: String) throws {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return }   // the reader reports a missing file with its reason
+    let type = st.st_mode & S_IFMT
+    if type == S_IFIFO || type == S_IFSOCK || type == S_IFDIR {
+        throw CLIError("--\(flag) \(path): input must be a regular file (it is read twice: once to check and count, once to embed)", usage: true)
+    }
+}
+
 /// Writes `data` to `path` through `path.partial` (`DurableFile`: created fresh, fsync'd, renamed
 /// into place, directory fsync'd): a failure leaves neither a partial file nor a changed `path`.
 func writeFileAtomically(_ data: Data, to path: String) throws {

@@ -14,7 +14,7 @@ enum SearchCommand: Subcommand {
         .bool("rerank", help: "re-rank the first-stage candidates with the cluster's cross encoder"),
         .int("rerank-top", default: 0, min: 0, max: 10_000, help: "candidates to re-rank (0: max(K, 50))"),
         CommonFlags.keys,
-        .double("timeout", "S", default: ProtocolConstants.searchDeadline, .above(0), help: "per-query deadline in seconds"),
+        .double("timeout", "S", default: ProtocolConstants.searchDeadline, .aboveAtMost(0, maxCommandTimeout), help: "per-query deadline in seconds"),
         .path("input", "FILE", help: "queries: BEIR queries.jsonl ({\"_id\", \"text\"}) or one query a line (with --run)"),
         .path("run", "FILE", help: "write a 6-column TREC run file (qid Q0 docid rank score strata)"),
     ], positionals: [Positional("QUERY", required: false, variadic: true, help: "one query (quoted), unless --input is given")],
