@@ -52,6 +52,7 @@ enum ClusterUpCommand: Subcommand {
         .int("retrieval-layer", "K", min: 0, max: 1024, help: "one CE for both stages: --model is a cross encoder; its layer-K self-pair embeddings index the corpus and the queries, and it re-ranks (one model per worker)"),
         CommonFlags.precision("passed to every worker (`strata worker --precision`) and to the coordinator's query encoder"),
         .choice("query-embedding", ["coordinator", "workers"], default: "coordinator", help: "who embeds the queries: passed to the coordinator (see `strata coordinator --help`)"),
+        .int("query-cache", default: 10_000, min: 0, max: 10_000_000, help: "query embeddings the coordinator caches: passed to the coordinator (see `strata coordinator --help`)"),
         CommonFlags.computeNice,
         .string("http", "HOST:PORT", help: "the coordinator also serves HTTP (see `strata coordinator --help`); prints `http http://HOST:PORT` before `ready`"),
         .int("max-client-batch", min: 1, max: 100_000, help: "passed to the coordinator (see `strata coordinator --help`)"),
@@ -98,7 +99,7 @@ enum ClusterUpCommand: Subcommand {
         let httpFile = dataDir + "/coordinator.http"
         try? FileManager.default.removeItem(atPath: httpFile)
         if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
-        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding", "precision",
+        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding", "query-cache", "precision",
                   "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"] {
             if let v = a.given(o) { coordArgs += ["--" + o, v] }
         }
