@@ -110,6 +110,19 @@ final class CLIFlagTableTests: XCTestCase {
         }
     }
 
+    /// `cluster up` runs its workers at --compute-nice 19 unless told otherwise (they share the
+    /// machine with the coordinator's query encoder); `strata worker` alone keeps 0.
+    func testComputeNiceDefaultsTo19ForClusterUpAnd0ForAWorker() throws {
+        for (command, expected) in [("cluster up", "19"), ("worker", "0")] {
+            let r = try CLI.run(words(command) + ["--help"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let entry = r.stdout.split(separator: "\n").drop { !$0.hasPrefix("  --compute-nice ") }
+                .prefix { !$0.hasPrefix("  --") || $0.hasPrefix("  --compute-nice") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            XCTAssertTrue(entry.hasSuffix("(default \(expected))"), "strata \(command): \(entry)")
+        }
+    }
+
     func testTheFlagsOnceUndocumentedAreDocumented() throws {
         for (command, flags) in [("infuse", ["dropout", "scale", "temperature"]), ("train-ce", ["dropout", "scale", "temperature", "log-every"]),
                                  ("cluster status", ["timeout"]), ("job status", ["timeout"]), ("bench cluster", ["shards", "top"]),

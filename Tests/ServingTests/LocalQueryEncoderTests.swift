@@ -102,6 +102,21 @@ final class LocalQueryEncoderTests: XCTestCase {
         XCTAssertEqual(engine.callCount, calls, "a worker's engine was asked during the search")
     }
 
+    /// A query text embedded before is answered from the encoder's cache (`--query-cache`): the
+    /// same hits, and /metrics counts one hit per repeated text, one miss per new one.
+    func testRepeatedQueryTextsComeFromTheCacheAndAreCounted() throws {
+        let (_, base) = try start(local: true)
+        let first = try Web.post(base + "/search", ["query": "pdf viewer", "top_k": 5])
+        let again = try Web.post(base + "/search", ["query": "pdf viewer", "top_k": 5])
+        XCTAssertEqual(again.status, 200, again.text)
+        XCTAssertEqual((again.object["hits"] as? [[String: Any]])?.compactMap { $0["id"] as? String },
+                       (first.object["hits"] as? [[String: Any]])?.compactMap { $0["id"] as? String })
+        XCTAssertEqual(try Web.post(base + "/v1/embeddings", ["input": ["pdf viewer", "audio kernel"]]).status, 200)
+        let metrics = try Web.get(base + "/metrics").text
+        XCTAssertTrue(metrics.contains("strata_query_cache_texts_total{result=\"hit\"} 2\n"), metrics)
+        XCTAssertTrue(metrics.contains("strata_query_cache_texts_total{result=\"miss\"} 2\n"), metrics)
+    }
+
     /// Without it (`--query-embedding workers`), the same search waits for the held worker: the
     /// deadline passes (504). This is what the local encoder removes.
     func testWithoutItASearchWaitsForTheWorkersEngine() throws {
