@@ -15,9 +15,12 @@ final class LocalQueryEncoder: @unchecked Sendable {
     static let peer = Peer([0] + Array("local-encoder".utf8))
     let service: WorkerService
     let scheduler: WorkerScheduler
+    /// Embeddings of texts seen before (`--query-cache` entries; capacity 0: off).
+    let cache: EmbeddingCache
 
-    init(service: WorkerService, deliver: @escaping (Envelope) -> Void) {
+    init(service: WorkerService, cache: EmbeddingCache, deliver: @escaping (Envelope) -> Void) {
         self.service = service
+        self.cache = cache
         scheduler = WorkerScheduler(service: service, deliver: deliver)
     }
 }
@@ -28,24 +31,27 @@ extension CoordinatorServer {
     /// queries and embed calls here from now on. Throws when the model cannot be loaded here (the
     /// caller may go on with workers embedding).
     ///
-    /// The encoder sets OpenBLAS's thread count (process-wide: the coordinator runs no other BLAS
-    /// work) for each forward pass, `LocalEngine`.
-    public func startLocalQueryEncoder(precision: Precision = .fp32, maxBatchTokens: Int = 16_384) throws {
+    /// The encoder sets one-thread OpenBLAS for the process (the coordinator runs no other BLAS
+    /// work) and one forward thread per core, `LocalEngine`. Texts embedded before are answered
+    /// from a cache of `queryCache` entries (0: none), `EmbeddingCache`.
+    public func startLocalQueryEncoder(precision: Precision = .fp32, maxBatchTokens: Int = 16_384,
+                                       queryCache: Int = EmbeddingCache.defaultCapacity) throws {
         guard state.serving.localEncoder == nil else { return }
         guard let de = state.config.deModel else { throw ClusterError("no --model to embed queries with") }
         let encoder = try Self.loadLocalEncoder(de, layer: state.config.retrievalLayer, precision: precision, maxBatchTokens: maxBatchTokens,
-                                                gateway: try openGateway(), dataDir: dataDir)
+                                                queryCache: queryCache, gateway: try openGateway(), dataDir: dataDir)
         useLocalEncoder(encoder, precision)
     }
 
     /// `startLocalQueryEncoder` with the model loaded on another thread (the loop serves meanwhile,
     /// queries going to workers); logs why when it cannot load.
-    public func startLocalQueryEncoderInBackground(precision: Precision = .fp32, maxBatchTokens: Int = 16_384) throws {
+    public func startLocalQueryEncoderInBackground(precision: Precision = .fp32, maxBatchTokens: Int = 16_384,
+                                                   queryCache: Int = EmbeddingCache.defaultCapacity) throws {
         guard let de = state.config.deModel else { throw ClusterError("no --model to embed queries with") }
         let (layer, dir, gateway) = (state.config.retrievalLayer, dataDir, try openGateway())
         Thread.detachNewThread {
             let loaded = Result { try Self.loadLocalEncoder(de, layer: layer, precision: precision, maxBatchTokens: maxBatchTokens,
-                                                           gateway: gateway, dataDir: dir) }
+                                                           queryCache: queryCache, gateway: gateway, dataDir: dir) }
             let box = UncheckedResult(loaded)
             gateway.inspect { s in
                 switch box.value {
@@ -57,13 +63,14 @@ extension CoordinatorServer {
     }
 
     /// An encoder with the DE `de` loaded (any thread: touches no server state).
-    private static func loadLocalEncoder(_ de: String, layer: Int?, precision: Precision, maxBatchTokens: Int,
+    private static func loadLocalEncoder(_ de: String, layer: Int?, precision: Precision, maxBatchTokens: Int, queryCache: Int,
                                          gateway: ClientGateway, dataDir: URL) throws -> LocalQueryEncoder {
         let peer = LocalQueryEncoder.peer
-        let service = WorkerService(engine: LocalEngine(ModelEngine(precision: precision)), dataDir: dataDir)
+        let cache = EmbeddingCache(capacity: queryCache)
+        let service = WorkerService(engine: CachingEngine(LocalEngine(ModelEngine(precision: precision)), cache: cache), dataDir: dataDir)
         service.maxBatchTokens = maxBatchTokens
         _ = try service.load(ProtocolConstants.deModelName, de, embedLayer: layer)
-        let encoder = LocalQueryEncoder(service: service, deliver: { [weak gateway] reply in
+        let encoder = LocalQueryEncoder(service: service, cache: cache, deliver: { [weak gateway] reply in
             // On the encoder's thread: the reply enters the loop like a worker's frame.
             gateway?.inspect { server in server.perform(server.state.handle(.message(from: peer, reply, now: Self.now()))) }
         })
@@ -75,6 +82,7 @@ extension CoordinatorServer {
     private func useLocalEncoder(_ encoder: LocalQueryEncoder, _ precision: Precision) {
         guard state.serving.localEncoder == nil else { return }
         installLocalEncoder(encoder)
+        queryCache = encoder.cache
         state.serving.localEncoder = LocalQueryEncoder.peer
         log("query embedding in the coordinator (\(precision), \(URL(fileURLWithPath: state.config.deModel ?? "").lastPathComponent)"
             + (state.config.retrievalLayer.map { ", layer \($0)" } ?? "") + ")")

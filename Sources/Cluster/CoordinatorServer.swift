@@ -31,6 +31,8 @@ public final class CoordinatorServer {
     var nextGatewayPeer: UInt64 = 0
     /// Embedding dimension of the served DE, read from its config.json (for /info).
     var servingDimension: Int?
+    /// The query encoder's embedding cache, once it is loaded (CoordinatorLocalEncoder.swift; /metrics).
+    var queryCache: EmbeddingCache?
 
     /// `indexingGate`, when given, is called on the background queue that indexes submitted
     /// corpora, with the corpus path, before the file is read: a test holds it to observe the

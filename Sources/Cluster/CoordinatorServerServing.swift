@@ -27,6 +27,10 @@ public struct CoordinatorSnapshot: Sendable {
     public var deDimension: Int?
     public var limits: ServingLimits
     public var jobs: [Job]
+    /// Texts the coordinator's query encoder answered from its cache, and texts it embedded (0, 0
+    /// without the encoder or its cache).
+    public var queryCacheHits = 0
+    public var queryCacheMisses = 0
 }
 
 extension CoordinatorServer {
@@ -93,7 +97,8 @@ extension CoordinatorServer {
         return CoordinatorSnapshot(ready: reason.isEmpty, notReadyReason: reason, draining: s.serving.draining, workersLive: s.liveWorkers.count,
                                    shardReplicas: replicas, documents: s.corpus.count, clientRequestsInFlight: s.clientRequestsInFlight,
                                    deModel: s.config.deModel, ceModel: s.config.ceModel, deMaxLength: s.serving.deTokenizer?.maxLength,
-                                   ceMaxLength: s.serving.ceTokenizer?.maxLength, deDimension: servingDimension, limits: s.serving.limits, jobs: jobs)
+                                   ceMaxLength: s.serving.ceTokenizer?.maxLength, deDimension: servingDimension, limits: s.serving.limits, jobs: jobs,
+                                   queryCacheHits: queryCache?.hits ?? 0, queryCacheMisses: queryCache?.misses ?? 0)
     }
 
     /// Graceful drain (SIGTERM): refuse new client requests (UNAVAILABLE), keep the loop turning

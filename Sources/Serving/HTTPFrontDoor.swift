@@ -204,6 +204,10 @@ public final class HTTPFrontDoor: @unchecked Sendable {
               s.shardReplicas.enumerated().map { ("{shard=\"\($0.offset)\"}", Double($0.element)) })
         gauge("strata_job_documents_done", "Documents embedded by each batch job.", s.jobs.map { ("{job=\"\($0.id)\"}", Double($0.docsDone)) })
         gauge("strata_job_documents_total", "Documents of each batch job.", s.jobs.map { ("{job=\"\($0.id)\"}", Double($0.docsTotal)) })
+        t += "# HELP strata_query_cache_texts_total Texts the coordinator's query encoder answered from its cache (hit) or embedded (miss).\n"
+            + "# TYPE strata_query_cache_texts_total counter\n"
+            + "strata_query_cache_texts_total{result=\"hit\"} \(s.queryCacheHits)\n"
+            + "strata_query_cache_texts_total{result=\"miss\"} \(s.queryCacheMisses)\n"
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", text: t)
     }
 }

@@ -53,7 +53,10 @@ enum ClusterUpCommand: Subcommand {
         .int("retrieval-layer", "K", min: 0, max: 1024, help: "one CE for both stages: --model is a cross encoder; its layer-K self-pair embeddings index the corpus and the queries, and it re-ranks (one model per worker)"),
         CommonFlags.precision("passed to every worker (`strata worker --precision`) and to the coordinator's query encoder"),
         .choice("query-embedding", ["coordinator", "workers"], default: "coordinator", help: "who embeds the queries: passed to the coordinator (see `strata coordinator --help`)"),
-        CommonFlags.computeNice,
+        .int("query-cache", default: 10_000, min: 0, max: 10_000_000, help: "query embeddings the coordinator caches: passed to the coordinator (see `strata coordinator --help`)"),
+        // 19 here, 0 for `strata worker`: the workers of `cluster up` share the machine with the
+        // coordinator's query encoder (README "Serving over HTTP": /search p99 during a job).
+        .int("compute-nice", default: 19, min: 0, max: 19, help: "the workers' --compute-nice: their forward passes (job chunks, indexing, re-ranks) run at nice N so the coordinator's query embedding and shard searches on this machine go first (0: same priority)"),
         .string("http", "HOST:PORT", help: "the coordinator also serves HTTP (see `strata coordinator --help`); prints `http http://HOST:PORT` before `ready`"),
         .int("max-client-batch", min: 1, max: 100_000, help: "passed to the coordinator (see `strata coordinator --help`)"),
         .int("max-body-bytes", min: 1024, max: 1 << 30, help: "passed to the coordinator"),
@@ -104,7 +107,7 @@ enum ClusterUpCommand: Subcommand {
         let httpFile = dataDir + "/coordinator.http"
         try? FileManager.default.removeItem(atPath: httpFile)
         if a.string("http") != nil { coordArgs += ["--http-endpoint-file", httpFile] }
-        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding", "precision",
+        for o in ["http", "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "query-embedding", "query-cache", "precision",
                   "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"] {
             if let v = a.given(o) { coordArgs += ["--" + o, v] }
         }
@@ -144,7 +147,7 @@ enum ClusterUpCommand: Subcommand {
             var w = ["worker", "--coordinator", endpoint, "--data-dir", dataDir + "/worker-\(i)"]
             if let k = a.string("keys") { w += ["--keys", absolutePath(k)] }
             if let p = a.given("precision") { w += ["--precision", p] }
-            if let v = a.given("compute-nice") { w += ["--compute-nice", v] }
+            w += ["--compute-nice", String(a.int("compute-nice")!)]
             try spawn(w)
         }
         let client = try ClusterClient(endpoint: endpoint, keys: try curveKeys(a))

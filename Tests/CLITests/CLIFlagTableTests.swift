@@ -48,11 +48,11 @@ final class CLIFlagTableTests: XCTestCase {
         Case(command: "coordinator", flags: ["bind", "data-dir", "corpus", "model", "ce", "shards", "replication", "keys", "endpoint-file", "settle",
                                              "jobs-root", "max-top-k", "max-rerank", "retrieval-layer", "http", "http-endpoint-file",
                                              "max-client-batch", "max-body-bytes", "max-concurrent-requests", "grace", "quiet", "auto-truncate",
-                                             "query-embedding", "precision", "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"],
+                                             "query-embedding", "query-cache", "precision", "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"],
              required: ["data-dir"], badValue: ("shards", "integer")),
         Case(command: "cluster up", flags: ["workers", "corpus", "model", "ce", "bind", "replication", "shards", "data-dir", "keys", "jobs-root",
                                             "max-top-k", "max-rerank", "retrieval-layer", "precision", "http", "max-client-batch",
-                                            "max-body-bytes", "max-concurrent-requests", "grace", "auto-truncate", "query-embedding", "compute-nice",
+                                            "max-body-bytes", "max-concurrent-requests", "grace", "auto-truncate", "query-embedding", "query-cache", "compute-nice",
                                             "http-max-connections", "http-max-connections-per-ip", "http-idle-timeout"],
              required: ["corpus", "model"], badValue: ("workers", "integer")),
         Case(command: "cluster status", flags: ["coordinator", "keys", "timeout"], required: ["coordinator"], badValue: ("timeout", "number")),
@@ -107,6 +107,19 @@ final class CLIFlagTableTests: XCTestCase {
             let viaHelp = try CLI.run(["help"] + words(c.command))
             XCTAssertEqual(viaHelp.status, 0)
             XCTAssertEqual(viaHelp.stdout, r.stdout, "`strata help \(c.command)` is `strata \(c.command) --help`")
+        }
+    }
+
+    /// `cluster up` runs its workers at --compute-nice 19 unless told otherwise (they share the
+    /// machine with the coordinator's query encoder); `strata worker` alone keeps 0.
+    func testComputeNiceDefaultsTo19ForClusterUpAnd0ForAWorker() throws {
+        for (command, expected) in [("cluster up", "19"), ("worker", "0")] {
+            let r = try CLI.run(words(command) + ["--help"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let entry = r.stdout.split(separator: "\n").drop { !$0.hasPrefix("  --compute-nice ") }
+                .prefix { !$0.hasPrefix("  --") || $0.hasPrefix("  --compute-nice") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            XCTAssertTrue(entry.hasSuffix("(default \(expected))"), "strata \(command): \(entry)")
         }
     }
 

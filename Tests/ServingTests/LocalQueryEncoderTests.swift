@@ -50,15 +50,16 @@ final class LocalQueryEncoderTests: XCTestCase {
         if let root { try? FileManager.default.removeItem(at: root) }
     }
 
-    /// An in-process coordinator with the HTTP front door and one worker on `HeldModelEngine`.
-    func start(local: Bool) throws -> (CoordinatorServer, String) {
+    /// An in-process coordinator with the HTTP front door and one worker on `HeldModelEngine`; the
+    /// local encoder (when `local`) caches `queryCache` texts (0: none, so every query is embedded).
+    func start(local: Bool, queryCache: Int = 0) throws -> (CoordinatorServer, String) {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-local-encoder-\(UUID().uuidString)")
         var cfg = CoordinatorConfig()
         cfg.shardCount = 2
         cfg.deModel = try Fixtures.model("tiny-de-legacy")
         let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: Fixtures.corpus(30))
         server.configureServing(ServingLimits())
-        if local { try server.startLocalQueryEncoder() }
+        if local { try server.startLocalQueryEncoder(queryCache: queryCache) }
         var options = HTTPFrontDoor.Options()
         options.deadline = 4
         let door = try HTTPFrontDoor(host: "127.0.0.1", port: 0, gateway: try server.openGateway(), options: options)
@@ -100,6 +101,21 @@ final class LocalQueryEncoderTests: XCTestCase {
         XCTAssertEqual((busy.object["hits"] as? [[String: Any]])?.compactMap { $0["id"] as? String },
                        (idle.object["hits"] as? [[String: Any]])?.compactMap { $0["id"] as? String })
         XCTAssertEqual(engine.callCount, calls, "a worker's engine was asked during the search")
+    }
+
+    /// A query text embedded before is answered from the encoder's cache (`--query-cache`): the
+    /// same hits, and /metrics counts one hit per repeated text, one miss per new one.
+    func testRepeatedQueryTextsComeFromTheCacheAndAreCounted() throws {
+        let (_, base) = try start(local: true, queryCache: 100)
+        let first = try Web.post(base + "/search", ["query": "pdf viewer", "top_k": 5])
+        let again = try Web.post(base + "/search", ["query": "pdf viewer", "top_k": 5])
+        XCTAssertEqual(again.status, 200, again.text)
+        XCTAssertEqual((again.object["hits"] as? [[String: Any]])?.compactMap { $0["id"] as? String },
+                       (first.object["hits"] as? [[String: Any]])?.compactMap { $0["id"] as? String })
+        XCTAssertEqual(try Web.post(base + "/v1/embeddings", ["input": ["pdf viewer", "audio kernel"]]).status, 200)
+        let metrics = try Web.get(base + "/metrics").text
+        XCTAssertTrue(metrics.contains("strata_query_cache_texts_total{result=\"hit\"} 2\n"), metrics)
+        XCTAssertTrue(metrics.contains("strata_query_cache_texts_total{result=\"miss\"} 2\n"), metrics)
     }
 
     /// Without it (`--query-embedding workers`), the same search waits for the held worker: the
