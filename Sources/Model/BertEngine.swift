@@ -21,9 +21,9 @@ public final class BertEngine: @unchecked Sendable {
     public let layers: [EncoderLayerWeights]
     /// fp32 only: every layer's block, back to back, owned here.
     private let layerBlocks: UnsafeMutablePointer<Float>?
-    /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows).
-    let pooler: PackedLinear?
-    let classifier: PackedLinear?
+    /// Cross-encoder head (fp32 in every precision: two small matmuls on the [CLS] rows); nil for a
+    /// dual encoder.
+    let head: ClassifierHeadWeights?
 
     /// Threads of a forward pass; nil: the process setting (`Parallelism.process`, strata's `--threads`)
     /// at each call. The fp32 GEMMs of a single group run on OpenBLAS's process-wide count.
@@ -54,14 +54,18 @@ public final class BertEngine: @unchecked Sendable {
             layers = weights.layers.map { EncoderLayerWeights($0, precision: precision) }
             layerBlocks = nil
         }
-        pooler = weights.pooler.map { PackedLinear($0, precision: .fp32) }
-        classifier = weights.classifier.map { PackedLinear($0, precision: .fp32) }
+        if let pooler = weights.pooler, let classifier = weights.classifier {
+            head = ClassifierHeadWeights(pooler: .packed(PackedLinear(pooler, precision: .fp32)),
+                                         classifier: .packed(PackedLinear(classifier, precision: .fp32)))
+        } else {
+            head = nil
+        }
     }
 
     deinit { layerBlocks?.deallocate() }
 
     /// Number of classifier outputs, or nil for a model without a classifier head (a dual encoder).
-    public var classifierOutputs: Int? { classifier?.outFeatures }
+    public var classifierOutputs: Int? { head?.labels }
 
     /// Bytes held for the encoder layers' dense weights in this precision (embeddings, LayerNorm,
     /// biases and the head excluded).
@@ -160,44 +164,33 @@ public final class BertEngine: @unchecked Sendable {
         [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     }
 
-    /// x[n, :] = LN(word[id] + position[pos] + type[tt]) over the packed tokens (Kernels' gather and
-    /// LayerNorm, as training; ids outside the tables are clamped, see `embeddingRow`).
+    /// x[n, :] = LN(word[id] + position[pos] + type[tt]) over the packed tokens: Model's
+    /// `embeddingStageForward`, the stage training runs (ids outside the tables are clamped, see `embeddingRow`).
     private func embed(_ batch: PackedBatch, into x: inout [Float]) {
-        let e = embeddings, h = config.hiddenSize
-        x.withUnsafeMutableBufferPointer { xp in
-            e.wordEmbeddings.withUnsafeBufferPointer { wp in
-            e.positionEmbeddings.withUnsafeBufferPointer { pp in
-            e.tokenTypeEmbeddings.withUnsafeBufferPointer { tp in
-                embeddingsForward(out: xp.baseAddress!, ids: batch.ids, types: batch.types, positions: batch.positions,
-                                  wte: wp.baseAddress!, vocab: config.vocabSize, wpe: pp.baseAddress!,
-                                  wtt: tp.baseAddress!, typeVocab: config.typeVocabSize, hidden: h)
-            } } }
-            layerNormRows(xp.baseAddress!, rows: batch.tokenCount, cols: h,
-                          gamma: e.layerNorm.gamma, beta: e.layerNorm.beta, eps: e.layerNorm.eps)
+        embeddings.withStageWeights(hidden: config.hiddenSize) { w in
+            x.withUnsafeMutableBufferPointer { xp in
+                embeddingStageForward(w, ids: batch.ids, types: batch.types, positions: batch.positions, out: xp.baseAddress!)
+            }
         }
     }
 
-    /// out[rows, outF] = x[rows, inF] · W[outF, inF]^T (+ b unless the caller fuses the bias into its next pass).
-    private func dense(_ x: [Float], rows: Int, _ l: PackedLinear, into out: inout [Float], addBias: Bool, workers: Int) {
-        x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
-            l.apply(xp.baseAddress!, rows: rows, out: op.baseAddress!, addBias: addBias, workers: workers)
-        } }
-    }
-
     /// Cross-encoder head on layer N's [CLS] rows (packed [N, H] hidden states of `batch`):
-    /// logits[B, labels] = classifier(tanh(pooler(h[offsets[b], :]))). The same operations as training's
-    /// `classifierForward` without dropout: `clsPoolForward`, sgemm + `addBiasRows`, `tanhForward`.
+    /// logits[B, labels] = classifier(tanh(pooler(h[offsets[b], :]))), Model's `classifierHeadForward`
+    /// (training's head, without dropout). Empty for a model without a classifier head.
     public func classify(_ hidden: UnsafePointer<Float>, batch: PackedBatch) -> [Float] {
-        guard let pooler, let classifier else { return [] }
-        let h = config.hiddenSize
-        var cls = [Float](repeating: 0, count: batch.count * h)
-        clsPoolForward(out: &cls, hidden: hidden, lengths: batch.lengths, dim: h)   // as training's head
-        var pooled = [Float](repeating: 0, count: batch.count * h)
-        let workers = (parallelism ?? .process).threads
-        dense(cls, rows: batch.count, pooler, into: &pooled, addBias: true, workers: workers)
-        pooled.withUnsafeMutableBufferPointer { tanhForward(out: $0.baseAddress!, x: UnsafePointer($0.baseAddress!), n: $0.count) }   // as training
-        var logits = [Float](repeating: 0, count: batch.count * classifier.outFeatures)
-        dense(pooled, rows: batch.count, classifier, into: &logits, addBias: true, workers: workers)
+        guard let head else { return [] }
+        let bh = batch.count * head.hidden
+        var cls = [Float](repeating: 0, count: bh)
+        var pooled = [Float](repeating: 0, count: bh)
+        var logits = [Float](repeating: 0, count: batch.count * head.labels)
+        cls.withUnsafeMutableBufferPointer { cp in pooled.withUnsafeMutableBufferPointer { pp in
+        logits.withUnsafeMutableBufferPointer { lp in
+            let p = pp.baseAddress!
+            classifierHeadForward(head, hidden: hidden, lengths: batch.lengths,
+                                  buffers: ClassifierHeadBuffers(cls: cp.baseAddress!, pre: p, pooled: p, dropped: p,
+                                                                 logits: lp.baseAddress!),
+                                  workers: (parallelism ?? .process).threads)
+        } } }
         return logits
     }
 }

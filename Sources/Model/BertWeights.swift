@@ -27,6 +27,11 @@ public struct BertEmbeddings: Sendable {
     public var positionEmbeddings: [Float]
     public var tokenTypeEmbeddings: [Float]
     public var layerNorm: LayerNormWeights
+
+    public init(wordEmbeddings: [Float], positionEmbeddings: [Float], tokenTypeEmbeddings: [Float], layerNorm: LayerNormWeights) {
+        self.wordEmbeddings = wordEmbeddings; self.positionEmbeddings = positionEmbeddings
+        self.tokenTypeEmbeddings = tokenTypeEmbeddings; self.layerNorm = layerNorm
+    }
 }
 
 /// `encoder.layer.N.*`: self-attention (query, key, value, attention.output.dense + LayerNorm)

@@ -8,20 +8,20 @@ extension TrainableBert {
     /// Logits [B, numLabels] for the last forward's hidden states (valid until the next call).
     /// With `training`, dropout (hiddenDropout) is applied to the pooled output as HF does.
     public func classifierForward(hidden: UnsafePointer<Float>, training: Bool, rng: inout SplitMix64) -> UnsafePointer<Float> {
-        precondition(shape.hasClassifier, "classifierForward on a model without a classifier head")
+        guard let headWeights else { preconditionFailure("classifierForward on a model without a classifier head") }
         let bsz = batch.count, h = shape.hidden, labels = shape.numLabels
-        clsPoolForward(out: head.cls.ensure(bsz * h), hidden: hidden, lengths: batch.lengths, dim: h)
-        linearForward(out: head.pre.ensure(bsz * h), x: head.cls.pointer, weight: param(BertTensorNames.pooler + ".weight"),
-                      bias: param(BertTensorNames.pooler + ".bias"), n: bsz, inFeatures: h, outFeatures: h)
-        tanhForward(out: head.pooled.ensure(bsz * h), x: head.pre.pointer, n: bsz * h)
-        let dropped = head.dropped.ensure(bsz * h)
-        dropped.update(from: head.pooled.pointer, count: bsz * h)
+        var mask: UnsafePointer<Float>? = nil
         if training && hiddenDropout > 0 {
             makeDropoutMask(head.mask.ensure(bsz * h), count: bsz * h, p: hiddenDropout, rng: &rng)
-            applyMask(dropped, mask: head.mask.pointer, count: bsz * h)
+            mask = UnsafePointer(head.mask.pointer)
         }
-        linearForward(out: head.logits.ensure(bsz * labels), x: dropped, weight: param(BertTensorNames.classifier + ".weight"),
-                      bias: param(BertTensorNames.classifier + ".bias"), n: bsz, inFeatures: h, outFeatures: labels)
+        // Model's classifierHeadForward, the head inference runs (with dropout on the pooled output here)
+        classifierHeadForward(headWeights, hidden: hidden, lengths: batch.lengths,
+                              buffers: ClassifierHeadBuffers(cls: head.cls.ensure(bsz * h), pre: head.pre.ensure(bsz * h),
+                                                             pooled: head.pooled.ensure(bsz * h),
+                                                             dropped: head.dropped.ensure(bsz * h),
+                                                             logits: head.logits.ensure(bsz * labels)),
+                              dropout: mask)
         return UnsafePointer(head.logits.pointer)
     }
 

@@ -23,6 +23,11 @@ public final class TrainableBert {
     /// Each layer's parameters as the shared forward reads them: borrowed views into `params`
     /// (no copy; the layout's adjacent query, key and value tensors are the fused [3H, H] projection).
     let layerWeights: [EncoderLayerWeights]
+    /// The embedding tables and their LayerNorm as the shared stage reads them: borrowed views into `params`.
+    let embeddingWeights: EmbeddingStageWeights
+    /// The CE head's pooler and classifier as the shared head reads them (borrowed views into `params`);
+    /// nil without a classifier head.
+    let headWeights: ClassifierHeadWeights?
     let emb = EmbeddingCache()
     let layers: [LayerCache]
     let head = HeadCache()
@@ -43,6 +48,22 @@ public final class TrainableBert {
         grads.initialize(repeating: 0, count: layout.total)
         layers = (0..<shape.layers).map { _ in LayerCache() }
         layerWeights = layout.layerOffsets.map { $0.weights(in: UnsafePointer(p), eps: shape.layerNormEps) }
+        let at = { (name: String) in UnsafePointer(p + layout.offset(name)) }
+        typealias N = BertTensorNames
+        embeddingWeights = EmbeddingStageWeights(
+            word: at(N.wordEmbeddings), vocab: shape.vocabSize, position: at(N.positionEmbeddings),
+            positions: shape.maxPositions, tokenType: at(N.tokenTypeEmbeddings), typeVocab: shape.typeVocabSize,
+            hidden: shape.hidden, gamma: at(N.embeddingsLayerNorm + ".weight"), beta: at(N.embeddingsLayerNorm + ".bias"),
+            eps: shape.layerNormEps)
+        if shape.hasClassifier {
+            let h = shape.hidden
+            headWeights = ClassifierHeadWeights(
+                pooler: .borrowed(weight: at(N.pooler + ".weight"), bias: at(N.pooler + ".bias"), outFeatures: h, inFeatures: h),
+                classifier: .borrowed(weight: at(N.classifier + ".weight"), bias: at(N.classifier + ".bias"),
+                                      outFeatures: shape.numLabels, inFeatures: h))
+        } else {
+            headWeights = nil
+        }
     }
     deinit { params.deallocate(); grads.deallocate() }
 
@@ -89,18 +110,15 @@ public final class TrainableBert {
         batch = b
         trained = training
         let nh = n * h
-        // embeddings: gather, LayerNorm, dropout
-        embeddingsForward(out: emb.sum.ensure(nh), ids: b.ids, types: b.types, positions: b.positions,
-                          wte: param(BertTensorNames.wordEmbeddings), vocab: s.vocabSize,
-                          wpe: param(BertTensorNames.positionEmbeddings),
-                          wtt: param(BertTensorNames.tokenTypeEmbeddings), typeVocab: s.typeVocabSize, hidden: h)
-        layerNormForward(out: emb.out.ensure(nh), mean: emb.mean.ensure(n), rstd: emb.rstd.ensure(n),
-                         x: emb.sum.pointer, gamma: param(BertTensorNames.embeddingsLayerNorm + ".weight"),
-                         beta: param(BertTensorNames.embeddingsLayerNorm + ".bias"), n: n, c: h, eps: s.layerNormEps)
+        // embeddings: gather, LayerNorm, dropout (Model's embeddingStageForward, the stage inference runs)
+        var mask: UnsafePointer<Float>? = nil
         if training && hiddenDropout > 0 {
             makeDropoutMask(emb.mask.ensure(nh), count: nh, p: hiddenDropout, rng: &rng)
-            applyMask(emb.out.pointer, mask: emb.mask.pointer, count: nh)
+            mask = UnsafePointer(emb.mask.pointer)
         }
+        embeddingStageForward(embeddingWeights, ids: b.ids, types: b.types, positions: b.positions, out: emb.out.ensure(nh),
+                              cache: EmbeddingStageCache(sum: emb.sum.ensure(nh), mean: emb.mean.ensure(n), rstd: emb.rstd.ensure(n)),
+                              dropout: mask)
         var x = UnsafePointer(emb.out.pointer)
         for l in 0..<s.layers {
             layerForward(l, input: x, training: training, rng: &rng)
