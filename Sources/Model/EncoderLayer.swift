@@ -46,6 +46,13 @@ public enum DenseWeights: @unchecked Sendable {
         }
     }
 
+    /// The fp32 weight [outFeatures, inFeatures] and bias [outFeatures] of a borrowed view; nil for a
+    /// packed copy. (Training's backward reads parameters, and writes gradients, through views like this.)
+    public var borrowedPointers: (weight: UnsafePointer<Float>, bias: UnsafePointer<Float>)? {
+        if case .borrowed(let w, let b, _, _) = self { return (w, b) }
+        return nil
+    }
+
     /// Runs `body` with the bias [outFeatures].
     func withBias<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
         switch self {
@@ -60,6 +67,12 @@ public enum NormWeights: @unchecked Sendable {
     /// gamma [H], beta [H], borrowed (they must outlive every use of this value).
     case borrowed(gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float)
     case owned(LayerNormWeights)
+
+    /// gamma [H] and beta [H] of a borrowed view; nil for owned arrays.
+    public var borrowedPointers: (gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>)? {
+        if case .borrowed(let g, let b, _) = self { return (g, b) }
+        return nil
+    }
 
     func withPointers<R>(_ body: (_ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>, _ eps: Float) throws -> R) rethrows -> R {
         switch self {

@@ -23,6 +23,8 @@ public final class TrainableBert {
     /// Each layer's parameters as the shared forward reads them: borrowed views into `params`
     /// (no copy; the layout's adjacent query, key and value tensors are the fused [3H, H] projection).
     let layerWeights: [EncoderLayerWeights]
+    /// The same views over `grads` (backward accumulates each layer's gradients through them).
+    let layerGradients: [EncoderLayerWeights]
     /// The embedding tables and their LayerNorm as the shared stage reads them: borrowed views into `params`.
     let embeddingWeights: EmbeddingStageWeights
     /// The CE head's pooler and classifier as the shared head reads them (borrowed views into `params`);
@@ -48,6 +50,8 @@ public final class TrainableBert {
         grads.initialize(repeating: 0, count: layout.total)
         layers = (0..<shape.layers).map { _ in LayerCache() }
         layerWeights = layout.layerOffsets.map { $0.weights(in: UnsafePointer(p), eps: shape.layerNormEps) }
+        let g = UnsafePointer(grads)
+        layerGradients = layout.layerOffsets.map { $0.weights(in: g, eps: shape.layerNormEps) }
         let at = { (name: String) in UnsafePointer(p + layout.offset(name)) }
         typealias N = BertTensorNames
         embeddingWeights = EmbeddingStageWeights(
@@ -191,48 +195,48 @@ public final class TrainableBert {
     private func layerBackward(_ l: Int, dOut: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
                                dInput dx: UnsafeMutablePointer<Float>) {
         let s = shape, b = batch, n = b.tokenCount, h = s.hidden, inter = s.intermediate
-        let c = layers[l], o = layout.layerOffsets[l]
+        let c = layers[l], w = LayerTensors(layerWeights[l]), g = LayerTensors(layerGradients[l])
         let nh = n * h, dropping = trained && hiddenDropout > 0
         // scratch: gI1 / gI2 hold one gradient each at a time (each is consumed before its buffer is reused)
         let dR2 = gI2.zeroed(nh)
         // LN2 backward: dOut -> dR2
-        layerNormBackward(dx: dR2, dgamma: grads + o.outputNormGamma, dbeta: grads + o.outputNormBeta,
-                          dout: dOut, x: c.r2.pointer, gamma: params + o.outputNormGamma,
+        layerNormBackward(dx: dR2, dgamma: g.outputNorm.gamma, dbeta: g.outputNorm.beta,
+                          dout: dOut, x: c.r2.pointer, gamma: w.outputNorm.gamma,
                           mean: c.mean2.pointer, rstd: c.rstd2.pointer, n: n, c: h)
         // residual: dX1 = dR2 (kept in dOut's buffer, which is free now); output dense sees dR2 * mask2
         let dX1 = dOut
         dX1.update(from: dR2, count: nh)
         if dropping { applyMask(dR2, mask: c.mask2.pointer, count: nh) }
         let dAct = gI1.zeroed(n * inter)
-        linearBackward(dx: dAct, dweight: grads + o.outputWeight, dbias: grads + o.outputBias,
-                       dout: dR2, x: c.act.pointer, weight: params + o.outputWeight,
+        linearBackward(dx: dAct, dweight: g.output.weight, dbias: g.output.bias,
+                       dout: dR2, x: c.act.pointer, weight: w.output.weight,
                        n: n, inFeatures: inter, outFeatures: h)
         let dPre = gI2.zeroed(n * inter)
         geluBackward(dx: dPre, dout: dAct, x: c.pre.pointer, n: n * inter, parallelism: parallelism)
-        linearBackward(dx: dX1, dweight: grads + o.intermediateWeight, dbias: grads + o.intermediateBias,
-                       dout: dPre, x: c.x1.pointer, weight: params + o.intermediateWeight,
+        linearBackward(dx: dX1, dweight: g.intermediate.weight, dbias: g.intermediate.bias,
+                       dout: dPre, x: c.x1.pointer, weight: w.intermediate.weight,
                        n: n, inFeatures: h, outFeatures: inter)
         // LN1 backward: dX1 -> dR1 (in gI1, free now)
         let dR1 = gI1.zeroed(nh)
-        layerNormBackward(dx: dR1, dgamma: grads + o.attentionNormGamma,
-                          dbeta: grads + o.attentionNormBeta, dout: dX1, x: c.r1.pointer,
-                          gamma: params + o.attentionNormGamma,
+        layerNormBackward(dx: dR1, dgamma: g.attentionNorm.gamma,
+                          dbeta: g.attentionNorm.beta, dout: dX1, x: c.r1.pointer,
+                          gamma: w.attentionNorm.gamma,
                           mean: c.mean1.pointer, rstd: c.rstd1.pointer, n: n, c: h)
         // residual into dx; attention output dense sees dR1 * mask1
         for i in 0..<nh { dx[i] += dR1[i] }
         if dropping { applyMask(dR1, mask: c.mask1.pointer, count: nh) }
         let dCtx = gI2.zeroed(nh)
-        linearBackward(dx: dCtx, dweight: grads + o.attentionOutputWeight,
-                       dbias: grads + o.attentionOutputBias, dout: dR1, x: c.ctx.pointer,
-                       weight: params + o.attentionOutputWeight, n: n, inFeatures: h, outFeatures: h)
+        linearBackward(dx: dCtx, dweight: g.attentionOutput.weight,
+                       dbias: g.attentionOutput.bias, dout: dR1, x: c.ctx.pointer,
+                       weight: w.attentionOutput.weight, n: n, inFeatures: h, outFeatures: h)
         let dQKV = gQKV.zeroed(3 * nh)
         let dropAtt = trained && attentionDropout > 0
         attentionBackward(dqkv: dQKV, dctx: dCtx, qkv: c.qkv.pointer, probs: c.probs.pointer,
                           dropped: dropAtt ? UnsafePointer(c.dropped.pointer) : nil,
                           dropMask: dropAtt ? UnsafePointer(c.attnMask.pointer) : nil,
                           lengths: b.lengths, hidden: h, heads: s.heads, parallelism: parallelism)
-        linearBackward(dx: dx, dweight: grads + o.qkvWeight, dbias: grads + o.qkvBias,
-                       dout: dQKV, x: x, weight: params + o.qkvWeight,
+        linearBackward(dx: dx, dweight: g.qkv.weight, dbias: g.qkv.bias,
+                       dout: dQKV, x: x, weight: w.qkv.weight,
                        n: n, inFeatures: h, outFeatures: 3 * h)
     }
 }
