@@ -51,7 +51,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     /// Training (dropout off) and inference run the same encoder-layer code on the same floats: on one
-    /// batch, serially, their last hidden states are identical. Training reads its layers through views
+    /// batch, serially, their last hidden states and their CE logits (one shared head) are identical. Training reads its layers through views
     /// into its parameter buffer, so values written after the model was built (here by `makeTinyCE`) count.
     func testTrainingAndInferenceHiddenStatesAreIdentical() throws {
         let (dir, m) = try makeTinyCE()
@@ -60,12 +60,23 @@ final class CheckpointTests: XCTestCase {
         m.parallelism = .serial
         let batch = PackedBatch([(ids: [2, 5, 6, 7, 3], types: [0, 0, 0, 0, 0]), (ids: [2, 10, 11, 3, 9, 3], types: [0, 0, 0, 0, 1, 1])])
         let h = 16
-        var infer: [Float] = []
-        engine.forward(batch, layers: [2]) { _, hidden in infer = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h)) }
+        var infer: [Float] = [], inferLogits: [Float] = []
+        engine.forward(batch, layers: [2]) { _, hidden in
+            infer = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h))
+            inferLogits = engine.classify(hidden, batch: batch)
+        }
         var rng = SplitMix64(seed: 1)
-        let train = Array(UnsafeBufferPointer(start: m.forward(batch, training: false, rng: &rng), count: batch.tokenCount * h))
+        let hidden = m.forward(batch, training: false, rng: &rng)
+        let train = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h))
         XCTAssertEqual(train, infer)
         XCTAssertGreaterThan(train.map(abs).max() ?? 0, 0.1, "non-trivial hidden states")
+        // the CE head too: one classifierHeadForward, the same floats
+        let labels = m.shape.numLabels
+        let trainLogits = Array(UnsafeBufferPointer(start: m.classifierForward(hidden: hidden, training: false, rng: &rng),
+                                                    count: batch.count * labels))
+        XCTAssertEqual(inferLogits.count, batch.count * labels)
+        XCTAssertEqual(trainLogits, inferLogits)
+        XCTAssertGreaterThan(trainLogits.map(abs).max() ?? 0, 1e-3, "non-trivial logits")
     }
 
     /// One behaviour for token ids outside the tables: inference and training both read the nearest
