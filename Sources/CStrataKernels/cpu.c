@@ -38,10 +38,28 @@ static int detect(int bf16) {
 
 // Each flag is computed once; threads that race on the first call store the same value. Relaxed
 // atomics keep those stores well defined.
-static int cached_int8 = -1, cached_bf16 = -1, env_force = -1, forced = -1;
+static int cached_f32 = -1, cached_int8 = -1, cached_bf16 = -1, env_force = -1, forced = -1;
 
 static inline int load_flag(int *f) { return __atomic_load_n(f, __ATOMIC_RELAXED); }
 static inline void store_flag(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELAXED); }
+
+static int detect_f32(void) {
+#if !defined(__x86_64__)
+    return 0;
+#else
+    unsigned a, b, c, d;
+    if (!xcr0_has_zmm_state()) return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 12) & 1)) return 0;   // FMA
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 16) & 1;                                                 // AVX512F
+#endif
+}
+
+int sk_cpu_has_f32_simd(void) {
+    int v = load_flag(&cached_f32);
+    if (v < 0) { v = detect_f32(); store_flag(&cached_f32, v); }
+    return v;
+}
 
 int sk_cpu_has_int8_simd(void) {
     int v = load_flag(&cached_int8);
@@ -71,3 +89,4 @@ void sk_set_force_portable(int force) { store_flag(&forced, force < 0 ? -1 : (fo
 
 int sk_int8_simd_active(void) { return sk_cpu_has_int8_simd() && !force_portable(); }
 int sk_bf16_simd_active(void) { return sk_cpu_has_bf16_simd() && !force_portable(); }
+int sk_f32_simd_active(void) { return sk_cpu_has_f32_simd() && !force_portable(); }

@@ -16,4 +16,6 @@ void sk_int8_gemm_simd(const uint8_t *xq, const float *sx, size_t m, size_t kp, 
 void sk_bf16_convert_rows_simd(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb);
 void sk_bf16_gemm_simd(const uint16_t *xb, size_t m, size_t kp, const uint16_t *packed, const float *bias,
                        size_t n, float *y, size_t ldy);
+void sk_f32_gemm_simd(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
+                      size_t n, float *y, size_t ldy);
 #endif

@@ -4,7 +4,8 @@ import Foundation
 /// Numeric precision of an encoder's dense (linear) layers. LayerNorm, softmax, GELU and attention
 /// stay fp32 in every precision.
 public enum Precision: String, CaseIterable, Sendable {
-    /// fp32 weights, OpenBLAS sgemm.
+    /// fp32 weights, OpenBLAS sgemm; `STRATA_FP32_GEMM=packed` selects the packed fp32 kernel
+    /// (weights packed once at load, AVX-512F FMA, portable C twin with the same bits).
     case fp32
     /// bf16 weights and activations (converted per call, round to nearest even), fp32 accumulation
     /// (AVX-512 BF16 `vdpbf16ps`).
@@ -47,14 +48,33 @@ public enum ReducedPrecisionKernels {
         sk_set_force_portable(force.map { $0 ? 1 : 0 } ?? -1)
     }
 
+    /// True when the AVX-512F fp32 kernel runs (the CPU has it and the portable path is not forced).
+    public static var fp32SIMD: Bool { sk_f32_simd_active() != 0 }
+    /// True when the CPU has AVX-512F and FMA (whatever is forced).
+    public static var cpuHasFP32SIMD: Bool { sk_cpu_has_f32_simd() != 0 }
+
     /// A one-line description of the kernels in use, e.g. for benchmark output.
     public static var summary: String {
-        "int8 \(int8SIMD ? "AVX-512 VNNI" : "portable C"), bf16 \(bf16SIMD ? "AVX-512 BF16" : "portable C")"
+        "fp32 \(FP32Gemm.process == .sgemm ? "OpenBLAS sgemm" : fp32SIMD ? "packed AVX-512F" : "packed portable C"), int8 \(int8SIMD ? "AVX-512 VNNI" : "portable C"), bf16 \(bf16SIMD ? "AVX-512 BF16" : "portable C")"
     }
 }
 
+/// The fp32 GEMM behind `PackedLinear`'s fp32 layers.
+public enum FP32Gemm: String, Sendable {
+    /// Weights packed once into panels of 16 output channels, `sk_f32_linear` (AVX-512F FMA or its
+    /// portable twin; the same bits either way, independent of the batch and of the thread split).
+    case packed
+    /// OpenBLAS sgemm on the [out, in] weights (`linearForward`), which packs them again on every call.
+    case sgemm
+
+    /// The process's choice: `STRATA_FP32_GEMM=packed` selects the packed kernel, anything else (or
+    /// unset) sgemm. Read once, so that every layer of a process uses the same GEMM.
+    public static let process: FP32Gemm =
+        ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "packed" ? .packed : .sgemm
+}
+
 /// The weights of one linear layer y = x W^T + b, held in the layer's precision and laid out for its
-/// kernel: fp32 [out, in] row-major (sgemm), bf16 panels of 16 output channels
+/// kernel: fp32 panels of 16 output channels ([N/16][K][16]; or [out, in] row-major for sgemm), bf16 panels of 16 output channels
 /// ([N/16][K/2][16][2]), or int8 panels ([N/16][K/4][16][4]) with per-channel scales and the
 /// per-channel sums of the quantized weights (for the u8 +128 activation offset).
 public final class PackedLinear: @unchecked Sendable {
@@ -64,8 +84,10 @@ public final class PackedLinear: @unchecked Sendable {
     /// [out] fp32 in every precision.
     public let bias: [Float]
 
-    private let fp32Weight: [Float]                  // [out, in] (fp32 only)
-    private let packed: UnsafeMutableRawPointer?     // bf16 / int8 panels
+    /// The fp32 GEMM of this layer (fp32 only; fixed at init).
+    public let fp32Gemm: FP32Gemm
+    private let fp32Weight: [Float]                  // [out, in] (fp32 with sgemm only)
+    private let packed: UnsafeMutableRawPointer?     // fp32 / bf16 / int8 panels
     private let packedBytes: Int
     /// int8 only: [out] dequantization scale of each output channel (max |w| / 127).
     public let scales: [Float]
@@ -74,13 +96,21 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// Packs `weight` [outFeatures, inFeatures] (Hugging Face layout) for `precision`; int8
     /// quantizes symmetrically per output channel.
-    public init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int, precision: Precision) {
+    /// `fp32Gemm` chooses the fp32 kernel (default: the process's choice, `FP32Gemm.process`).
+    public init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int, precision: Precision,
+                fp32Gemm: FP32Gemm = FP32Gemm.process) {
         precondition(weight.count == outFeatures * inFeatures && bias.count == outFeatures,
                      "PackedLinear: \(weight.count) weights and \(bias.count) biases for [\(outFeatures), \(inFeatures)]")
         self.precision = precision; self.outFeatures = outFeatures; self.inFeatures = inFeatures; self.bias = bias
+        self.fp32Gemm = fp32Gemm
         switch precision {
-        case .fp32:
+        case .fp32 where fp32Gemm == .sgemm:
             fp32Weight = weight; packed = nil; packedBytes = 0; scales = []; columnSums = []
+        case .fp32:
+            fp32Weight = []; scales = []; columnSums = []
+            packedBytes = sk_f32_packed_bytes(outFeatures, inFeatures)
+            packed = UnsafeMutableRawPointer.allocate(byteCount: packedBytes, alignment: 64)
+            sk_f32_pack_weights(weight, outFeatures, inFeatures, packed!.assumingMemoryBound(to: Float.self))
         case .bf16:
             fp32Weight = []; scales = []; columnSums = []
             packedBytes = sk_bf16_packed_bytes(outFeatures, inFeatures)
@@ -99,16 +129,33 @@ public final class PackedLinear: @unchecked Sendable {
     deinit { packed?.deallocate() }
 
     /// Bytes held for the weights (packed, with padding; scales and sums included; bias excluded).
-    public var weightBytes: Int { precision == .fp32 ? fp32Weight.count * 4 : packedBytes + scales.count * 8 }
+    public var weightBytes: Int { packed == nil ? fp32Weight.count * 4 : packedBytes + scales.count * 8 }
 
     /// out[rows, outFeatures] = x[rows, inFeatures] · W^T (+ bias when `addBias`), rows contiguous.
-    /// bf16 / int8 spread the rows over `workers` threads; fp32 uses OpenBLAS's own threads (its
-    /// process-global count, see `Parallelism`).
+    /// bf16 / int8 spread the rows over `workers` threads; packed fp32 spreads the rows too, or for
+    /// few rows (under 48 per worker) the output columns (32 at a time: the same bits either way);
+    /// sgemm fp32 uses OpenBLAS's own threads (its process-global count, see `Parallelism`).
     public func apply(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>,
                       addBias: Bool = true, workers: Int = Parallelism.process.threads) {
         if rows == 0 { return }
         let n = outFeatures, k = inFeatures
         switch precision {
+        case .fp32 where fp32Gemm == .packed:
+            let w = UnsafePointer(packed!.assumingMemoryBound(to: Float.self))
+            bias.withUnsafeBufferPointer { bp in
+                let b = addBias ? bp.baseAddress : nil
+                if rows >= 48 * workers {
+                    parallelRanges(rows, minPerWorker: 48, workers: workers) { r in
+                        sk_f32_linear(x + r.lowerBound * k, r.count, k, k, w, b, n, out + r.lowerBound * n, n)
+                    }
+                } else {
+                    // Column blocks of 32 (two panels [K][16]: block c starts at w + 32 c K).
+                    parallelRanges((n + 31) / 32, workers: workers) { r in
+                        let c0 = r.lowerBound * 32, c1 = Swift.min(n, r.upperBound * 32)
+                        sk_f32_linear(x, rows, k, k, w + c0 * k, b.map { $0 + c0 }, c1 - c0, out + c0, n)
+                    }
+                }
+            }
         case .fp32:
             fp32Weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
                 linearForward(out: out, x: x, weight: wp.baseAddress!, bias: addBias ? bp.baseAddress! : nil,

@@ -88,6 +88,23 @@ void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16
                     const float *bias, size_t n, float *y, size_t ldy, void *scratch);
 size_t sk_bf16_scratch_bytes(size_t m, size_t k);
 
+// MARK: fp32 (weights packed once; AVX-512F FMA, portable fmaf twin with the same bits)
+
+/// 1 when this CPU (and OS) runs the AVX-512F fp32 kernel; 0 otherwise.
+int sk_cpu_has_f32_simd(void);
+/// 1 when the AVX-512F fp32 kernel is in use (the CPU has it and the portable path is not forced).
+int sk_f32_simd_active(void);
+/// Bytes of a packed fp32 weight matrix for [N, K]: panels of 16 channels, [Np/16][K][16], Np = sk_padded_n(N).
+size_t sk_f32_packed_bytes(size_t n, size_t k);
+/// Packs W [N, K] into [Np/16][K][16] fp32 panels, zero padded. `packed` must be 64-byte aligned.
+void sk_f32_pack_weights(const float *w, size_t n, size_t k, float *packed);
+/// fp32 linear layer on packed weights, Y [M, N] (stride ldy) from X [M, K] (stride ldx):
+///   acc = +0; for p in 0..<K: acc = fmaf(X[m, p], W[n, p], acc);  Y[m, n] = acc + bias[n] (bias may be NULL).
+/// Each output element is computed alone, so results do not depend on M, on how rows or columns are
+/// split between calls, nor on the path (SIMD or portable).
+void sk_f32_linear(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
+                   size_t n, float *y, size_t ldy);
+
 /// Scratch for one kernel call, 64-byte aligned (NULL when out of memory); large blocks are mapped
 /// directly so that freeing them returns the memory to the system. Free with the same size.
 void *sk_scratch_alloc(size_t bytes);
