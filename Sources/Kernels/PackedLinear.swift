@@ -4,8 +4,8 @@ import Foundation
 /// Numeric precision of an encoder's dense (linear) layers. LayerNorm, softmax, GELU and attention
 /// stay fp32 in every precision.
 public enum Precision: String, CaseIterable, Sendable {
-    /// fp32 weights, OpenBLAS sgemm; `STRATA_FP32_GEMM=packed` selects the packed fp32 kernel
-    /// (weights packed once at load, AVX-512F FMA, portable C twin with the same bits).
+    /// fp32 weights: the packed fp32 kernel (weights packed once at load, AVX-512F FMA, portable C twin
+    /// with the same bits); `STRATA_FP32_GEMM=sgemm` selects OpenBLAS sgemm instead.
     case fp32
     /// bf16 weights and activations (converted per call, round to nearest even), fp32 accumulation
     /// (AVX-512 BF16 `vdpbf16ps`).
@@ -67,10 +67,10 @@ public enum FP32Gemm: String, Sendable {
     /// OpenBLAS sgemm on the [out, in] weights (`linearForward`), which packs them again on every call.
     case sgemm
 
-    /// The process's choice: `STRATA_FP32_GEMM=packed` selects the packed kernel, anything else (or
-    /// unset) sgemm. Read once, so that every layer of a process uses the same GEMM.
+    /// The process's choice: the packed kernel, unless `STRATA_FP32_GEMM=sgemm` (OpenBLAS, for
+    /// comparison). Read once, so that every layer of a process uses the same GEMM.
     public static let process: FP32Gemm =
-        ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "packed" ? .packed : .sgemm
+        ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "sgemm" ? .sgemm : .packed
 }
 
 /// The weights of one linear layer y = x W^T + b, held in the layer's precision and laid out for its

@@ -35,11 +35,14 @@ public final class BertEngine: @unchecked Sendable {
     /// shared layer layout; bf16 / int8 pack (bf16) or quantize per output channel (int8) each dense
     /// layer, the query, key and value rows stacked into one [3H, H] projection. In bf16 and int8
     /// the engine keeps none of the fp32 dense tensors: they are freed with `weights`.
-    public init(weights: BertWeights, precision: Precision = .fp32) {
+    /// `fp32Gemm` chooses the fp32 kernel: the packed fp32 GEMM (default, `FP32Gemm.process`; weights
+    /// packed once here) or sgemm on borrowed views of one block per layer in training's layout (which
+    /// is what training runs, so with `.sgemm` inference and training compute the same floats).
+    public init(weights: BertWeights, precision: Precision = .fp32, fp32Gemm: FP32Gemm = FP32Gemm.process) {
         config = weights.config
         self.precision = precision
         embeddings = weights.embeddings
-        if precision == .fp32 {
+        if precision == .fp32 && fp32Gemm == .sgemm {
             // one fp32 block per layer in Model's layer layout (training's), read through borrowed views
             let block = EncoderLayerLayout(hidden: weights.config.hiddenSize, intermediate: weights.config.intermediateSize)
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, block.count * weights.layers.count))
@@ -51,12 +54,12 @@ public final class BertEngine: @unchecked Sendable {
             }
             layerBlocks = buffer
         } else {
-            layers = weights.layers.map { EncoderLayerWeights($0, precision: precision) }
+            layers = weights.layers.map { EncoderLayerWeights($0, precision: precision, fp32Gemm: fp32Gemm) }
             layerBlocks = nil
         }
         if let pooler = weights.pooler, let classifier = weights.classifier {
-            head = ClassifierHeadWeights(pooler: .packed(PackedLinear(pooler, precision: .fp32)),
-                                         classifier: .packed(PackedLinear(classifier, precision: .fp32)))
+            head = ClassifierHeadWeights(pooler: .packed(PackedLinear(pooler, precision: .fp32, fp32Gemm: fp32Gemm)),
+                                         classifier: .packed(PackedLinear(classifier, precision: .fp32, fp32Gemm: fp32Gemm)))
         } else {
             head = nil
         }

@@ -4,18 +4,19 @@ extension EncoderLayerWeights {
     /// Inference's view of a checkpoint layer: each dense layer copied into a `PackedLinear` for
     /// `precision` (the query, key and value weights stacked into one [3H, H] copy; int8 quantizes
     /// each projection per output channel, so stacking keeps each one's own scales). LayerNorm stays fp32.
-    public init(_ layer: BertLayer, precision: Precision) {
+    /// `fp32Gemm` chooses the fp32 kernel (default: the process's choice, `FP32Gemm.process`).
+    public init(_ layer: BertLayer, precision: Precision, fp32Gemm: FP32Gemm = FP32Gemm.process) {
         let h = layer.query.inFeatures
         for part in [layer.query, layer.key, layer.value] {
             precondition(part.inFeatures == h && part.outFeatures == h, "query, key and value must all be [H, H]")
         }
         self.init(qkv: .packed(PackedLinear(weight: layer.query.weight + layer.key.weight + layer.value.weight,
                                             bias: layer.query.bias + layer.key.bias + layer.value.bias,
-                                            outFeatures: 3 * h, inFeatures: h, precision: precision)),
-                  attentionOutput: .packed(PackedLinear(layer.attentionOutput, precision: precision)),
+                                            outFeatures: 3 * h, inFeatures: h, precision: precision, fp32Gemm: fp32Gemm)),
+                  attentionOutput: .packed(PackedLinear(layer.attentionOutput, precision: precision, fp32Gemm: fp32Gemm)),
                   attentionNorm: .owned(layer.attentionLayerNorm),
-                  intermediate: .packed(PackedLinear(layer.intermediate, precision: precision)),
-                  output: .packed(PackedLinear(layer.output, precision: precision)),
+                  intermediate: .packed(PackedLinear(layer.intermediate, precision: precision, fp32Gemm: fp32Gemm)),
+                  output: .packed(PackedLinear(layer.output, precision: precision, fp32Gemm: fp32Gemm)),
                   outputNorm: .owned(layer.outputLayerNorm))
     }
 
@@ -58,8 +59,9 @@ extension EncoderLayerLayout {
 }
 
 extension PackedLinear {
-    /// Packs a checkpoint's dense layer for `precision`.
-    public convenience init(_ l: Linear, precision: Precision) {
-        self.init(weight: l.weight, bias: l.bias, outFeatures: l.outFeatures, inFeatures: l.inFeatures, precision: precision)
+    /// Packs a checkpoint's dense layer for `precision` (`fp32Gemm`: the fp32 kernel).
+    public convenience init(_ l: Linear, precision: Precision, fp32Gemm: FP32Gemm = FP32Gemm.process) {
+        self.init(weight: l.weight, bias: l.bias, outFeatures: l.outFeatures, inFeatures: l.inFeatures, precision: precision,
+                  fp32Gemm: fp32Gemm)
     }
 }

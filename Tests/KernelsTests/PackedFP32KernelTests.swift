@@ -45,7 +45,7 @@ final class PackedFP32KernelTests: XCTestCase {
     }
 
     func testSIMDAndPortableEqualTheFMATwinBitForBit() {
-        XCTAssertEqual(FP32Gemm.process, ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "packed" ? .packed : .sgemm)
+        XCTAssertEqual(FP32Gemm.process, ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "sgemm" ? .sgemm : .packed)
         for (m, n, k) in shapes {
             let x = randoms(m * k), w = randoms(n * k, scale: 0.2), b = randoms(n)
             for addBias in [true, false] {
