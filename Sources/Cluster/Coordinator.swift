@@ -124,6 +124,12 @@ public struct Coordinator: Sendable {
             if jobs[jobID]?.scheduler.release(chunk, by: worker) == true { jobFailed(jobID, "chunk \(chunk): \(error)", &out) }
         case .persistFailed(let jobID, let error, _):
             persistFailed(jobID, error, &out)
+        case .sendFailed(let to, let requestID, let error, let now):
+            // Only a request of ours is in the table (a reply or heartbeat that failed is only logged).
+            out.append(.log("send to \(to) failed: \(error)"))
+            if let o = requests.answered(requestID, from: to) {
+                requestFailed(o, RPCStatus(.unavailable, "send to \(to) failed: \(error)"), now, &out)
+            }
         }
         // No log line is unbounded (a whole request once ended up in one).
         return out.map { if case .log(let l) = $0 { return .log(LogLine.cap(l)) } else { return $0 } }
