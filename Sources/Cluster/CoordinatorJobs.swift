@@ -74,6 +74,12 @@ extension Coordinator {
         }
     }
 
+    /// Records a job the shell found on disk at start-up but could not resume, and why: its status
+    /// is then failed with that reason (not unknown).
+    public mutating func jobNotResumed(_ jobID: String, reason: String) {
+        jobsState.notResumed[jobID] = LogLine.oneLine("not resumed at start-up: " + reason)
+    }
+
     /// Records that a job's output was assembled outside `handle` (resumed complete).
     public mutating func markAnnounced(_ jobID: String) { jobs[jobID]?.finishAnnounced = true }
 
@@ -111,6 +117,9 @@ extension Coordinator {
     /// left as it is (cancelled = false).
     mutating func cancelJob(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ out: inout [CoordinatorAction]) {
         guard let j = jobs[jobID] else {
+            if let reason = jobsState.notResumed[jobID] {
+                reply(from, requestID, .jobCancelReply(JobCancelReply(jobID: jobID, cancelled: false, error: reason)), &out); return
+            }
             fail(from, requestID, RPCStatus(.notFound, "no job \(jobID)"), &out); return
         }
         let running = j.error.isEmpty && !j.finishAnnounced
@@ -120,6 +129,11 @@ extension Coordinator {
 
     func jobStatus(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard let j = jobs[jobID] else {
+            if let reason = jobsState.notResumed[jobID] {
+                let r = JobStatusReply(jobID: jobID, chunksTotal: 0, chunksDone: 0, docsDone: 0, docsTotal: 0, finished: false, etaSeconds: -1, error: reason)
+                out.append(.send(to: from, Envelope(requestID: requestID, status: .ok, body: .jobStatusReply(r))))
+                return
+            }
             out.append(.send(to: from, Envelope(requestID: requestID, status: RPCStatus(.notFound, "no job \(jobID)"), body: .error(RPCStatus(.notFound, "no job \(jobID)")))))
             return
         }

@@ -47,6 +47,9 @@ public struct JobsState: Sendable {
     var waiting: [String: [JobWaiter]] = [:]
     /// Jobs whose corpus is indexed and whose journal the shell is writing (`storeJob`).
     var storing: [String: (spec: JobJournal.Spec, index: TextRecordIndex)] = [:]
+    /// Jobs found on disk at start-up that could not be resumed (invalid journal, corpus changed,
+    /// outside the jobs root), with the reason: a status request reports each as failed.
+    public internal(set) var notResumed: [String: String] = [:]
 
     public init() {}
 
@@ -121,6 +124,7 @@ public struct JobsState: Sendable {
         guard let s = storing.removeValue(forKey: id) else { return }
         if let error { return refuseWaiting(id, error, &out) }
         let waiters = waiting.removeValue(forKey: id) ?? []
+        notResumed[id] = nil   // submitted again and accepted: this run is the job now
         runs[id] = JobRun(spec: s.spec, corpus: s.index, scheduler: JobScheduler(chunkCount: s.spec.chunkCount), started: now, doneAtStart: 0)
         out.append(.log("job \(id): \(s.spec.docCount) documents in \(s.spec.chunkCount) chunks of \(s.spec.chunkSize)"))
         Self.answer(waiters, .ok, .jobSubmitReply(JobSubmitReply(jobID: id, chunks: s.spec.chunkCount)), &out)
