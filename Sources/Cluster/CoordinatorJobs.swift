@@ -15,9 +15,8 @@ extension Coordinator {
                     if mayLoad(w, model, now) { loadModel(w, model, jobs[id]!.spec.model, now, &out) }
                     continue
                 }
-                guard let c = jobs[id]!.scheduler.lease(to: w, now: now) else { break }
                 // The shell reads the chunk's texts and hands them back (`chunkTextsRead`).
-                out.append(.readChunkTexts(jobID: id, chunk: c, worker: w))
+                guard jobsState.lease(id, to: w, now: now, &out) else { break }
             }
         }
     }
@@ -36,19 +35,9 @@ extension Coordinator {
     }
 
     mutating func chunkDone(_ o: Outstanding, _ jobID: String, _ chunk: Int, _ v: Vectors, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID], job.error.isEmpty else { return }
-        guard v.rows == job.range(chunk).count else {
-            requestFailed(o, RPCStatus(.internalError, "chunk \(chunk) came back with \(v.rows) rows, expected \(job.range(chunk).count)"), now, &out)
-            return
+        if case .wrongRows(let expected) = jobsState.chunkDone(jobID, chunk, v, &out) {
+            requestFailed(o, RPCStatus(.internalError, "chunk \(chunk) came back with \(v.rows) rows, expected \(expected)"), now, &out)
         }
-        if job.scheduler.complete(chunk) {
-            out.append(.persistChunk(jobID: jobID, chunk: chunk, vectors: v))
-        }
-        if job.scheduler.finished && !job.finishAnnounced {
-            job.finishAnnounced = true
-            out.append(.finishJob(jobID: jobID))
-        }
-        jobs[jobID] = job
     }
 
     /// Bytes an EmbedChunk frame may hold beyond its texts or vectors (envelope, ids, model name).
@@ -87,12 +76,7 @@ extension Coordinator {
     /// finish was already announced) and leases no more chunks. Not journaled: the journal is on
     /// the same disk, and a restart resumes the job from the chunks that are durable.
     mutating func persistFailed(_ jobID: String, _ error: String, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID], job.error.isEmpty else { return }
-        job.error = LogLine.oneLine(error)
-        job.scheduler.releaseAll()
-        jobs[jobID] = job
-        dropChunkRequests(jobID)
-        out.append(.log("job \(jobID) failed: \(job.error)"))
+        if jobsState.persistFailed(jobID, error, &out) { dropChunkRequests(jobID) }
     }
 
     /// Forgets the chunk requests of a job in flight: their replies are then ignored.
@@ -104,13 +88,7 @@ extension Coordinator {
     /// chunks are no longer leased, late replies are ignored, and the shell journals `failed` so
     /// that the job is not resumed after a restart. A finished or already failed job is left as is.
     mutating func jobFailed(_ jobID: String, _ error: String, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID], job.error.isEmpty, !job.finishAnnounced else { return }
-        job.error = LogLine.oneLine(error)
-        job.scheduler.releaseAll()
-        jobs[jobID] = job
-        dropChunkRequests(jobID)
-        out.append(.log("job \(jobID) failed: \(job.error)"))
-        out.append(.failJob(jobID: jobID, error: job.error))
+        if jobsState.fail(jobID, error, &out) { dropChunkRequests(jobID) }
     }
 
     /// JobCancelRequest: fails a running job ("cancelled by a client"); a finished or failed job is
