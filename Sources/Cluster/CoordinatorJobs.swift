@@ -1,7 +1,8 @@
 import Formats
 import Wire
 
-/// Batch-job chunk dispatch and completion.
+/// Batch-job chunk dispatch (which worker may take a chunk) and the routing of chunk events to the
+/// Jobs part (`JobsState`, which decides), and job status and cancel.
 extension Coordinator {
     mutating func dispatchChunks(_ now: Double, _ out: inout [CoordinatorAction]) {
         for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished && jobs[id]!.error.isEmpty {
