@@ -10,8 +10,9 @@ import Wire
 ///   indexing progress; drains in CoordinatorDrain.swift);
 /// - Search (`Searches`: every search in flight, its replica choice, per-try budget (hedging),
 ///   failover and deadline; `SearchState`: one search from query to reply);
-/// - Jobs (`JobsState` for submissions; CoordinatorJobs.swift, CoordinatorRetries.swift and
-///   `JobScheduler` for chunk leases, completion and failure);
+/// - Jobs (`JobsState`: submissions, and a running job's chunk leases, completion, failures with
+///   back-off and cap, lease expiry, over each job's `JobScheduler`; the Coordinator picks the
+///   worker for a chunk and routes, in CoordinatorJobs.swift);
 /// - Requests (`RequestTable`: the requests in flight to workers, by id, shared by the parts: it
 ///   routes each reply to the part that sent the request, and drops the rest).
 /// `Membership`, `Placement`, `Searches`, `JobsState` and `RequestTable` can be driven alone in
@@ -121,9 +122,15 @@ public struct Coordinator: Sendable {
         case .chunkTextsRead(let jobID, let chunk, let worker, let texts, let now):
             chunkTextsRead(jobID, chunk, worker, texts, now, &out)
         case .chunkReadFailed(let jobID, let chunk, let worker, let error, _):
-            if jobs[jobID]?.scheduler.release(chunk, by: worker) == true { jobFailed(jobID, "chunk \(chunk): \(error)", &out) }
+            if jobsState.chunkReadFailed(jobID, chunk, by: worker, error, &out) { dropChunkRequests(jobID) }
         case .persistFailed(let jobID, let error, _):
             persistFailed(jobID, error, &out)
+        case .sendFailed(let to, let requestID, let error, let now):
+            // Only a request of ours is in the table (a reply or heartbeat that failed is only logged).
+            out.append(.log("send to \(to) failed: \(error)"))
+            if let o = requests.answered(requestID, from: to) {
+                requestFailed(o, RPCStatus(.unavailable, "send to \(to) failed: \(error)"), now, &out)
+            }
         }
         // No log line is unbounded (a whole request once ended up in one).
         return out.map { if case .log(let l) = $0 { return .log(LogLine.cap(l)) } else { return $0 } }
@@ -197,10 +204,7 @@ public struct Coordinator: Sendable {
         loading[w] = nil
         for k in loadRetry.keys where k.worker == w { loadRetry[k] = nil }
         placement.workerDied(w)
-        for id in jobs.keys.sorted() {
-            let lost = jobs[id]!.scheduler.workerDied(w)
-            if !lost.isEmpty { out.append(.log("job \(id): chunks \(lost) of \(w) go back to the queue")) }
-        }
+        jobsState.workerDied(w, &out)
         for (_, o) in requests.removeAll(where: { $0.worker == w }) {
             requestFailed(o, RPCStatus(.unavailable, "worker \(w) died"), now, &out, countsAsFailure: false)
         }
@@ -220,11 +224,7 @@ public struct Coordinator: Sendable {
         expireRequests(now, &out)
         if !searches.isEmpty { perform(search.tick(now: now, searchWorkers, &requests), now, &out) }
         expireClientCalls(now, &out)
-        for id in jobs.keys.sorted() {
-            let late = jobs[id]!.scheduler.expire(now: now)
-            if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
-            for c in late { chunkFailed(id, c, "lease expired after \(jobs[id]!.scheduler.leaseSeconds) s", now, &out) }
-        }
+        for id in jobsState.expireLeases(now: now, &out) { dropChunkRequests(id) }
         retryServingLoads(now, &out)
         drainTick(now, &out)
         placeShards(now, &out)
@@ -351,13 +351,9 @@ public struct Coordinator: Sendable {
         case .serving(let id):
             clientCallFailed(id, status, now, &out)
         case .chunk(let job, let chunk):
-            guard jobs[job]?.scheduler.release(chunk, by: o.worker) == true else { return }
-            // A chunk that cannot fit a frame fails the same way on every worker: fail the job
-            // instead of leasing the chunk again and again.
-            if status.code == .resourceExhausted {
-                jobFailed(job, "chunk \(chunk): \(status.message)", &out)
-            } else if countsAsFailure {
-                chunkFailed(job, chunk, status.message, now, &out)
+            // The Jobs part decides (release, back-off, cap); a failed job's requests are forgotten here.
+            if jobsState.chunkRequestFailed(job, chunk, by: o.worker, status, countsAsFailure: countsAsFailure, now: now, &out) {
+                dropChunkRequests(job)
             }
         }
     }

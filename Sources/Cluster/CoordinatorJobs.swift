@@ -1,7 +1,8 @@
 import Formats
 import Wire
 
-/// Batch-job chunk dispatch and completion.
+/// Batch-job chunk dispatch (which worker may take a chunk) and the routing of chunk events to the
+/// Jobs part (`JobsState`, which decides), and job status and cancel.
 extension Coordinator {
     mutating func dispatchChunks(_ now: Double, _ out: inout [CoordinatorAction]) {
         for id in jobs.keys.sorted() where !jobs[id]!.scheduler.finished && jobs[id]!.error.isEmpty {
@@ -15,9 +16,8 @@ extension Coordinator {
                     if mayLoad(w, model, now) { loadModel(w, model, jobs[id]!.spec.model, now, &out) }
                     continue
                 }
-                guard let c = jobs[id]!.scheduler.lease(to: w, now: now) else { break }
                 // The shell reads the chunk's texts and hands them back (`chunkTextsRead`).
-                out.append(.readChunkTexts(jobID: id, chunk: c, worker: w))
+                guard jobsState.lease(id, to: w, now: now, &out) else { break }
             }
         }
     }
@@ -36,19 +36,9 @@ extension Coordinator {
     }
 
     mutating func chunkDone(_ o: Outstanding, _ jobID: String, _ chunk: Int, _ v: Vectors, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID], job.error.isEmpty else { return }
-        guard v.rows == job.range(chunk).count else {
-            requestFailed(o, RPCStatus(.internalError, "chunk \(chunk) came back with \(v.rows) rows, expected \(job.range(chunk).count)"), now, &out)
-            return
+        if case .wrongRows(let expected) = jobsState.chunkDone(jobID, chunk, v, &out) {
+            requestFailed(o, RPCStatus(.internalError, "chunk \(chunk) came back with \(v.rows) rows, expected \(expected)"), now, &out)
         }
-        if job.scheduler.complete(chunk) {
-            out.append(.persistChunk(jobID: jobID, chunk: chunk, vectors: v))
-        }
-        if job.scheduler.finished && !job.finishAnnounced {
-            job.finishAnnounced = true
-            out.append(.finishJob(jobID: jobID))
-        }
-        jobs[jobID] = job
     }
 
     /// Bytes an EmbedChunk frame may hold beyond its texts or vectors (envelope, ids, model name).
@@ -74,6 +64,12 @@ extension Coordinator {
         }
     }
 
+    /// Records a job the shell found on disk at start-up but could not resume, and why: its status
+    /// is then failed with that reason (not unknown).
+    public mutating func jobNotResumed(_ jobID: String, reason: String) {
+        jobsState.notResumed[jobID] = LogLine.oneLine("not resumed at start-up: " + reason)
+    }
+
     /// Records that a job's output was assembled outside `handle` (resumed complete).
     public mutating func markAnnounced(_ jobID: String) { jobs[jobID]?.finishAnnounced = true }
 
@@ -81,12 +77,7 @@ extension Coordinator {
     /// finish was already announced) and leases no more chunks. Not journaled: the journal is on
     /// the same disk, and a restart resumes the job from the chunks that are durable.
     mutating func persistFailed(_ jobID: String, _ error: String, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID], job.error.isEmpty else { return }
-        job.error = LogLine.oneLine(error)
-        job.scheduler.releaseAll()
-        jobs[jobID] = job
-        dropChunkRequests(jobID)
-        out.append(.log("job \(jobID) failed: \(job.error)"))
+        if jobsState.persistFailed(jobID, error, &out) { dropChunkRequests(jobID) }
     }
 
     /// Forgets the chunk requests of a job in flight: their replies are then ignored.
@@ -98,19 +89,16 @@ extension Coordinator {
     /// chunks are no longer leased, late replies are ignored, and the shell journals `failed` so
     /// that the job is not resumed after a restart. A finished or already failed job is left as is.
     mutating func jobFailed(_ jobID: String, _ error: String, _ out: inout [CoordinatorAction]) {
-        guard var job = jobs[jobID], job.error.isEmpty, !job.finishAnnounced else { return }
-        job.error = LogLine.oneLine(error)
-        job.scheduler.releaseAll()
-        jobs[jobID] = job
-        dropChunkRequests(jobID)
-        out.append(.log("job \(jobID) failed: \(job.error)"))
-        out.append(.failJob(jobID: jobID, error: job.error))
+        if jobsState.fail(jobID, error, &out) { dropChunkRequests(jobID) }
     }
 
     /// JobCancelRequest: fails a running job ("cancelled by a client"); a finished or failed job is
     /// left as it is (cancelled = false).
     mutating func cancelJob(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ out: inout [CoordinatorAction]) {
         guard let j = jobs[jobID] else {
+            if let reason = jobsState.notResumed[jobID] {
+                reply(from, requestID, .jobCancelReply(JobCancelReply(jobID: jobID, cancelled: false, error: reason)), &out); return
+            }
             fail(from, requestID, RPCStatus(.notFound, "no job \(jobID)"), &out); return
         }
         let running = j.error.isEmpty && !j.finishAnnounced
@@ -120,6 +108,11 @@ extension Coordinator {
 
     func jobStatus(_ from: Peer, _ requestID: UInt64, _ jobID: String, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard let j = jobs[jobID] else {
+            if let reason = jobsState.notResumed[jobID] {
+                let r = JobStatusReply(jobID: jobID, chunksTotal: 0, chunksDone: 0, docsDone: 0, docsTotal: 0, finished: false, etaSeconds: -1, error: reason)
+                out.append(.send(to: from, Envelope(requestID: requestID, status: .ok, body: .jobStatusReply(r))))
+                return
+            }
             out.append(.send(to: from, Envelope(requestID: requestID, status: RPCStatus(.notFound, "no job \(jobID)"), body: .error(RPCStatus(.notFound, "no job \(jobID)")))))
             return
         }

@@ -1,8 +1,8 @@
 import Wire
 
-/// Bounded retries of the coordinator's requests to workers: LoadModel (per worker and model) and
-/// job chunks (per chunk), each with exponential back-off and a cap (`RetryState`); past the cap a
-/// job fails with the worker's own message. AssignShard's retries are in `placeShards`.
+/// Bounded retries of LoadModel (per worker and model), with exponential back-off and a cap
+/// (`RetryState`); past the cap on every live worker a job fails with the worker's own message.
+/// A job chunk's retries are the Jobs part's (`JobsState.chunkFailed`); AssignShard's are in `placeShards`.
 extension Coordinator {
     /// True when LoadModel of `name` may be sent to `w` now (not loading, under the cap, past the back-off).
     func mayLoad(_ w: Peer, _ name: String, _ now: Double) -> Bool {
@@ -55,19 +55,6 @@ extension Coordinator {
             let last = states.compactMap { $0?.lastError }.last ?? ""
             jobFailed(id, "model \(jobs[id]!.spec.model) could not be loaded (\(ProtocolConstants.loadModelMaxAttempts) tries on each of "
                       + "\(live.count) worker(s)): \(last)", &out)
-        }
-    }
-
-    /// A chunk failed on a worker (error reply or lease expiry): it waits out a back-off before it
-    /// is leased again; past `chunkMaxFailures` the job fails.
-    mutating func chunkFailed(_ job: String, _ chunk: Int, _ message: String, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard jobs[job] != nil, jobs[job]!.error.isEmpty else { return }
-        let r = jobs[job]!.scheduler.noteFailure(chunk, message, now: now)
-        if r.exhausted(cap: ProtocolConstants.chunkMaxFailures) {
-            jobFailed(job, "chunk \(chunk) failed \(r.failures) times (last: \(message))", &out)
-        } else {
-            out.append(.log(String(format: "job %@: chunk %d failed (%d of %d): %@; next try in %.0f s", job, chunk, r.failures,
-                                   ProtocolConstants.chunkMaxFailures, message, r.nextTry - now)))
         }
     }
 }

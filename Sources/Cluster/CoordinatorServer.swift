@@ -122,7 +122,10 @@ public final class CoordinatorServer {
             switch a {
             case .send(let to, let env):
                 if let done = gatewayPeers.removeValue(forKey: to) { done(env); continue }
-                do { try router.send(multipart: [to.bytes, try Wire.encode(gate.stamp(env))], dontWait: true) } catch { log("send to \(to) failed: \(error)") }
+                do { try router.send(multipart: [to.bytes, try Wire.encode(gate.stamp(env))], dontWait: true) } catch {
+                    // A request that never left must not stay in flight (a chunk would stay leased).
+                    perform(state.handle(.sendFailed(to: to, requestID: env.requestID, error: "\(error)", now: Self.now())))
+                }
             case .log(let s): log(s)
             case .failJob(let job, let error): journalFailure(job, error)
             case .indexCorpus(let job, let request, let chunkSize): indexCorpus(job, request, chunkSize: chunkSize)

@@ -139,22 +139,30 @@ extension CoordinatorServer {
         let jobsDir = dataDir.appendingPathComponent("jobs")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDir.path)) ?? []
         for name in names.sorted() {
-            guard let text = try? String(contentsOf: journalURL(name), encoding: .utf8) else { continue }
+            // A job that cannot be resumed is logged, and its status says failed with the reason.
+            func skip(_ reason: String) {
+                log("job \(name): not resumed: \(reason)")
+                state.jobNotResumed(name, reason: reason)
+            }
+            guard FileManager.default.fileExists(atPath: journalURL(name).path) else { continue }
+            guard let text = try? String(contentsOf: journalURL(name), encoding: .utf8) else {
+                skip("\(journalURL(name).path): cannot be read as UTF-8 text"); continue
+            }
             let j: JobJournal
             do { j = try JobJournal.parse(text) } catch {
-                log("job \(name): not resumed: \(journalURL(name).path): \(error)")
+                skip("invalid journal \(journalURL(name).path): \(error)")
                 continue
             }
             guard let root = state.config.jobsRoot,
                   case .success(let r) = root.check(JobSubmitRequest(corpusPath: j.spec.corpusPath, model: j.spec.model, outDir: j.spec.outDir,
                                                                      chunkSize: j.spec.chunkSize), dataDir: dataDir.path),
                   r.corpusPath == j.spec.corpusPath, r.outDir == j.spec.outDir else {
-                log("job \(name): not resumed: its corpus or output is outside the jobs root \(state.config.jobsRoot?.path ?? "(none: started without --jobs-root)")")
+                skip("its corpus or output is outside the jobs root \(state.config.jobsRoot?.path ?? "(none: started without --jobs-root)")")
                 continue
             }
             do {
                 let corpus = try TextRecordIndex(path: j.spec.corpusPath)
-                guard corpus.count == j.spec.docCount else { log("job \(name): corpus changed size, not resumed"); continue }
+                guard corpus.count == j.spec.docCount else { skip("its corpus changed size (\(corpus.count) records, journaled \(j.spec.docCount))"); continue }
                 // A chunk counts as done only when its file is there with the journaled checksum.
                 let done = Set(j.done.filter { c, rec in
                     guard let d = try? Data(contentsOf: Self.chunkURL(j.spec.outDir, c)) else { return false }
@@ -168,7 +176,7 @@ extension CoordinatorServer {
                 log("job \(name): resumed from its journal, \(done.count)/\(j.spec.chunkCount) chunks done")
                 if done.count == j.spec.chunkCount && !j.finished { try finishJob(name); state.markAnnounced(name) }
             } catch {
-                log("job \(name): cannot resume: \(error)")
+                skip("cannot resume: \(error)")
             }
         }
     }

@@ -28,6 +28,10 @@ public enum CoordinatorEvent: Sendable {
     /// The shell could not write a chunk or assemble a job's output: the job fails (not journaled:
     /// a restart resumes it from its durable chunks).
     case persistFailed(jobID: String, error: String, now: Double)
+    /// The shell could not send `requestID` to `to` (the wire refused the message, or the socket
+    /// would not take it): the request fails at once, as for an error reply (a chunk is released
+    /// and retried with back-off, then fails its job; a search try fails over).
+    case sendFailed(to: Peer, requestID: UInt64, error: String, now: Double)
 }
 
 /// What the coordinator wants done; the shell performs these in order.

@@ -36,10 +36,12 @@ struct JobWaiter: Sendable, Equatable {
 ///     corpusIndexed(ok)      -> storeJob(spec)     (shell: output directory, journal `job` line)
 ///     jobStored(ok)          -> the job runs; every waiting submission is answered
 ///
-/// Chunk leasing, completion and failure of a running job are in CoordinatorJobs.swift (they need
-/// the workers and the requests in flight): a leased chunk's texts are read by the shell
-/// (`readChunkTexts` -> `chunkTextsRead` / `chunkReadFailed`), a finished chunk is written by it
-/// (`persistChunk`; a failed write comes back as `persistFailed`).
+/// A running job's chunks are decided here too (the extension below): lease (`readChunkTexts`;
+/// the shell answers `chunkTextsRead` / `chunkReadFailed`), completion (`persistChunk`, then
+/// `finishJob`; a failed write comes back as `persistFailed`), failures with back-off and a cap,
+/// lease expiry, and the job's failure (`failJob`). The Coordinator chooses the worker for each
+/// lease (it knows the workers and their models), sends the chunk, and forgets a failed job's
+/// requests in flight (CoordinatorJobs.swift).
 public struct JobsState: Sendable {
     /// Jobs by id: running, finished or failed.
     public internal(set) var runs: [String: JobRun] = [:]
@@ -47,6 +49,9 @@ public struct JobsState: Sendable {
     var waiting: [String: [JobWaiter]] = [:]
     /// Jobs whose corpus is indexed and whose journal the shell is writing (`storeJob`).
     var storing: [String: (spec: JobJournal.Spec, index: TextRecordIndex)] = [:]
+    /// Jobs found on disk at start-up that could not be resumed (invalid journal, corpus changed,
+    /// outside the jobs root), with the reason: a status request reports each as failed.
+    public internal(set) var notResumed: [String: String] = [:]
 
     public init() {}
 
@@ -121,6 +126,7 @@ public struct JobsState: Sendable {
         guard let s = storing.removeValue(forKey: id) else { return }
         if let error { return refuseWaiting(id, error, &out) }
         let waiters = waiting.removeValue(forKey: id) ?? []
+        notResumed[id] = nil   // submitted again and accepted: this run is the job now
         runs[id] = JobRun(spec: s.spec, corpus: s.index, scheduler: JobScheduler(chunkCount: s.spec.chunkCount), started: now, doneAtStart: 0)
         out.append(.log("job \(id): \(s.spec.docCount) documents in \(s.spec.chunkCount) chunks of \(s.spec.chunkSize)"))
         Self.answer(waiters, .ok, .jobSubmitReply(JobSubmitReply(jobID: id, chunks: s.spec.chunkCount)), &out)
@@ -149,5 +155,127 @@ public struct JobsState: Sendable {
 
     static func answer(_ waiters: [JobWaiter], _ status: RPCStatus, _ body: Body, _ out: inout [CoordinatorAction]) {
         for w in waiters { out.append(.send(to: w.peer, Envelope(requestID: w.requestID, status: status, body: body))) }
+    }
+}
+
+/// The Jobs part's decisions on a running job's chunks: lease, completion, failure with back-off
+/// and a cap, lease expiry, the job's own failure. Each returns what the Coordinator must route
+/// (a `true` "failed" result: forget the job's chunk requests in flight, which the Requests part
+/// holds); which worker may take a chunk (live, model loaded, under its share) is the
+/// Coordinator's choice (CoordinatorJobs.swift).
+extension JobsState {
+    /// Adds a running job (the shell read its corpus and journal; tests).
+    public mutating func add(_ job: JobRun) { runs[job.spec.jobID] = job }
+
+    /// Leases the next ready chunk of job `id` to `worker` and asks the shell for its texts
+    /// (`readChunkTexts`); false when none is ready (or the job failed or finished).
+    public mutating func lease(_ id: String, to worker: Peer, now: Double, _ out: inout [CoordinatorAction]) -> Bool {
+        guard let job = runs[id], job.error.isEmpty, !job.scheduler.finished,
+              let c = runs[id]!.scheduler.lease(to: worker, now: now) else { return false }
+        out.append(.readChunkTexts(jobID: id, chunk: c, worker: worker))
+        return true
+    }
+
+    /// A job fails (its model cannot load, a chunk failed too often, a client cancelled it): its
+    /// chunks are no longer leased, and `failJob` asks the shell to journal it so that it is not
+    /// resumed. A finished or already failed job is left as is. True when it failed now.
+    public mutating func fail(_ id: String, _ error: String, _ out: inout [CoordinatorAction]) -> Bool {
+        guard var job = runs[id], job.error.isEmpty, !job.finishAnnounced else { return false }
+        job.error = LogLine.oneLine(error)
+        job.scheduler.releaseAll()
+        runs[id] = job
+        out.append(.log("job \(id) failed: \(job.error)"))
+        out.append(.failJob(jobID: id, error: job.error))
+        return true
+    }
+
+    /// The shell could not write a chunk or assemble the output: the job fails (also when its
+    /// finish was already announced). Not journaled: the journal is on the same disk, and a
+    /// restart resumes the job from the chunks that are durable. True when it failed now.
+    public mutating func persistFailed(_ id: String, _ error: String, _ out: inout [CoordinatorAction]) -> Bool {
+        guard var job = runs[id], job.error.isEmpty else { return false }
+        job.error = LogLine.oneLine(error)
+        job.scheduler.releaseAll()
+        runs[id] = job
+        out.append(.log("job \(id) failed: \(job.error)"))
+        return true
+    }
+
+    /// A chunk failed (error reply, lease expiry, a send that never left): it waits out a back-off
+    /// before it is leased again; past `chunkMaxFailures` the job fails. True when it failed now.
+    public mutating func chunkFailed(_ id: String, _ chunk: Int, _ message: String, now: Double, _ out: inout [CoordinatorAction]) -> Bool {
+        guard runs[id] != nil, runs[id]!.error.isEmpty else { return false }
+        let r = runs[id]!.scheduler.noteFailure(chunk, message, now: now)
+        if r.exhausted(cap: ProtocolConstants.chunkMaxFailures) {
+            return fail(id, "chunk \(chunk) failed \(r.failures) times (last: \(message))", &out)
+        }
+        out.append(.log(String(format: "job %@: chunk %d failed (%d of %d): %@; next try in %.0f s", id, chunk, r.failures,
+                               ProtocolConstants.chunkMaxFailures, message, r.nextTry - now)))
+        return false
+    }
+
+    /// The request for `chunk` to `worker` failed with `status`. Only the lease holder's failure
+    /// counts (a late one changes nothing). A chunk that cannot fit a frame fails the same way on
+    /// every worker, so it fails the job instead of being leased again and again; a failure that
+    /// is not the chunk's (its worker died: `countsAsFailure` false) only releases it. True when
+    /// the job failed now.
+    public mutating func chunkRequestFailed(_ id: String, _ chunk: Int, by worker: Peer, _ status: RPCStatus, countsAsFailure: Bool,
+                                     now: Double, _ out: inout [CoordinatorAction]) -> Bool {
+        guard runs[id]?.scheduler.release(chunk, by: worker) == true else { return false }
+        if status.code == .resourceExhausted { return fail(id, "chunk \(chunk): \(status.message)", &out) }
+        return countsAsFailure ? chunkFailed(id, chunk, status.message, now: now, &out) : false
+    }
+
+    /// The shell could not read a leased chunk's texts: the job fails. True when it failed now.
+    public mutating func chunkReadFailed(_ id: String, _ chunk: Int, by worker: Peer, _ error: String, _ out: inout [CoordinatorAction]) -> Bool {
+        guard runs[id]?.scheduler.release(chunk, by: worker) == true else { return false }
+        return fail(id, "chunk \(chunk): \(error)", &out)
+    }
+
+    /// Releases the expired leases of every job, each a chunk failure; returns the jobs that failed now.
+    public mutating func expireLeases(now: Double, _ out: inout [CoordinatorAction]) -> [String] {
+        var failed: [String] = []
+        for id in runs.keys.sorted() {
+            let late = runs[id]!.scheduler.expire(now: now)
+            if !late.isEmpty { out.append(.log("job \(id): leases of chunks \(late) expired")) }
+            for c in late where chunkFailed(id, c, "lease expired after \(runs[id]!.scheduler.leaseSeconds) s", now: now, &out) { failed.append(id) }
+        }
+        return failed
+    }
+
+    /// A worker died: its chunks go back to the queue.
+    public mutating func workerDied(_ worker: Peer, _ out: inout [CoordinatorAction]) {
+        for id in runs.keys.sorted() {
+            let lost = runs[id]!.scheduler.workerDied(worker)
+            if !lost.isEmpty { out.append(.log("job \(id): chunks \(lost) of \(worker) go back to the queue")) }
+        }
+    }
+
+    /// How a chunk's vectors were taken.
+    public enum ChunkResult: Equatable {
+        /// Ignored: the job failed, or the chunk was already done (a late duplicate).
+        case ignored
+        /// Written (`persistChunk`), and the output assembled when it was the last (`finishJob`).
+        case accepted
+        /// The reply has the wrong number of rows: the request failed.
+        case wrongRows(expected: Int)
+    }
+
+    /// A worker returned the vectors of `chunk`: the first completion is persisted, and the last
+    /// chunk's completion asks the shell to assemble the output (once).
+    public mutating func chunkDone(_ id: String, _ chunk: Int, _ v: Vectors, _ out: inout [CoordinatorAction]) -> ChunkResult {
+        guard var job = runs[id], job.error.isEmpty else { return .ignored }
+        guard v.rows == job.range(chunk).count else { return .wrongRows(expected: job.range(chunk).count) }
+        var result = ChunkResult.ignored
+        if job.scheduler.complete(chunk) {
+            out.append(.persistChunk(jobID: id, chunk: chunk, vectors: v))
+            result = .accepted
+        }
+        if job.scheduler.finished && !job.finishAnnounced {
+            job.finishAnnounced = true
+            out.append(.finishJob(jobID: id))
+        }
+        runs[id] = job
+        return result
     }
 }

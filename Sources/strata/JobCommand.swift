@@ -24,7 +24,8 @@ enum JobEmbedCommand: Subcommand {
       coordinator's --jobs-root. Output in DIR: embeddings.npy (float32 [n, dim], byte-identical to
       `strata embed --input FILE --output x.npy` with the same model), ids.txt, manifest.json
       (checksums); the chunks/ written on the way are removed once the output is durable. Submitting
-      the same job again follows the existing one.
+      the same job again follows the existing one while its corpus is unchanged (else refused:
+      choose another --out).
     """)
 
     static func run(_ a: Arguments) throws {

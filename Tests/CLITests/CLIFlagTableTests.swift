@@ -123,6 +123,14 @@ final class CLIFlagTableTests: XCTestCase {
         }
     }
 
+    /// Resubmitting a job follows it only while its corpus is unchanged: the help says so.
+    func testJobEmbedHelpSaysAResubmissionWithAChangedCorpusIsRefused() throws {
+        let r = try CLI.run(["job", "embed", "--help"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(text.contains("Submitting the same job again follows the existing one while its corpus is unchanged (else refused: choose another --out)."), r.stdout)
+    }
+
     func testTheFlagsOnceUndocumentedAreDocumented() throws {
         for (command, flags) in [("infuse", ["dropout", "scale", "temperature"]), ("train-ce", ["dropout", "scale", "temperature", "log-every"]),
                                  ("cluster status", ["timeout"]), ("job status", ["timeout"]), ("bench cluster", ["shards", "top"]),

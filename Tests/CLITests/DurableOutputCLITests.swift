@@ -31,16 +31,17 @@ final class DurableOutputCLITests: XCTestCase {
         for l in lines { XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(l.utf8)), String(l)) }
         XCTAssertFalse(exists(out.path + ".partial"), "the stale temporary file of a killed run does not survive")
 
-        // failure at the very end (OUT is a directory: the rename fails): no output, no .partial,
-        // and the error names the file and the OS's reason
+        // OUT is a directory: refused before any work (the rename would fail at the very end), the
+        // error names the file and the OS's reason, and nothing is touched (the stale .partial neither)
         let blocked = tmp.appendingPathComponent("blocked.jsonl")
         try FileManager.default.createDirectory(at: blocked, withIntermediateDirectories: true)
         try plantStalePartial(blocked)
         r = try CLI.run(["mine", "--model", model, "--data", data.path, "--out", blocked.path, "--negatives", "2"])
         XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("cannot write \(blocked.path)") && r.stderr.contains("Is a directory"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("cannot write \(blocked.path): Is a directory (--out needs a file name)"), r.stderr)
         XCTAssertFalse(r.stderr.contains("Error Domain"), r.stderr)
-        XCTAssertFalse(exists(blocked.path + ".partial"), "a failed run leaves no .partial")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: blocked.path + ".partial")), Data("half a line from a killed ru".utf8),
+                       "refused before any work: the stale .partial is left as it was")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: blocked.path), [], "the directory in the way is untouched")
 
         // the output onto an input is refused before anything is read, and the input is unchanged
@@ -60,14 +61,13 @@ final class DurableOutputCLITests: XCTestCase {
     func testEvalRunFileIsWholeAndAStalePartialNeverSurvives() throws {
         let data = try beir(split: "test")
         let run = tmp.appendingPathComponent("run.trec"), metrics = tmp.appendingPathComponent("m.json")
-        // failure: the metrics cannot be put in place; the stale .partial of the run goes too
+        // the metrics path is a directory: refused before any work (no run file, nothing touched)
         try plantStalePartial(run)
         try FileManager.default.createDirectory(at: metrics, withIntermediateDirectories: true)
         var r = try CLI.run(["eval", "--model", model, "--data", data.path, "--run", run.path, "--output", metrics.path])
         XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("cannot write \(metrics.path)") && r.stderr.contains("Is a directory"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("cannot write \(metrics.path): Is a directory (--output needs a file name)"), r.stderr)
         XCTAssertFalse(exists(run.path), "no run file from a failed eval")
-        XCTAssertFalse(exists(run.path + ".partial"), "nor its temporary file")
         XCTAssertFalse(exists(metrics.path + ".partial"))
         // success: a whole 6-column run for both queries, the metrics JSON, no temporary files
         try FileManager.default.removeItem(at: metrics)

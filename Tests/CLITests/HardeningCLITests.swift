@@ -88,6 +88,28 @@ final class EmbedHardeningCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("embedded"), "refused before any embedding: \(r.stderr)")
     }
 
+    /// eval, score and mine refuse an output that is a directory before any work, as embed does:
+    /// the model named does not exist, so a refusal that came after loading it would name the model.
+    func testEvalScoreMineRefuseADirectoryOutputBeforeAnyWork() throws {
+        let data = try CLI.tinyBEIR(in: dir, split: "test")
+        let pairs = dir.appendingPathComponent("p.tsv")
+        try Data("q\tp\n".utf8).write(to: pairs)
+        let taken = dir.appendingPathComponent("taken.out")
+        try FileManager.default.createDirectory(at: taken, withIntermediateDirectories: false)
+        let missing = dir.appendingPathComponent("no-such-model").path
+        for (args, flag) in [(["eval", "--model", missing, "--data", data.path, "--run", taken.path], "run"),
+                             (["eval", "--model", missing, "--data", data.path, "--output", taken.path], "output"),
+                             (["score", "--model", missing, "--input", pairs.path, "--output", taken.path], "output"),
+                             (["mine", "--model", missing, "--data", data.path, "--out", taken.path], "out")] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("cannot write \(taken.path): Is a directory (--\(flag) needs a file name)"), "\(args): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("no-such-model"), "refused before the model is looked at: \(r.stderr)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: taken.path), [], "the directory in the way is untouched")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: taken.path + ".partial"))
+        }
+    }
+
     func testFlagValueThatIsAFlagOrEmptyIsRefused() throws {
         var r = try CLI.run(["embed", "--model", "--input", "t.txt", "--output", "o.npy"])
         XCTAssertEqual(r.status, 2, r.stderr)

@@ -98,7 +98,7 @@ final class OutputSafetyCLITests: XCTestCase {
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("refusing to overwrite an input"), r.stderr)
         XCTAssertEqual(try Data(contentsOf: data.appendingPathComponent("corpus.jsonl")), corpus, "the corpus is unchanged")
-        // The metrics cannot be written (the path is a directory): the run file must not appear,
+        // The metrics path is a directory: refused before any work (no run file appears),
         // and the error gives the OS's reason, not an NSError dump.
         let run = tmp.appendingPathComponent("run.trec"), blocked = tmp.appendingPathComponent("metrics-dir")
         try FileManager.default.createDirectory(at: blocked, withIntermediateDirectories: true)

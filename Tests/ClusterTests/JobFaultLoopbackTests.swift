@@ -122,3 +122,41 @@ extension LoopbackClusterTests {
         try? FileManager.default.removeItem(at: root)
     }
 }
+
+/// A job whose journal cannot be resumed at start-up is reported failed with the reason (it was
+/// logged and then unknown: `job status` said "no job").
+final class UnresumedJobTests: XCTestCase {
+    func testJobWithAnInvalidJournalIsReportedFailedWithTheReason() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-unresumed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let jobDir = root.appendingPathComponent("coord/jobs/job-0badf00d")
+        try FileManager.default.createDirectory(at: jobDir, withIntermediateDirectories: true)
+        try Data("this is not a journal\n".utf8).write(to: jobDir.appendingPathComponent("journal.log"))
+        var cfg = CoordinatorConfig()
+        cfg.shardCount = 1; cfg.deModel = "/models/de"
+        cfg.jobsRoot = try JobsRoot(root.path)
+        var logs: [String] = []
+        let server = try CoordinatorServer(bind: "tcp://127.0.0.1:0", dataDir: root.appendingPathComponent("coord"), config: cfg, corpus: [],
+                                           log: { logs.append($0) })
+        var state = server.state
+        let client = Peer("client")
+        let out = state.handle(.message(from: client, Envelope(requestID: 7, body: .jobStatusRequest(JobStatusRequest(jobID: "job-0badf00d"))), now: 1))
+        guard case .send(let to, let env)? = out.first(where: { if case .send = $0 { return true }; return false }),
+              case .jobStatusReply(let st) = env.body else { return XCTFail("no status reply: \(out)") }
+        XCTAssertEqual(to, client)
+        XCTAssertEqual(env.requestID, 7)
+        XCTAssertFalse(st.finished)
+        XCTAssertTrue(st.error.contains("not resumed") && st.error.contains("invalid journal") && st.error.contains("journal.log"), st.error)
+        XCTAssertTrue(logs.contains { $0.contains("job-0badf00d") && $0.contains("not resumed") }, "\(logs)")
+        // Cancel says what happened too (not "no job").
+        let cancel = state.handle(.message(from: client, Envelope(requestID: 8, body: .jobCancelRequest(JobCancelRequest(jobID: "job-0badf00d"))), now: 1))
+        guard case .send(_, let cenv)? = cancel.first(where: { if case .send = $0 { return true }; return false }),
+              case .jobCancelReply(let c) = cenv.body else { return XCTFail("no cancel reply: \(cancel)") }
+        XCTAssertFalse(c.cancelled)
+        XCTAssertEqual(c.error, st.error)
+        // An unknown id is still unknown.
+        let none = state.handle(.message(from: client, Envelope(requestID: 9, body: .jobStatusRequest(JobStatusRequest(jobID: "job-nope"))), now: 1))
+        guard case .send(_, let nenv)? = none.first(where: { if case .send = $0 { return true }; return false }) else { return XCTFail("no reply") }
+        XCTAssertEqual(nenv.status?.code, .notFound)
+    }
+}

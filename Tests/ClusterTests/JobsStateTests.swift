@@ -171,3 +171,93 @@ final class JobsStateTests: XCTestCase {
         XCTAssertEqual(sim.coordinator.jobs[id]?.error, "cannot write chunk 2: No space left on device")
     }
 }
+
+/// The Jobs part's chunk decisions, driven alone (no Coordinator, no worker): lease, completion,
+/// failures with back-off and cap, lease expiry, a dead worker, the job's failure.
+final class JobsChunkStateTests: XCTestCase {
+    func jobs(docs: Int = 30, chunkSize: Int = 10, lease: Double = 30) throws -> JobsState {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-jobchunks-\(UUID().uuidString).txt")
+        try Data(makeCorpus(docs).map { $0.text + "\n" }.joined().utf8).write(to: file)
+        addTeardownBlock { try? FileManager.default.removeItem(at: file) }
+        let chunks = (docs + chunkSize - 1) / chunkSize
+        let spec = JobJournal.Spec(jobID: "j", corpusPath: file.path, model: "/m", outDir: "/o", chunkSize: chunkSize, docCount: docs, chunkCount: chunks)
+        var s = JobsState()
+        s.add(JobRun(spec: spec, corpus: try TextRecordIndex(path: file.path), scheduler: JobScheduler(chunkCount: chunks, leaseSeconds: lease),
+                     started: 0, doneAtStart: 0))
+        return s
+    }
+
+    func vectors(_ rows: Int) -> Vectors { Vectors(rows: rows, dimension: 2, data: [Float](repeating: 1, count: rows * 2)) }
+    func nonLog(_ a: [CoordinatorAction]) -> [CoordinatorAction] { a.filter { if case .log = $0 { return false }; return true } }
+    let w1 = Peer("w1"), w2 = Peer("w2")
+
+    func testLeaseAsksForTextsAndCompletionPersistsThenFinishesOnce() throws {
+        var s = try jobs()
+        var out: [CoordinatorAction] = []
+        for c in 0..<3 { XCTAssertTrue(s.lease("j", to: w1, now: 0, &out)); XCTAssertEqual(out.last, .readChunkTexts(jobID: "j", chunk: c, worker: w1)) }
+        XCTAssertFalse(s.lease("j", to: w1, now: 0, &out), "every chunk is leased")
+        out = []
+        XCTAssertEqual(s.chunkDone("j", 1, vectors(9), &out), .wrongRows(expected: 10))
+        XCTAssertEqual(out, [])
+        for c in [2, 0, 1] { XCTAssertEqual(s.chunkDone("j", c, vectors(10), &out), .accepted) }
+        XCTAssertEqual(s.chunkDone("j", 1, vectors(10), &out), .ignored, "a late duplicate")
+        XCTAssertEqual(nonLog(out), [.persistChunk(jobID: "j", chunk: 2, vectors: vectors(10)), .persistChunk(jobID: "j", chunk: 0, vectors: vectors(10)),
+                                     .persistChunk(jobID: "j", chunk: 1, vectors: vectors(10)), .finishJob(jobID: "j")])
+    }
+
+    func testChunkFailuresBackOffThenFailTheJobAtTheCap() throws {
+        var s = try jobs(docs: 10)
+        var out: [CoordinatorAction] = []
+        var now = 0.0
+        for attempt in 1...ProtocolConstants.chunkMaxFailures {
+            XCTAssertTrue(s.lease("j", to: w1, now: now, &out), "try \(attempt) is leased once its back-off passed")
+            let failed = s.chunkRequestFailed("j", 0, by: w1, RPCStatus(.unavailable, "send to w1 failed: boom"), countsAsFailure: true, now: now, &out)
+            XCTAssertEqual(failed, attempt == ProtocolConstants.chunkMaxFailures)
+            if !failed {
+                XCTAssertFalse(s.lease("j", to: w1, now: now, &out), "not leased again during its back-off")
+                now = s.runs["j"]!.scheduler.failures[0]!.nextTry
+            }
+        }
+        XCTAssertEqual(s.runs["j"]!.error, "chunk 0 failed \(ProtocolConstants.chunkMaxFailures) times (last: send to w1 failed: boom)")
+        XCTAssertEqual(nonLog(out).filter { if case .failJob = $0 { return true }; return false }, [.failJob(jobID: "j", error: s.runs["j"]!.error)])
+        XCTAssertFalse(s.lease("j", to: w1, now: now + 1000, &out), "a failed job leases nothing")
+    }
+
+    func testOnlyTheLeaseHolderFailsAChunkAndADeadWorkerIsNotTheChunksFault() throws {
+        var s = try jobs(docs: 10)
+        var out: [CoordinatorAction] = []
+        XCTAssertTrue(s.lease("j", to: w1, now: 0, &out))
+        XCTAssertFalse(s.chunkRequestFailed("j", 0, by: w2, RPCStatus(.internalError, "late"), countsAsFailure: true, now: 0, &out))
+        XCTAssertEqual(s.runs["j"]!.scheduler.leased(to: w1), [0], "w2's late failure does not touch w1's lease")
+        XCTAssertFalse(s.chunkRequestFailed("j", 0, by: w1, RPCStatus(.unavailable, "worker died"), countsAsFailure: false, now: 0, &out))
+        XCTAssertNil(s.runs["j"]!.scheduler.failures[0], "not counted")
+        XCTAssertTrue(s.lease("j", to: w2, now: 0, &out), "released at once, no back-off")
+        XCTAssertTrue(s.chunkRequestFailed("j", 0, by: w2, RPCStatus(.resourceExhausted, "over the frame limit"), countsAsFailure: true, now: 0, &out),
+                      "a chunk over a frame fails the job at once")
+        XCTAssertEqual(s.runs["j"]!.error, "chunk 0: over the frame limit")
+    }
+
+    func testExpiredLeasesAndADeadWorkerReturnChunks() throws {
+        var s = try jobs(lease: 5)
+        var out: [CoordinatorAction] = []
+        XCTAssertTrue(s.lease("j", to: w1, now: 0, &out)); XCTAssertTrue(s.lease("j", to: w2, now: 0, &out))
+        s.workerDied(w2, &out)
+        XCTAssertEqual(s.runs["j"]!.scheduler.leased(to: w2), [])
+        XCTAssertEqual(s.expireLeases(now: 5, &out), [], "one failure is under the cap")
+        XCTAssertEqual(s.runs["j"]!.scheduler.failures[0]?.failures, 1)
+        XCTAssertTrue(out.contains(.log("job j: leases of chunks [0] expired")), "\(out)")
+    }
+
+    func testPersistFailureFailsEvenAnAnnouncedJobButIsNotJournaled() throws {
+        var s = try jobs(docs: 10)
+        var out: [CoordinatorAction] = []
+        XCTAssertTrue(s.lease("j", to: w1, now: 0, &out))
+        XCTAssertEqual(s.chunkDone("j", 0, vectors(10), &out), .accepted)
+        out = []
+        XCTAssertFalse(s.fail("j", "cancelled by a client", &out), "a finished job is not failed by a cancel")
+        XCTAssertTrue(s.persistFailed("j", "cannot assemble the output: EIO", &out))
+        XCTAssertFalse(s.persistFailed("j", "again", &out), "once")
+        XCTAssertEqual(nonLog(out), [], "not journaled")
+        XCTAssertEqual(s.runs["j"]!.error, "cannot assemble the output: EIO")
+    }
+}

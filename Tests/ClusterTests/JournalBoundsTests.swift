@@ -50,6 +50,13 @@ extension LoopbackClusterTests {
         defer { stopAll(r) }
         let c = try ClusterClient(endpoint: r.endpoint)
         _ = try waitReady(c)
-        XCTAssertThrowsError(try c.call(.jobStatusRequest(JobStatusRequest(jobID: "job-forged")), timeout: 5), "the forged job is not known")
+        // Not resumed: its status says failed, with the reason (it used to be unknown).
+        guard case .jobStatusReply(let st) = try c.call(.jobStatusRequest(JobStatusRequest(jobID: "job-forged")), timeout: 5) else {
+            return XCTFail("no status reply")
+        }
+        XCTAssertFalse(st.finished)
+        XCTAssertEqual(st.chunksDone, 0)
+        XCTAssertTrue(st.error.hasPrefix("not resumed at start-up: invalid journal") && st.error.contains("journal.log"), st.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("out").path), "nothing was run")
     }
 }

@@ -50,6 +50,9 @@ final class SimCluster {
     let client = Peer("client")
     /// Rewrites a worker's reply before the coordinator sees it (a faulty or hostile worker).
     var tamper: ((Peer, Envelope) -> Envelope)?
+    /// The shell's send of a message to a worker fails with this error (the wire refused it): the
+    /// sim hands the coordinator `sendFailed` as the real shell does, and the worker gets nothing.
+    var refuseSend: ((Peer, Envelope) -> String?)?
     /// Every message the coordinator sent to a worker, in order (dropped ones included).
     var sentToWorkers: [(to: Peer, env: Envelope)] = []
     var nextClientID: UInt64 = 1
@@ -89,6 +92,9 @@ final class SimCluster {
                 case .send(let to, let env):
                     if to == client { clientInbox.append(wire(env)); continue }
                     sentToWorkers.append((to, env))
+                    if let why = refuseSend?(to, env) {
+                        queue.append(.sendFailed(to: to, requestID: env.requestID, error: why, now: now)); continue
+                    }
                     guard let w = workers[to], !down.contains(to), !blackhole.contains(to) else { continue }
                     if let reply = w.handle(wire(env), now: now) { queue.append(.message(from: to, wire(tamper?(to, reply) ?? reply), now: now)) }
                 case .indexCorpus(let job, let request, let chunkSize):
