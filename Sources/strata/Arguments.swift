@@ -21,8 +21,6 @@ enum CommonFlags {
         Flag.choice("precision", ["fp32", "bf16", "int8"], default: "fp32", help: help)
     }
 
-    static let computeNice = Flag.int("compute-nice", default: 0, min: 0, max: 19, help: "run forward passes (job chunks, indexing, re-ranks) at nice N: shard searches and the coordinator's query embedding go first on a shared machine")
-
     static let keys = Flag.path("keys", "DIR", help: "CURVE keys from `strata keys gen` (each process reads what its role needs)")
 
     static func coordinator(_ help: String = "the coordinator's endpoint (tcp://HOST:PORT)") -> Flag {

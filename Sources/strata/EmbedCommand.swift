@@ -36,7 +36,6 @@ enum EmbedCommand: Subcommand {
         // Before anything is read: the output (or its temporary file) must not be the input.
         try refuseOutputOverInputs(output, flag: "output", inputs: [input])
         try checkCanWrite(output, flag: "output")
-        try refuseDirectoryOutput(output, flag: "output")
         try requireRereadable(input, flag: "input")
         try applyThreads(a)
         let encoder = try TextEncoder.load(a.value("model"), precision: try PrecisionOption.parse(a))

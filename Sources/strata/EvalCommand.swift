@@ -44,7 +44,6 @@ enum EvalCommand: Subcommand {
             guard let p = a.string(flag) else { continue }
             try refuseOutputOverInputs(p, flag: flag, inputs: inputs)
             try checkCanWrite(p, flag: flag)
-            try refuseDirectoryOutput(p, flag: flag)
         }
         if let r = a.string("run"), let o = a.string("output") { try refuseOutputOverInputs(o, flag: "output", inputs: [r]) }
         if a.string("run") != nil, a.string("run") == a.string("output") { throw CLIError("--run and --output are the same file", usage: true) }

@@ -42,7 +42,6 @@ enum MineCommand: Subcommand {
         let inputs = ["corpus.jsonl", "queries.jsonl", "qrels/\(split).tsv"].map { dataPath + "/" + $0 }
         try refuseOutputOverInputs(outPath, flag: "out", inputs: inputs)
         try checkCanWrite(outPath, flag: "out")
-        try refuseDirectoryOutput(outPath, flag: "out")
 
         let enc = try TextEncoder.load(modelPath)
         guard enc.kind == .dualEncoder else { throw CLIError("--model \(modelPath) is not a dual encoder") }

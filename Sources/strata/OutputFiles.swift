@@ -28,16 +28,13 @@ func refuseOutputOverInputs(_ output: String, flag: String, inputs: [String]) th
     }
 }
 
-/// Throws unless a file can be created at `path`: its directory exists and is writable. Checked
-/// before the work, so a long run does not end with nowhere to put its result.
+/// Throws unless a file can be created at `path`: its directory exists and is writable, and `path` is
+/// not a directory (the final rename would fail after all the work; the message is the one that
+/// failure would give). Checked before the work, so a long run does not end with nowhere to put its
+/// result; nothing is touched.
 func checkCanWrite(_ path: String, flag: String) throws {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     guard access(dir, W_OK | X_OK) == 0 else { throw CLIError("--\(flag) \(path): cannot write into \(dir): \(osReason())") }
-}
-
-/// Throws when `path` is a directory (the final rename would fail after all the work), with the
-/// message that failure would give; nothing is touched.
-func refuseDirectoryOutput(_ path: String, flag: String) throws {
     var st = stat()
     if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw CLIError("cannot write \(path): \(osReason(EISDIR)) (--\(flag) needs a file name)") }
 }

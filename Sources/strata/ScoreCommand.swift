@@ -20,7 +20,6 @@ enum ScoreCommand: Subcommand {
         if output != "-" {
             try refuseOutputOverInputs(output, flag: "output", inputs: [input])
             try checkCanWrite(output, flag: "output")
-            try refuseDirectoryOutput(output, flag: "output")
         }
         try applyThreads(a)
         let precision = try PrecisionOption.parse(a)

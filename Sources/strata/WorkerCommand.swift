@@ -15,7 +15,7 @@ enum WorkerCommand: Subcommand {
         .int("max-batch-tokens", default: 16_384, min: 1, max: 1 << 24, help: "token budget of one serving forward pass: waiting query embeddings (and waiting re-rank pairs) are gathered up to it; longer requests advance by slices of it, their deadline checked between slices"),
         .double("drain-timeout", "S", default: ProtocolConstants.workerDrainTimeout, .above(0), help: "longest a SIGTERM drain may take, in seconds"),
         CommonFlags.precision("for every model this worker loads"),
-        CommonFlags.computeNice,
+        .int("compute-nice", default: 0, min: 0, max: 19, help: "run forward passes (job chunks, indexing, re-ranks) at nice N: shard searches and the coordinator's query embedding go first on a shared machine"),
         .bool("quiet", help: "no progress or event lines on stderr"),
     ], details: """
     Heartbeats every second; reconnects with back-off when the coordinator goes silent. Serving
