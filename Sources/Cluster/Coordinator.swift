@@ -135,6 +135,12 @@ public struct Coordinator: Sendable {
             fail(from, requestID, RPCStatus(.failedPrecondition, "protocol version \(m.protocolVersion), coordinator speaks \(ProtocolConstants.protocolVersion)"), &out)
             return
         }
+        let precision = m.precision.isEmpty ? "fp32" : m.precision
+        guard precision == config.precision else {
+            out.append(.log("worker \(from) refused: it embeds in \(precision), this cluster in \(config.precision)"))
+            fail(from, requestID, RPCStatus(.failedPrecondition, "registration refused: this worker embeds in \(precision) but the cluster's documents and queries are \(config.precision); start the worker with --precision \(config.precision)"), &out)
+            return
+        }
         if membership.workers[from] != nil {
             out.append(.log("worker \(from) re-registered: treating its old session as dead"))
             workerDied(from, now, &out)
