@@ -14,8 +14,11 @@ extension BertShape {
 }
 
 extension TrainableBert {
-    /// Copies tensors from `w`: the embeddings when `embeddings`, encoder layers `layers` (same index here), and the
-    /// pooler + classifier when `head` and both sides have them. Sizes must agree (checked; the error names the tensor).
+    /// Copies tensors from `w`: the embeddings when `embeddings`, encoder layers `layers` (same index here), and, when
+    /// `head` and this model has a CE head, the source's pooler and classifier, each when the source has it (a dual
+    /// encoder's pooler alone seeds the pooler; the classifier stays as initialised). Sizes must agree (checked; the
+    /// error names the tensor). This and `bertWeights` map the checkpoint's tensors to the flat buffer by name
+    /// (Model's `BertTensorNames`); training's forward and backward read the typed views instead.
     public func copy(from w: BertWeights, embeddings: Bool, layers: Range<Int>, head: Bool) throws {
         func put(_ name: String, _ values: [Float]) throws {
             guard let e = layout.entry(name) else { throw TrainError.config("no tensor \(name) in the trainable model") }
@@ -45,9 +48,9 @@ extension TrainableBert {
             try linear(p.output, s.output)
             try norm(p.outputLayerNorm, s.outputLayerNorm)
         }
-        if head, shape.hasClassifier, let pooler = w.pooler, let cls = w.classifier {
-            try linear(N.pooler, pooler)
-            try linear(N.classifier, cls)
+        if head, shape.hasClassifier {
+            if let pooler = w.pooler { try linear(N.pooler, pooler) }
+            if let cls = w.classifier { try linear(N.classifier, cls) }
         }
     }
 
