@@ -1,8 +1,9 @@
 import Kernels
 
 /// The one packed layout of an encoder layer's tensors in a flat fp32 block: training's
-/// `ParameterLayout` places each layer's tensors in this order, and the fp32 inference engine holds
-/// one such block per layer; both read it through `weights(in:eps:)`. Query, key and value weights
+/// `ParameterLayout` places each layer's tensors in this order, and the fp32 inference engine on the
+/// sgemm kernel (`FP32Gemm.sgemm`; its default packed kernel keeps `PackedLinear` copies) holds one such
+/// block per layer; both read it through `weights(in:eps:)`. Query, key and value weights
 /// come first and adjacent, then their biases: one [3H, H] matrix and one [3H] vector, no copy.
 /// Offsets count floats from the buffer start (`shifted(by:)` moves a block into a bigger buffer).
 public struct EncoderLayerLayout: Sendable, Equatable {
