@@ -76,8 +76,11 @@ enum BenchEncoderCommand: Subcommand {
             peak = BenchCommand.timeRate(seconds: seconds / 4) { layer.apply(x, rows: m, out: &y, addBias: false) } * gemmOps
         }
 
+        // Random ids among the ordinary word pieces (BERT vocabularies put [PAD], [unusedN] and the
+        // special tokens below 2000); a small test vocabulary draws from all of it.
+        let firstWord = cfg.vocabSize > 4000 ? 2000 : 0
         let seqs: [(ids: [Int32], typeIds: [Int32])] = (0..<bsz).map { _ in
-            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32(2000 + rng.next() % UInt64(cfg.vocabSize - 2000)) } + [encoder.tokenizer.sepId]
+            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32(firstWord + Int(rng.next() % UInt64(cfg.vocabSize - firstWord))) } + [encoder.tokenizer.sepId]
             return (ids, [Int32](repeating: 0, count: seq))
         }
         let batch = PackedBatch(seqs.map { (ids: $0.ids, types: $0.typeIds) })
