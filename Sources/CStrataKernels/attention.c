@@ -58,8 +58,9 @@ static void head_portable(const float *q, const float *k, const float *v, size_t
         const float shift = mx * scale;
         float lanes[16] = {0};
         for (size_t j = 0; j < full; j++) { row[j] = exp_scalar(row[j] * scale - shift); lanes[j % 16] += row[j]; }
-        float sum = 0.0f;
-        for (int l = 0; l < 16; l++) sum += lanes[l];
+        for (int w = 8; w >= 1; w /= 2)                           // tree over the lanes: l + 8, + 4, + 2, + 1
+            for (int l = 0; l < w; l++) lanes[l] = lanes[l] + lanes[l + w];
+        float sum = lanes[0];
         for (size_t j = full; j < len; j++) { row[j] = exp_scalar(row[j] * scale - shift); sum += row[j]; }
         const float inv = 1.0f / sum;
         for (size_t j = 0; j < len; j++) row[j] = row[j] * inv;

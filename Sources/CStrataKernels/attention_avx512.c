@@ -61,6 +61,33 @@ void context_tile(const int R, const int NV, const float *u, size_t lenp, const 
     }
 }
 
+/// dst[t][l] = src[l][t] for t < cols, l < 16 (rows l >= rows read as zero); src rows at stride lds, dst
+/// rows at stride ldd, 64-byte aligned. The usual 16x16 transposition: unpack, shuffle, two 128-bit lane shuffles.
+static inline __attribute__((always_inline)) TGT
+void transpose16(const float *src, size_t lds, int rows, size_t cols, float *dst, size_t ldd) {
+    const __mmask16 cm = lane_mask(cols);
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + (size_t)i * lds) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+    for (size_t i = 0; i < cols; i++) _mm512_store_ps(dst + i * ldd, r[i]);
+}
+
 /// One row of scores (len valid of lenp) -> probabilities in place, as sk_softmax_rows_f32 with `scale`;
 /// writes p to probs_row and u = p * mask_row to the row and dropped_row when given.
 static inline __attribute__((always_inline)) TGT
@@ -78,9 +105,11 @@ void softmax_row(float *row, size_t len, float scale, float *probs_row, const fl
         _mm512_store_ps(row + j, e);
         sumv = _mm512_add_ps(sumv, e);
     }
-    float lanes[16], sum = 0;
-    _mm512_storeu_ps(lanes, sumv);
-    for (int i = 0; i < 16; i++) sum += lanes[i];                        // lane order
+    // the 16 lane sums as a tree: a[l] = x[l] + x[l+8], b[l] = a[l] + a[l+4], c[l] = b[l] + b[l+2], c[0] + c[1]
+    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(sumv), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sumv), 1)));
+    __m128 b4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
+    __m128 c2 = _mm_add_ps(b4, _mm_movehl_ps(b4, b4));
+    float lanes[16], sum = _mm_cvtss_f32(_mm_add_ss(c2, _mm_movehdup_ps(c2)));
     if (tail) {
         __m512 e = sk_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_load_ps(row + full), vs), shift));
         _mm512_store_ps(row + full, e);
@@ -106,10 +135,10 @@ TGT void sk_attention_head_simd(const float *q, const float *k, const float *v, 
     const size_t lenp = sk_att_lenp(len);
     float *kt = scratch, *s = scratch + d * lenp;
     // kt [d][lenp] = K_h^T, zero past len (those score columns are computed and never read)
-    for (size_t t = 0; t < d; t++) for (size_t j = len; j < lenp; j++) kt[t * lenp + j] = 0.0f;
-    for (size_t j = 0; j < len; j++) {
-        const float *kj = k + j * ld;
-        for (size_t t = 0; t < d; t++) kt[t * lenp + j] = kj[t];
+    for (size_t j0 = 0; j0 < len; j0 += 16) {
+        const int rows = (int)(len - j0 < 16 ? len - j0 : 16);
+        for (size_t t0 = 0; t0 < d; t0 += 16)
+            transpose16(k + j0 * ld + t0, ld, rows, d - t0 < 16 ? d - t0 : 16, kt + t0 * lenp + j0, lenp);
     }
     for (size_t i0 = 0; i0 < len; i0 += BR) {
         const int rows = (int)(len - i0 < BR ? len - i0 : BR);

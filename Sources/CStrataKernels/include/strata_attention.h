@@ -25,8 +25,9 @@ size_t sk_attention_scratch_bytes(size_t len, size_t d);
 ///     m      = max_j s[j]
 ///     e[j]   = exp(s[j] * scale - m * scale)   (products and difference each rounded; exp is Kernels'
 ///              fastExp polynomial, as in sk_softmax_rows_f32)
-///     sum    = (sum over 16 lanes, in lane order, of each lane's running sum over the full 16-wide
-///              blocks of e) then + each tail element in order
+///     sum    = 16 lane sums over the full 16-wide blocks of e (lane l: e[l], e[l+16], ... in order),
+///              reduced as a tree (lane l + lane l+8, then l + l+4, l + l+2, 0 + 1), then + each tail
+///              element (j >= len/16*16) in order
 ///     p[j]   = e[j] * (1 / sum)
 ///     u[j]   = p[j] * mask[i][j] when `mask` is given, else p[j]
 ///     ctx[i][c] = fma chain over j = 0..<len of u[j] * v[j][c], starting at +0  (c = 0..<d)
