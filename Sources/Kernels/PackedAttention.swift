@@ -48,7 +48,7 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
     let items = lengths.count * heads            // work item b * heads + h: sequence b, head h
     guard items > 0 else { return }
-    // contiguous runs of items with about equal work (~ len^2 d each) per thread, so that one long
+    // contiguous runs of items with about equal work (len (len + 1) d each) per thread, so that one long
     // sequence spreads its heads over the threads as well
     var cum = [Int](repeating: 0, count: items + 1)
     for i in 0..<items { let l = lengths[i / heads]; cum[i + 1] = cum[i] + l * (l + 1) * d }
@@ -79,12 +79,13 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
     }
 }
 
-/// Attention work (sum of len^2 d over sequences and heads) below which one thread does it all: spreading
-/// costs tens of microseconds, about what this much work takes on one core.
+/// Attention work (sum of len (len + 1) d over sequences and heads) below which one thread does it all:
+/// about 10 us of work on one AVX-512 core, the order of what waking other threads costs.
 let attentionInlineWork = 1 << 18
 
-/// Runs `body` over ranges of sequence indices (attention's backward, which calls BLAS per sequence and head):
-/// spread over `workers` threads with single-threaded BLAS when the attention work is large (switching OpenBLAS's thread count costs milliseconds), else inline.
+/// Runs `body` over ranges of sequence indices (attention's backward, which calls BLAS per sequence and
+/// head): spread over `workers` threads with single-threaded BLAS when the attention work is large
+/// (switching OpenBLAS's thread count costs milliseconds), else inline.
 public func forEachSequenceRange(_ lengths: [Int], hidden: Int, workers: Int, _ body: (Range<Int>) -> Void) {
     let work = lengths.reduce(0) { $0 + $1 * $1 } * hidden * 4   // ~ FLOPs of scores + context
     if lengths.count < 2 || workers < 2 || work < 1 << 24 { body(0..<lengths.count); return }
