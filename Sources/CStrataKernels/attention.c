@@ -40,11 +40,25 @@ static float exp_scalar(float x) {
     return p * two_n;
 }
 
+void sk_att_softmax_row_portable(float *row, size_t len, float scale) {
+    const size_t full = len / 16 * 16;
+    float mx = -INFINITY;
+    for (size_t j = 0; j < len; j++) mx = row[j] > mx ? row[j] : mx;
+    const float shift = mx * scale;
+    float lanes[16] = {0};
+    for (size_t j = 0; j < full; j++) { row[j] = exp_scalar(row[j] * scale - shift); lanes[j % 16] += row[j]; }
+    for (int w = 8; w >= 1; w /= 2)                               // tree over the lanes: l + 8, + 4, + 2, + 1
+        for (int l = 0; l < w; l++) lanes[l] = lanes[l] + lanes[l + w];
+    float sum = lanes[0];
+    for (size_t j = full; j < len; j++) { row[j] = exp_scalar(row[j] * scale - shift); sum += row[j]; }
+    const float inv = 1.0f / sum;
+    for (size_t j = 0; j < len; j++) row[j] = row[j] * inv;
+}
+
 // q, k, v rows [len][d] at stride ld; row: scratch of len floats (s, e, p, u of one query row in turn).
 static void head_portable(const float *q, const float *k, const float *v, size_t ld, size_t len, size_t d,
                           float scale, float *ctx, size_t ldctx, float *probs, const float *mask, float *dropped,
                           float *row) {
-    const size_t full = len / 16 * 16;
     for (size_t i = 0; i < len; i++) {
         const float *qi = q + i * ld;
         for (size_t j = 0; j < len; j++) {                       // s[j] = q_i . k_j
@@ -53,17 +67,7 @@ static void head_portable(const float *q, const float *k, const float *v, size_t
             for (size_t t = 0; t < d; t++) acc = fmaf(qi[t], kj[t], acc);
             row[j] = acc;
         }
-        float mx = -INFINITY;
-        for (size_t j = 0; j < len; j++) mx = row[j] > mx ? row[j] : mx;
-        const float shift = mx * scale;
-        float lanes[16] = {0};
-        for (size_t j = 0; j < full; j++) { row[j] = exp_scalar(row[j] * scale - shift); lanes[j % 16] += row[j]; }
-        for (int w = 8; w >= 1; w /= 2)                           // tree over the lanes: l + 8, + 4, + 2, + 1
-            for (int l = 0; l < w; l++) lanes[l] = lanes[l] + lanes[l + w];
-        float sum = lanes[0];
-        for (size_t j = full; j < len; j++) { row[j] = exp_scalar(row[j] * scale - shift); sum += row[j]; }
-        const float inv = 1.0f / sum;
-        for (size_t j = 0; j < len; j++) row[j] = row[j] * inv;
+        sk_att_softmax_row_portable(row, len, scale);
         if (probs) memcpy(probs + i * len, row, len * sizeof(float));
         if (mask) {
             for (size_t j = 0; j < len; j++) { row[j] = row[j] * mask[i * len + j]; dropped[i * len + j] = row[j]; }

@@ -129,6 +129,14 @@ void softmax_row(float *row, size_t len, float scale, float *probs_row, const fl
     }
 }
 
+/// transpose16 for other kernels (attention_bf16_avx512.c moves bf16 pairs through it as 32-bit lanes: the
+/// loads, shuffles and stores change no bits).
+TGT void sk_att_transpose16_simd(const float *src, size_t lds, int rows, size_t cols, float *dst, size_t ldd) {
+    transpose16(src, lds, rows, cols, dst, ldd);
+}
+
+TGT void sk_att_softmax_row_simd(float *row, size_t len, float scale) { softmax_row(row, len, scale, NULL, NULL, NULL); }
+
 TGT void sk_attention_head_simd(const float *q, const float *k, const float *v, size_t ld, size_t len, size_t d,
                                 float scale, float *ctx, size_t ldctx, float *probs, const float *mask, float *dropped,
                                 float *scratch) {

@@ -21,16 +21,6 @@ uint16_t sk_bf16_from_float(float f) {
     return (uint16_t)(u >> 16);
 }
 
-static inline float bf16_to_float(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    if ((u & 0x7F800000u) == 0) u &= 0x80000000u;                      // denormal inputs as zero
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline float flush(float v) { return fabsf(v) < FLT_MIN ? copysignf(0.0f, v) : v; }
-
 void sk_bf16_pack_weights(const float *w, size_t n, size_t k, uint16_t *packed) {
     size_t kp = sk_bf16_padded_k(k), np = sk_padded_n(n);
     memset(packed, 0, np * kp * 2);
@@ -63,9 +53,7 @@ static void gemm_portable(const uint16_t *xb, size_t m, size_t kp, const uint16_
             float acc = 0.0f;
             for (size_t g = 0; g < kp / 2; g++) {
                 const uint16_t *b = panel + g * SK_PANEL * 2;
-                // vdpbf16ps: the odd element first, then the even; each product exact, each sum rounded.
-                acc = flush(acc + flush(bf16_to_float(a[2 * g + 1]) * bf16_to_float(b[1])));
-                acc = flush(acc + flush(bf16_to_float(a[2 * g]) * bf16_to_float(b[0])));
+                acc = sk_dpbf16_step(acc, a[2 * g], a[2 * g + 1], b[0], b[1]);   // one vdpbf16ps lane step
             }
             y[i * ldy + j] = bias ? acc + bias[j] : acc;
         }

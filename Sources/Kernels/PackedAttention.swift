@@ -23,11 +23,46 @@ public func tokenOffsets(lengths: [Int]) -> [Int] {
     return offs
 }
 
+/// The arithmetic of attention's two products (softmax is fp32 in both).
+public enum AttentionPrecision: String, CaseIterable, Sendable {
+    /// fp32 inputs, fused multiply-add chains (`sk_attention_head_f32`); training and inference.
+    case fp32
+    /// bf16 inputs with fp32 accumulation (vdpbf16ps, `sk_attention_head_bf16`): q k^T of bf16(q), bf16(k),
+    /// then bf16(P) bf16(v); inference only (no probabilities kept, no dropout).
+    case bf16
+
+    /// The precision inference calls (probs nil) of `attentionForward` use instead of the caller's, nil for the
+    /// caller's: an A/B switch for benchmarks and tests. Starts as STRATA_ATTENTION=fp32|bf16 (read once; any
+    /// other value stops the process with a message naming the variable); `setOverride` changes it. Training
+    /// calls always run fp32.
+    public static var override: AttentionPrecision? {
+        overrideLock.lock(); defer { overrideLock.unlock() }
+        return overrideValue
+    }
+
+    /// Sets (or with nil clears) `override` for this process.
+    public static func setOverride(_ p: AttentionPrecision?) {
+        overrideLock.lock(); defer { overrideLock.unlock() }
+        overrideValue = p
+    }
+
+    private static let overrideLock = NSLock()
+    private static var overrideValue: AttentionPrecision? = {
+        guard let raw = ProcessInfo.processInfo.environment["STRATA_ATTENTION"], !raw.isEmpty else { return nil }
+        guard let p = AttentionPrecision(rawValue: raw.lowercased()) else {
+            fatalError("STRATA_ATTENTION=\(raw): expected fp32 or bf16")
+        }
+        return p
+    }()
+}
+
 /// Which attention kernel runs: CStrataKernels' fused AVX-512F kernel, or its portable C twin (the same bits).
 public enum AttentionKernel {
     /// True when the AVX-512F kernel runs (the CPU has AVX-512F and FMA, and the portable path is not
     /// forced: `ReducedPrecisionKernels.forcePortable` or STRATA_FORCE_PORTABLE).
     public static var simd: Bool { sk_attention_simd_active() != 0 }
+    /// True when the AVX-512 BF16 kernel runs for `.bf16` (the CPU has AVX512_BF16, portable path not forced).
+    public static var bf16SIMD: Bool { sk_attention_bf16_simd_active() != 0 }
 }
 
 /// ctx[i, h*d..] = sum_j P[h,i,j] v[j, h*d..], P = softmax_j(q_i . k_j / sqrt d), within each sequence.
@@ -36,13 +71,18 @@ public enum AttentionKernel {
 /// (scores, softmax and P v for blocks of query rows, no BLAS; the exact operations are in
 /// strata_attention.h); `probs` nil (inference: no activation cache) keeps P only in the kernel's
 /// per-thread scratch. Results do not depend on `probs` being kept, nor on the thread count.
+/// `precision` `.bf16` (inference only: `probs` and `dropMask` nil) runs `sk_attention_head_bf16` instead:
+/// bf16 products with fp32 accumulation, the same fp32 softmax. STRATA_ATTENTION overrides the precision of
+/// inference calls (`AttentionPrecision.override`).
 public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
                              dropped: UnsafeMutablePointer<Float>?, qkv: UnsafePointer<Float>,
                              lengths: [Int], dropMask: UnsafePointer<Float>?, hidden: Int, heads: Int,
-                             parallelism: Parallelism = .process) {
+                             parallelism: Parallelism = .process, precision: AttentionPrecision = .fp32) {
     precondition(heads > 0 && hidden % heads == 0, "attention: hidden \(hidden) is not a multiple of heads \(heads)")
     precondition(probs != nil || dropMask == nil, "attention dropout needs the probs buffer")
     precondition((dropMask == nil) == (dropped == nil), "attention dropout needs both the mask and the dropped buffer")
+    precondition(precision == .fp32 || probs == nil, "bf16 attention is inference only: it keeps no probabilities")
+    let bf16 = probs == nil && (AttentionPrecision.override ?? precision) == .bf16
     let d = hidden / heads, h3 = 3 * hidden
     let scale = 1 / Float(d).squareRoot()
     let toks = tokenOffsets(lengths: lengths), pOffs = attentionOffsets(lengths: lengths, heads: heads).offsets
@@ -61,7 +101,8 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
         while i < items && cum[i] < target { i += 1 }
         starts[w] = i
     }
-    let scratchBytes = sk_attention_scratch_bytes(lengths.max()!, d)
+    let longest = lengths.max()!
+    let scratchBytes = bf16 ? sk_attention_bf16_scratch_bytes(longest, d) : sk_attention_scratch_bytes(longest, d)
     parallelRanges(workers, workers: workers) { ws in
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         defer { scratch.deallocate() }
@@ -70,6 +111,11 @@ public func attentionForward(ctx: UnsafeMutablePointer<Float>, probs: UnsafeMuta
                 let b = item / heads, h = item % heads, len = lengths[b]
                 guard len > 0 else { continue }
                 let q = qkv + toks[b] * h3 + h * d
+                if bf16 {
+                    sk_attention_head_bf16(q, q + hidden, q + 2 * hidden, h3, len, d, scale, ctx + toks[b] * hidden + h * d,
+                                           hidden, scratch)
+                    continue
+                }
                 let po = pOffs[b] + h * len * len
                 sk_attention_head_f32(q, q + hidden, q + 2 * hidden, h3, len, d, scale, ctx + toks[b] * hidden + h * d,
                                       hidden, probs.map { $0 + po }, dropMask.map { $0 + po }, dropped.map { $0 + po },

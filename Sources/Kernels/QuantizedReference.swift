@@ -61,9 +61,10 @@ public func floatFromBF16Reference(_ h: UInt16) -> Float {
 }
 
 /// Naive twin of a bf16 `PackedLinear`: x and W rounded to bf16, then for each output
-/// acc = 0; over k in pairs (2p, 2p+1): acc += x[2p+1]·w[2p+1], then acc += x[2p]·w[2p], each sum
-/// rounded to fp32 and denormal results flushed to zero (the order and rounding of `vdpbf16ps`; an
-/// odd K ends with a zero pair member); y = acc + b.
+/// acc = 0; over k in pairs (2p, 2p+1): acc += x[2p+1]·w[2p+1], then acc += x[2p]·w[2p], each a fused
+/// multiply-add (the product unrounded, even below fp32's normal range) rounded to fp32 and denormal
+/// results flushed to zero (the order and rounding of `vdpbf16ps`, sk_dpbf16_step; an odd K ends with a
+/// zero pair member); y = acc + b.
 public func bf16LinearReference(_ x: [Float], rows: Int, weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int) -> [Float] {
     func flush(_ v: Float) -> Float { abs(v) < Float.leastNormalMagnitude ? (v.sign == .minus ? -0.0 : 0.0) : v }
     let k = inFeatures, kp = (k + 1) / 2 * 2
@@ -77,8 +78,8 @@ public func bf16LinearReference(_ x: [Float], rows: Int, weight: [Float], bias: 
         for n in 0..<outFeatures {
             var acc: Float = 0
             for p in 0..<(kp / 2) {
-                acc = flush(acc + flush(xr[2 * p + 1] * wr[n][2 * p + 1]))
-                acc = flush(acc + flush(xr[2 * p] * wr[n][2 * p]))
+                acc = flush(acc.addingProduct(xr[2 * p + 1], wr[n][2 * p + 1]))
+                acc = flush(acc.addingProduct(xr[2 * p], wr[n][2 * p]))
             }
             y[r * outFeatures + n] = bias.map { acc + $0[n] } ?? acc
         }

@@ -117,6 +117,29 @@ final class QuantizedKernelTests: XCTestCase {
         }
     }
 
+    /// Inputs over the whole exponent range (products below fp32's normal range, overflowing products): the
+    /// twin models vdpbf16ps as fused multiply-adds with flushed sums (a flushed-product model failed here on
+    /// the SIMD path: tiny products still move the sum on the hardware).
+    func testBF16LinearEqualsTwinBitForBitOverTheExponentRange() {
+        func wide(_ n: Int, _ lo: Int, _ hi: Int) -> [Float] {
+            (0..<n).map { _ in (rng.uniform() * 2 - 1) * Float(sign: .plus, exponent: lo + Int(rng.uniform() * Float(hi - lo)), significand: 1) }
+        }
+        onEveryPath { path in
+            // exponents over all of fp32's normal range (overflowing products), and around 2^-60 (products and
+            // sums near and below FLT_MIN = 2^-126)
+            for ((m, n, k), (lo, hi)) in [((9, 33, 13), (-125, 125)), ((17, 47, 385), (-125, 125)), ((17, 47, 385), (-80, -45))] {
+                let x = wide(m * k, lo, hi), w = wide(n * k, lo, hi), b = [Float](repeating: 0, count: n)
+                let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .bf16)
+                var y = [Float](repeating: .nan, count: m * n)
+                layer.apply(x, rows: m, out: &y, workers: 1)
+                let ref = bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+                for i in 0..<y.count where y[i].bitPattern != ref[i].bitPattern && !(y[i].isNaN && ref[i].isNaN) {
+                    XCTFail("\(path) bf16 [\(m), \(n), \(k)] exponents \(lo)...\(hi) element \(i): \(y[i]) != twin \(ref[i])"); break
+                }
+            }
+        }
+    }
+
     func testReducedPrecisionLinearsStayCloseToFP32() {
         let (m, n, k) = (40, 96, 384)
         let x = randoms(m * k), w = randoms(n * k, scale: 0.1), b = randoms(n)

@@ -40,6 +40,31 @@ void sk_attention_head_f32(const float *q, const float *k, const float *v, size_
                            float scale, float *ctx, size_t ldctx, float *probs, const float *mask, float *dropped,
                            void *scratch);
 
+// MARK: bf16 (inference only: no probabilities kept, no dropout)
+
+/// 1 when the AVX-512 BF16 attention kernel runs (the CPU has AVX512_BF16, and the portable path is not
+/// forced), as sk_bf16_simd_active.
+int sk_attention_bf16_simd_active(void);
+
+/// Bytes of the 64-byte aligned scratch one call of sk_attention_head_bf16 needs (reusable as above).
+size_t sk_attention_bf16_scratch_bytes(size_t len, size_t d);
+
+/// Attention of one head in bf16 with fp32 accumulation, for inference. bf16(x) is sk_bf16_from_float
+/// (round to nearest even, denormals to zero: vcvtneps2bf16); a "vdpbf16ps chain" over pairs g, starting
+/// at +0, does per pair acc = flush(fma(a[2g+1], b[2g+1], acc)) then acc = flush(fma(a[2g], b[2g], acc))
+/// (products unrounded, sums rounded to nearest even, denormal inputs and sums flushed to signed zero; see
+/// sk_dpbf16_step in sk_internal.h). dp = d rounded up to 2, len2 = len rounded up to 2; missing elements
+/// of the last pair are zero. Inputs as in sk_attention_head_f32. For each query row i:
+///     s[j]   = vdpbf16ps chain over g < dp/2 of bf16(q[i][t]) * bf16(k[j][t]), t = 2g, 2g+1   (j < len)
+///     m, e[j], sum, p[j] exactly as sk_attention_head_f32 (fp32; the scale is applied to the fp32 scores
+///              s[j] * scale - m * scale, after the bf16 dot products, as in fp32)
+///     ctx[i][c] = vdpbf16ps chain over g < len2/2 of bf16(p[j]) * bf16(v[j][c]), j = 2g, 2g+1
+///   (no mask: u = p). Each output element depends only on its own row's inputs (as above).
+/// The AVX-512 BF16 kernel (attention_bf16_avx512.c) and the portable C kernel (attention_bf16.c) compute
+/// the same bits.
+void sk_attention_head_bf16(const float *q, const float *k, const float *v, size_t ldqkv, size_t len, size_t d,
+                            float scale, float *ctx, size_t ldctx, void *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,8 +81,9 @@ void sk_bf16_pack_weights(const float *w, size_t n, size_t k, uint16_t *packed);
 /// Converts X [M, K] to bf16 rows [M, Kp] (zero padded).
 void sk_bf16_convert_rows(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb);
 /// bf16 linear layer on fp32 activations (converted per call):
-///   acc = 0; for each pair p: acc += a[2p+1]*w[2p+1] (rounded), acc += a[2p]*w[2p] (rounded);
-///   Y[m, n] = acc + bias[n]. Denormal products/sums flush to zero, as vdpbf16ps does.
+///   acc = 0; for each pair p: acc += a[2p+1]*w[2p+1], acc += a[2p]*w[2p], each a fused multiply-add
+///   (product unrounded, sum rounded); Y[m, n] = acc + bias[n]. Denormal inputs and sums flush to zero,
+///   as vdpbf16ps does (sk_dpbf16_step).
 /// `scratch` holds sk_bf16_scratch_bytes(m, k).
 void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_t *packed,
                     const float *bias, size_t n, float *y, size_t ldy, void *scratch);
