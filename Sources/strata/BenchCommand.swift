@@ -150,6 +150,7 @@ enum BenchKernelsCommand: Subcommand {
         let d = hidden / heads, ld = 3 * hidden
         let qkv = (0..<(seqs * len * ld)).map { Float($0 % 89) / 45 - 1 }
         var ctx = [Float](repeating: 0, count: seqs * len * hidden), p = [Float](repeating: 0, count: len * len)
+        AttentionPrecision.setOverride(nil)      // each line runs the precision it names, whatever STRATA_ATTENTION says
         let fused = BenchCommand.timeRate(seconds: seconds) {
             attentionForward(ctx: &ctx, probs: nil, dropped: nil, qkv: qkv, lengths: Array(repeating: len, count: seqs),
                              dropMask: nil, hidden: hidden, heads: heads, parallelism: .serial)
@@ -175,5 +176,13 @@ enum BenchKernelsCommand: Subcommand {
         let flops = Double(seqs * heads * 4 * len * len * d)
         print(String(format: "attention  %8.1f GFLOP/s fused   sgemm+softmax %6.1f GFLOP/s   speed-up %.1fx  (%d x %d tokens, %d heads of %d, 1 thread)",
                      fused * flops / 1e9, blas * flops / 1e9, fused / blas, seqs, len, heads, d))
+        // the same attention with bf16 products (inference only), against the fused fp32 kernel just measured
+        let bf16 = BenchCommand.timeRate(seconds: seconds) {
+            attentionForward(ctx: &ctx, probs: nil, dropped: nil, qkv: qkv, lengths: Array(repeating: len, count: seqs),
+                             dropMask: nil, hidden: hidden, heads: heads, parallelism: .serial, precision: .bf16)
+        }
+        print(String(format: "attention bf16 %4.1f GFLOP/s fused   fp32 fused %9.1f GFLOP/s   speed-up %.2fx  (%@)",
+                     bf16 * flops / 1e9, fused * flops / 1e9, bf16 / fused,
+                     AttentionKernel.bf16SIMD ? "AVX-512 BF16" : "portable C: no AVX512_BF16 here"))
     }
 }
