@@ -108,6 +108,18 @@ TGT void sk_attention_head_bf16_simd(const float *q, const float *k, const float
     }
     for (size_t i0 = 0; i0 < len; i0 += BR) {
         const int rows = (int)(len - i0 < BR ? len - i0 : BR);
+        // the next head's q, k, v (d floats further along the same rows: attentionForward runs a sequence's heads
+        // in turn) of this block's rows into L2, while this block computes: the rows are ld apart, so the packing
+        // passes above would otherwise wait on each row's lines (prefetches never fault; past the last head they
+        // fetch lines that are not used)
+        for (int r = 0; r < rows; r++) {
+            const size_t o = (i0 + (size_t)r) * ld + d;
+            for (size_t c = 0; c < d; c += 16) {
+                _mm_prefetch((const char *)(q + o + c), _MM_HINT_T1);
+                _mm_prefetch((const char *)(k + o + c), _MM_HINT_T1);
+                _mm_prefetch((const char *)(v + o + c), _MM_HINT_T1);
+            }
+        }
         for (int r = 0; r < rows; r++) convert_row(q + (i0 + (size_t)r) * ld, d, dp, qb + (size_t)r * dp);
         for (size_t j0 = 0; j0 < lenp; j0 += 32) {
             const int nv = lenp - j0 >= 32 ? 2 : 1;
