@@ -8,6 +8,9 @@
 #include <immintrin.h>
 #include <string.h>
 
+#ifndef INT8_MR
+#define INT8_MR 8      // rows per micro-tile: 2 MR accumulators + 2 weight vectors + a broadcast of 32 zmm
+#endif
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
@@ -47,8 +50,8 @@ TGT void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t l
 static inline __attribute__((always_inline)) TGT
 void tile(const int MR, const uint8_t *a, size_t kp, const int8_t *b0, const int8_t *b1,
           __m512i corr0, __m512i corr1, const float *sx, __m512 sw0, __m512 sw1, __m512 bias0, __m512 bias1,
-          int has_bias, float *y, size_t ldy, int32_t *acc, size_t ldacc, __mmask16 m0, __mmask16 m1) {
-    __m512i c[SK_MR][2];
+          int has_bias, int gelu, float *y, size_t ldy, int32_t *acc, size_t ldacc, __mmask16 m0, __mmask16 m1) {
+    __m512i c[12][2];
     for (int r = 0; r < MR; r++) { c[r][0] = _mm512_setzero_si512(); c[r][1] = _mm512_setzero_si512(); }
     const size_t groups = kp / 4;
     for (size_t g = 0; g < groups; g++) {
@@ -73,6 +76,7 @@ void tile(const int MR, const uint8_t *a, size_t kp, const int8_t *b0, const int
         __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(rs, sw0));
         __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(rs, sw1));
         if (has_bias) { v0 = _mm512_add_ps(v0, bias0); v1 = _mm512_add_ps(v1, bias1); }
+        if (gelu) { v0 = sk_gelu16(v0); v1 = sk_gelu16(v1); }
         _mm512_mask_storeu_ps(y + r * ldy, m0, v0);
         if (m1) _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);
     }
@@ -80,7 +84,8 @@ void tile(const int MR, const uint8_t *a, size_t kp, const int8_t *b0, const int
 
 TGT void sk_int8_gemm_simd(const uint8_t *xq, const float *sx, size_t m, size_t kp, const int8_t *packed,
                            const int32_t *colsum, const float *scales, const float *bias, size_t n,
-                           float *y, size_t ldy, int32_t *acc, size_t ldacc) {
+                           float *y, size_t ldy, int32_t *acc, size_t ldacc, int epilogue) {
+    const int gelu = epilogue == SK_EPILOGUE_GELU;
     const size_t panel_bytes = kp * SK_PANEL;
     for (size_t i0 = 0; i0 < m; i0 += SK_MC) {
         size_t mc = m - i0 < SK_MC ? m - i0 : SK_MC;
@@ -92,14 +97,14 @@ TGT void sk_int8_gemm_simd(const uint8_t *xq, const float *sx, size_t m, size_t 
             __m512 sw0 = _mm512_setzero_ps(), sw1 = _mm512_setzero_ps(), bs0 = _mm512_setzero_ps(), bs1 = _mm512_setzero_ps();
             if (scales) { sw0 = _mm512_maskz_loadu_ps(m0, scales + n0); sw1 = _mm512_maskz_loadu_ps(m1, scales + n0 + 16); }
             if (bias) { bs0 = _mm512_maskz_loadu_ps(m0, bias + n0); bs1 = _mm512_maskz_loadu_ps(m1, bias + n0 + 16); }
-            for (size_t i = i0; i < i0 + mc; i += SK_MR) {
-                size_t mr = i0 + mc - i < SK_MR ? i0 + mc - i : SK_MR;
+            for (size_t i = i0; i < i0 + mc; i += INT8_MR) {
+                size_t mr = i0 + mc - i < INT8_MR ? i0 + mc - i : INT8_MR;
                 const uint8_t *a = xq + i * kp;
                 const float *rs = sx ? sx + i : NULL;
                 float *yo = y ? y + i * ldy + n0 : NULL;
                 int32_t *ao = acc ? acc + i * ldacc + n0 : NULL;
-#define T(R) case R: tile(R, a, kp, b0, b1, corr0, corr1, rs, sw0, sw1, bs0, bs1, bias != NULL, yo, ldy, ao, ldacc, m0, m1); break;
-                switch (mr) { T(1) T(2) T(3) T(4) T(5) T(6) T(7) T(8) }
+#define T(R) case R: tile(R, a, kp, b0, b1, corr0, corr1, rs, sw0, sw1, bs0, bs1, bias != NULL, gelu, yo, ldy, ao, ldacc, m0, m1); break;
+                switch (mr) { T(1) T(2) T(3) T(4) T(5) T(6) T(7) T(8) T(9) T(10) T(11) T(12) }
 #undef T
             }
         }
