@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#ifndef SK_MC
-#define SK_MC 64    // rows per cache block: activations are quantized / converted one block at a time,
-#endif              // and the block stays in L2 across the N loop
+// Rows per cache block of the int8 / bf16 GEMMs: activations are quantized / converted one block at a
+// time, and the block stays in L2 across the N loop.
+#define SK_MC 64
 
 static inline size_t sk_round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 

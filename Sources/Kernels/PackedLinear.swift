@@ -204,3 +204,10 @@ public final class PackedLinear: @unchecked Sendable {
 /// Hands freed heap memory back to the system (glibc `malloc_trim`), e.g. after a checkpoint's fp32
 /// tensors were converted and dropped, so resident memory reflects what is still held.
 public func releaseFreedMemory() { sk_release_free_memory() }
+
+/// A block of `bytes` bytes, 64-byte aligned, contents undefined (nil when out of memory). Blocks of
+/// 256 KiB and more are mapped directly, so that `freeScratchBlock` returns them to the system.
+public func allocateScratchBlock(bytes: Int) -> UnsafeMutableRawPointer? { sk_scratch_alloc(bytes) }
+
+/// Frees a block from `allocateScratchBlock` (with the same size).
+public func freeScratchBlock(_ block: UnsafeMutableRawPointer, bytes: Int) { sk_scratch_free(block, bytes) }
