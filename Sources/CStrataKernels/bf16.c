@@ -79,7 +79,7 @@ int sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_
     size_t kp = sk_bf16_padded_k(k);
     sk_scratch s = sk_scratch_acquire(sk_bf16_scratch_bytes(m, k));
     if (!s.p) return -1;
-    uint16_t *xb = (uint16_t *)s.p;                  // [SK_MC, Kp]
+    uint16_t *xb = (uint16_t *)s.p;                  // [min(M, SK_MC), Kp]
     const int simd = sk_bf16_simd_active();
     // One block of rows at a time: convert it, then run it against every panel while it is in cache.
     for (size_t i0 = 0; i0 < m; i0 += SK_MC) {
