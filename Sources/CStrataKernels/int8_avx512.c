@@ -15,33 +15,58 @@
 
 static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
+/// q = clamp(round_half_even(v * inv), -127, 127) on 16 lanes, as int32.
+static inline __attribute__((always_inline)) TGT __m512i quantize16(__m512 v, __m512 inv) {
+    __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(v, inv));   // RNE; NaN and overflow give INT_MIN -> -127
+    return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(-127)), _mm512_set1_epi32(127));
+}
+
 TGT void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t ldx, uint8_t *xq, float *sx) {
     size_t kp = sk_int8_padded_k(k);
-    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), off = _mm512_set1_epi32(128);
+    const __m512i off = _mm512_set1_epi32(128);
+    // packs_epi32 then packs_epi16 interleave four vectors a, b, c, d by 128-bit lane (lane L holds
+    // a[4L..4L+3], b[4L..], c[4L..], d[4L..]); this dword permutation restores a, b, c, d in order.
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);           // q + 128 as a byte: q xor 0x80
     for (size_t i = 0; i < m; i++) {
         const float *row = x + i * ldx;
-        __m512 mx = _mm512_setzero_ps();
+        // max |x| over four independent chains (max is exact, so the order does not matter)
+        __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
         const size_t full = k / 16 * 16;
-        for (size_t p = 0; p < full; p += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
-        if (full < k) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_maskz_loadu_ps(lane_mask(k - full), row + full)));
-        float amax = _mm512_reduce_max_ps(mx);
+        size_t p = 0;
+        for (; p + 64 <= full; p += 64) {
+            m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
+            m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_loadu_ps(row + p + 16)));
+            m2 = _mm512_max_ps(m2, _mm512_abs_ps(_mm512_loadu_ps(row + p + 32)));
+            m3 = _mm512_max_ps(m3, _mm512_abs_ps(_mm512_loadu_ps(row + p + 48)));
+        }
+        for (; p < full; p += 16) m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
+        if (full < k) m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_maskz_loadu_ps(lane_mask(k - full), row + full)));
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
         float inv = amax > 0 ? 127.0f / amax : 0.0f;
         sx[i] = amax / 127.0f;
         __m512 vinv = _mm512_set1_ps(inv);
         uint8_t *out = xq + i * kp;
-        // Full blocks with plain loads and stores (masked byte stores are slow on some cores), then the tail.
-        for (size_t p = 0; p < full; p += 16) {
-            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + p), vinv));   // RNE
-            q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
+        // 64 values a step packed into one plain 64-byte store (the clamp keeps the packs from
+        // saturating), then 16 a step, then the masked tail (masked byte stores are slow on some cores).
+        p = 0;
+        for (; p + 64 <= full; p += 64) {
+            __m512i a = quantize16(_mm512_loadu_ps(row + p), vinv), b = quantize16(_mm512_loadu_ps(row + p + 16), vinv);
+            __m512i c = quantize16(_mm512_loadu_ps(row + p + 32), vinv), d = quantize16(_mm512_loadu_ps(row + p + 48), vinv);
+            __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+            bytes = _mm512_xor_si512(_mm512_permutexvar_epi32(order, bytes), flip);
+            _mm512_storeu_si512((void *)(out + p), bytes);
+        }
+        for (; p < full; p += 16) {
+            __m512i q = _mm512_add_epi32(quantize16(_mm512_loadu_ps(row + p), vinv), off);
             _mm_storeu_si128((__m128i *)(out + p), _mm512_cvtepi32_epi8(q));
         }
         if (full < k) {
             __mmask16 mk = lane_mask(k - full);
-            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, row + full), vinv));
-            q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
+            __m512i q = _mm512_add_epi32(quantize16(_mm512_maskz_loadu_ps(mk, row + full), vinv), off);
             _mm_mask_storeu_epi8(out + full, mk, _mm512_cvtepi32_epi8(q));
         }
-        for (size_t p = k; p < kp; p++) out[p] = 128;
+        for (size_t p2 = k; p2 < kp; p2++) out[p2] = 128;
     }
 }
 

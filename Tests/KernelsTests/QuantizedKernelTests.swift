@@ -47,7 +47,8 @@ final class QuantizedKernelTests: XCTestCase {
 
     func testInt8QuantizersMatchReferenceAndRoundTrip() {
         onEveryPath { path in
-            for (rows, cols) in [(1, 1), (5, 7), (3, 384), (2, 1537)] {
+            // cols: under 16; 64-value steps only; 64-value steps, 16-value steps and a tail (100 = 64 + 2 x 16 + 4)
+            for (rows, cols) in [(1, 1), (5, 7), (3, 384), (2, 1537), (4, 100), (2, 1000)] {
                 var x = randoms(rows * cols, scale: 3)
                 if rows > 1 { for c in 0..<cols { x[cols + c] = 0 } }          // an all-zero row: scale 0
                 let ref = quantizeRowsInt8Reference(x, rows: rows, cols: cols)
