@@ -43,7 +43,7 @@ ENUM_FALLBACK = {"StatusCode": "UNKNOWN"}  # an unknown code (a newer peer) read
 FIXED_WIDTH = {("Heartbeat", "sequence"), ("Envelope", "request_id"), ("Envelope", "incarnation")}
 PRESENCE = {("LoadModelRequest", "embed_layer"): "layer_embedding"}
 DEFAULTS = {
-    ("RegisterRequest", "shards_held"): "[]",
+    ("RegisterRequest", "shards_held"): "[]", ("RegisterRequest", "precision"): "\"\"",
     ("LoadModelRequest", "embed_layer"): "nil",
     ("SearchRequest", "rerank"): "false", ("SearchRequest", "rerank_top"): "0",
     ("SearchReply", "partial"): "false", ("SearchReply", "missing_shards"): "[]",

@@ -5,6 +5,7 @@
 #pragma clang fp contract(off)
 #include "strata_kernels.h"
 #include "sk_internal.h"
+#include "sk_exp_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -15,31 +16,11 @@ int sk_activations_simd_active(void) { return sk_int8_simd_active() || sk_bf16_s
 
 static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
-/// FastMath.swift fastExp: x = n ln2 + r, degree-6 polynomial for e^r, 2^n in the exponent bits.
-static inline __attribute__((always_inline)) TGT __m512 exp16(__m512 x) {
-    __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ), x, _mm512_set1_ps(-87.3f));
-    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(88.3f), _CMP_GT_OQ), v, _mm512_set1_ps(88.3f));
-    const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    __m512 t = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)), shifter);
-    __m512 n = _mm512_sub_ps(t, shifter);
-    __m512 r = _mm512_sub_ps(v, _mm512_mul_ps(n, _mm512_set1_ps(0.693359375f)));
-    r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(-2.12194440e-4f)));
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r), _mm512_set1_ps(1.0f));
-    __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23)));
-}
-
 TGT void sk_gelu_f32(float *x, size_t n) {
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = lane_mask(n - i);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        _mm512_mask_storeu_ps(x + i, m, sk_gelu16(v));
+        _mm512_mask_storeu_ps(x + i, m, sk_gelu16(v));           // sk_internal.h, shared with the GEMM epilogues
     }
 }
 
@@ -56,7 +37,7 @@ TGT void sk_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld, floa
         const __m512 vs = _mm512_set1_ps(scale), shift = _mm512_set1_ps(mx * scale);
         __m512 sumv = _mm512_setzero_ps();
         for (size_t j = 0; j < full; j += 16) {
-            __m512 e = exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(row + j), vs), shift));
+            __m512 e = sk_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(row + j), vs), shift));
             _mm512_storeu_ps(row + j, e);
             sumv = _mm512_add_ps(sumv, e);
         }
@@ -64,7 +45,7 @@ TGT void sk_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld, floa
         _mm512_storeu_ps(lanes, sumv);
         for (int i = 0; i < 16; i++) sum += lanes[i];                    // lane order, as laneSum in Swift
         if (tail) {
-            __m512 e = exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), vs), shift));
+            __m512 e = sk_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), vs), shift));
             _mm512_mask_storeu_ps(row + full, tail, e);
             _mm512_storeu_ps(lanes, e);
             for (size_t j = 0; j < cols - full; j++) sum += lanes[j];

@@ -1768,7 +1768,7 @@ const ProtobufCMessageDescriptor strata__status__descriptor =
   (ProtobufCMessageInit) strata__status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__register_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor strata__register_request__field_descriptors[4] =
 {
   {
     "worker_id",
@@ -1806,8 +1806,21 @@ static const ProtobufCFieldDescriptor strata__register_request__field_descriptor
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "precision",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RegisterRequest, precision),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__register_request__field_indices_by_name[] = {
+  3,   /* field[3] = precision */
   1,   /* field[1] = protocol_version */
   2,   /* field[2] = shards_held */
   0,   /* field[0] = worker_id */
@@ -1815,7 +1828,7 @@ static const unsigned strata__register_request__field_indices_by_name[] = {
 static const ProtobufCIntRange strata__register_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor strata__register_request__descriptor =
 {
@@ -1825,7 +1838,7 @@ const ProtobufCMessageDescriptor strata__register_request__descriptor =
   "Strata__RegisterRequest",
   "strata",
   sizeof(Strata__RegisterRequest),
-  3,
+  4,
   strata__register_request__field_descriptors,
   strata__register_request__field_indices_by_name,
   1,  strata__register_request__number_ranges,

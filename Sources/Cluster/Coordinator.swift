@@ -32,29 +32,11 @@ public struct Coordinator: Sendable {
     }
     /// The Membership part (Membership.swift).
     public internal(set) var membership: Membership
-    /// Live workers' records (the Membership part's).
-    var workers: [Peer: WorkerRecord] {
-        get { membership.workers }
-        _modify { yield &membership.workers }
-        set { membership.workers = newValue }
-    }
     var loading: [Peer: Set<String>] = [:]
     /// The Requests part (Requests.swift).
     public internal(set) var requests = RequestTable()
-    /// Requests in flight to workers, by request id (the Requests part's table).
-    var outstanding: [UInt64: Outstanding] {
-        get { requests.table }
-        _modify { yield &requests.table }
-        set { requests.table = newValue }
-    }
     /// The Search part (Searches.swift).
     public internal(set) var search: Searches
-    /// Searches in flight, by search id (the Search part's).
-    var searches: [UInt64: SearchState] {
-        get { search.searches }
-        _modify { yield &search.searches }
-        set { search.searches = newValue }
-    }
     /// The Jobs part (JobsState.swift).
     public internal(set) var jobsState = JobsState()
     /// Batch jobs by id (the Jobs part's runs).
@@ -62,11 +44,6 @@ public struct Coordinator: Sendable {
         get { jobsState.runs }
         _modify { yield &jobsState.runs }
         set { jobsState.runs = newValue }
-    }
-    /// The next request or search id (the Requests part's: ids are never reused).
-    var nextID: UInt64 {
-        get { requests.nextID }
-        set { requests.nextID = newValue }
     }
     var roundRobin = 0
     /// LoadModel failures per worker and model (back-off, cap).
@@ -90,7 +67,7 @@ public struct Coordinator: Sendable {
 
     /// True when every shard has a ready replica on a live worker (or there is no corpus) and a worker is up.
     public var ready: Bool {
-        !workers.isEmpty && (corpus.isEmpty || shardMap.shards.allSatisfy { !$0.ready.isEmpty })
+        !membership.workers.isEmpty && (corpus.isEmpty || shardMap.shards.allSatisfy { !$0.ready.isEmpty })
     }
 
     public var shardsReady: Int { shardMap.shards.filter { !$0.ready.isEmpty }.count }
@@ -158,7 +135,13 @@ public struct Coordinator: Sendable {
             fail(from, requestID, RPCStatus(.failedPrecondition, "protocol version \(m.protocolVersion), coordinator speaks \(ProtocolConstants.protocolVersion)"), &out)
             return
         }
-        if workers[from] != nil {
+        let precision = m.precision.isEmpty ? "fp32" : m.precision
+        guard precision == config.precision else {
+            out.append(.log("worker \(from) refused: it embeds in \(precision), this cluster in \(config.precision)"))
+            fail(from, requestID, RPCStatus(.failedPrecondition, "registration refused: this worker embeds in \(precision) but the cluster's documents and queries are \(config.precision); start the worker with --precision \(config.precision)"), &out)
+            return
+        }
+        if membership.workers[from] != nil {
             out.append(.log("worker \(from) re-registered: treating its old session as dead"))
             workerDied(from, now, &out)
         }
@@ -166,7 +149,7 @@ public struct Coordinator: Sendable {
         for k in loadRetry.keys where k.worker == from { loadRetry[k] = nil }
         // A new worker may index a shard the others failed: give up-on shards another round.
         placement.workerJoined(now: now)
-        out.append(.log("worker \(from) registered (\(workers.count) live)"))
+        out.append(.log("worker \(from) registered (\(membership.workers.count) live)"))
         reply(from, requestID, .registerReply(RegisterReply(heartbeatIntervalMs: Int(config.heartbeatInterval * 1000),
                                                              heartbeatLiveness: config.heartbeatLiveness)), &out)
         if let de = config.deModel { loadModel(from, ProtocolConstants.deModelName, de, now, &out) }
@@ -187,8 +170,8 @@ public struct Coordinator: Sendable {
         // Only a worker with the DE loaded, or loading it, can index: one whose load failed gets no
         // shard (its AssignShard would only fail) until a retried load succeeds.
         let de = ProtocolConstants.deModelName
-        let live = liveWorkers.filter { workers[$0]!.models.contains(de) || (loading[$0]?.contains(de) ?? false) }
-        let held = Dictionary(uniqueKeysWithValues: workers.map { ($0.key, $0.value.held) })
+        let live = liveWorkers.filter { membership.workers[$0]!.models.contains(de) || (loading[$0]?.contains(de) ?? false) }
+        let held = Dictionary(uniqueKeysWithValues: membership.workers.map { ($0.key, $0.value.held) })
         // Shards whose assignment failed wait out their back-off; past the cap they wait for a new worker.
         for case .assign(let s, let w) in placement.place(now: now, indexers: live, held: held) {
             let shard = shardMap.shards[s]
@@ -222,7 +205,7 @@ public struct Coordinator: Sendable {
             }
         }
         expireRequests(now, &out)
-        if !searches.isEmpty { perform(search.tick(now: now, searchWorkers, &requests), now, &out) }
+        if !search.searches.isEmpty { perform(search.tick(now: now, searchWorkers, &requests), now, &out) }
         expireClientCalls(now, &out)
         for id in jobsState.expireLeases(now: now, &out) { dropChunkRequests(id) }
         retryServingLoads(now, &out)
@@ -263,7 +246,7 @@ public struct Coordinator: Sendable {
             register(from, m, env.requestID, now, &out)
             return
         case .heartbeat:
-            if workers[from] == nil {
+            if membership.workers[from] == nil {
                 // A worker we declared dead (or never knew) is alive: make it register again.
                 fail(from, 0, RPCStatus(.failedPrecondition, "unknown worker: register"), &out)
             }
@@ -309,7 +292,7 @@ public struct Coordinator: Sendable {
             clientCallAnswered(o, id, env.body, now, &out)
         case (.loadModel(let name), .loadModelReply):
             loading[from]?.remove(name)
-            workers[from]?.models.insert(name)
+            membership.workers[from]?.models.insert(name)
             loadRetry[LoadKey(worker: from, name: name)] = nil
         case (.assignShard(let s), .assignShardReply(let r)) where r.shardID == s && r.count == shardMap.shards[s].range.count:
             let (ready, took) = placement.indexed(shard: s, worker: from, count: r.count, now: now)

@@ -28,13 +28,13 @@ extension Coordinator {
     /// Workers to embed queries or re-rank with `model`: those not leaving, or, when every worker
     /// with the model is leaving, the leaving ones (better late than refusing the query).
     func servingWorkers(withModel name: String) -> [Peer] {
-        let all = liveWorkers.filter { workers[$0]!.models.contains(name) }
+        let all = liveWorkers.filter { membership.workers[$0]!.models.contains(name) }
         let staying = all.filter { leaving[$0] == nil }
         return staying.isEmpty ? all : staying
     }
 
     mutating func workerLeaving(_ from: Peer, _ requestID: UInt64, _ m: WorkerLeavingRequest, _ now: Double, _ out: inout [CoordinatorAction]) {
-        guard workers[from] != nil else {
+        guard membership.workers[from] != nil else {
             reply(from, requestID, .workerLeavingReply(WorkerLeavingReply(shardsMoved: 0, complete: true, message: "not a registered worker: nothing to move")), &out)
             return
         }
@@ -54,7 +54,7 @@ extension Coordinator {
 
     mutating func drainStep(_ w: Peer, _ now: Double, _ out: inout [CoordinatorAction]) {
         guard var l = leaving[w] else { return }
-        guard workers[w] != nil else { leaving[w] = nil; return }
+        guard membership.workers[w] != nil else { leaving[w] = nil; return }
         do {
             // Shards are released at every step (before the tick's dropSurplus, which would drop
             // the leaving replica's files); new copies are planned at most once per interval.
@@ -72,7 +72,7 @@ extension Coordinator {
             leaving[w] = l
         }
         let holds = shardMap.shards.filter { $0.assigned.contains(w) }.map(\.id)
-        let busy = outstanding.values.contains { o in
+        let busy = requests.table.values.contains { o in
             guard o.worker == w else { return false }
             switch o.purpose { case .dropShard, .loadModel: return false; default: return true }
         }

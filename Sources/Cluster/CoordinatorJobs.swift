@@ -11,7 +11,7 @@ extension Coordinator {
             for w in servingWorkers where usable(w) {
                 let held = jobs.values.reduce(0) { $0 + $1.scheduler.leased(to: w).count }
                 guard held < ProtocolConstants.chunksPerWorker else { continue }
-                guard workers[w]!.models.contains(model) else {
+                guard membership.workers[w]!.models.contains(model) else {
                     // A failed load is tried again only after its back-off, and at most loadModelMaxAttempts times.
                     if mayLoad(w, model, now) { loadModel(w, model, jobs[id]!.spec.model, now, &out) }
                     continue

@@ -30,7 +30,7 @@ extension Coordinator {
     mutating func retryServingLoads(_ now: Double, _ out: inout [CoordinatorAction]) {
         for w in liveWorkers {
             for (name, path) in [(ProtocolConstants.deModelName, config.deModel), (ProtocolConstants.ceModelName, config.ceModel)] {
-                guard let path, workers[w]?.models.contains(name) == false, loadRetry[LoadKey(worker: w, name: name)] != nil,
+                guard let path, membership.workers[w]?.models.contains(name) == false, loadRetry[LoadKey(worker: w, name: name)] != nil,
                       mayLoad(w, name, now) else { continue }
                 loadModel(w, name, path, now, &out)
             }

@@ -59,7 +59,7 @@ extension Coordinator {
     /// least busy usable worker with the DE) and has the Search part send it. With none left the
     /// search fails, unless an earlier try is still in flight (or this is a `hedge`).
     mutating func embedQuery(_ sid: UInt64, _ now: Double, _ out: inout [CoordinatorAction], hedge: Bool = false) {
-        guard let s = searches[sid], s.phase == .embedding else { return }
+        guard let s = search.searches[sid], s.phase == .embedding else { return }
         let w = localEncoder(untried: s.triedEmbed) ?? pickLeastBusy(withModel(ProtocolConstants.deModelName), tried: s.triedEmbed)
         perform(search.embed(sid, worker: w, hedge: hedge, now: now, &requests), now, &out)
     }

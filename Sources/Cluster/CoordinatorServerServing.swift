@@ -88,7 +88,7 @@ extension CoordinatorServer {
         else if let de = s.config.deModel, s.withModel(ProtocolConstants.deModelName).isEmpty { reason = "no worker has loaded the embedding model \(de) yet" }
         else if let ce = s.config.ceModel, s.withModel(ProtocolConstants.ceModelName).isEmpty { reason = "no worker has loaded the cross encoder \(ce) yet" }
         else if !s.ready { reason = "\(s.shardMap.shards.count - s.shardsReady) of \(s.shardMap.shards.count) shards have no ready replica" }
-        let replicas = s.corpus.isEmpty ? [] : s.shardMap.shards.map { sh in sh.ready.filter { s.workers[$0] != nil }.count }
+        let replicas = s.corpus.isEmpty ? [] : s.shardMap.shards.map { sh in sh.ready.filter { s.membership.workers[$0] != nil }.count }
         let jobs = s.jobs.keys.sorted().map { id -> CoordinatorSnapshot.Job in
             let j = s.jobs[id]!
             return .init(id: id, docsDone: j.scheduler.done.reduce(0) { $0 + j.range($1).count }, docsTotal: j.spec.docCount,

@@ -55,7 +55,7 @@ extension Coordinator {
     }
 
     /// Client requests being answered now (searches, embeds, reranks).
-    public var clientRequestsInFlight: Int { searches.count + serving.calls.count }
+    public var clientRequestsInFlight: Int { search.searches.count + serving.calls.count }
 
     /// Starts draining: from now on new client requests get UNAVAILABLE.
     public mutating func beginDrain() { serving.draining = true }
@@ -135,7 +135,7 @@ extension Coordinator {
                                          measure: { Self.measure(tok, $0) },
                                          over: { "text \($0) is over the model's \(tok!.maxLength)-token limit" }) else { return }
         guard let deadline = clientDeadline(client, env, now, &out) else { return }
-        let id = nextID; nextID += 1
+        let id = requests.nextID; requests.nextID += 1
         serving.calls[id] = ClientCall(client: client, clientRequestID: env.requestID, kind: .embed(m), deadline: deadline, promptTokens: tokens)
         sendClientCall(id, now, &out)
     }
@@ -157,7 +157,7 @@ extension Coordinator {
                                          measure: { Self.measurePair(tok, q, $0) },
                                          over: { "query and text \($0) are over the cross encoder's \(tok!.maxLength)-token limit" }) else { return }
         guard let deadline = clientDeadline(client, env, now, &out) else { return }
-        let id = nextID; nextID += 1
+        let id = requests.nextID; requests.nextID += 1
         serving.calls[id] = ClientCall(client: client, clientRequestID: env.requestID, kind: .rerank(m), deadline: deadline, promptTokens: tokens)
         sendClientCall(id, now, &out)
     }
@@ -168,11 +168,11 @@ extension Coordinator {
     mutating func pickLeastBusy(_ candidates: [Peer], tried: Set<Peer>) -> Peer? {
         let c = candidates.filter { !tried.contains($0) }
         guard !c.isEmpty else { return nil }
-        var chunks: [Peer: Int] = [:], requests: [Peer: Int] = [:]
-        for o in outstanding.values {
-            if case .chunk = o.purpose { chunks[o.worker, default: 0] += 1 } else { requests[o.worker, default: 0] += 1 }
+        var chunks: [Peer: Int] = [:], others: [Peer: Int] = [:]
+        for o in requests.table.values {
+            if case .chunk = o.purpose { chunks[o.worker, default: 0] += 1 } else { others[o.worker, default: 0] += 1 }
         }
-        func load(_ w: Peer) -> (Int, Int) { (chunks[w] ?? 0, requests[w] ?? 0) }
+        func load(_ w: Peer) -> (Int, Int) { (chunks[w] ?? 0, others[w] ?? 0) }
         let best = c.map(load).min { $0 < $1 }!
         let ties = c.filter { load($0) == best }
         roundRobin &+= 1
@@ -246,13 +246,13 @@ extension Coordinator {
     public mutating func abandonClientRequests(_ status: RPCStatus) -> [CoordinatorAction] {
         var out: [CoordinatorAction] = []
         for id in serving.calls.keys.sorted() { finishClientCall(id, .failure(status), &out) }
-        for sid in searches.keys.sorted() { finishSearch(sid, status: status, 0, &out) }
+        for sid in search.searches.keys.sorted() { finishSearch(sid, status: status, 0, &out) }
         return out
     }
 
     mutating func finishClientCall(_ id: UInt64, _ result: Result<Body, RPCStatus>, _ out: inout [CoordinatorAction]) {
         guard let c = serving.calls.removeValue(forKey: id) else { return }
-        for (rid, o) in outstanding where o.purpose == .serving(id) { outstanding[rid] = nil }
+        for (rid, o) in requests.table where o.purpose == .serving(id) { requests.table[rid] = nil }
         switch result {
         case .success(let body): reply(c.client, c.clientRequestID, body, &out)
         case .failure(let s): fail(c.client, c.clientRequestID, s, &out)

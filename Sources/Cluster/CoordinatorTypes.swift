@@ -67,6 +67,9 @@ public struct CoordinatorConfig: Sendable {
     public var ceModel: String?
     /// One CE for both stages: the "de" model is embedded with this layer's hidden states (worker).
     public var retrievalLayer: Int?
+    /// The precision every worker must embed in ("fp32", "bf16", "int8"): shards and queries share
+    /// one embedding, so a worker in another precision is refused at registration.
+    public var precision = "fp32"
     public var searchDeadline = ProtocolConstants.searchDeadline
     public var chunkLease = ProtocolConstants.chunkLease
     /// Deadlines of LoadModel, AssignShard (base + per document) and DropShard requests, seconds.

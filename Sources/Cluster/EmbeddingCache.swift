@@ -1,7 +1,7 @@
 import Foundation
 import Wire
 
-/// A bounded cache of embeddings keyed by (model, text), for the coordinator's query encoder:
+/// A bounded cache of embeddings keyed by (model, the text's UTF-8 bytes), for the coordinator's query encoder:
 /// a query asked again (a popular search, a client retrying) skips the forward pass. Two
 /// generations approximate least-recently-used at O(1) a call: lookups and inserts go to the
 /// current generation; a hit in the previous one moves the entry forward; when the current one
@@ -9,10 +9,18 @@ import Wire
 /// most `capacity` entries are held, and an entry used within the last `capacity / 2` distinct
 /// texts is always kept. Thread-safe. A cached row is the one an earlier forward pass gave the
 /// text, within float rounding of what a pass with other texts would give (batch composition).
+/// The key is the text's bytes, not a `String`: Swift's `String` equality treats canonically
+/// equivalent texts (NFC "café" and NFD "cafe" + U+0301) as equal, but the tokenizer reads bytes,
+/// so the two may embed differently. Texts longer than `maxTextBytes` are not cached (their
+/// forward pass dwarfs a lookup), so memory is bounded by capacity x (maxTextBytes + a row)
+/// however long the queries are.
 public final class EmbeddingCache: @unchecked Sendable {
-    struct Key: Hashable { var model: String; var text: String }
-    /// `--query-cache`'s default: 10,000 entries (all-MiniLM-L6-v2: 384 floats, about 15 MB).
+    struct Key: Hashable { var model: String; var text: [UInt8] }
+    /// `--query-cache`'s default: 10,000 entries (all-MiniLM-L6-v2: 384 floats, 1.5 KB a row; at
+    /// most about 35 MB with texts of `maxTextBytes`, about 15 MB with short queries).
     public static let defaultCapacity = 10_000
+    /// The longest text (UTF-8 bytes) that is cached.
+    public static let maxTextBytes = 2048
     /// Most entries held (0: caching off).
     public let capacity: Int
     private let lock = NSLock()
@@ -32,8 +40,8 @@ public final class EmbeddingCache: @unchecked Sendable {
     /// The cached row of `text` under `model`, or nil (counted as a hit or a miss).
     public func lookup(_ model: String, _ text: String) -> [Float]? {
         lock.lock(); defer { lock.unlock() }
-        guard capacity > 0 else { missCount += 1; return nil }
-        let k = Key(model: model, text: text)
+        guard capacity > 0, text.utf8.count <= Self.maxTextBytes else { missCount += 1; return nil }
+        let k = Key(model: model, text: Array(text.utf8))
         if let v = current[k] { hitCount += 1; return v }
         if let v = previous.removeValue(forKey: k) { hitCount += 1; insertLocked(k, v); return v }
         missCount += 1
@@ -43,8 +51,8 @@ public final class EmbeddingCache: @unchecked Sendable {
     /// Remembers `row` as the embedding of `text` under `model`.
     public func insert(_ model: String, _ text: String, _ row: [Float]) {
         lock.lock(); defer { lock.unlock() }
-        guard capacity > 0 else { return }
-        insertLocked(Key(model: model, text: text), row)
+        guard capacity > 0, text.utf8.count <= Self.maxTextBytes else { return }
+        insertLocked(Key(model: model, text: Array(text.utf8)), row)
     }
 
     private func insertLocked(_ k: Key, _ v: [Float]) {
@@ -109,4 +117,5 @@ public final class CachingEngine: InferenceEngine {
         try inner.scoreServing(model: model, pairs: pairs, maxBatchTokens: maxBatchTokens)
     }
     public func embedPlan(model: String, texts: [String]) -> [[Int]] { inner.embedPlan(model: model, texts: texts) }
+    public var precisionName: String { inner.precisionName }
 }

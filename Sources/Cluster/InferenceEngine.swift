@@ -28,6 +28,10 @@ public protocol InferenceEngine: AnyObject {
     /// rows `embed` gives those texts in the whole call, so a chunk run group by group is
     /// byte-identical to the chunk run at once.
     func embedPlan(model: String, texts: [String]) -> [[Int]]
+    /// The arithmetic this engine embeds with ("fp32", "bf16", "int8"): a worker tells the
+    /// coordinator at registration (documents and queries must share it) and includes it in its
+    /// stores' fingerprints.
+    var precisionName: String { get }
 }
 
 /// Defaults for engines without a tokenizer of their own (tests): a token estimate from the
@@ -52,6 +56,7 @@ public extension InferenceEngine {
         }
         return out
     }
+    var precisionName: String { "fp32" }
     func embedPlan(model: String, texts: [String]) -> [[Int]] {
         stride(from: 0, to: texts.count, by: 32).map { Array($0..<min(texts.count, $0 + 32)) }
     }

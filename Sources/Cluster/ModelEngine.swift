@@ -16,6 +16,7 @@ public final class ModelEngine: InferenceEngine {
     /// setting (`Parallelism.process`, strata's `--threads`). Applies to models loaded after it is set.
     public var parallelism: Parallelism?
     public init(precision: Precision = .fp32) { self.precision = precision }
+    public var precisionName: String { precision.rawValue }
 
     /// The model's own embedding under `name` (`loadModel(name:path:embedLayer:)` without a layer).
     public func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {

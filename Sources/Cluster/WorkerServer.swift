@@ -49,7 +49,8 @@ public final class WorkerServer {
         try s.setMaxMessageSize(Int64(ProtocolConstants.maxFrameBytes))
         if let keys { try keys.secureWorker(s) }
         try s.connect(endpoint)
-        let reg = RegisterRequest(workerID: workerID, protocolVersion: ProtocolConstants.protocolVersion, shardsHeld: service.shardsOnDisk())
+        let reg = RegisterRequest(workerID: workerID, protocolVersion: ProtocolConstants.protocolVersion, shardsHeld: service.shardsOnDisk(),
+                                  precision: service.engine.precisionName)
         try s.send(try Wire.encode(Envelope(requestID: 1, body: .registerRequest(reg))))
         return s
     }
@@ -93,6 +94,11 @@ public final class WorkerServer {
                     let env: Envelope
                     do { env = try Wire.decode(frame) } catch let e as WireError {
                         log("bad frame from the coordinator: \(e)"); continue
+                    }
+                    if case .error(let s) = env.body, env.requestID == 1 {
+                        // The answer to RegisterRequest (request 1) is a refusal: another protocol
+                        // version or precision. Registering again would be refused again.
+                        throw EngineError(s.code, "the coordinator refused this worker: \(s.message)")
                     }
                     if case .error(let s) = env.body, env.requestID == 0, s.code == .failedPrecondition {
                         if leaveSent != nil {

@@ -208,8 +208,11 @@ public final class WorkerService {
         do {
             let info = try engine.loadModel(name: name, path: path, embedLayer: embedLayer)
             models[name] = info
-            // A store embedded with a layer is not the model's own embedding: another fingerprint.
+            // A store embedded with a layer, or in another precision, is not the model's own fp32
+            // embedding: another fingerprint (fp32 adds nothing, so stores written before keep theirs).
+            let precision = engine.precisionName
             fingerprints[name] = StoreFingerprint.model(path: path) ^ (embedLayer.map { CRC32.checksum(Array("layer \($0)".utf8)) } ?? 0)
+                ^ (precision == "fp32" ? 0 : CRC32.checksum(Array("precision \(precision)".utf8)))
             return info
         } catch let e as EngineError { throw e } catch {
             throw EngineError(.notFound, "cannot load model \(path): \(error)")

@@ -83,6 +83,15 @@ public struct BertConfig: Codable, Equatable, Sendable {
         guard intermediateSize > 0, vocabSize > 0, maxPositionEmbeddings > 0, typeVocabSize > 0 else {
             throw ModelError.badConfig(file: path, reason: "sizes must be positive")
         }
+        // The shortest input the engine builds is [CLS] [SEP] (a DE) or [CLS] q [SEP] p [SEP] with
+        // empty texts (a CE, and a CE's self-pair embedding): it must fit the position table.
+        let shortest = isSequenceClassifier ? 3 : 2
+        guard maxPositionEmbeddings >= shortest else {
+            throw ModelError.badConfig(file: path, reason: "max_position_embeddings \(maxPositionEmbeddings) is too small: the shortest input is \(shortest) tokens")
+        }
+        guard layerNormEps > 0, layerNormEps.isFinite else {
+            throw ModelError.badConfig(file: path, reason: "layer_norm_eps \(layerNormEps) must be a positive finite number")
+        }
         guard ["gelu", "gelu_python"].contains(hiddenAct) else {
             throw ModelError.badConfig(file: path, reason: "hidden_act '\(hiddenAct)' is not supported (exact erf gelu only)")
         }

@@ -75,10 +75,19 @@ public struct BertWeights: Sendable {
     public static func load(file: SafeTensorsFile, config: BertConfig) throws -> BertWeights {
         let h = config.hiddenSize, i = config.intermediateSize
         let prefix = file.contains("bert." + BertTensorNames.wordEmbeddings) ? "bert." : ""
-        func t(_ name: String, _ shape: [Int]) throws -> [Float] { try file.floats(prefix + name, shape: shape) }
+        // Every tensor read is checked finite: a NaN or Inf weight would give NaN embeddings in fp32
+        // and bf16, and plausible-looking finite ones in int8 (quantization clamps it), silently.
+        func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+            let v = try file.floats(name, shape: shape)
+            if let bad = v.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError.corruptFile(file: file.path, reason: "tensor '\(name)' holds \(v[bad]) at element \(bad): weights must be finite")
+            }
+            return v
+        }
+        func t(_ name: String, _ shape: [Int]) throws -> [Float] { try floats(prefix + name, shape) }
         func linear(_ name: String, out: Int, in inF: Int, root: String = prefix) throws -> Linear {
-            Linear(weight: try file.floats(root + name + ".weight", shape: [out, inF]),
-                   bias: try file.floats(root + name + ".bias", shape: [out]), outFeatures: out, inFeatures: inF)
+            Linear(weight: try floats(root + name + ".weight", [out, inF]),
+                   bias: try floats(root + name + ".bias", [out]), outFeatures: out, inFeatures: inF)
         }
         func norm(_ name: String) throws -> LayerNormWeights {
             let legacy = !file.contains(prefix + name + ".weight") && file.contains(prefix + name + ".gamma")

@@ -27,11 +27,77 @@ public struct EmbeddingStageWeights {
     }
 }
 
+/// The one packed layout of the embedding stage's tensors in a flat fp32 buffer, in storage order:
+/// word [vocab, H], position [positions, H] and token-type [typeVocab, H] tables, then the LayerNorm's
+/// gamma [H] and beta [H]. Training's `ParameterLayout` places them so (at the start of its buffer)
+/// and reads them through `weights(in:eps:)`, over its parameters and, with the same offsets, its
+/// gradients. Offsets count floats from the buffer start (`shifted(by:)` moves the block).
+public struct EmbeddingStageLayout: Sendable, Equatable {
+    public let vocab: Int, positions: Int, typeVocab: Int, hidden: Int
+    /// The three tables: [vocab, H], [positions, H], [typeVocab, H].
+    public private(set) var word = 0, position = 0, tokenType = 0
+    /// LayerNorm gamma [H] and beta [H].
+    public private(set) var gamma = 0, beta = 0
+    /// Floats in the block.
+    public let count: Int
+
+    /// A block starting at offset 0. Every size must be positive.
+    public init(vocab: Int, positions: Int, typeVocab: Int, hidden: Int) {
+        precondition(vocab > 0 && positions > 0 && typeVocab > 0 && hidden > 0,
+                     "embedding stage: every size must be positive (vocab \(vocab), positions \(positions), "
+                     + "token types \(typeVocab), hidden \(hidden))")
+        self.vocab = vocab; self.positions = positions; self.typeVocab = typeVocab; self.hidden = hidden
+        let order = Self.storageOrder(vocab: vocab, positions: positions, typeVocab: typeVocab, hidden: hidden)
+        count = order.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        var at = 0
+        for t in order {
+            self[keyPath: t.field] = at
+            at += t.shape.reduce(1, *)
+        }
+    }
+
+    /// The same block `base` floats further into a buffer.
+    public func shifted(by base: Int) -> EmbeddingStageLayout {
+        var s = self
+        for t in Self.storageOrder(vocab: vocab, positions: positions, typeVocab: typeVocab, hidden: hidden) {
+            s[keyPath: t.field] += base
+        }
+        return s
+    }
+
+    /// The tensors in storage order: Hugging Face name (`BertTensorNames`), shape and role.
+    public var tensors: [(name: String, shape: [Int], role: TensorRole)] {
+        Self.storageOrder(vocab: vocab, positions: positions, typeVocab: typeVocab, hidden: hidden).map { ($0.name, $0.shape, $0.role) }
+    }
+
+    private static func storageOrder(vocab: Int, positions: Int, typeVocab: Int, hidden h: Int)
+        -> [(field: WritableKeyPath<EmbeddingStageLayout, Int>, name: String, shape: [Int], role: TensorRole)] {
+        let N = BertTensorNames.self
+        return [(\.word, N.wordEmbeddings, [vocab, h], .weight),
+                (\.position, N.positionEmbeddings, [positions, h], .weight),
+                (\.tokenType, N.tokenTypeEmbeddings, [typeVocab, h], .weight),
+                (\.gamma, N.embeddingsLayerNorm + ".weight", [h], .normGamma),
+                (\.beta, N.embeddingsLayerNorm + ".bias", [h], .normBeta)]
+    }
+
+    /// The stage in `params` as its forward reads it: borrowed fp32 views, no copy. `params` must
+    /// outlive the result.
+    public func weights(in params: UnsafePointer<Float>, eps: Float) -> EmbeddingStageWeights {
+        EmbeddingStageWeights(word: params + word, vocab: vocab, position: params + position, positions: positions,
+                              tokenType: params + tokenType, typeVocab: typeVocab, hidden: hidden,
+                              gamma: params + gamma, beta: params + beta, eps: eps)
+    }
+}
+
 extension BertEmbeddings {
     /// Runs `body` with borrowed views of these tables (valid only during the call); table heights
     /// come from their sizes over `hidden`.
     public func withStageWeights<R>(hidden: Int, _ body: (EmbeddingStageWeights) throws -> R) rethrows -> R {
         precondition(layerNorm.gamma.count == hidden && layerNorm.beta.count == hidden, "embedding LayerNorm is not [\(hidden)]")
+        for (name, table) in [("word", wordEmbeddings), ("position", positionEmbeddings), ("token type", tokenTypeEmbeddings)] {
+            precondition(!table.isEmpty && table.count % hidden == 0,
+                         "embedding stage: the \(name) table has \(table.count) values, not rows of \(hidden)")
+        }
         return try wordEmbeddings.withUnsafeBufferPointer { w in
             try positionEmbeddings.withUnsafeBufferPointer { p in
             try tokenTypeEmbeddings.withUnsafeBufferPointer { t in

@@ -1,8 +1,9 @@
 import Kernels
 
 /// The one packed layout of an encoder layer's tensors in a flat fp32 block: training's
-/// `ParameterLayout` places each layer's tensors in this order, and the fp32 inference engine holds
-/// one such block per layer; both read it through `weights(in:eps:)`. Query, key and value weights
+/// `ParameterLayout` places each layer's tensors in this order, and the fp32 inference engine on the
+/// sgemm kernel (`FP32Gemm.sgemm`; its default packed kernel keeps `PackedLinear` copies) holds one such
+/// block per layer; both read it through `weights(in:eps:)`. Query, key and value weights
 /// come first and adjacent, then their biases: one [3H, H] matrix and one [3H] vector, no copy.
 /// Offsets count floats from the buffer start (`shifted(by:)` moves a block into a bigger buffer).
 public struct EncoderLayerLayout: Sendable, Equatable {
@@ -40,29 +41,27 @@ public struct EncoderLayerLayout: Sendable, Equatable {
         return s
     }
 
-    /// The tensors of layer `l` in storage order: Hugging Face name, shape and weight decay (HF's rule:
-    /// none for biases and LayerNorm).
-    public static func tensors(layer l: Int, hidden h: Int, intermediate i: Int) -> [(name: String, shape: [Int], decay: Bool)] {
+    /// The tensors of layer `l` in storage order: Hugging Face name, shape and role (initialisation and
+    /// weight decay, see `TensorRole`).
+    public static func tensors(layer l: Int, hidden h: Int, intermediate i: Int) -> [(name: String, shape: [Int], role: TensorRole)] {
         let p = BertTensorNames.layer(l)
         let modules = [p.query, p.key, p.value, p.query, p.key, p.value, p.attentionOutput, p.attentionOutput,
                        p.attentionLayerNorm, p.attentionLayerNorm, p.intermediate, p.intermediate,
                        p.output, p.output, p.outputLayerNorm, p.outputLayerNorm]
-        return zip(modules, storageOrder(hidden: h, intermediate: i)).map { m, t in
-            (m + (t.isWeight ? ".weight" : ".bias"), t.shape, t.decay)
-        }
+        return zip(modules, storageOrder(hidden: h, intermediate: i)).map { m, t in (m + t.role.nameSuffix, t.shape, t.role) }
     }
 
     /// Storage order; `field` is the offset field of each tensor that has one (key and value have none:
     /// they follow the query's).
     private static func storageOrder(hidden h: Int, intermediate i: Int)
-        -> [(field: WritableKeyPath<EncoderLayerLayout, Int>?, shape: [Int], isWeight: Bool, decay: Bool)] {
-        [(\.qkvWeight, [h, h], true, true), (nil, [h, h], true, true), (nil, [h, h], true, true),
-         (\.qkvBias, [h], false, false), (nil, [h], false, false), (nil, [h], false, false),
-         (\.attentionOutputWeight, [h, h], true, true), (\.attentionOutputBias, [h], false, false),
-         (\.attentionNormGamma, [h], true, false), (\.attentionNormBeta, [h], false, false),
-         (\.intermediateWeight, [i, h], true, true), (\.intermediateBias, [i], false, false),
-         (\.outputWeight, [h, i], true, true), (\.outputBias, [h], false, false),
-         (\.outputNormGamma, [h], true, false), (\.outputNormBeta, [h], false, false)]
+        -> [(field: WritableKeyPath<EncoderLayerLayout, Int>?, shape: [Int], role: TensorRole)] {
+        [(\.qkvWeight, [h, h], .weight), (nil, [h, h], .weight), (nil, [h, h], .weight),
+         (\.qkvBias, [h], .bias), (nil, [h], .bias), (nil, [h], .bias),
+         (\.attentionOutputWeight, [h, h], .weight), (\.attentionOutputBias, [h], .bias),
+         (\.attentionNormGamma, [h], .normGamma), (\.attentionNormBeta, [h], .normBeta),
+         (\.intermediateWeight, [i, h], .weight), (\.intermediateBias, [i], .bias),
+         (\.outputWeight, [h, i], .weight), (\.outputBias, [h], .bias),
+         (\.outputNormGamma, [h], .normGamma), (\.outputNormBeta, [h], .normBeta)]
     }
 
     /// The layer in `params` as the shared forward reads it: borrowed fp32 views, no copy.

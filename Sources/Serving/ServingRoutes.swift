@@ -32,7 +32,10 @@ extension HTTPFrontDoor {
         let texts = try checkedTexts(try j.texts("input"), field: "input")
         let format = try j.string("encoding_format") ?? "float"
         guard format == "float" || format == "base64" else { throw RequestError.badRequest("'encoding_format' must be \"float\" or \"base64\"") }
-        let model = try j.string("model") ?? options.modelName
+        // The reply names the model that embedded the texts, whatever the request asked for (OpenAI
+        // clients send their own model names; this door serves one DE).
+        _ = try j.string("model")
+        let model = options.modelName
         let r = try embed(texts, truncate: false, route: req.path, arrived: req.arrived)
         if let d = try j.int("dimensions"), d != r.vectors.dimension {
             throw RequestError.badRequest("'dimensions' = \(d): this model's embeddings have \(r.vectors.dimension)")

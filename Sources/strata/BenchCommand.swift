@@ -76,8 +76,11 @@ enum BenchEncoderCommand: Subcommand {
             peak = BenchCommand.timeRate(seconds: seconds / 4) { layer.apply(x, rows: m, out: &y, addBias: false) } * gemmOps
         }
 
+        // Random ids among the ordinary word pieces (BERT vocabularies put [PAD], [unusedN] and the
+        // special tokens below 2000); a small test vocabulary draws from all of it.
+        let firstWord = cfg.vocabSize > 4000 ? 2000 : 0
         let seqs: [(ids: [Int32], typeIds: [Int32])] = (0..<bsz).map { _ in
-            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32(2000 + rng.next() % UInt64(cfg.vocabSize - 2000)) } + [encoder.tokenizer.sepId]
+            let ids = [encoder.tokenizer.clsId] + (0..<(seq - 2)).map { _ in Int32(firstWord + Int(rng.next() % UInt64(cfg.vocabSize - firstWord))) } + [encoder.tokenizer.sepId]
             return (ids, [Int32](repeating: 0, count: seq))
         }
         let batch = PackedBatch(seqs.map { (ids: $0.ids, types: $0.typeIds) })
@@ -122,7 +125,7 @@ enum BenchEncoderCommand: Subcommand {
 
 /// `strata bench kernels`: each element-wise kernel against its naive twin on MiniLM-sized buffers.
 enum BenchKernelsCommand: Subcommand {
-    static let spec = CommandSpec("bench kernels", summary: "GELU, softmax and LayerNorm against their naive twins (M elements/s, speed-up)", flags: [
+    static let spec = CommandSpec("bench kernels", summary: "GELU, softmax and LayerNorm against their naive twins (M elements/s, speed-up); fused attention against per-head sgemm + softmax", flags: [
         .double("seconds", "S", default: 1, .above(0), help: "measuring time of each rate"),
     ])
 
@@ -141,5 +144,36 @@ enum BenchKernelsCommand: Subcommand {
                naive: { softmaxRowsReference(&x, rows: n / 128, cols: 128, ld: 128, scale: 0.2) })
         report("layernorm", n, fast: { layerNormRows(&x, rows: n / 384, cols: 384, gamma: g, beta: b, eps: 1e-12) },
                naive: { layerNormRowsReference(&x, rows: n / 384, cols: 384, gamma: g, beta: b, eps: 1e-12) })
+        // attention of 8 x 128 tokens, MiniLM's 12 heads of 32, one thread: the fused kernel against what it
+        // replaced (per head: sgemm scores, softmaxRows, sgemm P v)
+        let (seqs, len, hidden, heads) = (8, 128, 384, 12)
+        let d = hidden / heads, ld = 3 * hidden
+        let qkv = (0..<(seqs * len * ld)).map { Float($0 % 89) / 45 - 1 }
+        var ctx = [Float](repeating: 0, count: seqs * len * hidden), p = [Float](repeating: 0, count: len * len)
+        let fused = BenchCommand.timeRate(seconds: seconds) {
+            attentionForward(ctx: &ctx, probs: nil, dropped: nil, qkv: qkv, lengths: Array(repeating: len, count: seqs),
+                             dropMask: nil, hidden: hidden, heads: heads, parallelism: .serial)
+        }
+        let blas = BLASThreads.singleThreaded {
+            BenchCommand.timeRate(seconds: seconds) {
+                qkv.withUnsafeBufferPointer { qp in
+                    ctx.withUnsafeMutableBufferPointer { cp in
+                        for s in 0..<seqs {
+                            for h in 0..<heads {
+                                let q = qp.baseAddress! + s * len * ld + h * d
+                                sgemm(transB: true, m: len, n: len, k: d, alpha: 1 / Float(d).squareRoot(), a: q, lda: ld,
+                                      b: q + hidden, ldb: ld, c: &p, ldc: len)
+                                softmaxRows(&p, rows: len, cols: len, ld: len, scale: 1)
+                                sgemm(m: len, n: d, k: len, a: p, lda: len, b: q + 2 * hidden, ldb: ld,
+                                      c: cp.baseAddress! + s * len * hidden + h * d, ldc: hidden)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let flops = Double(seqs * heads * 4 * len * len * d)
+        print(String(format: "attention  %8.1f GFLOP/s fused   sgemm+softmax %6.1f GFLOP/s   speed-up %.1fx  (%d x %d tokens, %d heads of %d, 1 thread)",
+                     fused * flops / 1e9, blas * flops / 1e9, fused / blas, seqs, len, heads, d))
     }
 }

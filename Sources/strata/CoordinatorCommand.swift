@@ -29,8 +29,8 @@ enum CoordinatorCommand: Subcommand {
         .bool("auto-truncate", help: "cut inputs over the model's max length instead of answering 422 / OUT_OF_RANGE"),
         .double("grace", "S", default: 10, .atLeast(0), help: "on SIGTERM/SIGINT: refuse new requests (/ready 503), finish those in flight for up to S seconds, then exit 0"),
         .choice("query-embedding", ["coordinator", "workers"], default: "coordinator", help: "who embeds queries and embed calls: coordinator (--model is loaded in this process too, so a query never waits behind a worker's job batch; workers until it is loaded or when it cannot be) or workers"),
-        .int("query-cache", default: 10_000, min: 0, max: 10_000_000, help: "embeddings of this many recent query texts kept by the coordinator's query encoder: a query asked again skips the forward pass (0: no cache)"),
-        CommonFlags.precision("of the coordinator's query encoder (give the workers the same)"),
+        .int("query-cache", default: 10_000, min: 0, max: 10_000_000, help: "embeddings of this many recent query texts kept by the coordinator's query encoder: a query asked again skips the forward pass; texts over 2,048 bytes are not kept (0: no cache)"),
+        CommonFlags.precision("of the cluster: the coordinator's query encoder, and every worker must use the same (one in another precision is refused at registration)"),
         .int("http-max-connections", defaultNote: "\(HTTPFrontDoor.Options().connections.maxConnections)", min: 1, max: 100_000, help: "HTTP connections open at once; past it a new one is closed"),
         .int("http-max-connections-per-ip", defaultNote: "\(HTTPFrontDoor.Options().connections.maxConnectionsPerIP)", min: 1, max: 100_000, help: "HTTP connections open at once from one address"),
         .int("http-idle-timeout", "S", defaultNote: "\(HTTPFrontDoor.Options().connections.idleTimeout)", min: 1, max: 86_400, help: "close an HTTP connection silent for S seconds"),
@@ -44,6 +44,7 @@ enum CoordinatorCommand: Subcommand {
         cfg.ceModel = try a.string("ce").map { try resolveModelArgument($0, flag: "ce") }
         cfg.jobsRoot = try jobsRootOption(a)
         cfg.retrievalLayer = a.int("retrieval-layer")
+        cfg.precision = try PrecisionOption.parse(a).rawValue
         if cfg.retrievalLayer != nil {
             guard cfg.deModel != nil else { throw CLIError("--retrieval-layer needs --model (the cross encoder)", usage: true) }
             if cfg.ceModel == nil { cfg.ceModel = cfg.deModel }

@@ -65,11 +65,8 @@ enum TrainCECommand: Subcommand {
             if fromScratch {
                 source.classifier = nil
             } else {
+                // the source's pooler and classifier where it has them (a DE with a pooler: kept, classifier fresh)
                 try model.copy(from: source, embeddings: true, layers: 0..<layers, head: true)
-                if source.classifier == nil, let pooler = source.pooler {   // a DE with a pooler: keep it, classifier fresh
-                    model.param("pooler.dense.weight").update(from: pooler.weight, count: pooler.weight.count)
-                    model.param("pooler.dense.bias").update(from: pooler.bias, count: pooler.bias.count)
-                }
             }
             trainer = try Trainer(model: model, examples: examples, tokenizer: tok, options: options)
             template = source

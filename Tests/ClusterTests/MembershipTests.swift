@@ -59,4 +59,27 @@ final class MembershipTests: XCTestCase {
         XCTAssertTrue(out.contains { if case .send(w1, let e) = $0, case .heartbeat = e.body { return true }; return false })
         XCTAssertFalse(out.contains { if case .send(w2, _) = $0 { return true }; return false }, "nothing is sent to the dead")
     }
+
+    /// Shards and queries must share one embedding: a worker that embeds in another precision than
+    /// the cluster's is refused at registration, with a message naming both; an empty precision (a
+    /// worker from before the field) reads as fp32.
+    func testWorkerInAnotherPrecisionIsRefused() {
+        var cfg = CoordinatorConfig()
+        cfg.precision = "int8"
+        var c = Coordinator(config: cfg, corpus: [])
+        func register(_ w: Peer, _ precision: String) -> [CoordinatorAction] {
+            c.handle(.message(from: w, Envelope(requestID: 1, body: .registerRequest(RegisterRequest(workerID: w.description,
+                     protocolVersion: ProtocolConstants.protocolVersion, precision: precision))), now: 0))
+        }
+        func refusal(_ actions: [CoordinatorAction]) -> String? {
+            for case .send(_, let env) in actions { if case .error(let s) = env.body, env.requestID == 1 { return s.message } }
+            return nil
+        }
+        let fp32 = register(w1, "fp32")
+        XCTAssertEqual(refusal(fp32)?.contains("embeds in fp32 but the cluster's documents and queries are int8"), true, "\(fp32)")
+        XCTAssertNotNil(refusal(register(w2, "")), "empty reads as fp32")
+        XCTAssertEqual(c.membership.live, [], "neither joined")
+        XCTAssertNil(refusal(register(w1, "int8")))
+        XCTAssertEqual(c.membership.live, [w1])
+    }
 }

@@ -7,6 +7,7 @@ import Wire
 /// length-dependent bump, so re-ranking changes the order.
 final class HashEngine: InferenceEngine {
     var loaded: [String: Bool] = [:]
+    var precisionName = "fp32"
     var embedCalls = 0
     func loadModel(name: String, path: String) throws -> (dimension: Int, crossEncoder: Bool) {
         if path.contains("missing") { throw EngineError(.notFound, "no model at \(path)") }

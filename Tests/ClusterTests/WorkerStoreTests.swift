@@ -10,8 +10,9 @@ final class WorkerStoreTests: XCTestCase {
 
     /// A fresh worker process (new service and engine) over `dir`: loads "de" from `model`,
     /// is assigned shard 0 with `docs`; returns how many embed calls that took.
-    func assign(model: String, docs: [Document], file: StaticString = #filePath, line: UInt = #line) -> Int {
+    func assign(model: String, docs: [Document], precision: String = "fp32", file: StaticString = #filePath, line: UInt = #line) -> Int {
         let engine = HashEngine()
+        engine.precisionName = precision
         let w = WorkerService(engine: engine, dataDir: dir)
         let load = w.handle(Envelope(requestID: 1, body: .loadModelRequest(LoadModelRequest(name: "de", path: model))), now: 0)
         XCTAssertEqual(load?.status?.code, .ok, file: file, line: line)
@@ -36,6 +37,17 @@ final class WorkerStoreTests: XCTestCase {
         edited[3] = Document(id: docs[3].id, text: docs[3].text + " changed")
         XCTAssertEqual(assign(model: "/models/de-b", docs: edited), 1, "same ids, another text: re-embedded")
         XCTAssertEqual(assign(model: "/models/de-b", docs: edited), 0)
+    }
+
+    /// A store embedded in fp32 is not re-used by a worker restarted in int8 (nor the other way):
+    /// the precision is part of the model's fingerprint.
+    func testStoreIsNotReusedInAnotherPrecision() {
+        let docs = makeCorpus(6)
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs), 1)
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs, precision: "int8"), 1, "int8 after fp32: re-embedded")
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs, precision: "int8"), 0)
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs, precision: "bf16"), 1)
+        XCTAssertEqual(assign(model: "/models/de-a", docs: docs), 1, "back to fp32: re-embedded")
     }
 
     func testModelFingerprintSeesTheWeights() throws {

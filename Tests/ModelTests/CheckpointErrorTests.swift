@@ -63,4 +63,43 @@ final class CheckpointErrorTests: XCTestCase {
         try FileManager.default.removeItem(at: tmp.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try TextEncoder.load(tmp.path)) { XCTAssertTrue("\($0)".contains("config.json"), "\($0)") }
     }
+
+    /// A NaN or Inf weight is refused at load, naming the tensor (int8 would otherwise quantize it
+    /// into plausible finite embeddings, fp32 and bf16 into NaN ones, both with exit status 0).
+    func testNonFiniteWeightIsRefusedByName() throws {
+        let w = try BertWeights.load(directory: tmp)
+        for bad: Float in [.nan, .infinity] {
+            var tensors = w.namedTensors()
+            let i = tensors.firstIndex { $0.name == "bert.encoder.layer.0.intermediate.dense.weight" }!
+            tensors[i].data[5] = bad
+            try SafeTensorsFile.write(tensors, to: weightsPath)
+            XCTAssertThrowsError(try BertWeights.load(directory: tmp)) { e in
+                guard case ModelError.corruptFile(let f, let reason) = e else { return XCTFail("\(e)") }
+                XCTAssertEqual(f, weightsPath)
+                XCTAssertTrue(reason.contains("'bert.encoder.layer.0.intermediate.dense.weight'") && reason.contains("element 5"), reason)
+            }
+        }
+    }
+
+    /// Configurations the engine cannot run are refused when loaded, not at the first input: a
+    /// position table shorter than the shortest input (a CE's is [CLS] [SEP] [SEP]: 3 tokens), and a
+    /// LayerNorm epsilon that is not positive (it gave NaN embeddings).
+    func testUnrunnableConfigsAreRefused() throws {
+        let path = tmp.appendingPathComponent("config.json")
+        let original = try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as! [String: Any]
+        for (key, value, needle) in [("max_position_embeddings", 2 as Any, "max_position_embeddings 2 is too small"),
+                                     ("layer_norm_eps", -1.0 as Any, "layer_norm_eps -1.0 must be a positive"),
+                                     ("layer_norm_eps", 0.0 as Any, "layer_norm_eps 0.0 must be a positive")] {
+            var c = original
+            c[key] = value
+            try JSONSerialization.data(withJSONObject: c).write(to: path)
+            XCTAssertThrowsError(try BertWeights.load(directory: tmp), key) { XCTAssertTrue("\($0)".contains(needle), "\($0)") }
+        }
+        var c = original
+        c["max_position_embeddings"] = 3
+        try JSONSerialization.data(withJSONObject: c).write(to: path)
+        XCTAssertThrowsError(try BertWeights.load(directory: tmp)) { e in
+            XCTAssertFalse("\(e)".contains("too small"), "3 positions fit a CE's shortest input; the table's shape is what is wrong now: \(e)")
+        }
+    }
 }

@@ -67,4 +67,28 @@ final class EmbeddingCacheTests: XCTestCase {
         XCTAssertEqual(e.cache.hits, 4)
         XCTAssertEqual(e.cache.misses, 4)
     }
+
+    /// NFC "café" and NFD "cafe" + U+0301 are equal as Swift Strings but are different bytes, which
+    /// the tokenizer may embed differently: the cache must not answer one with the other's row.
+    func testCanonicallyEquivalentTextsAreDifferentKeys() {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        XCTAssertEqual(nfc, nfd, "the premise: Swift compares them equal")
+        let c = EmbeddingCache(capacity: 10)
+        c.insert("de", nfc, [1])
+        XCTAssertNil(c.lookup("de", nfd))
+        XCTAssertEqual(c.lookup("de", nfc), [1])
+    }
+
+    /// A text over `maxTextBytes` is computed but never kept, so long queries cannot grow the cache
+    /// past capacity x (maxTextBytes + a row).
+    func testLongTextsAreNotCached() throws {
+        let inner = CountingEngine()
+        let e = CachingEngine(inner, cache: EmbeddingCache(capacity: 100))
+        let long = "q" + String(repeating: " ", count: EmbeddingCache.maxTextBytes)
+        let atLimit = String(repeating: "z", count: EmbeddingCache.maxTextBytes)
+        _ = try e.embed(model: "de", texts: [long, atLimit])
+        _ = try e.embed(model: "de", texts: [long, atLimit])
+        XCTAssertEqual(inner.calls, [[long, atLimit], [long]], "the long text is computed each time; the one at the limit is cached")
+        XCTAssertEqual(e.cache.count, 1)
+    }
 }

@@ -114,6 +114,38 @@ final class CheckpointTests: XCTestCase {
         assertClose(train(bad), infer(bad), atol: 1e-4, rtol: 1e-4, "training and inference agree on bad ids")
     }
 
+    /// A CE seeded from a dual encoder that has a pooler but no classifier (train-ce's case): `copy` takes the
+    /// pooler and leaves the classifier as initialised; a pooler of the wrong size is refused, naming the tensor,
+    /// instead of being copied unchecked.
+    func testCopyTakesADualEncodersPoolerAndChecksItsSize() throws {
+        let (dir, m) = try makeTinyCE()
+        var de = try BertWeights.load(directory: dir)
+        de.classifier = nil
+        let ce = TrainableBert(shape: BertShape(config: de.config, classifier: true))
+        var rng = SplitMix64(seed: 9)
+        ce.initialize(rng: &rng)
+        let fresh = ce.parameterArray
+        let h = ce.shape.hidden
+        func values(_ x: TrainableBert, _ name: String) -> [Float] {
+            let e = x.layout.entry(name)!
+            return Array(UnsafeBufferPointer(start: x.params + e.offset, count: e.count))
+        }
+        try ce.copy(from: de, embeddings: false, layers: 0..<0, head: true)
+        XCTAssertEqual(values(ce, "pooler.dense.weight"), values(m, "pooler.dense.weight"))
+        XCTAssertEqual(values(ce, "pooler.dense.bias"), values(m, "pooler.dense.bias"))
+        XCTAssertNotEqual(values(ce, "pooler.dense.weight"), Array(fresh[ce.layout.offset("pooler.dense.weight")...].prefix(h * h)))
+        let cls = ce.layout.entry("classifier.weight")!
+        XCTAssertEqual(values(ce, "classifier.weight"), Array(fresh[cls.offset..<(cls.offset + cls.count)]), "classifier stays fresh")
+
+        de.pooler = Linear(weight: [Float](repeating: 0, count: (h + 1) * h), bias: [Float](repeating: 0, count: h + 1),
+                           outFeatures: h + 1, inFeatures: h)
+        let before = ce.parameterArray
+        XCTAssertThrowsError(try ce.copy(from: de, embeddings: true, layers: 0..<2, head: true)) { error in
+            XCTAssertTrue("\(error)".contains("pooler.dense.weight"), "\(error)")
+        }
+        XCTAssertTrue(ce.parameterArray == before, "a refused copy changes nothing (not even the tensors checked before the pooler)")
+    }
+
     func testSaveLoadRoundTripIsExact() throws {
         let (dir, m) = try makeTinyCE()
         let template = try BertWeights.load(directory: dir)

@@ -138,3 +138,4 @@ void sk_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld, float sc
 }
 #endif
 #endif
+#include "strata_attention.h"

@@ -113,10 +113,14 @@ struct  Strata__RegisterRequest
    */
   size_t n_shards_held;
   uint32_t *shards_held;
+  /*
+   * the worker's --precision ("fp32", "bf16", "int8"; empty: fp32)
+   */
+  char *precision;
 };
 #define STRATA__REGISTER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__register_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*

@@ -8,7 +8,8 @@ import Kernels
 // This is exactly BERT attention with a padding mask (HF adds finfo.min to padded keys' scores:
 // they get probability 0; padded query rows feed nothing real downstream), minus the padding work.
 // H hidden, NH heads, d = H / NH. qkv [N, 3H]: q (cols 0..<H), k (H..<2H), v (2H..<3H), head h at h*d.
-// probs, dropped: for sequence b and head h a [len_b, len_b] block at attentionOffsets(lengths)[b] + h*len_b^2.
+// probs, dropped: for sequence b and head h a [len_b, len_b] block at
+// attentionOffsets(lengths:heads:).offsets[b] + h*len_b^2.
 
 /// Backward of `attentionForward`. ACCUMULATES into dqkv [N, 3H] (each sequence's rows only).
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,

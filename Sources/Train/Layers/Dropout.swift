@@ -1,5 +1,5 @@
-// Seeded randomness for training (dropout masks, parameter initialisation): Kernels' SplitMix64,
-// whose state is saved with checkpoints.
+// Dropout masks for training, drawn from Kernels' SplitMix64 (the trainer's generator, whose state is
+// saved with checkpoints).
 
 import Foundation
 import Kernels

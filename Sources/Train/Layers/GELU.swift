@@ -1,11 +1,13 @@
 // Exact (erf) GELU, as BERT's hidden_act "gelu": y = 0.5 x (1 + erf(x / sqrt 2)).
 // Elementwise over N values, spread over `parallelism.threads` threads; erf and exp are Kernels' 16-lane fastErf / fastExp
-// (|error| < 2e-7), the forward is Kernels.geluInPlace.
+// (|error| < 2e-7). `geluForward` wraps Kernels' geluInPlace, which the model's encoder layer calls itself, row by
+// row; training's backward uses `geluBackward`.
 
 import Foundation
 import Kernels
 
-/// Below this many values the scalar loop is used (the 16-lane path pays off on big tensors only).
+/// Below this many values one thread does the work, and `geluBackward` uses its scalar loop (threads and the
+/// 16-lane path pay off on big tensors only).
 let smallGELU = 1 << 14
 
 /// out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2))), i in 0..<n.

@@ -1,5 +1,7 @@
 // LayerNorm over the last axis, forward and backward (llm.c style, flat buffers).
 // N rows of C channels: x, out [N, C]; gamma, beta [C]; mean, rstd [N] cached for backward.
+// The model's forwards (embedding stage, encoder layer) call Kernels' layerNormRow in their own fused row
+// passes; `layerNormForward` is the same rows on their own, for the gradient and twin tests.
 
 import Foundation
 import Kernels

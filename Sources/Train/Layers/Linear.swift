@@ -1,6 +1,7 @@
 // Linear layer in Hugging Face layout: weight [OUT, IN], bias [OUT].
-// Backward here; the forward (`linearForward`, the one fp32 dense layer of inference and training)
-// and its naive twin are in Kernels/Linear.swift.
+// Backward here; the forward (`linearForward`, OpenBLAS sgemm: what training's borrowed fp32 views run,
+// and inference with STRATA_FP32_GEMM=sgemm; inference's default fp32 GEMM is the packed kernel) and its
+// naive twin are in Kernels/Linear.swift.
 
 import Kernels
 

@@ -14,15 +14,19 @@ extension BertShape {
 }
 
 extension TrainableBert {
-    /// Copies tensors from `w`: the embeddings when `embeddings`, encoder layers `layers` (same index here), and the
-    /// pooler + classifier when `head` and both sides have them. Sizes must agree (checked; the error names the tensor).
+    /// Copies tensors from `w`: the embeddings when `embeddings`, encoder layers `layers` (same index here), and, when
+    /// `head` and this model has a CE head, the source's pooler and classifier, each when the source has it (a dual
+    /// encoder's pooler alone seeds the pooler; the classifier stays as initialised). Sizes must agree: every tensor is
+    /// checked before any is written, so an error (naming the tensor) leaves the model as it was. This and `bertWeights` map the checkpoint's tensors to the flat buffer by name
+    /// (Model's `BertTensorNames`); training's forward and backward read the typed views instead.
     public func copy(from w: BertWeights, embeddings: Bool, layers: Range<Int>, head: Bool) throws {
+        var writes: [(offset: Int, values: [Float])] = []
         func put(_ name: String, _ values: [Float]) throws {
             guard let e = layout.entry(name) else { throw TrainError.config("no tensor \(name) in the trainable model") }
             guard e.count == values.count else {
                 throw TrainError.config("\(name): source has \(values.count) values, model expects \(e.count) (shape \(e.shape))")
             }
-            param(name).update(from: values, count: e.count)
+            writes.append((e.offset, values))
         }
         func linear(_ n: String, _ l: Linear) throws { try put(n + ".weight", l.weight); try put(n + ".bias", l.bias) }
         func norm(_ n: String, _ l: LayerNormWeights) throws { try put(n + ".weight", l.gamma); try put(n + ".bias", l.beta) }
@@ -45,10 +49,11 @@ extension TrainableBert {
             try linear(p.output, s.output)
             try norm(p.outputLayerNorm, s.outputLayerNorm)
         }
-        if head, shape.hasClassifier, let pooler = w.pooler, let cls = w.classifier {
-            try linear(N.pooler, pooler)
-            try linear(N.classifier, cls)
+        if head, shape.hasClassifier {
+            if let pooler = w.pooler { try linear(N.pooler, pooler) }
+            if let cls = w.classifier { try linear(N.classifier, cls) }
         }
+        for (offset, values) in writes { (params + offset).update(from: values, count: values.count) }
     }
 
     /// The current parameters as BertWeights. `template` supplies the config (numHiddenLayers is set to this model's)

@@ -37,7 +37,7 @@ public final class Trainer {
     var rng: SplitMix64
 
     /// A fresh run (state.step 0) or, with `resume`, one continuing from a checkpoint whose parameters are
-    /// already in `model` and whose moments are in `moments`.
+    /// already in `model` and whose trainer state and AdamW moments are in `resume`.
     public init(model: TrainableBert, examples: [TrainingExample], tokenizer: TextTokenizer, options: TrainOptions,
                 resume: (state: TrainerState, m: [Float], v: [Float])? = nil) throws {
         guard !examples.isEmpty else { throw TrainError.data("no training examples") }

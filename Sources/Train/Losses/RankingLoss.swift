@@ -49,9 +49,9 @@ public func multipleNegativesRankingLoss(anchors: [Float], candidates: [Float], 
     return LossGradients(loss: loss, grads: [da, dc])
 }
 
-/// Sum over rows r of -log softmax(scores row r)[labels[r]], where row r, column c is
-/// scores[r * rowStride + c * colStride]. ACCUMULATES weight * d(sum)/d(scores) into dScores (same indexing).
-/// Returns the mean over rows.
+/// Cross-entropy -log softmax(scores row r)[labels[r]] of each row r, where row r, column c is
+/// scores[r * rowStride + c * colStride]. ACCUMULATES weight * d(sum over rows)/d(scores) into dScores (same
+/// indexing). Returns the mean over rows.
 func softmaxCrossEntropy(_ scores: [Float], rows: Int, cols: Int, rowStride: Int, colStride: Int,
                          labels: [Int], dScores: inout [Float], weight: Float) -> Double {
     var total = 0.0

@@ -27,17 +27,19 @@ extension TrainableBert {
 
     /// Backward of `classifierForward`: dLogits [B, L] -> ACCUMULATES into dHidden [N, H] and head gradients.
     public func classifierBackward(dLogits: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>) {
+        guard let headWeights, let headGradients else { preconditionFailure("classifierBackward on a model without a classifier head") }
         let bsz = batch.count, h = shape.hidden, labels = shape.numLabels
+        let w = HeadTensors(headWeights), g = HeadTensors(headGradients)
         let dDropped = gI1.zeroed(bsz * h)
-        linearBackward(dx: dDropped, dweight: grad(BertTensorNames.classifier + ".weight"), dbias: grad(BertTensorNames.classifier + ".bias"),
-                       dout: dLogits, x: head.dropped.pointer, weight: param(BertTensorNames.classifier + ".weight"),
+        linearBackward(dx: dDropped, dweight: g.classifier.weight, dbias: g.classifier.bias,
+                       dout: dLogits, x: head.dropped.pointer, weight: w.classifier.weight,
                        n: bsz, inFeatures: h, outFeatures: labels)
         if trained && hiddenDropout > 0 { applyMask(dDropped, mask: head.mask.pointer, count: bsz * h) }
         let dPre = gI2.zeroed(bsz * h)
         tanhBackward(dx: dPre, dout: dDropped, out: head.pooled.pointer, n: bsz * h)
         let dCls = gQKV.zeroed(bsz * h)
-        linearBackward(dx: dCls, dweight: grad(BertTensorNames.pooler + ".weight"), dbias: grad(BertTensorNames.pooler + ".bias"),
-                       dout: dPre, x: head.cls.pointer, weight: param(BertTensorNames.pooler + ".weight"),
+        linearBackward(dx: dCls, dweight: g.pooler.weight, dbias: g.pooler.bias,
+                       dout: dPre, x: head.cls.pointer, weight: w.pooler.weight,
                        n: bsz, inFeatures: h, outFeatures: h)
         clsPoolBackward(dhidden: dHidden, dout: dCls, lengths: batch.lengths, dim: h)
     }

@@ -16,7 +16,8 @@ final class EmbeddingCache {
     let sum = FloatBuffer(), mean = FloatBuffer(), rstd = FloatBuffer(), out = FloatBuffer(), mask = FloatBuffer()
 }
 
-/// Cached activations of the CE head: cls [B, H], pooled (tanh) [B, H], mask [B, H], dropped [B, H], logits [B, L].
+/// Cached activations of the CE head: cls [B, H], pre (pooler dense output) [B, H], pooled (tanh) [B, H],
+/// mask [B, H], dropped [B, H], logits [B, L].
 final class HeadCache {
     let cls = FloatBuffer(), pre = FloatBuffer(), pooled = FloatBuffer(), mask = FloatBuffer()
     let dropped = FloatBuffer(), logits = FloatBuffer()

@@ -17,19 +17,28 @@ public final class TrainableBert {
     public var hiddenDropout: Float = 0.1
     /// BERT's attention_probs_dropout_prob.
     public var attentionDropout: Float = 0.1
-    /// Threads for attention and GELU (the GEMMs use OpenBLAS's process-wide count, see `Parallelism`).
+    /// Threads for attention, GELU and the encoder layers' row passes (bias, dropout, residual, LayerNorm)
+    /// forward, and attention and GELU backward; the fp32 GEMMs use OpenBLAS's process-wide count (see
+    /// `Parallelism`).
     public var parallelism: Parallelism = .process
 
-    /// Each layer's parameters as the shared forward reads them: borrowed views into `params`
-    /// (no copy; the layout's adjacent query, key and value tensors are the fused [3H, H] projection).
-    let layerWeights: [EncoderLayerWeights]
-    /// The same views over `grads` (backward accumulates each layer's gradients through them).
-    let layerGradients: [EncoderLayerWeights]
-    /// The embedding tables and their LayerNorm as the shared stage reads them: borrowed views into `params`.
-    let embeddingWeights: EmbeddingStageWeights
-    /// The CE head's pooler and classifier as the shared head reads them (borrowed views into `params`);
-    /// nil without a classifier head.
-    let headWeights: ClassifierHeadWeights?
+    // The typed views, resolved once from `layout` (its typed offsets, checked against the named
+    // entries when it was built): over `params` as the shared forwards read them, and with the same
+    // offsets over `grads`, through which backward accumulates. Borrowed: no copy.
+
+    /// Each encoder layer's parameters (the layout's adjacent query, key and value tensors are the
+    /// fused [3H, H] projection).
+    public let layerWeights: [EncoderLayerWeights]
+    /// Each encoder layer's gradients.
+    public let layerGradients: [EncoderLayerWeights]
+    /// The embedding tables and their LayerNorm.
+    public let embeddingWeights: EmbeddingStageWeights
+    /// Their gradients.
+    public let embeddingGradients: EmbeddingStageWeights
+    /// The CE head's pooler and classifier; nil without a classifier head.
+    public let headWeights: ClassifierHeadWeights?
+    /// Their gradients; nil without a classifier head.
+    public let headGradients: ClassifierHeadWeights?
     let emb = EmbeddingCache()
     let layers: [LayerCache]
     let head = HeadCache()
@@ -49,31 +58,20 @@ public final class TrainableBert {
         grads = .allocate(capacity: layout.total)
         grads.initialize(repeating: 0, count: layout.total)
         layers = (0..<shape.layers).map { _ in LayerCache() }
-        layerWeights = layout.layerOffsets.map { $0.weights(in: UnsafePointer(p), eps: shape.layerNormEps) }
-        let g = UnsafePointer(grads)
-        layerGradients = layout.layerOffsets.map { $0.weights(in: g, eps: shape.layerNormEps) }
-        let at = { (name: String) in UnsafePointer(p + layout.offset(name)) }
-        typealias N = BertTensorNames
-        embeddingWeights = EmbeddingStageWeights(
-            word: at(N.wordEmbeddings), vocab: shape.vocabSize, position: at(N.positionEmbeddings),
-            positions: shape.maxPositions, tokenType: at(N.tokenTypeEmbeddings), typeVocab: shape.typeVocabSize,
-            hidden: shape.hidden, gamma: at(N.embeddingsLayerNorm + ".weight"), beta: at(N.embeddingsLayerNorm + ".bias"),
-            eps: shape.layerNormEps)
-        if shape.hasClassifier {
-            let h = shape.hidden
-            headWeights = ClassifierHeadWeights(
-                pooler: .borrowed(weight: at(N.pooler + ".weight"), bias: at(N.pooler + ".bias"), outFeatures: h, inFeatures: h),
-                classifier: .borrowed(weight: at(N.classifier + ".weight"), bias: at(N.classifier + ".bias"),
-                                      outFeatures: shape.numLabels, inFeatures: h))
-        } else {
-            headWeights = nil
-        }
+        let eps = shape.layerNormEps, w = UnsafePointer(p), g = UnsafePointer(grads)
+        layerWeights = layout.layerOffsets.map { $0.weights(in: w, eps: eps) }
+        layerGradients = layout.layerOffsets.map { $0.weights(in: g, eps: eps) }
+        embeddingWeights = layout.embedding.weights(in: w, eps: eps)
+        embeddingGradients = layout.embedding.weights(in: g, eps: eps)
+        headWeights = layout.head?.weights(in: w)
+        headGradients = layout.head?.weights(in: g)
     }
     deinit { params.deallocate(); grads.deallocate() }
 
-    /// Pointer to a parameter tensor by HF name.
+    /// Pointer to a parameter tensor by HF name: for checkpoint conversion and tests (forward and
+    /// backward read the typed views).
     public func param(_ name: String) -> UnsafeMutablePointer<Float> { params + layout.offset(name) }
-    /// Pointer to a gradient tensor by HF name.
+    /// Pointer to a gradient tensor by HF name: for tests against reference gradients.
     public func grad(_ name: String) -> UnsafeMutablePointer<Float> { grads + layout.offset(name) }
 
     /// Sets every gradient to zero.
@@ -88,16 +86,15 @@ public final class TrainableBert {
     public var gradientArray: [Float] { Array(UnsafeBufferPointer(start: grads, count: layout.total)) }
 
     /// BERT initialisation (HF `_init_weights`, initializer_range 0.02) of every tensor whose name passes
-    /// `filter`: weights and embeddings N(0, 0.02), biases 0, LayerNorm gamma 1 / beta 0.
+    /// `filter`, by its role: weights and embeddings N(0, std), biases 0, LayerNorm gamma 1 / beta 0.
+    /// Values are drawn in layout order.
     public func initialize(rng: inout SplitMix64, std: Float = 0.02, filter: (String) -> Bool = { _ in true }) {
         for e in layout.entries where filter(e.name) {
             let p = params + e.offset
-            if e.name.contains("LayerNorm.weight") {
-                p.update(repeating: 1, count: e.count)
-            } else if e.name.hasSuffix(".bias") || e.name.contains("LayerNorm") {
-                p.update(repeating: 0, count: e.count)
-            } else {
-                for i in 0..<e.count { p[i] = std * rng.normal() }
+            switch e.role {
+            case .normGamma: p.update(repeating: 1, count: e.count)
+            case .bias, .normBeta: p.update(repeating: 0, count: e.count)
+            case .weight: for i in 0..<e.count { p[i] = std * rng.normal() }
             }
         }
     }
@@ -105,7 +102,7 @@ public final class TrainableBert {
     // MARK: forward
 
     /// Runs the encoder on a packed batch; returns the last hidden states [N, H] (valid until the next
-    /// forward). With `training`, dropout masks are drawn from `rng` and activations kept for `backward`.
+    /// forward). Activations are kept for `backward`; with `training`, dropout masks are drawn from `rng`.
     @discardableResult
     public func forward(_ b: PackedBatch, training: Bool, rng: inout SplitMix64) -> UnsafePointer<Float> {
         let s = shape, n = b.tokenCount, h = s.hidden
@@ -180,15 +177,13 @@ public final class TrainableBert {
         }
         // embeddings: dropout, LayerNorm, scatter
         if trained && hiddenDropout > 0 { applyMask(dOut, mask: emb.mask.pointer, count: nh) }
+        let w = EmbeddingTensors(embeddingWeights), g = EmbeddingTensors(embeddingGradients)
         let dSum = gI1.zeroed(nh)
-        layerNormBackward(dx: dSum, dgamma: grad(BertTensorNames.embeddingsLayerNorm + ".weight"), dbeta: grad(BertTensorNames.embeddingsLayerNorm + ".bias"),
-                          dout: dOut, x: emb.sum.pointer, gamma: param(BertTensorNames.embeddingsLayerNorm + ".weight"),
+        layerNormBackward(dx: dSum, dgamma: g.norm.gamma, dbeta: g.norm.beta, dout: dOut, x: emb.sum.pointer, gamma: w.norm.gamma,
                           mean: emb.mean.pointer, rstd: emb.rstd.pointer, n: n, c: h)
-        embeddingsBackward(dwte: grad(BertTensorNames.wordEmbeddings),
-                           dwpe: grad(BertTensorNames.positionEmbeddings),
-                           dwtt: grad(BertTensorNames.tokenTypeEmbeddings), dout: dSum,
+        embeddingsBackward(dwte: g.word, dwpe: g.position, dwtt: g.tokenType, dout: dSum,
                            ids: b.ids, types: b.types, positions: b.positions,
-                           vocab: s.vocabSize, typeVocab: s.typeVocabSize, hidden: h)
+                           vocab: embeddingGradients.vocab, typeVocab: embeddingGradients.typeVocab, hidden: h)
     }
 
     /// One layer backward: dOut [N, H] (clobbered) -> dInput [N, H] (zeroed by the caller, accumulated here).

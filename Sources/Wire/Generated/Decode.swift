@@ -18,7 +18,8 @@ extension WireDecoder {
         return RegisterRequest(
             workerID: try CRead.string(m.worker_id, WirePath.join(path(), "worker_id")),
             protocolVersion: Int(m.protocol_version),
-            shardsHeld: CRead.array(m.n_shards_held, m.shards_held).map { Int($0) })
+            shardsHeld: CRead.array(m.n_shards_held, m.shards_held).map { Int($0) },
+            precision: try CRead.string(m.precision, WirePath.join(path(), "precision")))
     }
 
     static func registerReply(_ q: UnsafeMutablePointer<Strata__RegisterReply>, _ path: @autoclosure () -> String) throws -> RegisterReply {

@@ -19,6 +19,7 @@ extension WireEncoder {
         q.pointee.protocol_version = try WireEncoder.u32(m.protocolVersion, WirePath.join(path(), "protocol_version"))
         q.pointee.n_shards_held = m.shardsHeld.count
         q.pointee.shards_held = a.array(try m.shardsHeld.map { try WireEncoder.u32($0, WirePath.join(path(), "shards_held")) })
+        q.pointee.precision = try a.string(m.precision, field: WirePath.join(path(), "precision"))
         return q
     }
 

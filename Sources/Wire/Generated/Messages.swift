@@ -10,11 +10,14 @@ public struct RegisterRequest: Equatable, Sendable {
     public var protocolVersion: Int
     /// Shards whose store is already on the worker's disk.
     public var shardsHeld: [Int]
+    /// The worker's --precision ("fp32", "bf16", "int8"; empty: fp32)
+    public var precision: String
 
-    public init(workerID: String, protocolVersion: Int, shardsHeld: [Int] = []) {
+    public init(workerID: String, protocolVersion: Int, shardsHeld: [Int] = [], precision: String = "") {
         self.workerID = workerID
         self.protocolVersion = protocolVersion
         self.shardsHeld = shardsHeld
+        self.precision = precision
     }
 }
 

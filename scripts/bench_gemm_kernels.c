@@ -1,9 +1,9 @@
 // Single-thread rates of CStrataKernels' int8 / bf16 / packed fp32 linear layers at the encoder's
 // shapes (y[M, N] = x[M, K] W^T + b, activations quantized / converted inside the call, as the engine
-// calls them), compiled straight from Sources/CStrataKernels by scripts/bench-kernels. Each rate is the
+// calls them), compiled straight from Sources/CStrataKernels by scripts/bench-gemm-kernels. Each rate is the
 // best of repeated calls over `seconds`, so load from other processes on a shared machine (which only
 // slows calls down) hardly moves it.
-//   usage: bench_kernels [M=2048] [seconds=0.5] [epilogue: 0 none, 1 GELU]
+//   usage: bench_gemm_kernels [M=2048] [seconds=0.5] [epilogue: 0 none, 1 GELU]
 #include "strata_kernels.h"
 #include <stdio.h>
 #include <stdlib.h>
