@@ -16,34 +16,11 @@ int sk_activations_simd_active(void) { return sk_int8_simd_active() || sk_bf16_s
 
 static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
-/// FastMath.swift fastErf: Eigen's rational approximation on [-4, 4].
-static inline __attribute__((always_inline)) TGT __m512 erf16(__m512 x) {
-    __m512 xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-4.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-4.0f));
-    xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(xc, _mm512_set1_ps(4.0f), _CMP_GT_OQ), xc, _mm512_set1_ps(4.0f));
-    __m512 x2 = _mm512_mul_ps(xc, xc);
-    __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
-    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(2.77068142495902e-08f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-2.10102402082508e-06f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-5.69250639462346e-05f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-7.34990630326855e-04f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-2.95459980854025e-03f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-1.60960333262415e-02f));
-    p = _mm512_mul_ps(p, xc);
-    __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
-    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-2.13374055278905e-04f));
-    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-1.68282697438203e-03f));
-    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-7.37332916720468e-03f));
-    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-1.42647390514189e-02f));
-    return _mm512_div_ps(p, q);
-}
-
 TGT void sk_gelu_f32(float *x, size_t n) {
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = lane_mask(n - i);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        __m512 e = erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
-        __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-        _mm512_mask_storeu_ps(x + i, m, g);
+        _mm512_mask_storeu_ps(x + i, m, sk_gelu16(v));           // sk_internal.h, shared with the GEMM epilogues
     }
 }
 

@@ -9,7 +9,7 @@
 
 size_t sk_bf16_padded_k(size_t k) { return sk_round_up(k ? k : 1, 2); }
 size_t sk_bf16_packed_bytes(size_t n, size_t k) { return sk_padded_n(n) * sk_bf16_padded_k(k) * 2; }
-size_t sk_bf16_scratch_bytes(size_t m, size_t k) { return m * sk_bf16_padded_k(k) * 2 + 64; }
+size_t sk_bf16_scratch_bytes(size_t m, size_t k) { return (m < SK_MC ? m : SK_MC) * sk_bf16_padded_k(k) * 2 + 64; }
 
 uint16_t sk_bf16_from_float(float f) {
     uint32_t u;
@@ -45,7 +45,7 @@ void sk_bf16_convert_rows(const float *x, size_t m, size_t k, size_t ldx, uint16
 }
 
 static void gemm_portable(const uint16_t *xb, size_t m, size_t kp, const uint16_t *packed, const float *bias,
-                          size_t n, float *y, size_t ldy) {
+                          size_t n, float *y, size_t ldy, int epilogue) {
     for (size_t i = 0; i < m; i++) {
         const uint16_t *a = xb + i * kp;
         for (size_t j = 0; j < n; j++) {
@@ -55,21 +55,31 @@ static void gemm_portable(const uint16_t *xb, size_t m, size_t kp, const uint16_
                 const uint16_t *b = panel + g * SK_PANEL * 2;
                 acc = sk_dpbf16_step(acc, a[2 * g], a[2 * g + 1], b[0], b[1]);   // one vdpbf16ps lane step
             }
-            y[i * ldy + j] = bias ? acc + bias[j] : acc;
+            float v = bias ? acc + bias[j] : acc;
+            y[i * ldy + j] = epilogue == SK_EPILOGUE_GELU ? sk_gelu1(v) : v;
         }
     }
 }
 
-void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_t *packed,
-                    const float *bias, size_t n, float *y, size_t ldy, void *scratch) {
-    if (m == 0 || n == 0) return;
+int sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_t *packed,
+                   const float *bias, size_t n, float *y, size_t ldy, int epilogue) {
+    if (m == 0 || n == 0) return 0;
     size_t kp = sk_bf16_padded_k(k);
-    uint16_t *xb = (uint16_t *)scratch;
-    if (sk_bf16_simd_active()) {
-        sk_bf16_convert_rows_simd(x, m, k, ldx, xb);
-        sk_bf16_gemm_simd(xb, m, kp, packed, bias, n, y, ldy);
-    } else {
-        convert_rows_portable(x, m, k, ldx, xb);
-        gemm_portable(xb, m, kp, packed, bias, n, y, ldy);
+    sk_scratch s = sk_scratch_acquire(sk_bf16_scratch_bytes(m, k));
+    if (!s.p) return -1;
+    uint16_t *xb = (uint16_t *)s.p;                  // [min(M, SK_MC), Kp]
+    const int simd = sk_bf16_simd_active();
+    // One block of rows at a time: convert it, then run it against every panel while it is in cache.
+    for (size_t i0 = 0; i0 < m; i0 += SK_MC) {
+        size_t mc = m - i0 < SK_MC ? m - i0 : SK_MC;
+        if (simd) {
+            sk_bf16_convert_rows_simd(x + i0 * ldx, mc, k, ldx, xb);
+            sk_bf16_gemm_simd(xb, mc, kp, packed, bias, n, y + i0 * ldy, ldy, epilogue);
+        } else {
+            convert_rows_portable(x + i0 * ldx, mc, k, ldx, xb);
+            gemm_portable(xb, mc, kp, packed, bias, n, y + i0 * ldy, ldy, epilogue);
+        }
     }
+    sk_scratch_release(&s);
+    return 0;
 }

@@ -18,23 +18,24 @@ void sk_f32_pack_weights(const float *w, size_t n, size_t k, float *packed) {
     }
 }
 
-// y[i, j] = fma chain over p = 0..<k of x[i, p] * w[j, p] starting at +0, then + bias[j].
+// y[i, j] = fma chain over p = 0..<k of x[i, p] * w[j, p] starting at +0, then + bias[j], then the epilogue.
 static void gemm_portable(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
-                          size_t n, float *y, size_t ldy) {
+                          size_t n, float *y, size_t ldy, int epilogue) {
     for (size_t i = 0; i < m; i++) {
         const float *a = x + i * ldx;
         for (size_t j = 0; j < n; j++) {
             const float *b = packed + (j / SK_PANEL) * k * SK_PANEL + (j % SK_PANEL);
             float acc = 0.0f;
             for (size_t p = 0; p < k; p++) acc = fmaf(a[p], b[p * SK_PANEL], acc);
-            y[i * ldy + j] = bias ? acc + bias[j] : acc;
+            float v = bias ? acc + bias[j] : acc;
+            y[i * ldy + j] = epilogue == SK_EPILOGUE_GELU ? sk_gelu1(v) : v;
         }
     }
 }
 
 void sk_f32_linear(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
-                   size_t n, float *y, size_t ldy) {
+                   size_t n, float *y, size_t ldy, int epilogue) {
     if (m == 0 || n == 0) return;
-    if (sk_f32_simd_active()) sk_f32_gemm_simd(x, m, k, ldx, packed, bias, n, y, ldy);
-    else gemm_portable(x, m, k, ldx, packed, bias, n, y, ldy);
+    if (sk_f32_simd_active()) sk_f32_gemm_simd(x, m, k, ldx, packed, bias, n, y, ldy, epilogue);
+    else gemm_portable(x, m, k, ldx, packed, bias, n, y, ldy, epilogue);
 }

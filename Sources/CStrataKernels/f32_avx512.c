@@ -16,7 +16,7 @@ static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask1
 /// One micro-tile: rows [0, MR) of `a` (stride lda) x 32 output channels (panels b0, b1; [k][16] each).
 static inline __attribute__((always_inline)) TGT
 void tile(const int MR, const float *a, size_t lda, size_t k, const float *b0, const float *b1,
-          __m512 bias0, __m512 bias1, int has_bias, float *y, size_t ldy, __mmask16 m0, __mmask16 m1) {
+          __m512 bias0, __m512 bias1, int has_bias, int gelu, float *y, size_t ldy, __mmask16 m0, __mmask16 m1) {
     __m512 c[F32_MR][2];
     for (int r = 0; r < MR; r++) { c[r][0] = _mm512_setzero_ps(); c[r][1] = _mm512_setzero_ps(); }
     for (size_t p = 0; p < k; p++) {
@@ -30,13 +30,15 @@ void tile(const int MR, const float *a, size_t lda, size_t k, const float *b0, c
     for (int r = 0; r < MR; r++) {
         __m512 v0 = c[r][0], v1 = c[r][1];
         if (has_bias) { v0 = _mm512_add_ps(v0, bias0); v1 = _mm512_add_ps(v1, bias1); }
+        if (gelu) { v0 = sk_gelu16(v0); v1 = sk_gelu16(v1); }
         _mm512_mask_storeu_ps(y + r * ldy, m0, v0);
         if (m1) _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);
     }
 }
 
 TGT void sk_f32_gemm_simd(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
-                          size_t n, float *y, size_t ldy) {
+                          size_t n, float *y, size_t ldy, int epilogue) {
+    const int gelu = epilogue == SK_EPILOGUE_GELU;
     const size_t panel_elems = k * SK_PANEL;
     for (size_t i0 = 0; i0 < m; i0 += F32_MC) {
         size_t mc = m - i0 < F32_MC ? m - i0 : F32_MC;
@@ -49,7 +51,7 @@ TGT void sk_f32_gemm_simd(const float *x, size_t m, size_t k, size_t ldx, const 
                 size_t mr = i0 + mc - i < F32_MR ? i0 + mc - i : F32_MR;
                 const float *a = x + i * ldx;
                 float *yo = y + i * ldy + n0;
-#define T(R) case R: tile(R, a, ldx, k, b0, b1, bs0, bs1, bias != NULL, yo, ldy, m0, m1); break;
+#define T(R) case R: tile(R, a, ldx, k, b0, b1, bs0, bs1, bias != NULL, gelu, yo, ldy, m0, m1); break;
                 switch (mr) { T(1) T(2) T(3) T(4) T(5) T(6) T(7) T(8) T(9) T(10) T(11) T(12) }
 #undef T
             }

@@ -9,7 +9,10 @@
 size_t sk_int8_padded_k(size_t k) { return sk_round_up(k ? k : 1, 4); }
 size_t sk_padded_n(size_t n) { return sk_round_up(n ? n : 1, SK_NR); }
 size_t sk_int8_packed_bytes(size_t n, size_t k) { return sk_padded_n(n) * sk_int8_padded_k(k); }
-size_t sk_int8_scratch_bytes(size_t m, size_t k) { return m * sk_int8_padded_k(k) + 4 * m + 64; }
+size_t sk_int8_scratch_bytes(size_t m, size_t k) {
+    size_t rows = m < SK_MC ? m : SK_MC;            // one block of rows at a time
+    return rows * sk_int8_padded_k(k) + 4 * rows + 64;
+}
 
 static inline int32_t quantize_one(float v, float inv) {
     float r = nearbyintf(v * inv);          // round half to even (default rounding mode), as vcvtps2dq
@@ -65,10 +68,10 @@ void sk_int8_quantize_rows(const float *x, size_t m, size_t k, size_t ldx, uint8
 }
 
 /// acc = sum_k xq * q - 128 * colsum; then either the raw int32 (acc != NULL) or
-/// y = (float)acc * (sx * scale) + bias.
+/// y = (float)acc * (sx * scale) + bias, then the epilogue (GELU).
 static void gemm_portable(const uint8_t *xq, const float *sx, size_t m, size_t kp, const int8_t *packed,
                           const int32_t *colsum, const float *scales, const float *bias, size_t n,
-                          float *y, size_t ldy, int32_t *acc, size_t ldacc) {
+                          float *y, size_t ldy, int32_t *acc, size_t ldacc, int epilogue) {
     for (size_t i = 0; i < m; i++) {
         const uint8_t *a = xq + i * kp;
         for (size_t j = 0; j < n; j++) {
@@ -83,6 +86,7 @@ static void gemm_portable(const uint8_t *xq, const float *sx, size_t m, size_t k
             if (acc) { acc[i * ldacc + j] = s; continue; }
             float v = (float)s * (sx[i] * scales[j]);
             if (bias) v = v + bias[j];
+            if (epilogue == SK_EPILOGUE_GELU) v = sk_gelu1(v);
             y[i * ldy + j] = v;
         }
     }
@@ -91,21 +95,31 @@ static void gemm_portable(const uint8_t *xq, const float *sx, size_t m, size_t k
 void sk_int8_gemm_s32(const uint8_t *xq, size_t m, size_t k, const int8_t *packed, const int32_t *colsum,
                       size_t n, int32_t *acc, size_t ldacc) {
     size_t kp = sk_int8_padded_k(k);
-    if (sk_int8_simd_active()) sk_int8_gemm_simd(xq, NULL, m, kp, packed, colsum, NULL, NULL, n, NULL, 0, acc, ldacc);
-    else gemm_portable(xq, NULL, m, kp, packed, colsum, NULL, NULL, n, NULL, 0, acc, ldacc);
+    if (sk_int8_simd_active()) sk_int8_gemm_simd(xq, NULL, m, kp, packed, colsum, NULL, NULL, n, NULL, 0, acc, ldacc, 0);
+    else gemm_portable(xq, NULL, m, kp, packed, colsum, NULL, NULL, n, NULL, 0, acc, ldacc, 0);
 }
 
-void sk_int8_linear(const float *x, size_t m, size_t k, size_t ldx, const int8_t *packed, const float *scales,
-                    const int32_t *colsum, const float *bias, size_t n, float *y, size_t ldy, void *scratch) {
-    if (m == 0 || n == 0) return;
+int sk_int8_linear(const float *x, size_t m, size_t k, size_t ldx, const int8_t *packed, const float *scales,
+                   const int32_t *colsum, const float *bias, size_t n, float *y, size_t ldy, int epilogue) {
+    if (m == 0 || n == 0) return 0;
     size_t kp = sk_int8_padded_k(k);
-    uint8_t *xq = (uint8_t *)scratch;
-    float *sx = (float *)(((uintptr_t)(xq + m * kp) + 63) & ~(uintptr_t)63);
-    if (sk_int8_simd_active()) {
-        sk_int8_quantize_rows_simd(x, m, k, ldx, xq, sx);
-        sk_int8_gemm_simd(xq, sx, m, kp, packed, colsum, scales, bias, n, y, ldy, NULL, 0);
-    } else {
-        quantize_rows_portable(x, m, k, ldx, xq, sx);
-        gemm_portable(xq, sx, m, kp, packed, colsum, scales, bias, n, y, ldy, NULL, 0);
+    sk_scratch s = sk_scratch_acquire(sk_int8_scratch_bytes(m, k));
+    if (!s.p) return -1;
+    const size_t rows = m < SK_MC ? m : SK_MC;
+    uint8_t *xq = (uint8_t *)s.p;                                                // [rows, Kp]
+    float *sx = (float *)(((uintptr_t)(xq + rows * kp) + 63) & ~(uintptr_t)63);  // [rows]
+    const int simd = sk_int8_simd_active();
+    // One block of rows at a time: quantize it, then run it against every panel while it is in cache.
+    for (size_t i0 = 0; i0 < m; i0 += SK_MC) {
+        size_t mc = m - i0 < SK_MC ? m - i0 : SK_MC;
+        if (simd) {
+            sk_int8_quantize_rows_simd(x + i0 * ldx, mc, k, ldx, xq, sx);
+            sk_int8_gemm_simd(xq, sx, mc, kp, packed, colsum, scales, bias, n, y + i0 * ldy, ldy, NULL, 0, epilogue);
+        } else {
+            quantize_rows_portable(x + i0 * ldx, mc, k, ldx, xq, sx);
+            gemm_portable(xq, sx, mc, kp, packed, colsum, scales, bias, n, y + i0 * ldy, ldy, NULL, 0, epilogue);
+        }
     }
+    sk_scratch_release(&s);
+    return 0;
 }

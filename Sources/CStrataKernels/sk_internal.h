@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#define SK_MR 8     // rows per micro-tile
-#define SK_MC 64    // rows per cache block (activations of a block stay in L2 across the N loop)
+// Rows per cache block of the int8 / bf16 GEMMs: activations are quantized / converted one block at a
+// time, and the block stays in L2 across the N loop.
+#define SK_MC 64
 
 static inline size_t sk_round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
@@ -37,14 +38,78 @@ static inline float sk_dpbf16_step(float acc, uint16_t a0, uint16_t a1, uint16_t
     acc = sk_flush_denormal(fmaf(sk_bf16_to_float(a1), sk_bf16_to_float(b1), acc));
     return sk_flush_denormal(fmaf(sk_bf16_to_float(a0), sk_bf16_to_float(b0), acc));
 }
+/// Scratch for one kernel call: this thread's cached buffer when `bytes` fits under the per-thread cap
+/// (memory.c), else a block of its own, freed by sk_scratch_release. `p` is NULL when out of memory.
+typedef struct { void *p; size_t bytes; int owned; } sk_scratch;
+sk_scratch sk_scratch_acquire(size_t bytes);
+void sk_scratch_release(sk_scratch *s);
 
 void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t ldx, uint8_t *xq, float *sx);
 void sk_int8_gemm_simd(const uint8_t *xq, const float *sx, size_t m, size_t kp, const int8_t *packed,
                        const int32_t *colsum, const float *scales, const float *bias, size_t n,
-                       float *y, size_t ldy, int32_t *acc, size_t ldacc);
+                       float *y, size_t ldy, int32_t *acc, size_t ldacc, int epilogue);
 void sk_bf16_convert_rows_simd(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb);
 void sk_bf16_gemm_simd(const uint16_t *xb, size_t m, size_t kp, const uint16_t *packed, const float *bias,
-                       size_t n, float *y, size_t ldy);
+                       size_t n, float *y, size_t ldy, int epilogue);
 void sk_f32_gemm_simd(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
-                      size_t n, float *y, size_t ldy);
+                      size_t n, float *y, size_t ldy, int epilogue);
+
+// MARK: GELU, shared by sk_gelu_f32 and the GEMM epilogues (compile with fp contract off).
+// Kernels' geluInPlace (Activations.swift) and fastErf (FastMath.swift) with the same operations in the
+// same order and no fused multiply-adds: the scalar, AVX-512 and Swift versions give the same bits.
+
+/// fastErf: Eigen's rational approximation on [-4, 4] (inputs outside clamp; NaN stays NaN).
+static inline float sk_erf1(float x) {
+    float xc = x < -4.0f ? -4.0f : x;
+    xc = xc > 4.0f ? 4.0f : xc;
+    float x2 = xc * xc;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    p = p * xc;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return p / q;
+}
+
+/// 0.5 v (1 + erf(v / sqrt 2)).
+static inline float sk_gelu1(float v) { return (0.5f * v) * (1.0f + sk_erf1(v * 0.70710678118654752f)); }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// sk_erf1 on 16 lanes.
+static inline __attribute__((always_inline, target("avx512f"))) __m512 sk_erf16(__m512 x) {
+    __m512 xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-4.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-4.0f));
+    xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(xc, _mm512_set1_ps(4.0f), _CMP_GT_OQ), xc, _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(xc, xc);
+    __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(p, xc);
+    __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(-1.42647390514189e-02f));
+    return _mm512_div_ps(p, q);
+}
+
+/// sk_gelu1 on 16 lanes.
+static inline __attribute__((always_inline, target("avx512f"))) __m512 sk_gelu16(__m512 v) {
+    __m512 e = sk_erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+#endif
 #endif

@@ -131,14 +131,17 @@ public final class PackedLinear: @unchecked Sendable {
     /// Bytes held for the weights (packed, with padding; scales and sums included; bias excluded).
     public var weightBytes: Int { packed == nil ? fp32Weight.count * 4 : packedBytes + scales.count * 8 }
 
-    /// out[rows, outFeatures] = x[rows, inFeatures] · W^T (+ bias when `addBias`), rows contiguous.
+    /// out[rows, outFeatures] = x[rows, inFeatures] · W^T (+ bias when `addBias`), rows contiguous,
+    /// then `gelu` applied to each output in the kernel's epilogue when asked (the same bits as
+    /// `geluInPlace` on the result; sgemm fp32 runs that pass after the GEMM).
     /// bf16 / int8 spread the rows over `workers` threads; packed fp32 spreads the rows too, or for
     /// few rows (under 48 per worker) the output columns (32 at a time: the same bits either way);
     /// sgemm fp32 uses OpenBLAS's own threads (its process-global count, see `Parallelism`).
     public func apply(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>,
-                      addBias: Bool = true, workers: Int = Parallelism.process.threads) {
+                      addBias: Bool = true, gelu: Bool = false, workers: Int = Parallelism.process.threads) {
         if rows == 0 { return }
         let n = outFeatures, k = inFeatures
+        let epilogue = gelu ? SK_EPILOGUE_GELU : SK_EPILOGUE_NONE
         switch precision {
         case .fp32 where fp32Gemm == .packed:
             let w = UnsafePointer(packed!.assumingMemoryBound(to: Float.self))
@@ -146,13 +149,13 @@ public final class PackedLinear: @unchecked Sendable {
                 let b = addBias ? bp.baseAddress : nil
                 if rows >= 48 * workers {
                     parallelRanges(rows, minPerWorker: 48, workers: workers) { r in
-                        sk_f32_linear(x + r.lowerBound * k, r.count, k, k, w, b, n, out + r.lowerBound * n, n)
+                        sk_f32_linear(x + r.lowerBound * k, r.count, k, k, w, b, n, out + r.lowerBound * n, n, epilogue)
                     }
                 } else {
                     // Column blocks of 32 (two panels [K][16]: block c starts at w + 32 c K).
                     parallelRanges((n + 31) / 32, workers: workers) { r in
                         let c0 = r.lowerBound * 32, c1 = Swift.min(n, r.upperBound * 32)
-                        sk_f32_linear(x, rows, k, k, w + c0 * k, b.map { $0 + c0 }, c1 - c0, out + c0, n)
+                        sk_f32_linear(x, rows, k, k, w + c0 * k, b.map { $0 + c0 }, c1 - c0, out + c0, n, epilogue)
                     }
                 }
             }
@@ -161,33 +164,39 @@ public final class PackedLinear: @unchecked Sendable {
                 linearForward(out: out, x: x, weight: wp.baseAddress!, bias: addBias ? bp.baseAddress! : nil,
                               n: rows, inFeatures: k, outFeatures: n, workers: workers)
             } }
+            if gelu {
+                parallelRanges(rows, minPerWorker: 16, workers: workers) { r in
+                    geluInPlace(out + r.lowerBound * n, count: r.count * n)
+                }
+            }
         case .bf16, .int8:
             bias.withUnsafeBufferPointer { bp in
                 let b = addBias ? bp.baseAddress : nil
                 // Chunks of at least 32 rows keep each thread's micro-tiles full.
                 parallelRanges(rows, minPerWorker: 32, workers: workers) { r in
-                    applyRows(x + r.lowerBound * k, rows: r.count, bias: b, out: out + r.lowerBound * n)
+                    applyRows(x + r.lowerBound * k, rows: r.count, bias: b, epilogue: epilogue, out: out + r.lowerBound * n)
                 }
             }
         }
     }
 
-    /// One thread's share: the reduced-precision kernel on `rows` rows with its own scratch.
-    private func applyRows(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+    /// One thread's share: the reduced-precision kernel on `rows` rows (it quantizes / converts them
+    /// 64 at a time into the thread's own scratch buffer, kept between calls: no per-call mapping).
+    private func applyRows(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, epilogue: Int32,
+                           out: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
+        let status: Int32
         if precision == .int8 {
-            let bytes = sk_int8_scratch_bytes(rows, k)
-            guard let scratch = sk_scratch_alloc(bytes) else { fatalError("out of memory for \(bytes) bytes of int8 scratch") }
-            defer { sk_scratch_free(scratch, bytes) }
-            scales.withUnsafeBufferPointer { sp in columnSums.withUnsafeBufferPointer { cp in
+            status = scales.withUnsafeBufferPointer { sp in columnSums.withUnsafeBufferPointer { cp in
                 sk_int8_linear(x, rows, k, k, packed!.assumingMemoryBound(to: Int8.self), sp.baseAddress!,
-                               cp.baseAddress!, bias, n, out, n, scratch)
+                               cp.baseAddress!, bias, n, out, n, epilogue)
             } }
         } else {
-            let bytes = sk_bf16_scratch_bytes(rows, k)
-            guard let scratch = sk_scratch_alloc(bytes) else { fatalError("out of memory for \(bytes) bytes of bf16 scratch") }
-            defer { sk_scratch_free(scratch, bytes) }
-            sk_bf16_linear(x, rows, k, k, packed!.assumingMemoryBound(to: UInt16.self), bias, n, out, n, scratch)
+            status = sk_bf16_linear(x, rows, k, k, packed!.assumingMemoryBound(to: UInt16.self), bias, n, out, n, epilogue)
+        }
+        if status != 0 {
+            let bytes = precision == .int8 ? sk_int8_scratch_bytes(rows, k) : sk_bf16_scratch_bytes(rows, k)
+            fatalError("out of memory for \(bytes) bytes of \(precision) scratch")
         }
     }
 }
@@ -195,3 +204,10 @@ public final class PackedLinear: @unchecked Sendable {
 /// Hands freed heap memory back to the system (glibc `malloc_trim`), e.g. after a checkpoint's fp32
 /// tensors were converted and dropped, so resident memory reflects what is still held.
 public func releaseFreedMemory() { sk_release_free_memory() }
+
+/// A block of `bytes` bytes, 64-byte aligned, contents undefined (nil when out of memory). Blocks of
+/// 256 KiB and more are mapped directly, so that `freeScratchBlock` returns them to the system.
+public func allocateScratchBlock(bytes: Int) -> UnsafeMutableRawPointer? { sk_scratch_alloc(bytes) }
+
+/// Frees a block from `allocateScratchBlock` (with the same size).
+public func freeScratchBlock(_ block: UnsafeMutableRawPointer, bytes: Int) { sk_scratch_free(block, bytes) }

@@ -92,22 +92,25 @@ public final class BertEngine: @unchecked Sendable {
         precondition((layers.max() ?? 0) <= config.numHiddenLayers)
         BertEngine.forwardLock.lock()
         defer { BertEngine.forwardLock.unlock() }
+        let scratch = ForwardScratch.shared
+        scratch.beginForward()
+        defer { scratch.endForward() }
         let workers = (parallelism ?? .process).threads
         guard workers > 1, batch.count >= 2 * workers else {
-            return try forwardGroup(batch, layers: layers, workers: workers, visit: visit)
+            return try forwardGroup(batch, group: 0, layers: layers, workers: workers, visit: visit)
         }
         let h = config.hiddenSize, n = batch.tokenCount
         let groups = BertEngine.split(batch, into: workers)
         let wanted = layers.sorted()
         let slot = Dictionary(uniqueKeysWithValues: wanted.enumerated().map { ($1, $0) })
-        let outputs = wanted.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n * h) }   // per requested layer [N, H]
-        defer { for p in outputs { p.deallocate() } }
+        // per requested layer [N, H]
+        let outputs = wanted.indices.map { scratch.floats(slot: BertEngine.outputSlot + $0, count: n * h) }
         BLASThreads.singleThreaded {
             DispatchQueue.concurrentPerform(iterations: groups.count) { g in
                 let range = groups[g]
                 let sub = batch.slice(range)
                 let first = batch.offsets[range.lowerBound]
-                forwardGroup(sub, layers: layers, workers: 1) { layer, hidden in
+                forwardGroup(sub, group: g, layers: layers, workers: 1) { layer, hidden in
                     (outputs[slot[layer]!] + first * h).update(from: hidden, count: sub.tokenCount * h)
                 }
             }
@@ -128,52 +131,47 @@ public final class BertEngine: @unchecked Sendable {
         return zip(bounds, bounds.dropFirst()).filter { $0 < $1 }.map { $0..<$1 }
     }
 
-    /// The forward pass of one group; `workers` threads for its row-wise kernels and attention.
-    private func forwardGroup(_ batch: PackedBatch, layers: Set<Int>, workers: Int,
+    /// `ForwardScratch` slots: group g's buffer r at `g * groupSlots + r`; the per-layer outputs of a
+    /// split forward from `outputSlot` on.
+    private static let groupSlots = 8, outputSlot = 1 << 20
+
+    /// The forward pass of one group (`group`: its index, which picks its scratch buffers); `workers`
+    /// threads for its row-wise kernels and attention.
+    private func forwardGroup(_ batch: PackedBatch, group: Int, layers: Set<Int>, workers: Int,
                               visit: (_ layer: Int, _ hidden: UnsafePointer<Float>) throws -> Void) rethrows {
         let cfg = config
         let h = cfg.hiddenSize, inter = cfg.intermediateSize
         let t = batch.tokenCount
         let deepest = layers.max() ?? 0
-
-        var x = scratch(t * h)           // [T, H] hidden states
-        embed(batch, into: &x)
-        if layers.contains(0) { try x.withUnsafeBufferPointer { try visit(0, $0.baseAddress!) } }
+        // Scratch kept between forwards (ForwardScratch), fully overwritten before every read. x stays in
+        // place: each layer reads it as input and writes its output there (r2 = out = x, r1 = x1 = tmp,
+        // act = pre = ff).
+        func buffer(_ role: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
+            ForwardScratch.shared.floats(slot: group * BertEngine.groupSlots + role, count: count)
+        }
+        let x = buffer(0, t * h)           // [T, H] hidden states
+        embed(batch, into: x)
+        if layers.contains(0) { try visit(0, x) }
         if deepest == 0 { return }
 
-        // Scratch, fully overwritten before every read (no zero-fill). x stays in place: each layer
-        // reads it as input and writes its output there (r2 = out = x, r1 = x1 = tmp, act = pre = ff).
-        var qkv = scratch(t * 3 * h)     // [T, 3H]
-        var ctx = scratch(t * h)         // [T, H]
-        var tmp = scratch(t * h)         // [T, H]
-        var ff = scratch(t * inter)      // [T, I]
+        let qkv = buffer(1, t * 3 * h)     // [T, 3H]
+        let ctx = buffer(2, t * h)         // [T, H]
+        let tmp = buffer(3, t * h)         // [T, H]
+        let ff = buffer(4, t * inter)      // [T, I]
         let threads = Parallelism(threads: workers)
-
+        let buffers = EncoderLayerBuffers(qkv: qkv, ctx: ctx, r1: tmp, x1: tmp, pre: ff, act: ff, r2: x, out: x)
         for n in 0..<deepest {
-            x.withUnsafeMutableBufferPointer { xp in qkv.withUnsafeMutableBufferPointer { qp in
-            ctx.withUnsafeMutableBufferPointer { cp in tmp.withUnsafeMutableBufferPointer { tp in
-            ff.withUnsafeMutableBufferPointer { fp in
-                let xb = xp.baseAddress!, tb = tp.baseAddress!, fb = fp.baseAddress!
-                let buffers = EncoderLayerBuffers(qkv: qp.baseAddress!, ctx: cp.baseAddress!, r1: tb, x1: tb,
-                                                  pre: fb, act: fb, r2: xb, out: xb)
-                encoderLayerForward(self.layers[n], input: xb, lengths: batch.lengths, heads: cfg.numAttentionHeads,
-                                    buffers: buffers, parallelism: threads)
-            } } } } }
-            if layers.contains(n + 1) { try x.withUnsafeBufferPointer { try visit(n + 1, $0.baseAddress!) } }
+            encoderLayerForward(self.layers[n], input: x, lengths: batch.lengths, heads: cfg.numAttentionHeads,
+                                buffers: buffers, parallelism: threads)
+            if layers.contains(n + 1) { try visit(n + 1, x) }
         }
-    }
-
-    private func scratch(_ n: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     }
 
     /// x[n, :] = LN(word[id] + position[pos] + type[tt]) over the packed tokens: Model's
     /// `embeddingStageForward`, the stage training runs (ids outside the tables are clamped, see `embeddingRow`).
-    private func embed(_ batch: PackedBatch, into x: inout [Float]) {
+    private func embed(_ batch: PackedBatch, into x: UnsafeMutablePointer<Float>) {
         embeddings.withStageWeights(hidden: config.hiddenSize) { w in
-            x.withUnsafeMutableBufferPointer { xp in
-                embeddingStageForward(w, ids: batch.ids, types: batch.types, positions: batch.positions, out: xp.baseAddress!)
-            }
+            embeddingStageForward(w, ids: batch.ids, types: batch.types, positions: batch.positions, out: x)
         }
     }
 

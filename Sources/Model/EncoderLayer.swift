@@ -34,13 +34,21 @@ public enum DenseWeights: @unchecked Sendable {
         if case .packed(let l) = self { return l.precision != .fp32 }
         return false
     }
+    /// True when the GEMM can add the bias and apply GELU in its epilogue, while the tile is in
+    /// registers (the packed fp32, bf16 and int8 kernels: the same bits as the separate passes).
+    var fusesBiasGelu: Bool {
+        if case .packed(let l) = self { return l.precision != .fp32 || l.fp32Gemm == .packed }
+        return false
+    }
 
-    /// out[rows, out] = x[rows, in] · W^T (+ bias when `addBias`).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, addBias: Bool, workers: Int) {
+    /// out[rows, out] = x[rows, in] · W^T (+ bias when `addBias`), then GELU when `gelu` (packed only).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, addBias: Bool,
+               gelu: Bool = false, workers: Int) {
         switch self {
         case .packed(let l):
-            l.apply(x, rows: rows, out: out, addBias: addBias, workers: workers)
+            l.apply(x, rows: rows, out: out, addBias: addBias, gelu: gelu, workers: workers)
         case .borrowed(let w, let b, let n, let k):
+            precondition(!gelu, "a borrowed dense layer has no GELU epilogue")
             linearForward(out: out, x: x, weight: w, bias: addBias ? b : nil, n: rows, inFeatures: k, outFeatures: n,
                           workers: workers)
         }
@@ -176,17 +184,23 @@ public func encoderLayerForward(_ w: EncoderLayerWeights, input x: UnsafePointer
     w.attentionOutput.apply(o.ctx, rows: n, out: o.r1, addBias: false, workers: workers)
     biasMaskResidualNorm(o.r1, bias: w.attentionOutput, mask: dropout?.attentionOutput, residual: x,
                          norm: w.attentionNorm, out: o.x1, mean: o.mean1, rstd: o.rstd1, rows: n, cols: h, workers: workers)
-    // pre[N, I] = x1 · Wi^T + bi (bf16/int8: bias in the GEMM; fp32: in the GELU pass); act = gelu(pre)
-    let fused = w.intermediate.fusesBias
-    w.intermediate.apply(o.x1, rows: n, out: o.pre, addBias: fused, workers: workers)
-    w.intermediate.withBias { b in
-        let pre = o.pre, act = o.act
-        parallelRanges(n, minPerWorker: 16, workers: workers) { rows in
-            for r in rows {
-                let p = pre + r * inter, a = act + r * inter
-                if !fused { addInPlace(p, b, count: inter) }
-                if a != p { a.update(from: p, count: inter) }
-                geluInPlace(a, count: inter)
+    // pre[N, I] = x1 · Wi^T + bi; act = gelu(pre). Inference (act aliases pre) on a packed layer: bias
+    // and GELU in the GEMM's epilogue, the same bits as the passes below. Otherwise (training keeps pre;
+    // sgemm): bf16/int8 add the bias in the GEMM, fp32 in the GELU pass.
+    if o.act == o.pre && w.intermediate.fusesBiasGelu {
+        w.intermediate.apply(o.x1, rows: n, out: o.act, addBias: true, gelu: true, workers: workers)
+    } else {
+        let fused = w.intermediate.fusesBias
+        w.intermediate.apply(o.x1, rows: n, out: o.pre, addBias: fused, workers: workers)
+        w.intermediate.withBias { b in
+            let pre = o.pre, act = o.act
+            parallelRanges(n, minPerWorker: 16, workers: workers) { rows in
+                for r in rows {
+                    let p = pre + r * inter, a = act + r * inter
+                    if !fused { addInPlace(p, b, count: inter) }
+                    if a != p { a.update(from: p, count: inter) }
+                    geluInPlace(a, count: inter)
+                }
             }
         }
     }

@@ -63,6 +63,24 @@ final class PackedFP32KernelTests: XCTestCase {
         }
     }
 
+    /// The GELU epilogue equals the FMA twin followed by the scalar GELU of Kernels (`fastErf`,
+    /// `geluInPlace` forced onto the Swift path), on the SIMD and the portable path.
+    func testGeluEpilogueEqualsFMATwinThenSwiftGelu() {
+        for (m, n, k) in shapes {
+            let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 8 / Float(k).squareRoot()), b = randoms(n)
+            var want = fmaTwin(x, rows: m, w: w, b: b, n: n, k: k)
+            ReducedPrecisionKernels.forcePortable(true)      // the Swift GELU (sk_activations_simd_active() is 0)
+            geluInPlace(&want, count: want.count)
+            for portable in [true, false] where portable || ReducedPrecisionKernels.cpuHasFP32SIMD {
+                ReducedPrecisionKernels.forcePortable(portable)
+                let l = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .fp32, fp32Gemm: .packed)
+                var y = [Float](repeating: .nan, count: m * n)
+                l.apply(x, rows: m, out: &y, gelu: true, workers: 1)
+                assertBitsEqual(y, want, "\(portable ? "portable" : "SIMD") gelu epilogue [\(m), \(n), \(k)]")
+            }
+        }
+    }
+
     /// Against a Double reference: |y - ref| <= K * 2^-24 * (sum |x w| + |b|) + 2^-24 |ref| + 1e-30
     /// (the forward error bound of a K-term fused-multiply-add chain and one rounded bias add).
     func testWithinRoundingBoundOfDoubleReference() {

@@ -47,7 +47,8 @@ final class QuantizedKernelTests: XCTestCase {
 
     func testInt8QuantizersMatchReferenceAndRoundTrip() {
         onEveryPath { path in
-            for (rows, cols) in [(1, 1), (5, 7), (3, 384), (2, 1537)] {
+            // cols: under 16; 64-value steps only; 64-value steps, 16-value steps and a tail (100 = 64 + 2 x 16 + 4)
+            for (rows, cols) in [(1, 1), (5, 7), (3, 384), (2, 1537), (4, 100), (2, 1000)] {
                 var x = randoms(rows * cols, scale: 3)
                 if rows > 1 { for c in 0..<cols { x[cols + c] = 0 } }          // an all-zero row: scale 0
                 let ref = quantizeRowsInt8Reference(x, rows: rows, cols: cols)
@@ -136,6 +137,76 @@ final class QuantizedKernelTests: XCTestCase {
                 for i in 0..<y.count where y[i].bitPattern != ref[i].bitPattern && !(y[i].isNaN && ref[i].isNaN) {
                     XCTFail("\(path) bf16 [\(m), \(n), \(k)] exponents \(lo)...\(hi) element \(i): \(y[i]) != twin \(ref[i])"); break
                 }
+            }
+        }
+    }
+
+    /// Every row count of a partial tile (M 1...17), the 64-row block boundary (63, 64, 65, 129: the
+    /// activations are quantized / converted one block at a time), N off the 32-column tile, odd K.
+    func testLinearsEqualTwinsOnEveryRowCountAndAcrossRowBlocks() {
+        onEveryPath { path in
+            for (m, n, k) in (1...17).map({ ($0, 47, 19) }) + [(63, 33, 385), (64, 32, 384), (65, 17, 1537), (129, 40, 97)] {
+                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
+                for precision in [Precision.int8, .bf16] {
+                    let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: precision)
+                    var y = [Float](repeating: .nan, count: m * n)
+                    layer.apply(x, rows: m, out: &y, workers: 1)
+                    let ref = precision == .int8
+                        ? int8LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+                        : bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+                    XCTAssertEqual(y, ref, "\(path) \(precision) [\(m), \(n), \(k)]")
+                }
+            }
+        }
+    }
+
+    /// K large enough that 64 rows of scratch exceed the per-thread cache's cap (512 KiB): the call gets
+    /// a block of its own, with the same results.
+    func testLinearsOverThePerThreadScratchCapEqualTwins() {
+        onEveryPath { path in
+            for (precision, k) in [(Precision.bf16, 4500), (.int8, 8300)] {
+                let (m, n) = (66, 5)
+                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
+                let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: precision)
+                var y = [Float](repeating: .nan, count: m * n)
+                layer.apply(x, rows: m, out: &y, workers: 1)
+                let ref = precision == .int8
+                    ? int8LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+                    : bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+                XCTAssertEqual(y, ref, "\(path) \(precision) [\(m), \(n), \(k)]")
+            }
+        }
+    }
+
+    /// The GELU epilogue (applied by the int8, bf16 and packed fp32 kernels to the tile in registers)
+    /// gives the same bits as the plain linear layer followed by `geluInPlace`, with and without bias,
+    /// on every path and thread split; the outputs span past erf's clamp at |x / sqrt 2| = 4.
+    func testGeluEpilogueEqualsLinearThenGeluPassBitForBit() {
+        onEveryPath { path in
+            for (m, n, k) in shapes + [(13, 40, 1536), (70, 33, 31)] {
+                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 12 / Float(k).squareRoot()), b = randoms(n, scale: 3)
+                for precision in Precision.allCases {
+                    let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: precision, fp32Gemm: .packed)
+                    for (withBias, workers) in [(true, 1), (false, 1), (true, 2)] {
+                        var fused = [Float](repeating: .nan, count: m * n), plain = fused
+                        layer.apply(x, rows: m, out: &fused, addBias: withBias, gelu: true, workers: workers)
+                        layer.apply(x, rows: m, out: &plain, addBias: withBias, workers: workers)
+                        geluInPlace(&plain, count: plain.count)
+                        let what = "\(path) \(precision) [\(m), \(n), \(k)] bias \(withBias) workers \(workers)"
+                        XCTAssertEqual(fused.map(\.bitPattern), plain.map(\.bitPattern), what)
+                        if m * n > 200 {
+                            XCTAssertGreaterThan(plain.max()!, 6, "\(what): outputs past the clamp")
+                            XCTAssertLessThan(plain.min()!, 0, what)
+                        }
+                    }
+                }
+                // sgemm fp32 runs the same pass after the GEMM
+                let sgemm = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .fp32, fp32Gemm: .sgemm)
+                var fused = [Float](repeating: .nan, count: m * n), plain = fused
+                sgemm.apply(x, rows: m, out: &fused, gelu: true)
+                sgemm.apply(x, rows: m, out: &plain)
+                geluInPlace(&plain, count: plain.count)
+                XCTAssertEqual(fused.map(\.bitPattern), plain.map(\.bitPattern), "\(path) sgemm [\(m), \(n), \(k)]")
             }
         }
     }

@@ -94,13 +94,17 @@ final class EncoderLayerTests: XCTestCase {
         return body(w)
     }
 
+    /// Packed copies for `precision` (fp32: the packed fp32 GEMM, whatever STRATA_FP32_GEMM says).
     func packed(_ p: Params, _ precision: Precision) -> EncoderLayerWeights {
-        EncoderLayerWeights(
-            qkv: .packed(PackedLinear(weight: p.wqkv, bias: p.bqkv, outFeatures: 3 * h, inFeatures: h, precision: precision)),
-            attentionOutput: .packed(PackedLinear(weight: p.wo, bias: p.bo, outFeatures: h, inFeatures: h, precision: precision)),
+        func l(_ w: [Float], _ b: [Float], _ o: Int, _ i: Int) -> PackedLinear {
+            PackedLinear(weight: w, bias: b, outFeatures: o, inFeatures: i, precision: precision, fp32Gemm: .packed)
+        }
+        return EncoderLayerWeights(
+            qkv: .packed(l(p.wqkv, p.bqkv, 3 * h, h)),
+            attentionOutput: .packed(l(p.wo, p.bo, h, h)),
             attentionNorm: .owned(LayerNormWeights(gamma: p.g1, beta: p.b1, eps: 1e-12)),
-            intermediate: .packed(PackedLinear(weight: p.wi, bias: p.bi, outFeatures: inter, inFeatures: h, precision: precision)),
-            output: .packed(PackedLinear(weight: p.wout, bias: p.bout, outFeatures: h, inFeatures: inter, precision: precision)),
+            intermediate: .packed(l(p.wi, p.bi, inter, h)),
+            output: .packed(l(p.wout, p.bout, h, inter)),
             outputNorm: .owned(LayerNormWeights(gamma: p.g2, beta: p.b2, eps: 1e-12)))
     }
 
@@ -160,6 +164,25 @@ final class EncoderLayerTests: XCTestCase {
         // bf16 / int8 copies stay near the twin
         assertClose(runAliased(packed(p, .bf16), x: x), reference(p, x: x, attnMask: nil, mask1: nil, mask2: nil), tol: 0.1, "bf16")
         assertClose(runAliased(packed(p, .int8), x: x), reference(p, x: x, attnMask: nil, mask1: nil, mask2: nil), tol: 0.1, "int8")
+    }
+
+    /// Inference (act aliases pre) runs the intermediate GEMM with bias and GELU in the kernel's
+    /// epilogue; training's separate buffers keep pre and run the bias / GELU pass. Both compute the
+    /// same floats in every packed precision, on the SIMD and the portable kernels.
+    func testFusedGeluEpilogueEqualsSeparatePassesBitForBit() {
+        var rng = SplitMix64(seed: 12)
+        let p = randomParams(&rng)
+        let n = lengths.reduce(0, +)
+        let x = (0..<(n * h)).map { _ in 2 * rng.normal() }
+        defer { ReducedPrecisionKernels.forcePortable(nil) }
+        for portable in [true, false] {
+            ReducedPrecisionKernels.forcePortable(portable)
+            for precision in Precision.allCases {
+                let w = packed(p, precision)
+                let fused = runAliased(w, x: x), separate = runSeparate(w, x: x, attnMask: nil, mask1: nil, mask2: nil)
+                XCTAssertEqual(fused.map(\.bitPattern), separate.map(\.bitPattern), "\(precision) portable \(portable)")
+            }
+        }
     }
 }
 

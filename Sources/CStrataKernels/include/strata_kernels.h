@@ -19,6 +19,12 @@ extern "C" {
 /// Output columns per micro-tile (two panels); packed N is padded to a multiple of this.
 #define SK_NR 32
 
+/// What the linear kernels apply to each output after the bias, while the tile is in registers.
+#define SK_EPILOGUE_NONE 0
+/// y <- 0.5 y (1 + erf(y / sqrt 2)) with Kernels' fastErf: the same operations as sk_gelu_f32 and
+/// Kernels' geluInPlace, so the same bits as the linear layer followed by that pass.
+#define SK_EPILOGUE_GELU 1
+
 /// 1 when this CPU (and OS) runs the AVX-512 VNNI int8 kernel; 0 otherwise.
 int sk_cpu_has_int8_simd(void);
 /// 1 when this CPU (and OS) runs the AVX-512 BF16 kernel; 0 otherwise.
@@ -61,10 +67,13 @@ void sk_int8_gemm_s32(const uint8_t *xq, size_t m, size_t k, const int8_t *packe
                       size_t n, int32_t *acc, size_t ldacc);
 
 /// Fused int8 linear layer on fp32 activations:
-///   Y[m, n] = (float)(acc[m, n]) * (sx[m] * scales[n]) + bias[n]
-/// quantizing X per row on the fly. `scratch` must hold M*Kp bytes + 4*M bytes (sk_int8_scratch_bytes).
-void sk_int8_linear(const float *x, size_t m, size_t k, size_t ldx, const int8_t *packed, const float *scales,
-                    const int32_t *colsum, const float *bias, size_t n, float *y, size_t ldy, void *scratch);
+///   Y[m, n] = epilogue((float)(acc[m, n]) * (sx[m] * scales[n]) + bias[n])
+/// quantizing X per row on the fly, one block of 64 rows at a time, into this thread's scratch buffer
+/// (kept for the thread's later calls; see memory.c). Returns 0, or -1 when scratch memory ran out
+/// (then Y is untouched).
+int sk_int8_linear(const float *x, size_t m, size_t k, size_t ldx, const int8_t *packed, const float *scales,
+                   const int32_t *colsum, const float *bias, size_t n, float *y, size_t ldy, int epilogue);
+/// Scratch bytes one sk_int8_linear call uses: min(M, 64) rows of Kp bytes and their scales.
 size_t sk_int8_scratch_bytes(size_t m, size_t k);
 
 // MARK: bf16
@@ -80,13 +89,15 @@ uint16_t sk_bf16_from_float(float f);
 void sk_bf16_pack_weights(const float *w, size_t n, size_t k, uint16_t *packed);
 /// Converts X [M, K] to bf16 rows [M, Kp] (zero padded).
 void sk_bf16_convert_rows(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb);
-/// bf16 linear layer on fp32 activations (converted per call):
+/// bf16 linear layer on fp32 activations (converted per call, one block of 64 rows at a time, into
+/// this thread's scratch buffer):
 ///   acc = 0; for each pair p: acc += a[2p+1]*w[2p+1], acc += a[2p]*w[2p], each a fused multiply-add
-///   (product unrounded, sum rounded); Y[m, n] = acc + bias[n]. Denormal inputs and sums flush to zero,
-///   as vdpbf16ps does (sk_dpbf16_step).
-/// `scratch` holds sk_bf16_scratch_bytes(m, k).
-void sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_t *packed,
-                    const float *bias, size_t n, float *y, size_t ldy, void *scratch);
+///   (product unrounded, sum rounded); Y[m, n] = epilogue(acc + bias[n]). Denormal inputs and sums
+///   flush to zero, as vdpbf16ps does (sk_dpbf16_step).
+/// Returns 0, or -1 when scratch memory ran out (then Y is untouched).
+int sk_bf16_linear(const float *x, size_t m, size_t k, size_t ldx, const uint16_t *packed,
+                   const float *bias, size_t n, float *y, size_t ldy, int epilogue);
+/// Scratch bytes one sk_bf16_linear call uses: min(M, 64) rows of Kp bf16 values.
 size_t sk_bf16_scratch_bytes(size_t m, size_t k);
 
 // MARK: fp32 (weights packed once; AVX-512F FMA, portable fmaf twin with the same bits)
@@ -100,14 +111,14 @@ size_t sk_f32_packed_bytes(size_t n, size_t k);
 /// Packs W [N, K] into [Np/16][K][16] fp32 panels, zero padded. `packed` must be 64-byte aligned.
 void sk_f32_pack_weights(const float *w, size_t n, size_t k, float *packed);
 /// fp32 linear layer on packed weights, Y [M, N] (stride ldy) from X [M, K] (stride ldx):
-///   acc = +0; for p in 0..<K: acc = fmaf(X[m, p], W[n, p], acc);  Y[m, n] = acc + bias[n] (bias may be NULL).
-/// Each output element is computed alone, so results do not depend on M, on how rows or columns are
-/// split between calls, nor on the path (SIMD or portable).
+///   acc = +0; for p in 0..<K: acc = fmaf(X[m, p], W[n, p], acc);  Y[m, n] = epilogue(acc + bias[n])
+/// (bias may be NULL). Each output element is computed alone, so results do not depend on M, on how
+/// rows or columns are split between calls, nor on the path (SIMD or portable).
 void sk_f32_linear(const float *x, size_t m, size_t k, size_t ldx, const float *packed, const float *bias,
-                   size_t n, float *y, size_t ldy);
+                   size_t n, float *y, size_t ldy, int epilogue);
 
-/// Scratch for one kernel call, 64-byte aligned (NULL when out of memory); large blocks are mapped
-/// directly so that freeing them returns the memory to the system. Free with the same size.
+/// A block of memory, 64-byte aligned (NULL when out of memory); large blocks are mapped directly so
+/// that freeing them returns the memory to the system. Free with the same size.
 void *sk_scratch_alloc(size_t bytes);
 void sk_scratch_free(void *p, size_t bytes);
 /// Hands freed heap memory back to the system (glibc malloc_trim; a no-op elsewhere).

@@ -1,0 +1,87 @@
+import Foundation
+import Kernels
+import Model
+import XCTest
+
+/// The engine's forward buffers: reused between forwards, freed past the cap and when idle, and an
+/// engine's results do not depend on what the buffers held before.
+final class ForwardScratchTests: XCTestCase {
+    func testBuffersAreReusedBetweenForwardsAndGrowWhenNeeded() {
+        let s = ForwardScratch(maxCachedBytes: 1 << 30, idleSeconds: 3600)
+        s.beginForward()
+        let a = s.floats(slot: 0, count: 100_000), b = s.floats(slot: 1, count: 10)
+        a[99_999] = 1; b[9] = 2
+        s.endForward()
+        XCTAssertGreaterThanOrEqual(s.heldBytes, 400_040)
+        s.beginForward()
+        XCTAssertEqual(s.floats(slot: 0, count: 50_000), a, "a smaller request reuses the slot's buffer")
+        XCTAssertEqual(s.floats(slot: 1, count: 10), b)
+        let grown = s.floats(slot: 1, count: 1_000_000)
+        grown[999_999] = 3                                   // the grown buffer is writable to its end
+        s.endForward()
+        XCTAssertGreaterThanOrEqual(s.heldBytes, 4_400_000)
+        s.releaseNow()
+        XCTAssertEqual(s.heldBytes, 0)
+    }
+
+    func testForwardOverTheCapFreesItsBuffersWhenItEnds() {
+        let s = ForwardScratch(maxCachedBytes: 1 << 20, idleSeconds: 3600)
+        s.beginForward()
+        _ = s.floats(slot: 0, count: 200_000)
+        _ = s.floats(slot: 1, count: 200_000)               // 1.6 MB > 1 MiB
+        XCTAssertGreaterThan(s.heldBytes, 1 << 20, "held while the forward runs")
+        s.endForward()
+        XCTAssertEqual(s.heldBytes, 0)
+    }
+
+    func testIdleBuffersAreReleased() {
+        let s = ForwardScratch(maxCachedBytes: 1 << 30, idleSeconds: 0.05)
+        s.beginForward()
+        _ = s.floats(slot: 0, count: 1 << 20)
+        s.endForward()
+        XCTAssertGreaterThan(s.heldBytes, 0)
+        let deadline = Date().addingTimeInterval(10)
+        while s.heldBytes > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        XCTAssertEqual(s.heldBytes, 0, "released after the idle time")
+        // and a forward still running is never released under it
+        s.beginForward()
+        let p = s.floats(slot: 0, count: 1000)
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertGreaterThan(s.heldBytes, 0, "not released during a forward")
+        p[999] = 1
+        s.endForward()
+    }
+
+    /// An engine's hidden states do not depend on what the kept buffers held before: a batch run on
+    /// fresh buffers, then after a larger batch (its values left in the buffers), gives the same bits,
+    /// split over two threads or not.
+    func testEngineResultsDoNotDependOnStaleBufferContents() throws {
+        guard let (_, _, dir) = try Goldens.load().present().first else { throw XCTSkip("no golden model present") }
+        let engine = BertEngine(weights: try BertWeights.load(directory: dir), precision: .int8)
+        let h = engine.config.hiddenSize, last = engine.config.numHiddenLayers
+        func batch(_ count: Int, _ len: Int, _ seed: Int32) -> PackedBatch {
+            PackedBatch((0..<count).map { b in
+                (ids: [101] + (0..<(len + b % 3)).map { 1000 + (seed * 31 + Int32($0 * 7 + b)) % 5000 } + [102],
+                 types: [Int32](repeating: 0, count: len + b % 3 + 2))
+            })
+        }
+        let small = batch(5, 9, 1), large = batch(12, 40, 2)
+        func run(_ b: PackedBatch) -> [Float] {
+            var out: [Float] = []
+            engine.forward(b, layers: [0, last]) { layer, hidden in
+                if layer == last { out = Array(UnsafeBufferPointer(start: hidden, count: b.tokenCount * h)) }
+            }
+            return out
+        }
+        for threads in [1, 2] {
+            engine.parallelism = Parallelism(threads: threads)
+            ForwardScratch.shared.releaseNow()
+            let fresh = run(small)
+            _ = run(large)
+            XCTAssertGreaterThan(ForwardScratch.shared.heldBytes, large.tokenCount * h * 4, "buffers kept after a forward")
+            XCTAssertEqual(run(small).map(\.bitPattern), fresh.map(\.bitPattern), "threads \(threads)")
+            XCTAssertGreaterThan(fresh.map(abs).max() ?? 0, 0.1)
+        }
+        engine.parallelism = nil
+    }
+}
