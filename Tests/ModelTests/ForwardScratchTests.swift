@@ -84,4 +84,36 @@ final class ForwardScratchTests: XCTestCase {
         }
         engine.parallelism = nil
     }
+
+    /// Passes of a few tokens (`passTokens`) give the same bits as one pass for the whole batch, in
+    /// every precision and thread count: each kernel computes a row (attention a sequence) alone.
+    func testPassesOfFewTokensGiveTheSameBitsAsOnePass() throws {
+        guard let (_, _, dir) = try Goldens.load().present().first else { throw XCTSkip("no golden model present") }
+        let weights = try BertWeights.load(directory: dir)
+        let batch = PackedBatch((0..<9).map { b in
+            (ids: [101] + (0..<(5 + 4 * b)).map { 1000 + Int32(($0 * 13 + b * 7) % 4000) } + [102],
+             types: [Int32](repeating: 0, count: 7 + 4 * b))
+        })
+        for precision in Precision.allCases {
+            let engine = BertEngine(weights: weights, precision: precision)
+            let h = engine.config.hiddenSize, last = engine.config.numHiddenLayers
+            func run() -> [Float] {
+                var out: [Float] = []
+                engine.forward(batch, layers: [1, last]) { layer, hidden in
+                    if layer == last { out = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h)) }
+                }
+                return out
+            }
+            for threads in [1, 2] {
+                engine.parallelism = Parallelism(threads: threads)
+                engine.passTokens = Int.max
+                let whole = run()
+                for tokens in [1, 30, 64] {
+                    engine.passTokens = tokens
+                    XCTAssertEqual(run().map(\.bitPattern), whole.map(\.bitPattern), "\(precision), \(threads) threads, passes of \(tokens) tokens")
+                }
+            }
+            XCTAssertEqual(BertEngine.passes(batch, 0..<9, maxTokens: 30).map(\.count), [2, 1, 1, 1, 1, 1, 1, 1], "consecutive, at most 30 tokens (lengths 7, 11, 15, ...; 31 and longer alone)")
+        }
+    }
 }
