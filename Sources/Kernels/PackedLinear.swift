@@ -67,10 +67,22 @@ public enum FP32Gemm: String, Sendable {
     /// OpenBLAS sgemm on the [out, in] weights (`linearForward`), which packs them again on every call.
     case sgemm
 
-    /// The process's choice: the packed kernel, unless `STRATA_FP32_GEMM=sgemm` (OpenBLAS, for
-    /// comparison). Read once, so that every layer of a process uses the same GEMM.
-    public static let process: FP32Gemm =
-        ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "sgemm" ? .sgemm : .packed
+    /// The process's choice, read once so that every layer of a process uses the same GEMM:
+    /// `STRATA_FP32_GEMM=sgemm` or `=packed` when set; otherwise the packed kernel on a CPU with
+    /// AVX-512F, and OpenBLAS sgemm on one without: the packed kernel's portable twin makes one `fmaf`
+    /// call per multiply-add, 30-45x slower than sgemm (it exists to check the SIMD path's bits, which
+    /// `STRATA_FORCE_PORTABLE=1` on an AVX-512 CPU still does with the packed kernel).
+    public static let process: FP32Gemm = choice(environment: ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"],
+                                                 cpuHasSIMD: sk_cpu_has_f32_simd() != 0)
+
+    /// The rule behind `process` (for tests).
+    public static func choice(environment: String?, cpuHasSIMD: Bool) -> FP32Gemm {
+        switch environment {
+        case "sgemm": return .sgemm
+        case "packed": return .packed
+        default: return cpuHasSIMD ? .packed : .sgemm
+        }
+    }
 }
 
 /// The weights of one linear layer y = x W^T + b, held in the layer's precision and laid out for its
@@ -86,6 +98,9 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// The fp32 GEMM of this layer (fp32 only; fixed at init).
     public let fp32Gemm: FP32Gemm
+    /// The widest int8 layer: vpdpbusd sums u8 x s8 products (at most 255 x 127 each) in int32, so
+    /// K up to 2^31 / (255 x 127) = 66,311 cannot overflow.
+    public static let int8MaxInFeatures = Int(Int32.max) / (255 * 127)
     private let fp32Weight: [Float]                  // [out, in] (fp32 with sgemm only)
     private let packed: UnsafeMutableRawPointer?     // fp32 / bf16 / int8 panels
     private let packedBytes: Int
@@ -99,6 +114,8 @@ public final class PackedLinear: @unchecked Sendable {
     /// `fp32Gemm` chooses the fp32 kernel (default: the process's choice, `FP32Gemm.process`).
     public init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int, precision: Precision,
                 fp32Gemm: FP32Gemm = FP32Gemm.process) {
+        precondition(precision != .int8 || inFeatures <= PackedLinear.int8MaxInFeatures,
+                     "PackedLinear: \(inFeatures) inputs overflow int8's int32 sums (at most \(PackedLinear.int8MaxInFeatures))")
         precondition(weight.count == outFeatures * inFeatures && bias.count == outFeatures,
                      "PackedLinear: \(weight.count) weights and \(bias.count) biases for [\(outFeatures), \(inFeatures)]")
         self.precision = precision; self.outFeatures = outFeatures; self.inFeatures = inFeatures; self.bias = bias

@@ -52,6 +52,11 @@ public final class TextEncoder: @unchecked Sendable {
     /// Wraps already-loaded weights with the tokenizer and pooling settings of `directory`.
     public init(directory: URL, weights: BertWeights, precision: Precision = .fp32) throws {
         self.directory = directory
+        let k = max(weights.config.hiddenSize, weights.config.intermediateSize)
+        if precision == .int8 && k > PackedLinear.int8MaxInFeatures {
+            throw ModelError.badConfig(file: directory.appendingPathComponent("config.json").path,
+                                       reason: "a dense layer of \(k) inputs is too wide for int8 (its int32 sums hold at most \(PackedLinear.int8MaxInFeatures) inputs): use --precision bf16 or fp32")
+        }
         engine = BertEngine(weights: weights, precision: precision)
         tokenizer = try BertTokenizer(directory: directory)
         kind = weights.classifier != nil ? .crossEncoder : .dualEncoder

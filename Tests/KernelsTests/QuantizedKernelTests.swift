@@ -262,4 +262,13 @@ final class QuantizedKernelTests: XCTestCase {
         ReducedPrecisionKernels.forcePortable(true)
         XCTAssertFalse(ReducedPrecisionKernels.int8SIMD || ReducedPrecisionKernels.bf16SIMD)
     }
+
+    /// The fp32 GEMM a process uses: the environment's when set, else the packed kernel only where
+    /// the CPU runs its SIMD path (the portable twin is far slower than OpenBLAS).
+    func testFP32GemmChoiceFallsBackToSgemmWithoutAVX512() {
+        XCTAssertEqual(FP32Gemm.choice(environment: nil, cpuHasSIMD: true), .packed)
+        XCTAssertEqual(FP32Gemm.choice(environment: nil, cpuHasSIMD: false), .sgemm)
+        XCTAssertEqual(FP32Gemm.choice(environment: "packed", cpuHasSIMD: false), .packed)
+        XCTAssertEqual(FP32Gemm.choice(environment: "sgemm", cpuHasSIMD: true), .sgemm)
+    }
 }

@@ -102,4 +102,15 @@ final class CheckpointErrorTests: XCTestCase {
             XCTAssertFalse("\(e)".contains("too small"), "3 positions fit a CE's shortest input; the table's shape is what is wrong now: \(e)")
         }
     }
+
+    /// int8 sums u8 x s8 products in int32: a layer wider than 66,311 inputs could overflow them, so
+    /// such a model is refused in int8 (it gave cosine -0.9 to fp32 with 140,000), naming the way out.
+    func testLayerTooWideForInt8IsRefused() throws {
+        XCTAssertEqual(PackedLinear.int8MaxInFeatures, 66_311)
+        var w = try BertWeights.load(directory: tmp)
+        w.config.intermediateSize = PackedLinear.int8MaxInFeatures + 1   // checked before any layer is built
+        XCTAssertThrowsError(try TextEncoder(directory: tmp, weights: w, precision: .int8)) { e in
+            XCTAssertTrue("\(e)".contains("66312 inputs is too wide for int8") && "\(e)".contains("--precision bf16"), "\(e)")
+        }
+    }
 }
