@@ -3,6 +3,7 @@
 #pragma clang fp contract(off)
 #include "strata_kernels.h"
 #include "sk_internal.h"
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,11 +23,14 @@ static inline int32_t quantize_one(float v, float inv) {
 }
 
 /// Symmetric int8 scale of a row of k values: returns max|x| / 127 and sets *inv to 127 / max|x|
-/// (0 for an all-zero row). Weights and activations are scaled by this one rule.
+/// (0 for an all-zero row). Weights and activations are scaled by this one rule. NaN values are
+/// skipped (the SIMD path's max keeps its running max for a NaN too), and 127 / max|x| is capped at
+/// FLT_MAX, so that a row of tiny values does not scale by infinity (where the two paths' float to
+/// int conversions would differ).
 static inline float row_scale(const float *row, size_t k, float *inv) {
     float amax = 0;
     for (size_t p = 0; p < k; p++) { float a = fabsf(row[p]); if (a > amax) amax = a; }
-    *inv = amax > 0 ? 127.0f / amax : 0.0f;
+    *inv = amax > 0 ? fminf(127.0f / amax, FLT_MAX) : 0.0f;
     return amax / 127.0f;
 }
 

@@ -6,6 +6,8 @@
 #include "sk_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 // Rows per micro-tile: 16 accumulators + 2 weight vectors + a broadcast of 32 zmm. (12 rows, as the fp32
@@ -35,15 +37,15 @@ TGT void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t l
         const size_t full = k / 16 * 16;
         size_t p = 0;
         for (; p + 64 <= full; p += 64) {
-            m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
-            m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_loadu_ps(row + p + 16)));
-            m2 = _mm512_max_ps(m2, _mm512_abs_ps(_mm512_loadu_ps(row + p + 32)));
-            m3 = _mm512_max_ps(m3, _mm512_abs_ps(_mm512_loadu_ps(row + p + 48)));
+            m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p)), m0);
+            m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p + 16)), m1);
+            m2 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p + 32)), m2);
+            m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p + 48)), m3);
         }
-        for (; p < full; p += 16) m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
-        if (full < k) m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_maskz_loadu_ps(lane_mask(k - full), row + full)));
+        for (; p < full; p += 16) m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p)), m0);
+        if (full < k) m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(lane_mask(k - full), row + full)), m1);
         float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
-        float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        float inv = amax > 0 ? fminf(127.0f / amax, FLT_MAX) : 0.0f;   // as int8.c's row_scale
         sx[i] = amax / 127.0f;
         __m512 vinv = _mm512_set1_ps(inv);
         uint8_t *out = xq + i * kp;

@@ -271,4 +271,27 @@ final class QuantizedKernelTests: XCTestCase {
         XCTAssertEqual(FP32Gemm.choice(environment: "packed", cpuHasSIMD: false), .packed)
         XCTAssertEqual(FP32Gemm.choice(environment: "sgemm", cpuHasSIMD: true), .sgemm)
     }
+
+    /// Activation rows with a NaN, with only tiny values (127 / max|x| overflows fp32) and with an
+    /// infinity quantize alike on the SIMD and portable paths (they differed: the SIMD max let a NaN
+    /// reset its running max, and an infinite scale converted to opposite ends of the int8 range).
+    func testInt8PathsAgreeOnNaNTinyAndInfiniteActivations() throws {
+        guard ReducedPrecisionKernels.cpuHasInt8SIMD else { throw XCTSkip("no AVX-512 VNNI on this CPU: one path only") }
+        // k = 200: the SIMD max runs four chains over [0, 128), one over [128, 192), then a masked tail.
+        let k = 200, n = 5
+        var x = randoms(4 * k, scale: 2)
+        x[3] = 100; x[67] = .nan                               // row 0: the NaN in the max's lane, after it
+        for j in 0..<k { x[k + j] = Float(j % 7) * 1e-38 }    // row 1: tiny
+        x[2 * k + 9] = .infinity                               // row 2 (row 3 ordinary)
+        let w = randoms(n * k, scale: 0.5), b = [Float](repeating: 0, count: n)   // no bias: tiny outputs stay visible
+        let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: .int8)
+        var results: [[UInt32]] = []
+        onEveryPath { _ in
+            var y = [Float](repeating: 0, count: 4 * n)
+            layer.apply(x, rows: 4, out: &y, workers: 1)
+            results.append(y.map(\.bitPattern))
+        }
+        XCTAssertEqual(results.count, 2)
+        XCTAssertEqual(results.first, results.last, "SIMD and portable int8 give the same bits")
+    }
 }
