@@ -1,6 +1,7 @@
 // Linear layer in Hugging Face layout: weight [OUT, IN], bias [OUT]; x [N, IN] -> out [N, OUT] = x W^T + b.
-// The one fp32 dense forward: `PackedLinear` (fp32), the encoder layer's borrowed weights and
-// training's heads all run it. Naive twin beside it for tests.
+// The OpenBLAS fp32 dense forward: training (the encoder layer's borrowed weights, the heads) and
+// `PackedLinear`'s fp32 layers when `FP32Gemm` is `.sgemm` run it; inference's default fp32 GEMM is
+// the packed kernel (`sk_f32_linear`). Naive twin beside it for tests.
 
 /// out[N, OUT] = x[N, IN] * W[OUT, IN]^T + b[OUT] (bias optional): OpenBLAS sgemm (its own threads),
 /// then the bias added row by row over `workers` threads.
