@@ -2,7 +2,7 @@
 // per head, then for each block of SK_ATT_BR query rows
 //   scores  s [BR, len]  = q_blk [BR, d] K^T [d, len]   tiles of R rows x 32 keys: one vfmadd231ps per row,
 //                                                        key vector and t (the fmaf chain of attention.c)
-//   softmax s -> p [BR, len], in place (sk_softmax_rows_f32's operations; probs / dropout outputs)
+//   softmax s -> p [BR, len], in place (strata_attention.h's softmax: fastExp as sk_softmax_rows_f32, the 16 lane sums reduced as a tree; probs / dropout outputs)
 //   context ctx_blk [BR, d] = u [BR, len] V [len, d]     tiles of R rows x 32 channels, one fma per row,
 //                                                        channel vector and key j
 // Only these functions carry the target attribute; they run only after cpu.c found AVX-512F and FMA.
@@ -88,7 +88,7 @@ void transpose16(const float *src, size_t lds, int rows, size_t cols, float *dst
     for (size_t i = 0; i < cols; i++) _mm512_store_ps(dst + i * ldd, r[i]);
 }
 
-/// One row of scores (len valid of lenp) -> probabilities in place, as sk_softmax_rows_f32 with `scale`;
+/// One row of scores (len valid of lenp) -> probabilities in place, fastExp as sk_softmax_rows_f32 with `scale`, the lane sums reduced as a tree (strata_attention.h);
 /// writes p to probs_row and u = p * mask_row to the row and dropped_row when given.
 static inline __attribute__((always_inline)) TGT
 void softmax_row(float *row, size_t len, float scale, float *probs_row, const float *mask_row, float *dropped_row) {

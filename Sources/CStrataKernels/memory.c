@@ -1,3 +1,4 @@
+#pragma clang fp contract(off)   // sk_internal.h's rule (this file does no floating-point math)
 // Scratch memory of the kernels, and returning freed heap memory to the system (glibc malloc_trim), so
 // that resident memory after a model load reflects what the engine holds rather than the freed
 // checkpoint tensors.

@@ -31,7 +31,7 @@ static inline float sk_flush_denormal(float v) { return fabsf(v) < FLT_MIN ? cop
 /// One vdpbf16ps lane step: acc + a1 b1 (the odd element first), then + a0 b0, each a fused multiply-add: the
 /// product unrounded (it is exact in fp32 unless it falls below fp32's normal range or overflows; then it is
 /// not flushed nor made infinite before the sum), the sum rounded to nearest even; denormal inputs and sums
-/// flushed to signed zero. Checked against vdpbf16ps on this repository's AMD EPYC (Zen 4) for inputs over the
+/// flushed to signed zero. Checked against vdpbf16ps on this repository's AMD EPYC (Zen 5) for inputs over the
 /// whole exponent range: products below FLT_MIN still move the sum, and an overflowing product does not
 /// give NaN against an opposite infinity; a multiply-then-add model with the product flushed differs there.
 static inline float sk_dpbf16_step(float acc, uint16_t a0, uint16_t a1, uint16_t b0, uint16_t b1) {

@@ -26,7 +26,8 @@ public final class BertEngine: @unchecked Sendable {
     let head: ClassifierHeadWeights?
 
     /// Threads of a forward pass; nil: the process setting (`Parallelism.process`, strata's `--threads`)
-    /// at each call. The fp32 GEMMs of a single group run on OpenBLAS's process-wide count.
+    /// at each call. With `STRATA_FP32_GEMM=sgemm` the fp32 GEMMs of a single group run on OpenBLAS's
+    /// process-wide count; the packed kernels spread rows over these threads.
     public var parallelism: Parallelism?
     /// Most tokens one pass of the layers takes: each thread's sequences go through the layers in
     /// passes of at most this many tokens (at least one sequence each), so that a pass's activations
@@ -86,8 +87,9 @@ public final class BertEngine: @unchecked Sendable {
     /// row-major, sequence b at rows `batch.offsets[b] ..< batch.offsets[b] + batch.lengths[b]`.
     /// Every dense layer runs over the N real tokens only: there is no padding.
     ///
-    /// Forward passes are serialised process-wide: each one already uses all its threads, and the
-    /// attention step switches OpenBLAS's (global) thread count (see `Parallelism`).
+    /// Forward passes are serialised process-wide: each one already uses all its threads, they share
+    /// the kept buffers (`ForwardScratch`), and a split forward sets OpenBLAS's (global) thread count
+    /// to one while it runs (what the sgemm fp32 path reads; see `Parallelism`).
     ///
     /// With several threads and enough sequences, the batch is split into one group per thread, each
     /// run by its own thread with single-threaded BLAS (data parallelism scales better than
