@@ -146,35 +146,29 @@ final class QuantizedKernelTests: XCTestCase {
     func testLinearsEqualTwinsOnEveryRowCountAndAcrossRowBlocks() {
         onEveryPath { path in
             for (m, n, k) in (1...17).map({ ($0, 47, 19) }) + [(63, 33, 385), (64, 32, 384), (65, 17, 1537), (129, 40, 97)] {
-                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
-                for precision in [Precision.int8, .bf16] {
-                    let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: precision)
-                    var y = [Float](repeating: .nan, count: m * n)
-                    layer.apply(x, rows: m, out: &y, workers: 1)
-                    let ref = precision == .int8
-                        ? int8LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
-                        : bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
-                    XCTAssertEqual(y, ref, "\(path) \(precision) [\(m), \(n), \(k)]")
-                }
+                for precision in [Precision.int8, .bf16] { assertLinearEqualsTwin(path, precision, m, n, k) }
             }
         }
+    }
+
+    /// A random [m, k] x [n, k]^T + bias layer in `precision` (int8 or bf16) gives its twin's bits.
+    private func assertLinearEqualsTwin(_ path: String, _ precision: Precision, _ m: Int, _ n: Int, _ k: Int,
+                                        file: StaticString = #filePath, line: UInt = #line) {
+        let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
+        let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: precision)
+        var y = [Float](repeating: .nan, count: m * n)
+        layer.apply(x, rows: m, out: &y, workers: 1)
+        let ref = precision == .int8
+            ? int8LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+            : bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
+        XCTAssertEqual(y, ref, "\(path) \(precision) [\(m), \(n), \(k)]", file: file, line: line)
     }
 
     /// K large enough that 64 rows of scratch exceed the per-thread cache's cap (512 KiB): the call gets
     /// a block of its own, with the same results.
     func testLinearsOverThePerThreadScratchCapEqualTwins() {
         onEveryPath { path in
-            for (precision, k) in [(Precision.bf16, 4500), (.int8, 8300)] {
-                let (m, n) = (66, 5)
-                let x = randoms(m * k, scale: 2), w = randoms(n * k, scale: 0.5), b = randoms(n)
-                let layer = PackedLinear(weight: w, bias: b, outFeatures: n, inFeatures: k, precision: precision)
-                var y = [Float](repeating: .nan, count: m * n)
-                layer.apply(x, rows: m, out: &y, workers: 1)
-                let ref = precision == .int8
-                    ? int8LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
-                    : bf16LinearReference(x, rows: m, weight: w, bias: b, outFeatures: n, inFeatures: k)
-                XCTAssertEqual(y, ref, "\(path) \(precision) [\(m), \(n), \(k)]")
-            }
+            for (precision, k) in [(Precision.bf16, 4500), (.int8, 8300)] { assertLinearEqualsTwin(path, precision, 66, 5, k) }
         }
     }
 
