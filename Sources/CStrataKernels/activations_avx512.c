@@ -14,11 +14,10 @@
 
 int sk_activations_simd_active(void) { return sk_int8_simd_active() || sk_bf16_simd_active(); }
 
-static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
 TGT void sk_gelu_f32(float *x, size_t n) {
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = lane_mask(n - i);
+        __mmask16 m = sk_lane_mask(n - i);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
         _mm512_mask_storeu_ps(x + i, m, sk_gelu16(v));           // sk_internal.h, shared with the GEMM epilogues
     }
@@ -26,7 +25,7 @@ TGT void sk_gelu_f32(float *x, size_t n) {
 
 TGT void sk_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld, float scale) {
     const size_t full = cols / 16 * 16;
-    const __mmask16 tail = lane_mask(cols - full);
+    const __mmask16 tail = sk_lane_mask(cols - full);
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * ld;
         float mx = -__builtin_inff();

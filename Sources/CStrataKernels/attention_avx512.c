@@ -9,6 +9,7 @@
 #pragma clang fp contract(off)
 #include "strata_kernels.h"
 #include "strata_attention.h"
+#include "sk_internal.h"
 #include "sk_attention_internal.h"
 #include "sk_exp_avx512.h"
 #if defined(__x86_64__)
@@ -17,7 +18,6 @@
 #define TGT __attribute__((target("avx512f,fma")))
 #define BR SK_ATT_BR
 
-static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
 /// s[r][0..<16 NV] = fma chain over t of q[r][t] * kt[t][0..<16 NV], for r < R (NV = 1 or 2 key vectors).
 static inline __attribute__((always_inline)) TGT
@@ -65,7 +65,7 @@ void context_tile(const int R, const int NV, const float *u, size_t lenp, const 
 /// rows at stride ldd, 64-byte aligned. The usual 16x16 transposition: unpack, shuffle, two 128-bit lane shuffles.
 static inline __attribute__((always_inline)) TGT
 void transpose16(const float *src, size_t lds, int rows, size_t cols, float *dst, size_t ldd) {
-    const __mmask16 cm = lane_mask(cols);
+    const __mmask16 cm = sk_lane_mask(cols);
     __m512 r[16], t[16];
     for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + (size_t)i * lds) : _mm512_setzero_ps();
     for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
@@ -93,7 +93,7 @@ void transpose16(const float *src, size_t lds, int rows, size_t cols, float *dst
 static inline __attribute__((always_inline)) TGT
 void softmax_row(float *row, size_t len, float scale, float *probs_row, const float *mask_row, float *dropped_row) {
     const size_t full = len / 16 * 16;
-    const __mmask16 tail = lane_mask(len - full);
+    const __mmask16 tail = sk_lane_mask(len - full);
     __m512 mxv = _mm512_set1_ps(-__builtin_inff());
     for (size_t j = 0; j < full; j += 16) mxv = _mm512_max_ps(mxv, _mm512_load_ps(row + j));
     float mx = _mm512_reduce_max_ps(mxv);
@@ -118,7 +118,7 @@ void softmax_row(float *row, size_t len, float scale, float *probs_row, const fl
     }
     const __m512 inv = _mm512_set1_ps(1.0f / sum);
     for (size_t j = 0; j < len; j += 16) {
-        const __mmask16 m = lane_mask(len - j);
+        const __mmask16 m = sk_lane_mask(len - j);
         __m512 p = _mm512_mul_ps(_mm512_load_ps(row + j), inv);
         if (probs_row) _mm512_mask_storeu_ps(probs_row + j, m, p);
         if (mask_row) {
@@ -164,7 +164,7 @@ TGT void sk_attention_head_simd(const float *q, const float *k, const float *v, 
                         dropped ? dropped + i * len : NULL);
         }
         for (size_t c0 = 0; c0 < d; c0 += 32) {
-            const __mmask16 m0 = lane_mask(d - c0), m1 = d - c0 > 16 ? lane_mask(d - c0 - 16) : 0;
+            const __mmask16 m0 = sk_lane_mask(d - c0), m1 = d - c0 > 16 ? sk_lane_mask(d - c0 - 16) : 0;
             float *cb = ctx + i0 * ldctx + c0;
 #define T(R) case R: if (m1) context_tile(R, 2, s, lenp, v + c0, ld, len, m0, m1, cb, ldctx); \
                      else context_tile(R, 1, s, lenp, v + c0, ld, len, m0, m1, cb, ldctx); break;

@@ -21,13 +21,12 @@
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define BR SK_ATT_BR
 
-static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
 /// out[0..<np] = bf16(x[0..<n]) then zeros (vcvtneps2bf16, as sk_bf16_from_float).
 static inline __attribute__((always_inline)) TGT void convert_row(const float *x, size_t n, size_t np, uint16_t *out) {
     for (size_t p = 0; p < np; p += 16) {
-        __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(lane_mask(n > p ? n - p : 0), x + p));
-        _mm256_mask_storeu_epi16(out + p, lane_mask(np - p), (__m256i)h);
+        __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(sk_lane_mask(n > p ? n - p : 0), x + p));
+        _mm256_mask_storeu_epi16(out + p, sk_lane_mask(np - p), (__m256i)h);
     }
 }
 
@@ -100,7 +99,7 @@ TGT void sk_attention_head_bf16_simd(const float *q, const float *k, const float
     for (size_t g = 0; g < pairs; g++) {
         const float *ve = v + 2 * g * ld, *vo = 2 * g + 1 < len ? v + (2 * g + 1) * ld : NULL;
         for (size_t c0 = 0; c0 < dpad; c0 += 16) {
-            const __mmask16 m = lane_mask(d - c0);
+            const __mmask16 m = sk_lane_mask(d - c0);
             __m512 e = _mm512_maskz_loadu_ps(m, ve + c0), o = vo ? _mm512_maskz_loadu_ps(m, vo + c0) : _mm512_setzero_ps();
             __m512i x = (__m512i)_mm512_cvtne2ps_pbh(o, e);
             _mm512_store_si512((void *)(vp + (g * dpad + c0) * 2), _mm512_permutexvar_epi16(inter, x));
@@ -135,7 +134,7 @@ TGT void sk_attention_head_bf16_simd(const float *q, const float *k, const float
             convert_row(row, len, lenp, pb + (size_t)r * lenp);
         }
         for (size_t c0 = 0; c0 < d; c0 += 32) {
-            const __mmask16 m0 = lane_mask(d - c0), m1 = d - c0 > 16 ? lane_mask(d - c0 - 16) : 0;
+            const __mmask16 m0 = sk_lane_mask(d - c0), m1 = d - c0 > 16 ? sk_lane_mask(d - c0 - 16) : 0;
             float *cb = ctx + i0 * ldctx + c0;
 #define T(R) case R: if (m1) context_tile(R, 2, pb, lenp, vp + c0 * 2, dpad, pairs, m0, m1, cb, ldctx); \
                      else context_tile(R, 1, pb, lenp, vp + c0 * 2, dpad, pairs, m0, m1, cb, ldctx); break;

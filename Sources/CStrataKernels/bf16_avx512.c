@@ -13,7 +13,6 @@
 #define BF16_MR 8
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
 TGT void sk_bf16_convert_rows_simd(const float *x, size_t m, size_t k, size_t ldx, uint16_t *xb) {
     size_t kp = sk_bf16_padded_k(k);
@@ -29,7 +28,7 @@ TGT void sk_bf16_convert_rows_simd(const float *x, size_t m, size_t k, size_t ld
         }
         for (; p + 16 <= k; p += 16) _mm256_storeu_si256((__m256i *)(out + p), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(row + p)));
         if (p < k) {
-            __mmask16 mk = lane_mask(k - p);
+            __mmask16 mk = sk_lane_mask(k - p);
             __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, row + p));
             _mm256_mask_storeu_epi16(out + p, mk, (__m256i)h);
         }
@@ -57,10 +56,7 @@ void tile(const int MR, const uint16_t *a, size_t kp, const uint16_t *b0, const 
     }
     for (int r = 0; r < MR; r++) {
         __m512 v0 = c[r][0], v1 = c[r][1];
-        if (has_bias) { v0 = _mm512_add_ps(v0, bias0); v1 = _mm512_add_ps(v1, bias1); }
-        if (gelu) { v0 = sk_gelu16(v0); v1 = sk_gelu16(v1); }
-        _mm512_mask_storeu_ps(y + r * ldy, m0, v0);
-        if (m1) _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);
+        sk_store_row32(y + r * ldy, v0, v1, bias0, bias1, has_bias, gelu, m0, m1);
     }
 }
 
@@ -71,7 +67,7 @@ TGT void sk_bf16_gemm_simd(const uint16_t *xb, size_t m, size_t kp, const uint16
     for (size_t i0 = 0; i0 < m; i0 += SK_MC) {
         size_t mc = m - i0 < SK_MC ? m - i0 : SK_MC;
         for (size_t n0 = 0; n0 < n; n0 += SK_NR) {
-            __mmask16 m0 = lane_mask(n - n0), m1 = n - n0 > 16 ? lane_mask(n - n0 - 16) : 0;
+            __mmask16 m0 = sk_lane_mask(n - n0), m1 = n - n0 > 16 ? sk_lane_mask(n - n0 - 16) : 0;
             const uint16_t *b0 = packed + (n0 / SK_PANEL) * panel_elems, *b1 = b0 + panel_elems;
             __m512 bs0 = _mm512_setzero_ps(), bs1 = _mm512_setzero_ps();
             if (bias) { bs0 = _mm512_maskz_loadu_ps(m0, bias + n0); bs1 = _mm512_maskz_loadu_ps(m1, bias + n0 + 16); }

@@ -11,7 +11,6 @@
 #define F32_MR 12   // rows per micro-tile: 24 accumulators + 2 weight vectors + 1 broadcast of 32 zmm
 #define F32_MC 48   // rows per cache block
 
-static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
 /// One micro-tile: rows [0, MR) of `a` (stride lda) x 32 output channels (panels b0, b1; [k][16] each).
 static inline __attribute__((always_inline)) TGT
@@ -29,10 +28,7 @@ void tile(const int MR, const float *a, size_t lda, size_t k, const float *b0, c
     }
     for (int r = 0; r < MR; r++) {
         __m512 v0 = c[r][0], v1 = c[r][1];
-        if (has_bias) { v0 = _mm512_add_ps(v0, bias0); v1 = _mm512_add_ps(v1, bias1); }
-        if (gelu) { v0 = sk_gelu16(v0); v1 = sk_gelu16(v1); }
-        _mm512_mask_storeu_ps(y + r * ldy, m0, v0);
-        if (m1) _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);
+        sk_store_row32(y + r * ldy, v0, v1, bias0, bias1, has_bias, gelu, m0, m1);
     }
 }
 
@@ -43,7 +39,7 @@ TGT void sk_f32_gemm_simd(const float *x, size_t m, size_t k, size_t ldx, const 
     for (size_t i0 = 0; i0 < m; i0 += F32_MC) {
         size_t mc = m - i0 < F32_MC ? m - i0 : F32_MC;
         for (size_t n0 = 0; n0 < n; n0 += SK_NR) {
-            __mmask16 m0 = lane_mask(n - n0), m1 = n - n0 > 16 ? lane_mask(n - n0 - 16) : 0;
+            __mmask16 m0 = sk_lane_mask(n - n0), m1 = n - n0 > 16 ? sk_lane_mask(n - n0 - 16) : 0;
             const float *b0 = packed + (n0 / SK_PANEL) * panel_elems, *b1 = b0 + panel_elems;
             __m512 bs0 = _mm512_setzero_ps(), bs1 = _mm512_setzero_ps();
             if (bias) { bs0 = _mm512_maskz_loadu_ps(m0, bias + n0); bs1 = _mm512_maskz_loadu_ps(m1, bias + n0 + 16); }

@@ -15,7 +15,6 @@
 #define INT8_MR 8
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-static inline __mmask16 lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
 
 /// q = clamp(round_half_even(v * inv), -127, 127) on 16 lanes, as int32.
 static inline __attribute__((always_inline)) TGT __m512i quantize16(__m512 v, __m512 inv) {
@@ -43,7 +42,7 @@ TGT void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t l
             m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p + 48)), m3);
         }
         for (; p < full; p += 16) m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + p)), m0);
-        if (full < k) m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(lane_mask(k - full), row + full)), m1);
+        if (full < k) m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(sk_lane_mask(k - full), row + full)), m1);
         float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
         float inv = amax > 0 ? fminf(127.0f / amax, FLT_MAX) : 0.0f;   // as int8.c's row_scale
         sx[i] = amax / 127.0f;
@@ -64,7 +63,7 @@ TGT void sk_int8_quantize_rows_simd(const float *x, size_t m, size_t k, size_t l
             _mm_storeu_si128((__m128i *)(out + p), _mm512_cvtepi32_epi8(q));
         }
         if (full < k) {
-            __mmask16 mk = lane_mask(k - full);
+            __mmask16 mk = sk_lane_mask(k - full);
             __m512i q = _mm512_add_epi32(quantize16(_mm512_maskz_loadu_ps(mk, row + full), vinv), off);
             _mm_mask_storeu_epi8(out + full, mk, _mm512_cvtepi32_epi8(q));
         }
@@ -102,10 +101,7 @@ void tile(const int MR, const uint8_t *a, size_t kp, const int8_t *b0, const int
         __m512 rs = _mm512_set1_ps(sx[r]);
         __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(rs, sw0));
         __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(rs, sw1));
-        if (has_bias) { v0 = _mm512_add_ps(v0, bias0); v1 = _mm512_add_ps(v1, bias1); }
-        if (gelu) { v0 = sk_gelu16(v0); v1 = sk_gelu16(v1); }
-        _mm512_mask_storeu_ps(y + r * ldy, m0, v0);
-        if (m1) _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);
+        sk_store_row32(y + r * ldy, v0, v1, bias0, bias1, has_bias, gelu, m0, m1);
     }
 }
 
@@ -117,7 +113,7 @@ TGT void sk_int8_gemm_simd(const uint8_t *xq, const float *sx, size_t m, size_t 
     for (size_t i0 = 0; i0 < m; i0 += SK_MC) {
         size_t mc = m - i0 < SK_MC ? m - i0 : SK_MC;
         for (size_t n0 = 0; n0 < n; n0 += SK_NR) {
-            __mmask16 m0 = lane_mask(n - n0), m1 = n - n0 > 16 ? lane_mask(n - n0 - 16) : 0;
+            __mmask16 m0 = sk_lane_mask(n - n0), m1 = n - n0 > 16 ? sk_lane_mask(n - n0 - 16) : 0;
             const int8_t *b0 = packed + (n0 / SK_PANEL) * panel_bytes, *b1 = b0 + panel_bytes;
             __m512i corr0 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m0, colsum + n0), 7);
             __m512i corr1 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m1, colsum + n0 + 16), 7);

@@ -85,6 +85,9 @@ static inline float sk_gelu1(float v) { return (0.5f * v) * (1.0f + sk_erf1(v * 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/// The mask of lanes [0, valid) of 16 (all 16 from 16 on): a partial panel's columns or a row's tail.
+static inline __mmask16 sk_lane_mask(size_t valid) { return valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1); }
+
 /// sk_erf1 on 16 lanes.
 static inline __attribute__((always_inline, target("avx512f"))) __m512 sk_erf16(__m512 x) {
     __m512 xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-4.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-4.0f));
@@ -110,6 +113,18 @@ static inline __attribute__((always_inline, target("avx512f"))) __m512 sk_erf16(
 static inline __attribute__((always_inline, target("avx512f"))) __m512 sk_gelu16(__m512 v) {
     __m512 e = sk_erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
     return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+/// The epilogue the fp32, bf16 and int8 GEMMs share, on one tile row's two 16-column halves: + bias
+/// (when `has_bias`), then GELU (when `gelu`), stored at y under the column masks m0 and m1 (m1 == 0:
+/// no second half).
+static inline __attribute__((always_inline, target("avx512f")))
+void sk_store_row32(float *y, __m512 v0, __m512 v1, __m512 bias0, __m512 bias1, int has_bias, int gelu,
+                    __mmask16 m0, __mmask16 m1) {
+    if (has_bias) { v0 = _mm512_add_ps(v0, bias0); v1 = _mm512_add_ps(v1, bias1); }
+    if (gelu) { v0 = sk_gelu16(v0); v1 = sk_gelu16(v1); }
+    _mm512_mask_storeu_ps(y, m0, v0);
+    if (m1) _mm512_mask_storeu_ps(y + 16, m1, v1);
 }
 #endif
 #endif
