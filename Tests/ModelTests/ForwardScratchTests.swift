@@ -58,7 +58,7 @@ final class ForwardScratchTests: XCTestCase {
     func testEngineResultsDoNotDependOnStaleBufferContents() throws {
         guard let (_, _, dir) = try Goldens.load().present().first else { throw XCTSkip("no golden model present") }
         let engine = BertEngine(weights: try BertWeights.load(directory: dir), precision: .int8)
-        let h = engine.config.hiddenSize, last = engine.config.numHiddenLayers
+        let h = engine.config.hiddenSize
         func batch(_ count: Int, _ len: Int, _ seed: Int32) -> PackedBatch {
             PackedBatch((0..<count).map { b in
                 (ids: [101] + (0..<(len + b % 3)).map { 1000 + (seed * 31 + Int32($0 * 7 + b)) % 5000 } + [102],
@@ -66,13 +66,7 @@ final class ForwardScratchTests: XCTestCase {
             })
         }
         let small = batch(5, 9, 1), large = batch(12, 40, 2)
-        func run(_ b: PackedBatch) -> [Float] {
-            var out: [Float] = []
-            engine.forward(b, layers: [0, last]) { layer, hidden in
-                if layer == last { out = Array(UnsafeBufferPointer(start: hidden, count: b.tokenCount * h)) }
-            }
-            return out
-        }
+        func run(_ b: PackedBatch) -> [Float] { lastHidden(engine, b, also: [0]) }
         for threads in [1, 2] {
             engine.parallelism = Parallelism(threads: threads)
             ForwardScratch.shared.releaseNow()
@@ -98,14 +92,7 @@ final class ForwardScratchTests: XCTestCase {
             // the packed fp32 GEMM (OpenBLAS, the default without AVX-512F, may round a row differently
             // with another row count)
             let engine = BertEngine(weights: weights, precision: precision, fp32Gemm: .packed)
-            let h = engine.config.hiddenSize, last = engine.config.numHiddenLayers
-            func run() -> [Float] {
-                var out: [Float] = []
-                engine.forward(batch, layers: [1, last]) { layer, hidden in
-                    if layer == last { out = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h)) }
-                }
-                return out
-            }
+            func run() -> [Float] { lastHidden(engine, batch, also: [1]) }
             for threads in [1, 2] {
                 engine.parallelism = Parallelism(threads: threads)
                 engine.passTokens = Int.max
@@ -134,12 +121,8 @@ final class ForwardScratchTests: XCTestCase {
             // with another row count)
             let engine = BertEngine(weights: weights, precision: precision, fp32Gemm: .packed)
             engine.parallelism = Parallelism(threads: 2)
-            let h = engine.config.hiddenSize, last = engine.config.numHiddenLayers
-            func run(_ b: PackedBatch) -> [Float] {
-                var out: [Float] = []
-                engine.forward(b, layers: [last]) { _, hidden in out = Array(UnsafeBufferPointer(start: hidden, count: b.tokenCount * h)) }
-                return out
-            }
+            let h = engine.config.hiddenSize
+            func run(_ b: PackedBatch) -> [Float] { lastHidden(engine, b) }
             let batch = PackedBatch(seqs)
             let all = run(batch)
             for b in [0, 4, 8] {
@@ -148,5 +131,16 @@ final class ForwardScratchTests: XCTestCase {
                 XCTAssertEqual(alone.map(\.bitPattern), all[start..<(start + alone.count)].map(\.bitPattern), "\(precision), sequence \(b)")
             }
         }
+    }
+
+    /// The last layer's hidden states [tokens, H] of `batch`, with `also` requested too (so that
+    /// the forward visits more than one layer, as callers of layer-k embeddings do).
+    private func lastHidden(_ engine: BertEngine, _ batch: PackedBatch, also: Set<Int> = []) -> [Float] {
+        let h = engine.config.hiddenSize, last = engine.config.numHiddenLayers
+        var out: [Float] = []
+        engine.forward(batch, layers: also.union([last])) { layer, hidden in
+            if layer == last { out = Array(UnsafeBufferPointer(start: hidden, count: batch.tokenCount * h)) }
+        }
+        return out
     }
 }
