@@ -96,12 +96,6 @@ final class AttentionBF16Tests: XCTestCase {
         return nil
     }
 
-    private func assertBitsEqual(_ a: [Float], _ b: [Float], _ what: String) {
-        XCTAssertEqual(a.count, b.count, what)
-        for i in 0..<min(a.count, b.count) where a[i].bitPattern != b[i].bitPattern {
-            XCTFail("\(what): element \(i): \(a[i]) != \(b[i])"); return
-        }
-    }
 
     func testSIMDAndPortablePathsGiveIdenticalBits() {
         XCTAssertEqual(AttentionKernel.bf16SIMD, ReducedPrecisionKernels.cpuHasBF16SIMD

@@ -108,13 +108,6 @@ final class AttentionKernelTests: XCTestCase {
         return nil
     }
 
-    private func assertBitsEqual(_ a: [Float]?, _ b: [Float]?, _ what: String) {
-        guard let a, let b else { XCTAssertTrue(a == nil && b == nil, "\(what): one output missing"); return }
-        XCTAssertEqual(a.count, b.count, what)
-        for i in 0..<min(a.count, b.count) where a[i].bitPattern != b[i].bitPattern {
-            XCTFail("\(what): element \(i): \(a[i]) != \(b[i])"); return
-        }
-    }
 
     func testSIMDAndPortablePathsGiveIdenticalBits() {
         XCTAssertEqual(AttentionKernel.simd, ReducedPrecisionKernels.cpuHasFP32SIMD

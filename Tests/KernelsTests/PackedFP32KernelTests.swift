@@ -37,15 +37,10 @@ final class PackedFP32KernelTests: XCTestCase {
         return y
     }
 
-    private func assertBitsEqual(_ a: [Float], _ b: [Float], _ what: String) {
-        XCTAssertEqual(a.count, b.count, what)
-        for i in 0..<min(a.count, b.count) where a[i].bitPattern != b[i].bitPattern {
-            XCTFail("\(what): element \(i): \(a[i]) != \(b[i])"); return
-        }
-    }
 
     func testSIMDAndPortableEqualTheFMATwinBitForBit() {
-        XCTAssertEqual(FP32Gemm.process, ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"] == "sgemm" ? .sgemm : .packed)
+        XCTAssertEqual(FP32Gemm.process, FP32Gemm.choice(environment: ProcessInfo.processInfo.environment["STRATA_FP32_GEMM"],
+                                                        cpuHasSIMD: ReducedPrecisionKernels.cpuHasFP32SIMD))
         for (m, n, k) in shapes {
             let x = randoms(m * k), w = randoms(n * k, scale: 0.2), b = randoms(n)
             for addBias in [true, false] {
